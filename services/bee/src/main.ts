@@ -1,0 +1,70 @@
+import { ApiaryError, BeeRun, HiveToBee, toWireError, validate, type BeeToHive, type TaskValue } from '@apiary/protocol';
+import { Duck } from './duck.js';
+import { readBeeEnv } from './env.js';
+import { runJs } from './js-task.js';
+import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
+
+/*
+ * The bee process: forked by its hive with an IPC channel. Runs one task at a time. It never
+ * handles SIGTERM/SIGINT itself: the hive owns its lifecycle and kills its process group.
+ */
+
+if (!process.send) {
+  process.stderr.write('apiary bee: must be forked by a hive (no IPC channel)\n');
+  process.exit(2);
+}
+
+const send = (m: BeeToHive) => process.send!(m);
+process.on('disconnect', dieWithGroup);
+startOrphanWatchdog();
+
+const env = readBeeEnv();
+const duck = await Duck.open({ memoryLimitBytes: env.duckMemoryBytes, tempDir: env.scratchDir });
+let current: AbortController | null = null;
+
+process.on('message', (raw: unknown) => {
+  let msg: HiveToBee;
+  try {
+    msg = validate(HiveToBee, raw, 'hive→bee message');
+  } catch (e) {
+    process.stderr.write(`apiary bee ${env.id}: ${(e as Error).message}\n`);
+    return;
+  }
+  void run(msg);
+});
+
+async function run(msg: BeeRun): Promise<void> {
+  const ac = new AbortController();
+  current = ac;
+  try {
+    let value: TaskValue;
+    if (msg.spec.kind === 'sql') {
+      value = await duck.query(msg.spec.sql, ac.signal);
+    } else {
+      const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
+      value = { kind: 'js', value: toJsonValue(out) };
+    }
+    send({ type: 'result', taskId: msg.taskId, value });
+  } catch (e) {
+    send({ type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') });
+  } finally {
+    if (current === ac) current = null;
+  }
+}
+
+/** Results travel on as JSON: check now, in the bee, so the error names the task. */
+function toJsonValue(v: unknown): unknown {
+  if (v === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+  } catch (e) {
+    throw new ApiaryError('TASK_RESULT_INVALID', `task result is not JSON-serialisable: ${(e as Error).message}`);
+  }
+}
+
+process.on('exit', () => {
+  current?.abort();
+  duck.close();
+});
+
+send({ type: 'ready', pid: process.pid, duckdb: await duck.version() });

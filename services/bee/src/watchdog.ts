@@ -1,0 +1,43 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A bee must not outlive its hive, even while a task blocks the event loop (a busy loop never lets
+ * the IPC 'disconnect' event fire). A tiny worker thread watches the parent pid and, when the bee
+ * is orphaned, kills the bee's whole process group: the bee and anything its task spawned.
+ */
+const SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { ppid, pollMs } = workerData;
+setInterval(() => {
+  if (process.ppid !== ppid) {
+    try { process.kill(-process.pid, 'SIGKILL'); } catch {}
+    process.kill(process.pid, 'SIGKILL');
+  }
+}, pollMs);
+`;
+
+export function startOrphanWatchdog(pollMs = 100): Worker {
+  const w = new Worker(SOURCE, {
+    eval: true,
+    workerData: { ppid: process.ppid, pollMs },
+    // A cap, not a reservation: the watchdog allocates almost nothing after start-up.
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    stdout: false,
+    stderr: false,
+  });
+  // Losing the watchdog must not take the bee down; the IPC 'disconnect' handler still guards it.
+  w.on('error', (e) => process.stderr.write(`apiary bee: orphan watchdog stopped: ${e.message}\n`));
+  w.unref();
+  return w;
+}
+
+/** Kill our own process group (bee + task children) and ourselves. */
+export function dieWithGroup(): never {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // not a group leader (started by hand): fall through
+  }
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable');
+}

@@ -1,0 +1,146 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { beeScratchDir, type HiveConfig } from '@apiary/config';
+import type { BeeStatus } from '@apiary/protocol';
+import { FifoQueue, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
+import { Chamber, type Job, type Outcome } from './chamber.js';
+import { HiveErrors } from './errors.js';
+
+import { removeDir } from './scratch.js';
+
+export interface PoolEvents {
+  started(job: Job, bee: number): void;
+  finished(job: Job, bee: number, outcome: Outcome, durationMs: number): void;
+}
+
+/** Delay before re-forking a bee that died before it was ready, so a broken setup does not spin. */
+const RESPAWN_BACKOFF_MS = 1000;
+
+/**
+ * N chambers and a FIFO queue. A job waits in the queue until a bee is idle; the bee idle longest
+ * gets it, which spreads work over all bees. A memory monitor samples every bee's process tree.
+ */
+export class BeePool {
+  readonly chambers: Chamber[];
+  readonly #queue = new FifoQueue<Job>();
+  #accepting = true;
+  #monitor: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly cfg: HiveConfig,
+    private readonly events: PoolEvents,
+    private readonly log: Logger,
+  ) {
+    this.chambers = Array.from(
+      { length: cfg.bees },
+      (_, i) =>
+        new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
+    );
+  }
+
+  /**
+   * Start the memory monitor and the bees: the first alone, then the rest together. Loading DuckDB
+   * is CPU-bound, so on a small machine this gets the first bee (and a one-shot task) going sooner.
+   */
+  async start(): Promise<void> {
+    await mkdir(path.join(this.cfg.cacheDir, 'scratch'), { recursive: true });
+    this.#monitor = setInterval(() => void this.#poll(), this.cfg.memoryPollMs);
+    const [first, ...rest] = this.chambers;
+    if (first) await this.#startBee(first);
+    await Promise.all(rest.map((c) => this.#startBee(c)));
+  }
+
+  async #startBee(c: Chamber): Promise<void> {
+    try {
+      await c.start();
+      this.#dispatch();
+    } catch (e) {
+      this.log.error(`bee ${c.id} failed to start: ${(e as Error).message}`);
+    }
+  }
+
+  #onBeeExit(c: Chamber): void {
+    if (!this.#accepting) return;
+    const quick = c.restarts > 0 && c.tasksRun === 0;
+    setTimeout(() => void this.#startBee(c), quick ? RESPAWN_BACKOFF_MS : 0);
+  }
+
+  submit(job: Job): void {
+    this.#queue.push(job);
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    if (!this.#accepting) return;
+    while (this.#queue.length > 0) {
+      const bee = this.#pickIdle(this.#queue.peek()!.avoidBees);
+      if (!bee) return;
+      const job = this.#queue.shift()!;
+      const started = Date.now();
+      this.events.started(job, bee.id);
+      void bee.run(job).then((outcome) => {
+        this.events.finished(job, bee.id, outcome, Date.now() - started);
+        this.#dispatch();
+      });
+    }
+  }
+
+  /** The bee idle longest, preferring one this task has not failed on already. */
+  #pickIdle(avoid: readonly number[]): Chamber | null {
+    let best: Chamber | null = null;
+    const better = (c: Chamber, b: Chamber) => {
+      const ca = avoid.includes(c.id);
+      const ba = avoid.includes(b.id);
+      return ca !== ba ? !ca : c.idleSince < b.idleSince;
+    };
+    for (const c of this.chambers) if (c.sm.is('idle') && (!best || better(c, best))) best = c;
+    return best;
+  }
+
+  /** Cancel a queued or running task. A running one costs its bee (killed and replaced). */
+  cancel(taskId: string): boolean {
+    const queued = this.#queue.removeWhere((j) => j.taskId === taskId);
+    for (const j of queued) this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('cancelled before it started') }, 0);
+    const bee = this.chambers.find((c) => c.current?.taskId === taskId);
+    bee?.kill(HiveErrors.cancelled('cancelled while running; its bee was replaced'));
+    return queued.length > 0 || bee !== undefined;
+  }
+
+  async #poll(): Promise<void> {
+    const pids = this.chambers.map((c) => c.pid).filter((p): p is number => p !== null);
+    if (pids.length === 0) return;
+    const usage = await treeUsage(pids);
+    const now = Date.now();
+    for (const c of this.chambers) if (c.pid !== null) c.sample(usage.get(c.pid), now);
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  running(): Job[] {
+    return this.chambers.map((c) => c.current).filter((j): j is Job => j !== null);
+  }
+
+  status(): BeeStatus[] {
+    return this.chambers.map((c) => c.status());
+  }
+
+  /**
+   * Stop: queued jobs are handed back as cancelled, idle bees stop at once, running tasks get up to
+   * graceMs to finish; then every remaining tree is SIGKILLed (a task that traps SIGTERM cannot stall us).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#accepting = false;
+    for (const j of this.#queue.drain()) {
+      this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('the hive shut down before the task started') }, 0);
+    }
+    const pids = this.chambers.map((c) => c.pid).filter((p): p is number => p !== null);
+    for (const c of this.chambers) if (!c.current) c.terminate();
+    await waitUntil(() => this.chambers.every((c) => !c.current), graceMs);
+    for (const c of this.chambers) c.kill(HiveErrors.cancelled('the hive shut down before the task finished'));
+    await waitForExit(pids, 2000);
+    if (this.#monitor) clearInterval(this.#monitor);
+    await removeDir(path.join(this.cfg.cacheDir, 'scratch'));
+  }
+}

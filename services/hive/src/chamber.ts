@@ -1,0 +1,238 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { BEE_ENV } from '@apiary/bee';
+import { BEE_MAIN } from '@apiary/bee/entry';
+import {
+  BeeToHive,
+  validate,
+  type BeeState,
+  type BeeStatus,
+  type TaskLimits,
+  type TaskSpec,
+  type TaskValue,
+  type WireError,
+} from '@apiary/protocol';
+import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
+import { splitBudget } from './budget.js';
+import { HiveErrors } from './errors.js';
+import { emptyDir } from './scratch.js';
+
+export interface Job {
+  taskId: string;
+  attempt: number;
+  spec: TaskSpec;
+  limits: TaskLimits;
+  avoidBees: readonly number[];
+}
+
+export type Outcome = { ok: true; value: TaskValue } | { ok: false; error: WireError };
+
+const BEE_TRANSITIONS: Record<BeeState, readonly BeeState[]> = {
+  starting: ['idle', 'exited'],
+  idle: ['busy', 'stopping', 'exited'],
+  busy: ['idle', 'stopping', 'exited'],
+  stopping: ['exited'],
+  exited: ['starting'],
+};
+
+interface Running {
+  job: Job;
+  ac: AbortController;
+  startedAt: number;
+  done: (o: Outcome) => void;
+}
+
+/**
+ * A sealed chamber: one bee process with its memory budget, its own scratch dir and a kill on
+ * timeout. The chamber outlives its bees: when a bee is killed or dies, the chamber reports the
+ * task's outcome and the pool starts a fresh bee in the same chamber.
+ */
+export class Chamber {
+  readonly sm: StateMachine<BeeState>;
+  #child: ChildProcess | null = null;
+  #running: Running | null = null;
+  #killReason: WireError | null = null;
+  #ready: Promise<void> | null = null;
+  #lastCpu = { ms: 0, at: 0 };
+  rssBytes = 0;
+  cpuPercent = 0;
+  tasksRun = 0;
+  restarts = -1;
+  idleSince = 0;
+
+  constructor(
+    readonly id: number,
+    readonly budgetBytes: number,
+    readonly scratchDir: string,
+    readonly defaultTimeoutMs: number,
+    private readonly log: Logger,
+    private readonly onExit: (c: Chamber) => void,
+  ) {
+    this.sm = new StateMachine<BeeState>(`bee-${id}`, 'exited', BEE_TRANSITIONS, log);
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** Fork a bee and resolve when it reports ready (DuckDB open). */
+  start(): Promise<void> {
+    this.sm.to('starting');
+    this.restarts++;
+    this.#killReason = null;
+    this.#ready = this.#spawn();
+    return this.#ready;
+  }
+
+  async #spawn(): Promise<void> {
+    await emptyDir(this.scratchDir);
+    this.#lastCpu = { ms: 0, at: 0 };
+    const { heapMb, duckBytes } = splitBudget(this.budgetBytes);
+    const child = fork(BEE_MAIN, [], {
+      // Own process group: a group kill reaches anything the task spawned; terminal Ctrl-C does not.
+      detached: true,
+      serialization: 'advanced',
+      execArgv: [`--max-old-space-size=${heapMb}`],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: {
+        ...process.env,
+        [BEE_ENV.id]: String(this.id),
+        [BEE_ENV.budget]: String(this.budgetBytes),
+        [BEE_ENV.duck]: String(duckBytes),
+        [BEE_ENV.scratch]: this.scratchDir,
+      },
+    });
+    this.#child = child;
+    // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
+    const prefix = `bee-${this.id}| `;
+    const relay = (d: Buffer) => process.stderr.write(prefix + d.toString().replace(/\n(?=.)/g, `\n${prefix}`));
+    child.stdout?.on('data', relay);
+    child.stderr?.on('data', relay);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
+      child.on('message', onMessage);
+      child.once('exit', (code, signal) => {
+        reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`));
+        this.#onChildExit(child, code, signal);
+      });
+    });
+  }
+
+  #onMessage(raw: unknown, ready: () => void): void {
+    let msg: BeeToHive;
+    try {
+      msg = validate(BeeToHive, raw, 'bee→hive message');
+    } catch (e) {
+      this.log.warn(`bee ${this.id}: ${(e as Error).message}`);
+      return;
+    }
+    if (msg.type === 'ready') {
+      this.idleSince = Date.now();
+      this.sm.to('idle', `pid ${msg.pid}`);
+      ready();
+      return;
+    }
+    const r = this.#running;
+    if (!r || r.job.taskId !== msg.taskId) return;
+    if (msg.type === 'result') r.done({ ok: true, value: msg.value });
+    else {
+      r.done({ ok: false, error: msg.error });
+      // DuckDB's own out-of-memory: the bee is alive but its allocator is suspect; replace it.
+      if (msg.error.code === 'BEE_MEMORY_EXCEEDED') this.kill(msg.error);
+    }
+  }
+
+  /** Run one job; resolves with its outcome once the scratch dir is empty again. */
+  run(job: Job): Promise<Outcome> {
+    const child = this.#child;
+    if (!child || !this.sm.is('idle')) throw new Error(`bee ${this.id} is not idle`);
+    this.sm.to('busy', job.taskId);
+    const ac = new AbortController();
+    const timeoutMs = job.limits.timeoutMs ?? this.defaultTimeoutMs;
+    const timer = setTimeout(() => this.kill(HiveErrors.timeout(timeoutMs)), timeoutMs);
+    ac.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    return new Promise<Outcome>((resolve) => {
+      const running: Running = {
+        job,
+        ac,
+        startedAt: Date.now(),
+        done: (o) => {
+          if (this.#running !== running) return;
+          this.#running = null;
+          ac.abort();
+          this.tasksRun++;
+          void emptyDir(this.scratchDir)
+            .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
+            .then(() => {
+              if (this.sm.is('busy')) {
+                this.idleSince = Date.now();
+                this.sm.to('idle');
+              }
+              resolve(o);
+            });
+        },
+      };
+      this.#running = running;
+      child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
+    });
+  }
+
+  get current(): Job | null {
+    return this.#running?.job ?? null;
+  }
+
+  /** Kill the bee's whole tree; a running task fails with `reason`. The pool decides on a replacement. */
+  kill(reason: WireError): void {
+    const pid = this.#child?.pid;
+    if (!pid || this.sm.is('exited')) return;
+    this.#killReason ??= reason;
+    this.log.info(`killing bee ${this.id}`, { pid, code: reason.code });
+    killTree(pid, 'SIGKILL');
+  }
+
+  /** Polite stop: SIGTERM to the bee's group (a task may trap it); the caller escalates later. */
+  terminate(): void {
+    const pid = this.#child?.pid;
+    if (!pid || this.sm.is('exited')) return;
+    if (this.sm.can('stopping')) this.sm.to('stopping');
+    this.#killReason ??= HiveErrors.cancelled('the hive is shutting down');
+    killTree(pid, 'SIGTERM');
+  }
+
+  #onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = null;
+    // Whatever the task left in the bee's group goes with it.
+    if (child.pid) killTree(child.pid, 'SIGKILL');
+    const r = this.#running;
+    if (r) r.done({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
+    this.rssBytes = 0;
+    this.cpuPercent = 0;
+    this.sm.to('exited', signal ?? `code ${code}`);
+    this.onExit(this);
+  }
+
+  /** Take a usage sample of the bee's tree; over budget means the tree is killed. */
+  sample(u: TreeUsage | undefined, now: number): void {
+    if (!u || !this.#child) return;
+    this.rssBytes = u.rssBytes;
+    if (this.#lastCpu.at > 0 && now > this.#lastCpu.at) {
+      this.cpuPercent = Math.max(0, ((u.cpuMs - this.#lastCpu.ms) / (now - this.#lastCpu.at)) * 100);
+    }
+    this.#lastCpu = { ms: u.cpuMs, at: now };
+    if (u.rssBytes > this.budgetBytes) this.kill(HiveErrors.memory(this.id, u.rssBytes, this.budgetBytes));
+  }
+
+  status(): BeeStatus {
+    return {
+      id: this.id,
+      pid: this.pid,
+      state: this.sm.state,
+      taskId: this.#running?.job.taskId ?? null,
+      rssBytes: this.rssBytes,
+      budgetBytes: this.budgetBytes,
+      cpuPercent: Math.round(this.cpuPercent * 10) / 10,
+      tasksRun: this.tasksRun,
+      restarts: Math.max(0, this.restarts),
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { ApiaryError, type WireError } from '@apiary/protocol';
+
+/** The hive's typed errors, built in one place so codes and wording stay consistent. */
+export const HiveErrors = {
+  timeout: (ms: number): WireError => ({
+    code: 'TASK_TIMEOUT',
+    message: `task ran past its ${ms} ms timeout; its bee and everything it started were killed (raise --timeout if the task is legitimately slow)`,
+    details: { timeoutMs: ms },
+  }),
+  memory: (bee: number, rss: number, budget: number): WireError => ({
+    code: 'BEE_MEMORY_EXCEEDED',
+    message: `bee ${bee} used ${mb(rss)} MiB, over its ${mb(budget)} MiB budget; its process tree was killed (raise --memory-per-bee or make the task smaller)`,
+    details: { rssBytes: rss, budgetBytes: budget },
+  }),
+  crashed: (bee: number, code: number | null, signal: string | null): WireError => ({
+    code: 'BEE_CRASHED',
+    message: `bee ${bee} exited while running the task (${signal ? `signal ${signal}` : `exit code ${code}`})`,
+  }),
+  cancelled: (why: string): WireError => ({ code: 'TASK_CANCELLED', message: why }),
+  authFailed: (): ApiaryError =>
+    new ApiaryError('AUTH_FAILED', 'the queen rejected the join token: check APIARY_JOIN_TOKEN or --token-file'),
+  noToken: (): ApiaryError =>
+    new ApiaryError('CONFIG_INVALID', 'no join token: set APIARY_JOIN_TOKEN or pass --token-file PATH (a 0600 file)'),
+};
+
+function mb(n: number): string {
+  return (n / (1024 * 1024)).toFixed(0);
+}

@@ -1,0 +1,163 @@
+import type { HiveConfig } from '@apiary/config';
+import { CloseCodes, type HiveToQueen, type QueenToHive } from '@apiary/protocol';
+import { StateMachine, type Logger } from '@apiary/runtime';
+import { BeePool } from './bee-pool.js';
+import type { Job, Outcome } from './chamber.js';
+import { backoffMs, QueenLink } from './queen-link.js';
+import { hiveResources } from './resources.js';
+import os from 'node:os';
+
+export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
+
+const HIVE_TRANSITIONS: Record<HiveState, readonly HiveState[]> = {
+  starting: ['connecting', 'stopping'],
+  connecting: ['ready', 'reconnecting', 'stopping'],
+  ready: ['reconnecting', 'stopping'],
+  reconnecting: ['connecting', 'stopping'],
+  stopping: ['stopped'],
+  stopped: [],
+};
+
+/** How long a hive waits for `welcome` after its socket opens. */
+const WELCOME_TIMEOUT_MS = 5000;
+
+/**
+ * A hive: one per machine. Owns its bee pool and its link to the queen. Ephemeral hives stop when
+ * the link closes (the queen is gone); persistent ones keep their bees and reconnect with backoff.
+ */
+export class Hive {
+  readonly sm: StateMachine<HiveState>;
+  readonly pool: BeePool;
+  readonly #link: QueenLink;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #welcomeTimer: NodeJS.Timeout | null = null;
+  #reconnects = 0;
+  /** Results produced while disconnected (persistent hives), sent after the next welcome. */
+  #outbox: HiveToQueen[] = [];
+  #exitCode = 0;
+  #stopped: Promise<number> | null = null;
+  #resolveDone!: (code: number) => void;
+  /** Resolves with the process exit code once the hive has stopped, whoever stopped it. */
+  readonly done = new Promise<number>((r) => (this.#resolveDone = r));
+
+  constructor(
+    readonly cfg: HiveConfig,
+    private readonly log: Logger,
+  ) {
+    this.sm = new StateMachine<HiveState>('hive', 'starting', HIVE_TRANSITIONS, log);
+    this.pool = new BeePool(cfg, { started: (j, b) => this.#onStarted(j, b), finished: (j, b, o, d) => this.#onFinished(j, b, o, d) }, log);
+    this.#link = new QueenLink(cfg.queenUrl, {
+      onOpen: () => this.#hello(),
+      onMessage: (m) => this.#onMessage(m),
+      onClose: (code, reason) => this.#onClose(code, reason),
+    }, log);
+  }
+
+  /** Fork the bees and connect to the queen at the same time: both take a few hundred ms. */
+  async start(): Promise<void> {
+    this.sm.to('connecting');
+    this.#link.connect();
+    await this.pool.start();
+  }
+
+  #hello(): void {
+    const running = this.pool.running().map((j) => ({ taskId: j.taskId, attempt: j.attempt }));
+    this.#link.send({ type: 'hello', protocol: 1, token: this.cfg.joinToken, hive: hiveResources(this.cfg), running });
+    this.#welcomeTimer = setTimeout(() => {
+      this.log.warn('no welcome from the queen; reconnecting');
+      this.#link.close(CloseCodes.BAD_MESSAGE, 'no welcome');
+    }, WELCOME_TIMEOUT_MS);
+  }
+
+  #onMessage(msg: QueenToHive): void {
+    switch (msg.type) {
+      case 'welcome':
+        if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
+        this.#reconnects = 0;
+        this.sm.to('ready', `hive id ${msg.hiveId}`);
+        this.#startHeartbeat(msg.heartbeatMs);
+        for (const m of this.#outbox.splice(0)) this.#link.send(m);
+        return;
+      case 'task.assign':
+        this.pool.submit({ taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees });
+        return;
+      case 'task.cancel':
+        this.pool.cancel(msg.taskId);
+        return;
+      case 'shutdown':
+        void this.stop(msg.graceMs);
+        return;
+      case 'error':
+        this.log.error(`queen: ${msg.error.code}: ${msg.error.message}`);
+        if (msg.error.code === 'AUTH_FAILED') this.#exitCode = 1;
+        return;
+    }
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
+    if (this.sm.is('stopping', 'stopped')) return;
+    if (code === CloseCodes.AUTH_FAILED) {
+      this.log.error('the queen rejected the join token: check APIARY_JOIN_TOKEN or --token-file');
+      this.#exitCode = 1;
+      void this.stop(0);
+      return;
+    }
+    if (this.cfg.ephemeral) {
+      this.log.info(`queen connection closed (${code} ${reason}); ephemeral hive stopping`);
+      void this.stop(0);
+      return;
+    }
+    this.sm.to('reconnecting', `closed ${code}`);
+    const delay = backoffMs(this.#reconnects++);
+    this.log.info(`queen connection closed (${code}); reconnecting in ${delay} ms`);
+    setTimeout(() => {
+      if (!this.sm.is('reconnecting')) return;
+      this.sm.to('connecting');
+      this.#link.connect();
+    }, delay);
+  }
+
+  #startHeartbeat(everyMs: number): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    const beat = () =>
+      this.#link.send({
+        type: 'heartbeat',
+        at: Date.now(),
+        bees: this.pool.status(),
+        queued: this.pool.queued,
+        loadAvg: os.loadavg()[0] ?? 0,
+        freeMemoryBytes: os.freemem(),
+      });
+    beat();
+    this.#heartbeat = setInterval(beat, everyMs);
+  }
+
+  #send(m: HiveToQueen): void {
+    if (!this.#link.send(m) && !this.cfg.ephemeral && m.type !== 'task.started') this.#outbox.push(m);
+  }
+
+  #onStarted(job: Job, bee: number): void {
+    this.#send({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, bee, at: Date.now() });
+  }
+
+  #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
+    const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs };
+    this.#send(o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error });
+  }
+
+  /** Stop once: running tasks get graceMs, then every bee tree is killed and scratch removed. */
+  stop(graceMs: number): Promise<number> {
+    this.#stopped ??= (async () => {
+      this.sm.to('stopping');
+      await this.pool.stop(graceMs);
+      if (this.#heartbeat) clearInterval(this.#heartbeat);
+      this.#link.close(CloseCodes.SHUTDOWN, 'hive stopped');
+      this.sm.to('stopped');
+      this.#resolveDone(this.#exitCode);
+      return this.#exitCode;
+    })();
+    return this.#stopped;
+  }
+}

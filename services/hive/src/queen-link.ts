@@ -1,0 +1,70 @@
+import WebSocket from 'ws';
+import { CloseCodes, decode, QueenToHive, type HiveToQueen } from '@apiary/protocol';
+import type { Logger } from '@apiary/runtime';
+
+export interface LinkHandlers {
+  /** The socket is open; send hello now. */
+  onOpen(): void;
+  onMessage(msg: QueenToHive): void;
+  onClose(code: number, reason: string): void;
+}
+
+/**
+ * The hive's one WebSocket to the queen, opened by the hive (so it works from behind NAT).
+ * Reconnecting is the hive's decision, not the link's: a link is one connection attempt.
+ */
+export class QueenLink {
+  #ws: WebSocket | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: LinkHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  connect(): void {
+    const ws = new WebSocket(this.url, { handshakeTimeout: 5000, perMessageDeflate: false });
+    this.#ws = ws;
+    ws.on('open', () => this.handlers.onOpen());
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let msg: QueenToHive;
+      try {
+        msg = decode(QueenToHive, data.toString(), 'queen→hive message');
+      } catch (e) {
+        this.log.warn((e as Error).message);
+        return;
+      }
+      this.handlers.onMessage(msg);
+    });
+    ws.on('error', (e) => this.log.debug(`queen link: ${e.message}`));
+    ws.on('close', (code, reason) => {
+      if (this.#ws === ws) this.#ws = null;
+      this.handlers.onClose(code, reason.toString());
+    });
+  }
+
+  get open(): boolean {
+    return this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  send(msg: HiveToQueen): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(code: number = CloseCodes.SHUTDOWN, reason = 'hive stopping'): void {
+    const ws = this.#ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else ws.close(code, reason);
+  }
+}
+
+/** Jittered, capped exponential backoff: 200 ms, 400 ms, … up to 5 s, each ±50 %. */
+export function backoffMs(attempt: number, baseMs = 200, capMs = 5000): number {
+  const exp = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 10));
+  return Math.round(exp * (0.5 + Math.random()));
+}

@@ -1,0 +1,51 @@
+import { ApiaryError } from '@apiary/protocol';
+import { demoCommand, DEMO_USAGE } from './commands/demo.js';
+import { runCommand, RUN_USAGE } from './commands/run.js';
+import { sqlCommand, SQL_USAGE } from './commands/sql.js';
+import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
+import { interruption } from './session.js';
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  sql: sqlCommand,
+  run: runCommand,
+  demo: demoCommand,
+};
+
+const USAGE = `keeper: the apiary CLI
+
+Usage:
+  ${SQL_USAGE.replace(/\n/g, '\n  ')}
+  ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  ${DEMO_USAGE.replace(/\n/g, '\n  ')}
+
+Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,
+at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s), -v/--verbose.
+State lives in APIARY_HOME (default ~/.apiary).
+Exit codes: 0 ok, 1 task failed, 2 usage error, 130 interrupted.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) {
+    process.stderr.write(`keeper: unknown command "${cmd}"\n\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  async (e: unknown) => {
+    const pending = interruption();
+    if (pending) await pending;
+    const code = exitCodeFor(e);
+    if (e instanceof TaskFailedError) process.stderr.write(`error ${e.code}: ${e.message}\n`);
+    else if (e instanceof ApiaryError) process.stderr.write(`keeper: ${e.code}: ${e.message}\n${code === EXIT.USAGE ? "run 'keeper help' for usage\n" : ''}`);
+    else process.stderr.write(`keeper: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(code);
+  },
+);

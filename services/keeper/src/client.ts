@@ -1,0 +1,54 @@
+import { ApiaryError, type ColonyView, type TaskLimits, type TaskSpec, type TaskView, type WireError } from '@apiary/protocol';
+
+/** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
+export class QueenClient {
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new ApiaryError('QUEEN_UNREACHABLE', `cannot reach the queen at ${this.url}: ${(e as Error).message}`);
+    }
+    const json = (await res.json().catch(() => null)) as unknown;
+    if (!res.ok) {
+      const w = json as Partial<WireError> | null;
+      throw new ApiaryError(w?.code ?? 'INTERNAL', w?.message ?? `HTTP ${res.status} from the queen`);
+    }
+    return json as T;
+  }
+
+  submit(spec: TaskSpec, limits: TaskLimits = {}, waitMs = 0, signal?: AbortSignal): Promise<TaskView> {
+    return this.#call('POST', `/v1/tasks?waitMs=${waitMs}`, { spec, limits }, signal);
+  }
+
+  get(id: string, waitMs = 0, signal?: AbortSignal): Promise<TaskView> {
+    return this.#call('GET', `/v1/tasks/${encodeURIComponent(id)}?waitMs=${waitMs}`, undefined, signal);
+  }
+
+  cancel(id: string): Promise<TaskView> {
+    return this.#call('DELETE', `/v1/tasks/${encodeURIComponent(id)}`);
+  }
+
+  colony(): Promise<ColonyView> {
+    return this.#call('GET', '/v1/colony');
+  }
+
+  /** Submit and wait until the task is terminal, long-polling in 30 s slices. */
+  async run(spec: TaskSpec, limits: TaskLimits, signal?: AbortSignal, onSubmitted?: (id: string) => void): Promise<TaskView> {
+    let t = await this.submit(spec, limits, 0, signal);
+    onSubmitted?.(t.id);
+    while (t.state === 'queued' || t.state === 'running') t = await this.get(t.id, 30_000, signal);
+    return t;
+  }
+}

@@ -1,0 +1,30 @@
+import { ApiaryError, type WireError } from '@apiary/protocol';
+
+/** Exit codes a shell can use. */
+export const EXIT = {
+  OK: 0,
+  /** The task failed (its error code and message are printed). */
+  TASK_FAILED: 1,
+  /** The command line is wrong (usage is printed). */
+  USAGE: 2,
+  /** Ctrl-C (SIGINT); SIGTERM gives 143. */
+  INTERRUPTED: 130,
+} as const;
+
+export class UsageError extends ApiaryError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** A task that ended in failure, carrying its wire error for printing. */
+export class TaskFailedError extends ApiaryError {
+  constructor(readonly wire: WireError) {
+    super(wire.code, wire.message, wire.details);
+  }
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof ApiaryError && (e.code === 'USAGE' || e.code === 'CONFIG_INVALID')) return EXIT.USAGE;
+  return EXIT.TASK_FAILED;
+}

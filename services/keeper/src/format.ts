@@ -1,0 +1,44 @@
+import type { Column, SqlResult } from '@apiary/protocol';
+
+export type Format = 'table' | 'json' | 'csv';
+export const FORMATS: readonly Format[] = ['table', 'json', 'csv'];
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL)/;
+
+/** An aligned text table, numbers right-aligned, like the DuckDB and psql shells. */
+export function formatTable(r: SqlResult): string {
+  const cols: Column[] = r.columns;
+  const body = r.rows.map((row) => cols.map((c) => cell(row[c.name])));
+  const widths = cols.map((c, i) => Math.max(c.name.length, ...body.map((b) => (b[i] ?? '').length)));
+  const num = cols.map((c) => NUMERIC.test(c.type));
+  const line = (vals: string[]) => vals.map((v, i) => (num[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' │ ').trimEnd();
+  const out = [line(cols.map((c) => c.name)), widths.map((w) => '─'.repeat(w)).join('─┼─')];
+  for (const b of body) out.push(line(b));
+  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`);
+  return out.join('\n') + '\n';
+}
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV with a header row; NULL is an empty field. */
+export function formatCsv(r: SqlResult): string {
+  const lines = [r.columns.map((c) => csvField(c.name)).join(',')];
+  for (const row of r.rows) lines.push(r.columns.map((c) => csvField(row[c.name])).join(','));
+  return lines.join('\r\n') + '\r\n';
+}
+
+export function formatSql(r: SqlResult, f: Format): string {
+  if (f === 'json') return JSON.stringify(r.rows) + '\n';
+  if (f === 'csv') return formatCsv(r);
+  return formatTable(r);
+}

@@ -1,0 +1,60 @@
+import type { TaskLimits, TaskSpec, TaskView } from '@apiary/protocol';
+import { onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
+import type { ColonyFlags } from './args.js';
+import { EphemeralColony } from './ephemeral.js';
+import { TaskFailedError } from './errors.js';
+
+/**
+ * One keeper command's hold on a colony. It owns the keeper's signal handling: on Ctrl-C or SIGTERM
+ * it cancels the tasks it submitted, tears the colony down and exits 130 (143 for SIGTERM).
+ */
+let interrupting: Promise<never> | null = null;
+
+/** While the keeper is shutting down on a signal, errors from aborted calls are expected: wait for the exit. */
+export function interruption(): Promise<never> | null {
+  return interrupting;
+}
+
+export class Session {
+  readonly #tasks = new Set<string>();
+  readonly #ac = new AbortController();
+
+  private constructor(readonly colony: EphemeralColony) {}
+
+  static async open(flags: ColonyFlags): Promise<Session> {
+    let session: Session | null = null;
+    let pending: NodeJS.Signals | null = null;
+    onShutdownSignal((sig) => {
+      if (session) interrupting = session.#interrupt(sig);
+      else pending = sig;
+    });
+    const colony = await EphemeralColony.start(flags);
+    session = new Session(colony);
+    if (pending) await (interrupting = session.#interrupt(pending));
+    return session;
+  }
+
+  async #interrupt(sig: NodeJS.Signals): Promise<never> {
+    process.stderr.write(`\nkeeper: ${sig === 'SIGINT' ? 'interrupted' : sig}; cancelling and shutting down…\n`);
+    this.#ac.abort();
+    await Promise.allSettled([...this.#tasks].map((id) => this.colony.client.cancel(id)));
+    await this.colony.stop();
+    process.exit(SIGNAL_EXIT[sig as keyof typeof SIGNAL_EXIT] ?? 130);
+  }
+
+  /** Run a task to its end; a failed one throws TaskFailedError. */
+  async run(spec: TaskSpec, limits: TaskLimits = {}): Promise<TaskView> {
+    let id: string | null = null;
+    try {
+      const t = await this.colony.client.run(spec, limits, this.#ac.signal, (x) => this.#tasks.add((id = x)));
+      if (t.state !== 'succeeded') throw new TaskFailedError(t.error ?? { code: 'INTERNAL', message: `task ended ${t.state}` });
+      return t;
+    } finally {
+      if (id) this.#tasks.delete(id);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.colony.stop();
+  }
+}

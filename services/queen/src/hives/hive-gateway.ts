@@ -1,0 +1,91 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ApiaryError, CloseCodes, decode, HiveToQueen, type Hello } from '@apiary/protocol';
+import type { Logger } from '@apiary/runtime';
+import { tokenMatches } from '../tokens.js';
+
+export const HIVE_PATH = '/v1/hive';
+const HELLO_TIMEOUT_MS = 5000;
+
+export interface GatewayHandlers {
+  /** A hive said hello with the right token; returns false to refuse it (e.g. the queen is draining). */
+  onHello(ws: WebSocket, hello: Hello): boolean;
+  onMessage(ws: WebSocket, msg: Exclude<HiveToQueen, Hello>): void;
+  onClose(ws: WebSocket, code: number): void;
+}
+
+/**
+ * Where hives connect: a WebSocket endpoint on the queen's HTTP port. The first frame must be a
+ * `hello` with the join token within 5 s; anything else closes the socket unregistered.
+ */
+export class HiveGateway {
+  readonly #wss: WebSocketServer;
+
+  constructor(
+    server: Server,
+    private readonly joinToken: string,
+    private readonly handlers: GatewayHandlers,
+    private readonly log: Logger,
+    maxPayload: number,
+  ) {
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== HIVE_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    });
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    const peer = req.socket.remoteAddress ?? '?';
+    let hello: Hello | null = null;
+    const timer = setTimeout(() => ws.close(CloseCodes.BAD_MESSAGE, 'no hello'), HELLO_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => {
+      let msg: HiveToQueen;
+      try {
+        if (isBinary) throw new ApiaryError('BAD_REQUEST', 'binary frames are not part of the protocol');
+        msg = decode(HiveToQueen, data.toString(), 'hive message');
+      } catch (e) {
+        this.log.warn(`hive ${peer}: ${(e as Error).message}`);
+        ws.send(JSON.stringify({ type: 'error', error: (e as ApiaryError).toWire?.() ?? { code: 'BAD_REQUEST', message: String(e) } }));
+        if (!hello) ws.close(CloseCodes.BAD_MESSAGE, 'bad message');
+        return;
+      }
+      if (!hello) {
+        clearTimeout(timer);
+        if (msg.type !== 'hello') {
+          ws.close(CloseCodes.BAD_MESSAGE, 'expected hello');
+          return;
+        }
+        if (!tokenMatches(msg.token, this.joinToken)) {
+          this.log.warn(`hive ${peer} (${msg.hive.name}): wrong join token; refused`);
+          ws.send(JSON.stringify({ type: 'error', error: { code: 'AUTH_FAILED', message: 'wrong join token' } }));
+          ws.close(CloseCodes.AUTH_FAILED, 'AUTH_FAILED');
+          return;
+        }
+        if (!this.handlers.onHello(ws, msg)) {
+          ws.close(CloseCodes.SHUTDOWN, 'queen draining');
+          return;
+        }
+        hello = msg;
+        return;
+      }
+      if (msg.type === 'hello') return;
+      this.handlers.onMessage(ws, msg);
+    });
+    ws.on('close', (code) => {
+      clearTimeout(timer);
+      if (hello) this.handlers.onClose(ws, code);
+    });
+    ws.on('error', (e) => this.log.debug(`hive ${peer}: ${e.message}`));
+  }
+
+  close(): void {
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,128 @@
+import type { WebSocket } from 'ws';
+import { CloseCodes, type Hello, type HiveToQueen } from '@apiary/protocol';
+import type { Logger } from '@apiary/runtime';
+import type { Scheduler } from '../tasks/scheduler.js';
+import { HiveSession } from './hive-session.js';
+
+/**
+ * The live registry of connected hives, rebuilt from hello and heartbeats. A hive is lost when its
+ * socket closes or when it has been silent for hiveTimeoutMs; its tasks then go back to the scheduler.
+ */
+export class HiveRegistry {
+  readonly #byWs = new Map<WebSocket, HiveSession>();
+  #seq = 0;
+  #detector: NodeJS.Timeout;
+  #joinWaiters = new Set<() => void>();
+  #scheduler: Scheduler | null = null;
+
+  constructor(
+    private readonly hiveTimeoutMs: number,
+    private readonly heartbeatMs: number,
+    private readonly log: Logger,
+  ) {
+    // Check often enough that a silent hive is declared lost within a tenth of the timeout of it expiring.
+    this.#detector = setInterval(() => this.#detect(), Math.max(50, Math.floor(hiveTimeoutMs / 10)));
+    this.#detector.unref();
+  }
+
+  attach(s: Scheduler): void {
+    this.#scheduler = s;
+  }
+
+  sessions(): Iterable<HiveSession> {
+    return this.#byWs.values();
+  }
+
+  get size(): number {
+    return this.#byWs.size;
+  }
+
+  onHello(ws: WebSocket, hello: Hello): HiveSession {
+    const id = `${hello.hive.name}#${++this.#seq}`;
+    const s = new HiveSession(id, hello.hive, ws);
+    // A persistent hive reconnecting reports what it still runs: keep those in flight, not re-run them.
+    for (const r of hello.running) s.inFlight.set(r.taskId, r.attempt);
+    this.#byWs.set(ws, s);
+    s.send({ type: 'welcome', hiveId: id, heartbeatMs: this.heartbeatMs });
+    this.log.info(`hive joined: ${id}`, { host: hello.hive.host, bees: hello.hive.bees, pid: hello.hive.pid });
+    for (const w of this.#joinWaiters) w();
+    this.#scheduler?.pump();
+    return s;
+  }
+
+  onMessage(ws: WebSocket, msg: Exclude<HiveToQueen, Hello>): void {
+    const s = this.#byWs.get(ws);
+    const sched = this.#scheduler;
+    if (!s || !sched) return;
+    s.lastHeartbeatAt = Date.now();
+    switch (msg.type) {
+      case 'heartbeat':
+        s.bees = msg.bees;
+        s.queued = msg.queued;
+        s.loadAvg = msg.loadAvg;
+        s.freeMemoryBytes = msg.freeMemoryBytes;
+        return;
+      case 'task.started':
+        sched.onStarted(s, msg.taskId, msg.attempt, msg.bee, msg.at);
+        return;
+      case 'task.succeeded':
+        sched.onSucceeded(s, msg.taskId, msg.attempt, msg.value, msg.durationMs);
+        return;
+      case 'task.failed':
+        sched.onFailed(s, msg.taskId, msg.attempt, msg.error, msg.durationMs);
+        return;
+    }
+  }
+
+  onClose(ws: WebSocket, code: number): void {
+    const s = this.#byWs.get(ws);
+    if (s) this.#lose(s, `connection closed (${code})`);
+  }
+
+  #detect(): void {
+    const now = Date.now();
+    for (const s of this.#byWs.values()) {
+      if (now - s.lastHeartbeatAt > this.hiveTimeoutMs) {
+        this.#lose(s, `no heartbeat for ${now - s.lastHeartbeatAt} ms`);
+        s.terminate();
+      }
+    }
+  }
+
+  #lose(s: HiveSession, why: string): void {
+    if (s.state === 'lost') return;
+    s.state = 'lost';
+    for (const [ws, x] of this.#byWs) if (x === s) this.#byWs.delete(ws);
+    this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { inFlight: s.inFlight.size });
+    this.#scheduler?.onHiveLost(s, why);
+  }
+
+  /** Resolve when at least one hive is connected, or false after timeoutMs. */
+  waitForHive(timeoutMs: number): Promise<boolean> {
+    if (this.#byWs.size > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(t);
+        this.#joinWaiters.delete(w);
+        resolve(ok);
+      };
+      const w = () => done(true);
+      const t = setTimeout(() => done(false), timeoutMs);
+      this.#joinWaiters.add(w);
+    });
+  }
+
+  /** Tell every hive to stop, giving running tasks graceMs. */
+  shutdownAll(graceMs: number): void {
+    for (const s of this.#byWs.values()) {
+      s.state = 'draining';
+      s.send({ type: 'shutdown', graceMs });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#detector);
+    for (const s of this.#byWs.values()) s.close(CloseCodes.SHUTDOWN, 'queen stopped');
+    this.#byWs.clear();
+  }
+}

@@ -1,0 +1,31 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ApiaryError } from '@apiary/protocol';
+import { tokenMatches } from '../tokens.js';
+import { errorHandler } from './errors.js';
+import { registerTaskRoutes, type TaskRouteDeps } from './routes-tasks.js';
+import { registerColonyRoutes, type ColonyRouteDeps } from './routes-colony.js';
+
+export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps {
+  clientToken: string;
+  maxBodyBytes: number;
+}
+
+/** The queen's HTTP API under /v1. Every route but /v1/health needs the bearer token. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/v1/health') return;
+    const h = req.headers.authorization;
+    const token = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+    if (!tokenMatches(token, deps.clientToken)) {
+      throw new ApiaryError('AUTH_FAILED', token ? 'wrong bearer token' : 'missing bearer token: send Authorization: Bearer <client token>');
+    }
+  });
+  registerTaskRoutes(app, deps);
+  registerColonyRoutes(app, deps);
+  return app;
+}

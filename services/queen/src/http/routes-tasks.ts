@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import { SubmitTask, TERMINAL_STATES, validate, WaitQuery } from '@apiary/protocol';
+import { toView } from '../tasks/ledger.js';
+import type { Scheduler } from '../tasks/scheduler.js';
+
+export interface TaskRouteDeps {
+  scheduler: Scheduler;
+  /** Throws QUEEN_DRAINING (or another admission error) when new work is refused. */
+  admit(): void;
+}
+
+export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
+  const { scheduler } = deps;
+
+  // Submit; with ?waitMs the response waits for the result (one round trip for short tasks).
+  app.post('/v1/tasks', async (req, reply) => {
+    deps.admit();
+    const body = validate(SubmitTask, req.body, 'task');
+    const { waitMs } = validate(WaitQuery, req.query, 'query');
+    const rec = scheduler.submit(body.spec, body.limits);
+    const done = await scheduler.wait(rec.id, waitMs, abortOnClose(reply.raw));
+    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(toView(done));
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (req, reply) => {
+    const { waitMs } = validate(WaitQuery, req.query, 'query');
+    return toView(await scheduler.wait(req.params.id, waitMs, abortOnClose(reply.raw)));
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/tasks/:id', async (req) => toView(scheduler.cancel(req.params.id)));
+}
+
+/** Fires when the response is done or the client went away, so a long-poll never holds a dead waiter. */
+function abortOnClose(raw: { once: (e: 'close', f: () => void) => void }): AbortSignal {
+  const ac = new AbortController();
+  raw.once('close', () => ac.abort());
+  return ac.signal;
+}
+

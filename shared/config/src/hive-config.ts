@@ -1,0 +1,85 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ApiaryError } from '@apiary/protocol';
+import { parseDuration, parseSize, formatBytes } from './units.js';
+import { apiaryHome } from './paths.js';
+
+/** Below this a bee cannot hold Node and DuckDB (≈120 MB idle RSS) plus any task. */
+export const MIN_MEMORY_PER_BEE = 192 * 1024 * 1024;
+
+export interface HiveOptions {
+  queenUrl: string;
+  joinToken: string;
+  name?: string;
+  bees?: number;
+  memoryPerBee?: string | number;
+  /** Memory kept for the OS, the hive and the queen when the budget is derived. */
+  reserveMemory?: string | number;
+  taskTimeout?: string | number;
+  heartbeatMs?: number;
+  memoryPollMs?: number;
+  graceMs?: number;
+  cacheDir?: string;
+  /** Ephemeral hives exit (killing their bees) when the queen connection closes. */
+  ephemeral?: boolean;
+}
+
+export interface HiveConfig {
+  readonly queenUrl: string;
+  readonly joinToken: string;
+  readonly name: string;
+  readonly bees: number;
+  readonly memoryPerBeeBytes: number;
+  readonly taskTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly memoryPollMs: number;
+  readonly graceMs: number;
+  readonly cacheDir: string;
+  readonly ephemeral: boolean;
+}
+
+const Schema = z.object({
+  queenUrl: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+  joinToken: z.string().min(16, 'must be at least 16 characters'),
+  name: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash, underscore'),
+  bees: z.number().int().min(1).max(256),
+  memoryPerBeeBytes: z.number().int().min(MIN_MEMORY_PER_BEE, `must be at least ${formatBytes(MIN_MEMORY_PER_BEE)}`),
+  taskTimeoutMs: z.number().int().min(10).max(86_400_000),
+  heartbeatMs: z.number().int().min(50).max(60_000),
+  memoryPollMs: z.number().int().min(10).max(10_000),
+  graceMs: z.number().int().min(0).max(600_000),
+  cacheDir: z.string().min(1),
+  ephemeral: z.boolean(),
+});
+
+export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number {
+  const total = os.totalmem();
+  const reserve = reserveBytes ?? Math.max(512 * 1024 * 1024, Math.floor(total * 0.1));
+  return Math.floor(Math.max(0, total - reserve) / bees);
+}
+
+export function resolveHiveConfig(o: HiveOptions): HiveConfig {
+  const bees = o.bees ?? os.availableParallelism();
+  const reserve = o.reserveMemory === undefined ? undefined : parseSize(o.reserveMemory, 'reserve memory');
+  const candidate = {
+    queenUrl: o.queenUrl,
+    joinToken: o.joinToken,
+    name: o.name ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-'),
+    bees,
+    memoryPerBeeBytes:
+      o.memoryPerBee === undefined ? defaultMemoryPerBee(bees, reserve) : parseSize(o.memoryPerBee, 'memory per bee'),
+    taskTimeoutMs: o.taskTimeout === undefined ? 30_000 : parseDuration(o.taskTimeout, 'task timeout'),
+    heartbeatMs: o.heartbeatMs ?? 1000,
+    memoryPollMs: o.memoryPollMs ?? 100,
+    graceMs: o.graceMs ?? 5000,
+    cacheDir: path.resolve(o.cacheDir ?? path.join(apiaryHome(), 'cache')),
+    ephemeral: o.ephemeral ?? false,
+  };
+  const r = Schema.safeParse(candidate);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ApiaryError('CONFIG_INVALID', `hive config: ${i?.path.join('.')} ${i?.message}`);
+  }
+  return Object.freeze(r.data);
+}

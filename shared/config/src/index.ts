@@ -1,0 +1,4 @@
+export * from './units.js';
+export * from './paths.js';
+export * from './hive-config.js';
+export * from './queen-config.js';

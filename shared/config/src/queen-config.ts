@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ApiaryError } from '@apiary/protocol';
+import { apiaryHome } from './paths.js';
+import type { HiveOptions } from './hive-config.js';
+
+/** Options for the hive the queen starts itself (same machine). Token and URL are filled in by the queen. */
+export type LocalHiveOptions = Omit<HiveOptions, 'queenUrl' | 'joinToken' | 'ephemeral'>;
+
+export interface QueenOptions {
+  host?: string;
+  port?: number;
+  ephemeral?: boolean;
+  clientToken: string;
+  joinToken: string;
+  /** Start a hive on this machine; false for a queen that only accepts remote hives. */
+  localHive?: LocalHiveOptions | false;
+  graceMs?: number;
+  /** A hive silent this long is HIVE_LOST. */
+  hiveTimeoutMs?: number;
+  heartbeatMs?: number;
+  maxBodyBytes?: number;
+  home?: string;
+}
+
+export interface QueenConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly ephemeral: boolean;
+  readonly clientToken: string;
+  readonly joinToken: string;
+  readonly localHive: Readonly<LocalHiveOptions> | false;
+  readonly graceMs: number;
+  readonly hiveTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly maxBodyBytes: number;
+  readonly home: string;
+}
+
+const Schema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  ephemeral: z.boolean(),
+  clientToken: z.string().min(16, 'must be at least 16 characters'),
+  joinToken: z.string().min(16, 'must be at least 16 characters'),
+  localHive: z.union([z.literal(false), z.record(z.string(), z.unknown())]),
+  graceMs: z.number().int().min(0).max(600_000),
+  hiveTimeoutMs: z.number().int().min(100).max(600_000),
+  heartbeatMs: z.number().int().min(50).max(60_000),
+  maxBodyBytes: z.number().int().min(1024).max(1024 ** 3),
+  home: z.string().min(1),
+});
+
+export function resolveQueenConfig(o: QueenOptions): QueenConfig {
+  const candidate = {
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 7474,
+    ephemeral: o.ephemeral ?? false,
+    clientToken: o.clientToken,
+    joinToken: o.joinToken,
+    localHive: o.localHive === undefined ? {} : o.localHive,
+    graceMs: o.graceMs ?? 5000,
+    hiveTimeoutMs: o.hiveTimeoutMs ?? 3000,
+    heartbeatMs: o.heartbeatMs ?? 1000,
+    maxBodyBytes: o.maxBodyBytes ?? 10 * 1024 * 1024,
+    home: path.resolve(o.home ?? apiaryHome()),
+  };
+  const r = Schema.safeParse(candidate);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ApiaryError('CONFIG_INVALID', `queen config: ${i?.path.join('.')} ${i?.message}`);
+  }
+  const localHive = r.data.localHive === false ? false : Object.freeze({ ...(o.localHive || {}) });
+  return Object.freeze({ ...r.data, localHive });
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { TaskSpec, TaskValue } from './task.js';
+import { WireErrorSchema } from './wire-error.js';
+
+/*
+ * Hive ↔ bee: Node IPC on the forked process with `serialization: 'advanced'`.
+ */
+
+// hive → bee
+export const BeeRun = z.object({ type: z.literal('run'), taskId: z.string(), spec: TaskSpec, scratchDir: z.string() });
+export const HiveToBee = z.discriminatedUnion('type', [BeeRun]);
+export type HiveToBee = z.infer<typeof HiveToBee>;
+
+// bee → hive
+export const BeeReady = z.object({ type: z.literal('ready'), pid: z.number().int(), duckdb: z.string() });
+export const BeeResult = z.object({ type: z.literal('result'), taskId: z.string(), value: TaskValue });
+export const BeeError = z.object({ type: z.literal('error'), taskId: z.string(), error: WireErrorSchema });
+export const BeeToHive = z.discriminatedUnion('type', [BeeReady, BeeResult, BeeError]);
+export type BeeToHive = z.infer<typeof BeeToHive>;
+export type BeeRun = z.infer<typeof BeeRun>;
+export type BeeReady = z.infer<typeof BeeReady>;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { TaskSpec, TaskLimits, TaskValue } from './task.js';
+import { BeeStatus, HiveResources } from './status.js';
+import { WireErrorSchema } from './wire-error.js';
+
+/*
+ * Hive ↔ queen: one WebSocket opened by the hive, JSON text frames, one message per frame.
+ * Every frame is validated against these unions on arrival.
+ */
+
+const TaskRef = { taskId: z.string().min(1).max(128), attempt: z.number().int().positive() };
+
+// hive → queen
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocol: z.literal(1),
+  token: z.string().min(1).max(512),
+  hive: HiveResources,
+  /** Tasks the hive is still running (after a reconnect), so the queen reconciles them. */
+  running: z.array(z.object(TaskRef)).default([]),
+});
+export const Heartbeat = z.object({
+  type: z.literal('heartbeat'),
+  at: z.number(),
+  bees: z.array(BeeStatus),
+  queued: z.number().int().nonnegative(),
+  loadAvg: z.number().nonnegative(),
+  freeMemoryBytes: z.number().nonnegative(),
+});
+export const TaskStarted = z.object({ type: z.literal('task.started'), ...TaskRef, bee: z.number().int(), at: z.number() });
+export const TaskSucceeded = z.object({
+  type: z.literal('task.succeeded'),
+  ...TaskRef,
+  bee: z.number().int(),
+  value: TaskValue,
+  durationMs: z.number().nonnegative(),
+});
+export const TaskFailed = z.object({
+  type: z.literal('task.failed'),
+  ...TaskRef,
+  bee: z.number().int(),
+  error: WireErrorSchema,
+  durationMs: z.number().nonnegative(),
+});
+
+export const HiveToQueen = z.discriminatedUnion('type', [Hello, Heartbeat, TaskStarted, TaskSucceeded, TaskFailed]);
+export type HiveToQueen = z.infer<typeof HiveToQueen>;
+
+// queen → hive
+export const Welcome = z.object({ type: z.literal('welcome'), hiveId: z.string(), heartbeatMs: z.number().int().positive() });
+export const TaskAssign = z.object({
+  type: z.literal('task.assign'),
+  ...TaskRef,
+  spec: TaskSpec,
+  limits: TaskLimits,
+  /** Bees of this hive that already failed this task: a retry prefers another bee. */
+  avoidBees: z.array(z.number().int()).default([]),
+});
+export const TaskCancel = z.object({ type: z.literal('task.cancel'), taskId: z.string() });
+export const Shutdown = z.object({ type: z.literal('shutdown'), graceMs: z.number().int().nonnegative() });
+export const QueenError = z.object({ type: z.literal('error'), error: WireErrorSchema });
+
+export const QueenToHive = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskCancel, Shutdown, QueenError]);
+export type QueenToHive = z.infer<typeof QueenToHive>;
+
+/** WebSocket close codes apiary uses (4000-4999 is the application range). */
+export const CloseCodes = {
+  AUTH_FAILED: 4401,
+  BAD_MESSAGE: 4400,
+  SHUTDOWN: 4000,
+  REPLACED: 4409,
+} as const;
+export type Hello = z.infer<typeof Hello>;
+export type Heartbeat = z.infer<typeof Heartbeat>;
+export type TaskAssign = z.infer<typeof TaskAssign>;
+export type TaskSucceeded = z.infer<typeof TaskSucceeded>;
+export type TaskFailed = z.infer<typeof TaskFailed>;

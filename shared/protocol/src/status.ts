@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Bee lifecycle, see specs/lifecycle.md. */
+export const BeeState = z.enum(['starting', 'idle', 'busy', 'stopping', 'exited']);
+export type BeeState = z.infer<typeof BeeState>;
+
+export const BeeStatus = z.object({
+  id: z.number().int().nonnegative(),
+  pid: z.number().int().nullable(),
+  state: BeeState,
+  taskId: z.string().nullable(),
+  /** RSS of the bee's whole process tree, sampled by the chamber's monitor. */
+  rssBytes: z.number().nonnegative(),
+  budgetBytes: z.number().positive(),
+  /** CPU of the bee's tree since the last sample, 0..100 per core. */
+  cpuPercent: z.number().nonnegative(),
+  tasksRun: z.number().int().nonnegative(),
+  restarts: z.number().int().nonnegative(),
+});
+export type BeeStatus = z.infer<typeof BeeStatus>;
+
+/** What a hive tells the queen about its machine in `hello`. */
+export const HiveResources = z.object({
+  name: z.string().min(1).max(128),
+  host: z.string().max(256),
+  pid: z.number().int(),
+  arch: z.string(),
+  platform: z.string(),
+  node: z.string(),
+  cores: z.number().int().positive(),
+  memoryBytes: z.number().positive(),
+  bees: z.number().int().positive(),
+  memoryPerBeeBytes: z.number().positive(),
+  ephemeral: z.boolean(),
+});
+export type HiveResources = z.infer<typeof HiveResources>;

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** A task names its work; the colony decides where it runs. */
+export const SqlTaskSpec = z.object({
+  kind: z.literal('sql'),
+  sql: z.string().min(1).max(1_000_000),
+});
+
+export const JsTaskSpec = z.object({
+  kind: z.literal('js'),
+  /** Absolute path or file: URL of an ES module (or CommonJS file) on the hive's machine. */
+  module: z.string().min(1).max(4096),
+  export: z.string().min(1).max(256).default('default'),
+  /** JSON arguments handed to the exported function as its first parameter. */
+  args: z.unknown().optional(),
+});
+
+export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec]);
+export type TaskSpec = z.infer<typeof TaskSpec>;
+export type SqlTaskSpec = z.infer<typeof SqlTaskSpec>;
+export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
+
+/** Limits that travel with a task; unset ones take the hive's configured defaults. */
+export const TaskLimits = z.object({
+  timeoutMs: z.number().int().positive().max(86_400_000).optional(),
+});
+export type TaskLimits = z.infer<typeof TaskLimits>;
+
+/** A column of a SQL result: name and DuckDB type name. */
+export const Column = z.object({ name: z.string(), type: z.string() });
+export type Column = z.infer<typeof Column>;
+
+/**
+ * The value a task produces. SQL results are JSON-safe rows (BIGINTs within 2^53 become numbers,
+ * larger ones strings; dates and timestamps ISO strings) plus their columns.
+ */
+export const SqlResult = z.object({
+  kind: z.literal('sql'),
+  columns: z.array(Column),
+  rows: z.array(z.record(z.string(), z.unknown())),
+});
+export const JsResult = z.object({ kind: z.literal('js'), value: z.unknown() });
+export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult]);
+export type SqlResult = z.infer<typeof SqlResult>;
+export type TaskValue = z.infer<typeof TaskValue>;
+
+/** Where and how long an attempt ran: kept for diagnostics. */
+export const AttemptInfo = z.object({
+  hive: z.string(),
+  bee: z.number().int(),
+  startedAt: z.number(),
+  durationMs: z.number(),
+});
+export type AttemptInfo = z.infer<typeof AttemptInfo>;

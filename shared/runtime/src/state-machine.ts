@@ -1,0 +1,46 @@
+import type { Logger } from './logger.js';
+
+/**
+ * A small explicit state machine: the allowed transitions are data, every transition is logged,
+ * and an illegal one throws, so lifecycle bugs surface where they happen instead of later.
+ */
+export class StateMachine<S extends string> {
+  #state: S;
+  readonly #allowed: Readonly<Record<S, readonly S[]>>;
+  readonly #log: Logger;
+  readonly #name: string;
+  readonly #listeners = new Set<(to: S, from: S) => void>();
+
+  constructor(name: string, initial: S, allowed: Readonly<Record<S, readonly S[]>>, log: Logger) {
+    this.#name = name;
+    this.#state = initial;
+    this.#allowed = allowed;
+    this.#log = log;
+  }
+
+  get state(): S {
+    return this.#state;
+  }
+
+  is(...states: S[]): boolean {
+    return states.includes(this.#state);
+  }
+
+  can(to: S): boolean {
+    return this.#allowed[this.#state].includes(to);
+  }
+
+  to(next: S, why?: string): void {
+    const from = this.#state;
+    if (from === next) return;
+    if (!this.can(next)) throw new Error(`${this.#name}: illegal transition ${from} → ${next}`);
+    this.#state = next;
+    this.#log.debug(`${this.#name} ${from} → ${next}`, why ? { why } : undefined);
+    for (const l of this.#listeners) l(next, from);
+  }
+
+  onChange(l: (to: S, from: S) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+}
