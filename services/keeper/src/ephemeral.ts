@@ -45,6 +45,7 @@ export class EphemeralColony {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
+        ...process.env,
         APIARY_CLIENT_TOKEN: clientToken,
         APIARY_JOIN_TOKEN: randomBytes(24).toString('base64url'),
         APIARY_LOG_LEVEL: process.env.APIARY_LOG_LEVEL ?? (flags.verbose ? 'debug' : 'info'),

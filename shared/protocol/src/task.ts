@@ -23,6 +23,8 @@ export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
 /** Limits that travel with a task; unset ones take the hive's configured defaults. */
 export const TaskLimits = z.object({
   timeoutMs: z.number().int().positive().max(86_400_000).optional(),
+  /** Attempts in all before a task failing for the colony's reasons is abandoned (default 3). */
+  maxAttempts: z.number().int().min(1).max(20).optional(),
 });
 export type TaskLimits = z.infer<typeof TaskLimits>;
 

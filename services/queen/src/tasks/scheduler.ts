@@ -35,7 +35,7 @@ export class Scheduler {
     private readonly log: Logger,
   ) {}
 
-  submit(spec: TaskSpec, limits: TaskLimits, maxAttempts = this.opts.maxAttempts): TaskRecord {
+  submit(spec: TaskSpec, limits: TaskLimits): TaskRecord {
     const rec: TaskRecord = {
       id: randomUUID(),
       spec,
@@ -43,7 +43,7 @@ export class Scheduler {
       state: 'queued',
       createdAt: Date.now(),
       finishedAt: null,
-      maxAttempts,
+      maxAttempts: limits.maxAttempts ?? this.opts.maxAttempts,
       attempts: [],
       value: null,
       error: null,
