@@ -11,6 +11,8 @@ import { removeDir } from './scratch.js';
 export interface PoolEvents {
   started(job: Job, bee: number): void;
   finished(job: Job, bee: number, outcome: Outcome, durationMs: number): void;
+  /** A bee came up or went down (not per task): worth telling the queen now rather than at the next beat. */
+  beeLifecycle(bee: number): void;
 }
 
 /** Delay before re-forking a bee that died before it was ready, so a broken setup does not spin. */
@@ -53,6 +55,7 @@ export class BeePool {
   async #startBee(c: Chamber): Promise<void> {
     try {
       await c.start();
+      this.events.beeLifecycle(c.id);
       this.#dispatch();
     } catch (e) {
       this.log.error(`bee ${c.id} failed to start: ${(e as Error).message}`);
@@ -60,6 +63,7 @@ export class BeePool {
   }
 
   #onBeeExit(c: Chamber): void {
+    this.events.beeLifecycle(c.id);
     if (!this.#accepting) return;
     const quick = c.restarts > 0 && c.tasksRun === 0;
     setTimeout(() => void this.#startBee(c), quick ? RESPAWN_BACKOFF_MS : 0);

@@ -30,6 +30,7 @@ export class Hive {
   readonly pool: BeePool;
   readonly #link: QueenLink;
   #heartbeat: NodeJS.Timeout | null = null;
+  #beatTimer: NodeJS.Timeout | null = null;
   #welcomeTimer: NodeJS.Timeout | null = null;
   #reconnects = 0;
   /** Results produced while disconnected (persistent hives), sent after the next welcome. */
@@ -45,7 +46,15 @@ export class Hive {
     private readonly log: Logger,
   ) {
     this.sm = new StateMachine<HiveState>('hive', 'starting', HIVE_TRANSITIONS, log);
-    this.pool = new BeePool(cfg, { started: (j, b) => this.#onStarted(j, b), finished: (j, b, o, d) => this.#onFinished(j, b, o, d) }, log);
+    this.pool = new BeePool(
+      cfg,
+      {
+        started: (j, b) => this.#onStarted(j, b),
+        finished: (j, b, o, d) => this.#onFinished(j, b, o, d),
+        beeLifecycle: () => this.#beatSoon(),
+      },
+      log,
+    );
     this.#link = new QueenLink(cfg.queenUrl, {
       onOpen: () => this.#hello(),
       onMessage: (m) => this.#onMessage(m),
@@ -121,17 +130,28 @@ export class Hive {
 
   #startHeartbeat(everyMs: number): void {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
-    const beat = () =>
-      this.#link.send({
-        type: 'heartbeat',
-        at: Date.now(),
-        bees: this.pool.status(),
-        queued: this.pool.queued,
-        loadAvg: os.loadavg()[0] ?? 0,
-        freeMemoryBytes: os.freemem(),
-      });
-    beat();
-    this.#heartbeat = setInterval(beat, everyMs);
+    this.#beat();
+    this.#heartbeat = setInterval(() => this.#beat(), everyMs);
+  }
+
+  #beat(): void {
+    this.#link.send({
+      type: 'heartbeat',
+      at: Date.now(),
+      bees: this.pool.status(),
+      queued: this.pool.queued,
+      loadAvg: os.loadavg()[0] ?? 0,
+      freeMemoryBytes: os.freemem(),
+    });
+  }
+
+  /** An extra beat shortly after a bee starts or exits, coalescing bursts (all bees starting at once). */
+  #beatSoon(): void {
+    if (this.#beatTimer || !this.sm.is('ready')) return;
+    this.#beatTimer = setTimeout(() => {
+      this.#beatTimer = null;
+      this.#beat();
+    }, 20);
   }
 
   #send(m: HiveToQueen): void {

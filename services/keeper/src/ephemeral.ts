@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { apiaryHome } from '@apiary/config';
 import { QUEEN_MAIN } from '@apiary/queen/entry';
-import { ApiaryError } from '@apiary/protocol';
+import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import { isAlive, killTree, waitForExit } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
@@ -101,6 +101,21 @@ export class EphemeralColony {
         fail(`it exited (${r.signal ?? `code ${r.code}`})`);
       });
     });
+  }
+
+  /**
+   * The colony once its hive has joined and every bee is up. Tasks may be submitted before (they
+   * queue); this is for commands that report on the bees or want all of them from the start.
+   */
+  async waitForBees(timeoutMs = READY_TIMEOUT_MS): Promise<ColonyView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.client.colony();
+      const bees = c.hives.flatMap((h) => h.bees);
+      if (c.hives.length > 0 && bees.length > 0 && bees.every((b) => b.state === 'idle')) return c;
+      if (Date.now() > deadline) throw new ApiaryError('NO_HIVES', `no hive joined the queen within ${timeoutMs} ms\n${this.#logTail.slice(-10).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** SIGTERM the queen (it cascades to hive and bees), wait for it, kill the tree if it overstays. */

@@ -31,8 +31,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const session = await Session.open(flags);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'apiary-demo-'));
   try {
-    const colony = await session.colony.client.colony();
-    const bees = colony.hives.reduce((n, h) => n + h.resources.bees, 0) || 1;
+    const colony = await session.colony.waitForBees();
+    const bees = colony.hives.reduce((n, h) => n + h.resources.bees, 0);
     const parts = bees * 2;
     const per = Math.ceil(rows / parts);
     const say = (s: string) => process.stdout.write(s + '\n');

@@ -63,12 +63,15 @@ export class HiveRegistry {
         s.freeMemoryBytes = msg.freeMemoryBytes;
         return;
       case 'task.started':
+        s.beeBusy(msg.bee, msg.taskId);
         sched.onStarted(s, msg.taskId, msg.attempt, msg.bee, msg.at);
         return;
       case 'task.succeeded':
+        s.beeIdle(msg.bee);
         sched.onSucceeded(s, msg.taskId, msg.attempt, msg.value, msg.durationMs);
         return;
       case 'task.failed':
+        s.beeIdle(msg.bee);
         sched.onFailed(s, msg.taskId, msg.attempt, msg.error, msg.durationMs);
         return;
     }

@@ -27,6 +27,17 @@ export class HiveSession {
     return this.state === 'ready' ? this.capacity - this.inFlight.size : 0;
   }
 
+  /** Task messages keep bee states current between heartbeats (which remain the source of truth). */
+  beeBusy(bee: number, taskId: string): void {
+    const b = this.bees[bee];
+    if (b && (b.state === 'idle' || b.state === 'busy')) Object.assign(b, { state: 'busy', taskId });
+  }
+
+  beeIdle(bee: number): void {
+    const b = this.bees[bee];
+    if (b && b.state === 'busy') Object.assign(b, { state: 'idle', taskId: null, tasksRun: b.tasksRun + 1 });
+  }
+
   send(msg: QueenToHive): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }

@@ -145,7 +145,8 @@ export class Scheduler {
     if (!t || !a || t.state !== 'running' || t.attempts.length !== attempt) return;
     a.error = error;
     a.durationMs = durationMs;
-    if (!RETRYABLE_CODES.has(error.code)) {
+    if (!RETRYABLE_CODES.has(error.code) || t.maxAttempts === 1) {
+      // A user error is final; so is any error when the task asked for a single attempt.
       this.#finish(t, 'failed', null, error);
     } else if (attempt >= t.maxAttempts) {
       const summary = t.attempts.map((x) => `#${x.attempt} ${x.error?.code ?? '?'} on ${x.hive}/bee-${x.bee}`).join(', ');

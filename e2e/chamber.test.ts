@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskView } from '@apiary/protocol';
+import { TASKS, TestColony } from './helpers/colony.js';
+import { alive, waitFor, waitGone } from './helpers/procs.js';
+
+const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
+const jsValue = (t: TaskView) => (t.value?.kind === 'js' ? (t.value.value as Record<string, unknown>) : undefined);
+
+describe('sealed chambers (2 bees, 256 MiB each)', () => {
+  let colony: TestColony;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-chamber-'));
+
+  beforeAll(async () => {
+    colony = await TestColony.start({ bees: 2, memoryPerBee: '256MiB' });
+  });
+  afterAll(async () => {
+    await colony?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('has N bees, each with its memory budget, heap cap and own scratch dir', async () => {
+    const c = await colony.colony();
+    const bees = c.hives[0]!.bees;
+    expect(bees).toHaveLength(2);
+    for (const b of bees) expect(b.budgetBytes).toBe(256 * 1024 * 1024);
+    const who = await Promise.all([colony.client.run(js('sleep', { ms: 300 }), {}), colony.client.run(js('sleep', { ms: 300 }), {})]);
+    expect(new Set(who.map((t) => jsValue(t)!.bee))).toEqual(new Set([0, 1]));
+    const info = await Promise.all([0, 1].map(() => colony.client.run(js('whoami'), {})));
+    for (const t of info) {
+      const v = jsValue(t)!;
+      expect(v.budget).toBe(256 * 1024 * 1024);
+      expect(v.heapLimitMb).toBeGreaterThan(0);
+      expect(v.heapLimitMb).toBeLessThan(256);
+      expect(String(v.scratchDir)).toBe(path.join(colony.home, 'cache', 'scratch', `bee-${v.bee}`));
+    }
+  });
+
+  it('kills a js task that fills native memory (Buffers) with BEE_MEMORY_EXCEEDED; the other bee finishes; the bee is replaced', async () => {
+    const before = await colony.colony();
+    const neighbour = colony.client.run(js('sleep', { ms: 2500 }), {});
+    // let the neighbour take a bee first so the bomb lands on the other one
+    await waitFor(async () => (await colony.colony()).hives[0]!.bees.some((b) => b.state === 'busy'), 5000, 'neighbour running');
+    const bomb = await colony.client.run(js('bufferBomb', { capMb: 2048 }), { maxAttempts: 1 });
+    expect(bomb.state).toBe('failed');
+    expect(bomb.error?.code).toBe('BEE_MEMORY_EXCEEDED');
+    expect(bomb.error?.message).toMatch(/over its 256 MiB budget/);
+    const n = await neighbour;
+    expect(n.state).toBe('succeeded');
+    const bombBee = bomb.attempts[0]!.bee;
+    expect(jsValue(n)!.bee).not.toBe(bombBee);
+    const after = await colony.waitIdle(2);
+    const oldPid = before.hives[0]!.bees[bombBee]!.pid;
+    const replaced = after.hives[0]!.bees[bombBee]!;
+    expect(replaced.pid).not.toBe(oldPid);
+    expect(replaced.restarts).toBeGreaterThan(0);
+    expect(alive(oldPid!)).toBe(false);
+    const next = await colony.client.run(js('echo', { ok: 1 }), {});
+    expect(next.state).toBe('succeeded');
+  });
+
+  it('stops a DuckDB query that goes over the budget with BEE_MEMORY_EXCEEDED, and the next query succeeds', async () => {
+    // A list aggregate of 40M BIGINTs cannot spill: it needs ~320 MB against a ~77 MB DuckDB limit.
+    const t = await colony.client.run({ kind: 'sql', sql: 'SELECT length(list(i)) FROM range(40000000) t(i)' }, { maxAttempts: 1 });
+    expect(t.state).toBe('failed');
+    expect(t.error?.code).toBe('BEE_MEMORY_EXCEEDED');
+    await colony.waitIdle(2);
+    const ok = await colony.client.run({ kind: 'sql', sql: 'SELECT sum(i) AS s FROM range(1000) t(i)' }, {});
+    expect(ok.state).toBe('succeeded');
+    expect(ok.value).toMatchObject({ kind: 'sql', rows: [{ s: 499500 }] });
+  });
+
+  it('kills a task past its timeout with TASK_TIMEOUT, and the sleep it spawned too', async () => {
+    const pidFile = path.join(tmp, 'sleeper.pid');
+    const t = await colony.client.run(js('spawnSleeper', { pidFile }), { timeoutMs: 1000, maxAttempts: 1 });
+    expect(t.error?.code, t.error?.message).toBe('TASK_TIMEOUT');
+    expect(t.state).toBe('failed');
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    await waitGone([sleeper], 1000);
+    await colony.waitIdle(2);
+  });
+
+  it("empties a bee's scratch dir before its next task; bees never share one", async () => {
+    const w = await Promise.all([
+      colony.client.run(js('writeScratch', { name: 'a.tmp', holdMs: 300 }), {}),
+      colony.client.run(js('writeScratch', { name: 'b.tmp', holdMs: 300 }), {}),
+    ]);
+    const dirs = w.map((t) => jsValue(t)!.scratchDir as string);
+    expect(new Set(dirs).size).toBe(2);
+    for (const t of w) expect((jsValue(t)!.files as string[]).length).toBe(1);
+    const l = await Promise.all([colony.client.run(js('listScratch'), {}), colony.client.run(js('listScratch'), {})]);
+    for (const t of l) expect(jsValue(t)!.files).toEqual([]);
+  });
+
+  it('queues tasks FIFO when every bee is busy: 2×N tasks all complete, spread over all bees', async () => {
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7];
+    const ts = await Promise.all(labels.map((label) => colony.client.run(js('stamp', { ms: 250, label }), {})));
+    const vals = ts.map((t) => jsValue(t)!);
+    expect(ts.every((t) => t.state === 'succeeded')).toBe(true);
+    expect(new Set(vals.map((v) => v.bee))).toEqual(new Set([0, 1]));
+    // Submitted in label order: they start in label order, a pair at a time.
+    const byStart = [...vals].sort((a, b) => (a.startedAt as number) - (b.startedAt as number)).map((v) => v.label as number);
+    for (let i = 2; i < byStart.length; i += 2) {
+      expect(Math.min(byStart[i]!, byStart[i + 1]!)).toBeGreaterThan(Math.max(byStart[i - 2]!, byStart[i - 1]!));
+    }
+  });
+
+  it('removes every scratch dir at shutdown', async () => {
+    const scratch = path.join(colony.home, 'cache', 'scratch');
+    expect(existsSync(scratch)).toBe(true);
+    await colony.stop();
+    expect(existsSync(scratch)).toBe(false);
+  });
+});

@@ -1,0 +1,66 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Pids of every live process whose environment has APIARY_HOME=home: all a test run started. */
+export function pidsWithHome(home: string): number[] {
+  const needle = `APIARY_HOME=${home}\0`;
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if ((readFileSync(`/proc/${pid}/environ`, 'utf8') + '\0').includes(needle)) out.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Wait until none of the pids is alive; returns the ms it took, or throws naming the survivors. */
+export async function waitGone(pids: number[], timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const left = pids.filter(alive);
+    if (left.length === 0) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`still alive after ${timeoutMs} ms: ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Last-resort cleanup so one failing test cannot leak into the next. */
+export function killAll(pids: number[]): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function waitFor<T>(f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

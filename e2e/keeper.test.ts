@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TASKS, tempHome } from './helpers/colony.js';
+import { keeper } from './helpers/keeper.js';
+import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+
+/** Run keeper while recording every process of this APIARY_HOME that appears. */
+async function watched(args: string[], home: string) {
+  const seen = new Set<number>();
+  const run = keeper(args, home);
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      for (const p of pidsWithHome(home)) seen.add(p);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  })();
+  const r = await run;
+  done = true;
+  await sampler;
+  return { ...r, seen: [...seen] };
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true }).map(String);
+}
+
+describe('keeper one-shot runs', () => {
+  let home: string;
+  beforeEach(() => {
+    home = tempHome();
+  });
+  afterEach(async () => {
+    const left = pidsWithHome(home);
+    killAll(left);
+    rmSync(home, { recursive: true, force: true });
+    expect(left, 'processes left behind').toEqual([]);
+  });
+
+  it('keeper sql prints the result, then no queen, hive or bee, scratch dir or database file remains', async () => {
+    const r = await watched(['sql', 'SELECT 42 AS answer, count(*) AS n FROM range(1000)', '--bees', '2'], home);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/answer\s*│\s*n/);
+    expect(r.stdout).toMatch(/42\s*│\s*1000/);
+    // queen + hive + at least one bee were seen while it ran
+    expect(r.seen.length).toBeGreaterThanOrEqual(3);
+    expect(r.seen.filter(alive)).toEqual([]);
+    expect(filesUnder(home)).toEqual([]);
+  });
+
+  it('--format json prints a JSON array of row objects; --format csv prints CSV', async () => {
+    const j = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'json'], home);
+    expect(j.exitCode, j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual([{ a: 1, b: 'x,y' }, { a: 2, b: null }]);
+    const c = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'csv'], home);
+    expect(c.stdout).toBe('a,b\r\n1,"x,y"\r\n2,\r\n');
+  });
+
+  it('keeper run prints the resolved value of a js task as JSON', async () => {
+    const rel = path.relative(process.cwd(), TASKS);
+    const r = await keeper(['run', rel, '--export', 'echo', '--args', '{"hello":"bees","n":[1,2]}'], home);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ hello: 'bees', n: [1, 2] });
+  });
+
+  it('keeper demo generates data, runs queries over all bees and reports each bee', async () => {
+    const r = await watched(['demo', '--rows', '200000', '--bees', '2'], home);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Orders and revenue by region/);
+    expect(r.stdout).toMatch(/central\s*│/);
+    expect(r.stdout).toMatch(/bee-0 .*(idle|busy)/);
+    expect(r.stdout).toMatch(/bee-1 .*(idle|busy)/);
+    const dir = /Parquet files under (\S+)/.exec(r.stdout)?.[1];
+    expect(dir).toBeTruthy();
+    expect(existsSync(dir!)).toBe(false);
+    expect(r.seen.filter(alive)).toEqual([]);
+  });
+
+  describe('bad input: a clear error, a shell-usable exit code, nothing left behind', () => {
+    const cases: [string, string[], number, RegExp][] = [
+      ['invalid SQL', ['sql', 'SELEC 1'], 1, /SQL_ERROR.*Parser Error/s],
+      ['a missing table', ['sql', 'SELECT * FROM no_such_table'], 1, /SQL_ERROR.*no_such_table/s],
+      ['an unknown module', ['run', './no/such/module.mjs'], 1, /TASK_MODULE_NOT_FOUND.*no\/such\/module\.mjs/s],
+      ['an unknown export', ['run', TASKS, '--export', 'nope'], 1, /TASK_EXPORT_NOT_FOUND.*"nope".*it exports: .*echo/s],
+      ['a task that throws', ['run', TASKS, '--export', 'fail', '--args', '{"message":"boom"}'], 1, /TASK_FAILED.*boom/s],
+      ['an unknown flag', ['sql', 'SELECT 1', '--frobnicate'], 2, /USAGE.*frobnicate/s],
+      ['a malformed size', ['sql', 'SELECT 1', '--memory-per-bee', 'lots'], 2, /"lots" is not a size/],
+      ['a budget below the floor', ['sql', 'SELECT 1', '--memory-per-bee', '10MB'], 2, /below the floor of 192 MiB/],
+      ['a malformed duration', ['sql', 'SELECT 1', '--timeout', 'soon'], 2, /"soon" is not a duration/],
+      ['an unknown format', ['sql', 'SELECT 1', '--format', 'xml'], 2, /--format: "xml"/],
+      ['malformed --args', ['run', TASKS, '--args', '{nope'], 2, /--args: not valid JSON/],
+      ['an unknown command', ['frobnicate'], 2, /unknown command "frobnicate"/],
+    ];
+    for (const [what, args, code, message] of cases) {
+      it(what, async () => {
+        const r = await watched(args, home);
+        expect(r.stderr).toMatch(message);
+        expect(r.exitCode).toBe(code);
+        expect(r.seen.filter(alive)).toEqual([]);
+      });
+    }
+  });
+
+  it('Ctrl-C during a long query cancels it, shuts everything down and exits 130', async () => {
+    const run = keeper(['sql', 'SELECT sum(hash(i)) FROM range(10000000000) t(i)', '--bees', '1'], home);
+    const seen = await waitFor(() => {
+      const p = pidsWithHome(home);
+      return p.length >= 4 ? p : undefined; // keeper, queen, hive, bee
+    }, 15_000, 'the colony to start');
+    await new Promise((r) => setTimeout(r, 1000)); // the query is running now
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    await waitGone(seen, 1000);
+  });
+
+  it('SIGKILL to the keeper: the queen it started notices and cascades', async () => {
+    const run = keeper(['sql', 'SELECT sum(hash(i)) FROM range(10000000000) t(i)', '--bees', '1'], home);
+    const seen = await waitFor(() => {
+      const p = pidsWithHome(home);
+      return p.length >= 4 ? p : undefined;
+    }, 15_000, 'the colony to start');
+    run.kill('SIGKILL');
+    await run;
+    await waitGone(seen, 7000);
+  });
+});
