@@ -263,6 +263,12 @@ export async function reapStragglers(timeoutMs = 5000) {
 // Spawning and timing
 
 const liveChildren = new Set();
+let spawnsRefused = false;
+
+/** After this, spawnTracked throws: the runner calls it when interrupted, before its final sweep. */
+export function refuseSpawns() {
+  spawnsRefused = true;
+}
 
 /**
  * spawn() with the bench tag in its env and, by default, its own process group (detached) so a
@@ -270,6 +276,7 @@ const liveChildren = new Set();
  * `exited` promise resolving to { code, signal, atNs } (atNs = hrtime when 'exit' fired).
  */
 export function spawnTracked(cmd, args, opts = {}) {
+  if (spawnsRefused) throw new Error('the bench is shutting down; not starting more processes');
   const { env = process.env, detached = true, ...rest } = opts;
   const child = spawn(cmd, args, {
     cwd: REPO_ROOT,

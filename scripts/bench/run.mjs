@@ -23,7 +23,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BENCH_DIR, REPO_ROOT, intEnv, killTrackedChildren, reapStragglers, removeLeftoverTempDirs } from './lib.mjs';
+import { BENCH_DIR, REPO_ROOT, intEnv, killTrackedChildren, reapStragglers, refuseSpawns, removeLeftoverTempDirs } from './lib.mjs';
 
 const SUITES_DIR = path.join(BENCH_DIR, 'suites');
 const DEFAULT_SUITE_TIMEOUT_MS = 10 * 60_000;
@@ -223,6 +223,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`\nbench: ${sig}, cleaning up…\n`);
+    refuseSpawns();
     const bail = setTimeout(() => process.exit(130), 8000);
     killTrackedChildren()
       .then(() => reapStragglers())
