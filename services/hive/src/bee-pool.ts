@@ -126,6 +126,11 @@ export class BeePool {
     return this.chambers.map((c) => c.current).filter((j): j is Job => j !== null);
   }
 
+  /** Every job this hive holds: running, then queued (what a reconnecting hive reports). */
+  held(): Job[] {
+    return [...this.running(), ...this.#queue.toArray()];
+  }
+
   status(): BeeStatus[] {
     return this.chambers.map((c) => c.status());
   }

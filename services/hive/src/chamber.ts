@@ -185,7 +185,7 @@ export class Chamber {
     const pid = this.#child?.pid;
     if (!pid || this.sm.is('exited')) return;
     this.#killReason ??= reason;
-    this.log.info(`killing bee ${this.id}`, { pid, code: reason.code });
+    this.log.debug(`killing bee ${this.id}`, { pid, code: reason.code });
     killTree(pid, 'SIGKILL');
   }
 

@@ -70,7 +70,7 @@ export class Hive {
   }
 
   #hello(): void {
-    const running = this.pool.running().map((j) => ({ taskId: j.taskId, attempt: j.attempt }));
+    const running = this.pool.held().map((j) => ({ taskId: j.taskId, attempt: j.attempt }));
     this.#link.send({ type: 'hello', protocol: 1, token: this.cfg.joinToken, hive: hiveResources(this.cfg), running });
     this.#welcomeTimer = setTimeout(() => {
       this.log.warn('no welcome from the queen; reconnecting');
@@ -163,7 +163,8 @@ export class Hive {
   }
 
   #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
-    const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs };
+    const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
+    const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs, beeState };
     this.#send(o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error });
   }
 

@@ -8,11 +8,14 @@ export const COMMON_OPTIONS = {
   'memory-per-bee': { type: 'string' },
   timeout: { type: 'string' },
   grace: { type: 'string' },
+  queen: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
 export interface ColonyFlags {
+  /** --queen URL: use that queen instead of looking for one or starting one. */
+  queen?: string;
   bees?: number;
   memoryPerBeeBytes?: number;
   timeoutMs?: number;
@@ -34,6 +37,7 @@ export function parse<O extends Options>(argv: string[], options: O) {
 /** Validate the shared flags now, in the keeper, so a typo never starts a colony. */
 export function colonyFlags(v: Record<string, unknown>): ColonyFlags {
   const out: ColonyFlags = { verbose: v.verbose === true };
+  if (typeof v.queen === 'string') out.queen = v.queen;
   if (typeof v.bees === 'string') {
     const n = Number(v.bees);
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--bees: "${v.bees}" is not a whole number from 1 to 256`);

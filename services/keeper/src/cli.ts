@@ -2,6 +2,8 @@ import { ApiaryError } from '@apiary/protocol';
 import { demoCommand, DEMO_USAGE } from './commands/demo.js';
 import { runCommand, RUN_USAGE } from './commands/run.js';
 import { sqlCommand, SQL_USAGE } from './commands/sql.js';
+import { queenCommand, QUEEN_USAGE } from './commands/queen.js';
+import { statusCommand, tasksCommand, STATUS_USAGE } from './commands/status.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -9,6 +11,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sql: sqlCommand,
   run: runCommand,
   demo: demoCommand,
+  queen: queenCommand,
+  status: statusCommand,
+  tasks: tasksCommand,
 };
 
 const USAGE = `keeper: the apiary CLI
@@ -17,11 +22,15 @@ Usage:
   ${SQL_USAGE.replace(/\n/g, '\n  ')}
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
   ${DEMO_USAGE.replace(/\n/g, '\n  ')}
+  ${QUEEN_USAGE.replace(/\n/g, '\n  ')}
+  ${STATUS_USAGE.replace(/\n/g, '\n  ')}
 
 Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,
-at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s), -v/--verbose.
-State lives in APIARY_HOME (default ~/.apiary).
-Exit codes: 0 ok, 1 task failed, 2 usage error, 130 interrupted.`;
+at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s), -v/--verbose,
+--queen URL. sql, run and demo use a running queen when they find one (--queen > APIARY_QUEEN >
+APIARY_HOME/config.json > a local daemon) and leave it running; otherwise they start an ephemeral
+colony and take it down afterwards. State lives in APIARY_HOME (default ~/.apiary).
+Exit codes: 0 ok, 1 task failed, 2 usage error, 3 no queen running (status), 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

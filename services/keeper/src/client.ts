@@ -1,4 +1,4 @@
-import { ApiaryError, type ColonyView, type TaskLimits, type TaskSpec, type TaskView, type WireError } from '@apiary/protocol';
+import { ApiaryError, type ColonyView, type TaskLimits, type TaskSpec, type TaskState, type TaskView, type WireError } from '@apiary/protocol';
 
 /** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
 export class QueenClient {
@@ -42,6 +42,22 @@ export class QueenClient {
 
   colony(): Promise<ColonyView> {
     return this.#call('GET', '/v1/colony');
+  }
+
+  list(state?: TaskState, limit = 50): Promise<{ tasks: TaskView[] }> {
+    return this.#call('GET', `/v1/tasks?limit=${limit}${state ? `&state=${state}` : ''}`);
+  }
+
+  submitBatch(tasks: { spec: TaskSpec; limits?: TaskLimits }[]): Promise<{ ids: string[] }> {
+    return this.#call('POST', '/v1/tasks/batch', { tasks: tasks.map((t) => ({ spec: t.spec, limits: t.limits ?? {} })) });
+  }
+
+  waitMany(ids: string[], waitMs: number): Promise<{ tasks: TaskView[] }> {
+    return this.#call('POST', '/v1/tasks/wait', { ids, waitMs });
+  }
+
+  shutdown(keepHives: boolean): Promise<unknown> {
+    return this.#call('POST', '/v1/admin/shutdown', { keepHives });
   }
 
   /** Submit and wait until the task is terminal, long-polling in 30 s slices. */

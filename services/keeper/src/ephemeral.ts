@@ -9,6 +9,7 @@ import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import { isAlive, killTree, waitForExit } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
+import type { Colony } from './colony.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const LOG_TAIL_LINES = 40;
@@ -18,7 +19,8 @@ const LOG_TAIL_LINES = 40;
  * and its bees), and on stop tears it all down and removes its run dir. The queen gets the keeper's
  * pipe as stdin, so if the keeper is killed outright the queen sees EOF and cascades by itself.
  */
-export class EphemeralColony {
+export class EphemeralColony implements Colony {
+  readonly owned = true;
   readonly #logTail: string[] = [];
 
   private constructor(

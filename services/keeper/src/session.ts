@@ -1,12 +1,16 @@
 import type { TaskLimits, TaskSpec, TaskView } from '@apiary/protocol';
 import { onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
+import { QueenClient } from './client.js';
+import { RemoteColony, type Colony } from './colony.js';
+import { findQueen } from './discovery.js';
 import { EphemeralColony } from './ephemeral.js';
 import { TaskFailedError } from './errors.js';
 
 /**
- * One keeper command's hold on a colony. It owns the keeper's signal handling: on Ctrl-C or SIGTERM
- * it cancels the tasks it submitted, tears the colony down and exits 130 (143 for SIGTERM).
+ * One keeper command's hold on a colony: a running queen if one is found (used, never stopped), else
+ * an ephemeral colony of its own. It owns the keeper's signal handling: on Ctrl-C or SIGTERM it
+ * cancels the tasks it submitted, tears down what it started and exits 130 (143 for SIGTERM).
  */
 let interrupting: Promise<never> | null = null;
 
@@ -19,7 +23,7 @@ export class Session {
   readonly #tasks = new Set<string>();
   readonly #ac = new AbortController();
 
-  private constructor(readonly colony: EphemeralColony) {}
+  private constructor(readonly colony: Colony) {}
 
   static async open(flags: ColonyFlags): Promise<Session> {
     let session: Session | null = null;
@@ -28,7 +32,11 @@ export class Session {
       if (session) interrupting = session.#interrupt(sig);
       else pending = sig;
     });
-    const colony = await EphemeralColony.start(flags);
+    const target = findQueen(flags.queen);
+    if (target && (flags.bees !== undefined || flags.memoryPerBeeBytes !== undefined)) {
+      process.stderr.write(`keeper: using the queen at ${target.url} (${target.source}); --bees and --memory-per-bee are its hives' to decide\n`);
+    }
+    const colony: Colony = target ? new RemoteColony(new QueenClient(target.url, target.token)) : await EphemeralColony.start(flags);
     session = new Session(colony);
     if (pending) await (interrupting = session.#interrupt(pending));
     return session;

@@ -1,27 +1,47 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { HIVE_MAIN } from '@apiary/hive/entry';
 import type { LocalHiveOptions } from '@apiary/config';
-import { isAlive, killTree, waitForExit, type Logger } from '@apiary/runtime';
+import { isAlive, killTree, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
+
+export interface LocalHiveMode {
+  /** Ephemeral: the hive dies with the queen (stdin pipe, and it exits when its socket closes). */
+  ephemeral: boolean;
+  /** Persistent only: where the hive's pid is kept, so a restarted queen adopts it instead of starting another. */
+  pidFile?: string;
+}
+
+const RESPAWN_DELAY_MS = 2000;
 
 /**
- * The hive a queen starts on its own machine, as a child process. The queen owns it: it passes the
- * join token by env, holds its stdin (so the hive ends if the queen dies), and kills its whole tree
- * if it has not exited by the end of the shutdown grace.
+ * The hive a queen starts on its own machine. The queen owns it: it passes the join token by env
+ * and, at shutdown, kills its whole tree if it has not exited by the end of the grace period.
+ * A persistent (daemon) hive outlives a crashed queen, keeps its bees and reconnects; the
+ * restarted queen finds it through its pidfile and adopts it.
  */
 export class LocalHive {
   #child: ChildProcess | null = null;
-  #exited: Promise<void> = Promise.resolve();
+  #pid: number | null = null;
+  #stopping = false;
+  #args: string[] = [];
 
   constructor(
     private readonly opts: LocalHiveOptions,
+    private readonly mode: LocalHiveMode,
     private readonly log: Logger,
     private readonly onUnexpectedExit: (why: string) => void,
   ) {}
 
-  start(queenWs: string, joinToken: string, ephemeral: boolean): void {
+  start(queenWs: string, joinToken: string): void {
+    const adopted = this.#adoptable();
+    if (adopted) {
+      this.#pid = adopted;
+      this.log.info('adopted the running local hive', { pid: adopted });
+      return;
+    }
     const o = this.opts;
-    const args = [HIVE_MAIN, '--queen', queenWs, '--exit-with-stdin'];
-    if (ephemeral) args.push('--ephemeral');
+    const args = [HIVE_MAIN, '--queen', queenWs];
+    if (this.mode.ephemeral) args.push('--ephemeral', '--exit-with-stdin');
     if (o.name) args.push('--name', o.name);
     if (o.bees !== undefined) args.push('--bees', String(o.bees));
     if (o.memoryPerBee !== undefined) args.push('--memory-per-bee', String(o.memoryPerBee));
@@ -29,43 +49,67 @@ export class LocalHive {
     if (o.graceMs !== undefined) args.push('--grace', String(o.graceMs));
     if (o.memoryPollMs !== undefined) args.push('--memory-poll', String(o.memoryPollMs));
     if (o.cacheDir) args.push('--cache-dir', o.cacheDir);
-    const child = spawn(process.execPath, args, {
+    this.#args = args;
+    this.#spawn(joinToken);
+  }
+
+  #spawn(joinToken: string): void {
+    const child = spawn(process.execPath, this.#args, {
       // Own group: a terminal Ctrl-C reaches the queen, which then runs the cascade in order.
       detached: true,
-      stdio: ['pipe', 'ignore', 'inherit'],
+      stdio: [this.mode.ephemeral ? 'pipe' : 'ignore', 'ignore', 'inherit'],
       env: { ...process.env, APIARY_JOIN_TOKEN: joinToken },
     });
     this.#child = child;
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.log.info(`local hive exited`, { pid: child.pid, code, signal });
-        if (this.#child === child) {
-          this.#child = null;
-          this.onUnexpectedExit(`local hive exited (${signal ?? `code ${code}`})`);
-        }
-        resolve();
-      });
+    this.#pid = child.pid ?? null;
+    if (this.mode.pidFile && child.pid) writeFileSync(this.mode.pidFile, `${child.pid}\n`, { mode: 0o600 });
+    child.once('exit', (code, signal) => {
+      this.log.info('local hive exited', { pid: child.pid, code, signal });
+      if (this.#child !== child || this.#stopping) return;
+      this.#child = null;
+      this.#pid = null;
+      const why = `local hive exited (${signal ?? `code ${code}`})`;
+      this.onUnexpectedExit(why);
+      if (!this.mode.ephemeral) {
+        this.log.warn(`${why}; starting a new one in ${RESPAWN_DELAY_MS} ms`);
+        setTimeout(() => !this.#stopping && this.#spawn(joinToken), RESPAWN_DELAY_MS).unref();
+      }
     });
     child.once('error', (e) => this.log.error(`cannot start local hive: ${e.message}`));
-    this.log.info('local hive started', { pid: child.pid });
+    this.log.info('local hive started', { pid: child.pid, ephemeral: this.mode.ephemeral });
+  }
+
+  /** A live hive process from our pidfile, left by a queen that died. */
+  #adoptable(): number | null {
+    if (this.mode.ephemeral || !this.mode.pidFile) return null;
+    try {
+      const pid = Number(readFileSync(this.mode.pidFile, 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.includes('hive') ? pid : null;
+    } catch {
+      return null;
+    }
   }
 
   get pid(): number | null {
-    return this.#child?.pid ?? null;
+    return this.#pid;
   }
 
   /** Wait up to waitMs for the hive to exit on its own (it was told to shut down), then kill its tree. */
   async stop(waitMs: number): Promise<void> {
-    const child = this.#child;
-    if (!child?.pid) return;
-    this.#child = null;
-    const pid = child.pid;
-    const exited = await Promise.race([this.#exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs))]);
-    if (!exited || isAlive(pid)) {
-      this.log.warn('local hive did not exit in time; killing its tree', { pid });
-      killTree(pid, 'SIGKILL');
-      await waitForExit([pid], 2000);
+    this.#stopping = true;
+    const pid = this.#pid;
+    if (pid) {
+      if (!(await waitUntil(() => !isAlive(pid), waitMs, 20))) {
+        this.log.warn('local hive did not exit in time; killing its tree', { pid });
+        killTree(pid, 'SIGKILL');
+        await waitForExit([pid], 2000);
+      }
     }
-    child.stdin?.destroy();
+    this.#child?.stdin?.destroy();
+    this.#child = null;
+    this.#pid = null;
+    if (this.mode.pidFile) rmSync(this.mode.pidFile, { force: true });
   }
 }

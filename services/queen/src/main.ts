@@ -1,20 +1,31 @@
 import { parseArgs } from 'node:util';
-import { resolveQueenConfig, type LocalHiveOptions } from '@apiary/config';
+import {
+  daemonPaths,
+  loadOrCreateToken,
+  readDaemonPid,
+  removeDaemonState,
+  resolveQueenConfig,
+  writeDaemonState,
+  type LocalHiveOptions,
+} from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
+import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { Queen } from './queen.js';
+import { SqliteLedger } from './tasks/sqlite-ledger.js';
 
 /*
- * apiary-queen [--host H] [--port P] [--ephemeral] [--exit-with-stdin] [--no-local-hive]
- *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR]
- * Tokens come from APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN (never argv).
- * When listening, prints one JSON line on stdout: {"type":"ready","url":…,"pid":…}.
+ * apiary-queen [--home DIR] [--host H] [--port P] [--ephemeral] [--exit-with-stdin] [--no-local-hive]
+ *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR] [--hive-timeout MS]
+ * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
+ * generated at first start. Never argv. When listening, prints one JSON line on stdout:
+ * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
  */
 const log = createLogger(`queen[${process.pid}]`);
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      home: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       ephemeral: { type: 'boolean' },
@@ -31,6 +42,15 @@ async function main(): Promise<number> {
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const ephemeral = values.ephemeral ?? false;
+  const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
+  if (!ephemeral) {
+    // The ledger holds task results and the tokens sit beside it: nothing the daemon writes is for other users.
+    process.umask(0o077);
+    const running = readDaemonPid(paths);
+    if (running !== null) throw new ApiaryError('CONFIG_INVALID', `a queen is already running here (pid ${running}); stop it with: keeper queen stop`);
+  }
+  const token = (env: string, file: string) => process.env[env] ?? (ephemeral ? '' : loadOrCreateToken(file));
   const localHive: LocalHiveOptions | false = values['no-local-hive']
     ? false
     : {
@@ -39,38 +59,39 @@ async function main(): Promise<number> {
         taskTimeout: values.timeout,
         graceMs: num(values.grace),
         memoryPollMs: num(values['memory-poll']),
-        cacheDir: values['cache-dir'],
+        cacheDir: values['cache-dir'] ?? (ephemeral ? undefined : paths.cacheDir),
       };
   const cfg = resolveQueenConfig({
+    home: paths.home,
     host: values.host,
     port: num(values.port),
-    ephemeral: values.ephemeral ?? false,
-    clientToken: process.env.APIARY_CLIENT_TOKEN ?? '',
-    joinToken: process.env.APIARY_JOIN_TOKEN ?? '',
+    ephemeral,
+    clientToken: token('APIARY_CLIENT_TOKEN', paths.clientTokenFile),
+    joinToken: token('APIARY_JOIN_TOKEN', paths.joinTokenFile),
     localHive,
     graceMs: num(values.grace),
     hiveTimeoutMs: num(values['hive-timeout']),
   });
-  const queen = new Queen(cfg, log);
-  let exitCode = 0;
-  const stop = (code: number) => {
-    exitCode = code;
-    return queen.stop();
-  };
+  // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
+  const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
+  const queen = new Queen(cfg, log, { ledger });
   onShutdownSignal((sig) => {
     log.info(`${sig}: stopping`);
-    void stop(SIGNAL_EXIT[sig] === 130 ? 0 : 0);
+    void queen.stop();
   });
-  // Started by a keeper: when the keeper dies its end of our stdin closes, and we cascade.
+  // Started by a keeper for one command: when the keeper dies its end of our stdin closes, and we cascade.
   if (values['exit-with-stdin']) {
-    process.stdin.on('end', () => void stop(0));
-    process.stdin.on('error', () => void stop(0));
+    process.stdin.on('end', () => void queen.stop());
+    process.stdin.on('error', () => void queen.stop());
     process.stdin.resume();
   }
+  const stopped = new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
   await queen.start();
+  if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt });
   process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid }) + '\n');
-  await new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
-  return exitCode;
+  await stopped;
+  if (!ephemeral) removeDaemonState(paths);
+  return 0;
 }
 
 main().then(

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { QueenConfig } from '@apiary/config';
-import { ApiaryError, type ColonyView } from '@apiary/protocol';
+import { daemonPaths, type DaemonPaths, type QueenConfig } from '@apiary/config';
+import { admit, temperatureFromBees } from '@apiary/behaviours';
+import { ApiaryError, type ColonyView, type TemperatureView } from '@apiary/protocol';
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
@@ -33,14 +34,17 @@ export class Queen {
   #gateway: HiveGateway | null = null;
   #localHive: LocalHive | null = null;
   #stopping: Promise<void> | null = null;
+  readonly paths: DaemonPaths;
   url = '';
 
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
+    deps: { ledger?: TaskLedger } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
-    this.ledger = new MemoryLedger();
+    this.paths = daemonPaths(cfg.home);
+    this.ledger = deps.ledger ?? new MemoryLedger();
     this.registry = new HiveRegistry(cfg.hiveTimeoutMs, cfg.heartbeatMs, log);
     this.scheduler = new Scheduler(this.ledger, () => this.registry.sessions(), { maxAttempts: 3 }, log);
     this.registry.attach(this.scheduler);
@@ -51,6 +55,8 @@ export class Queen {
       admit: () => this.#admit(),
       colony: () => this.colony(),
       health: () => ({ ok: this.sm.is('serving'), state: this.sm.state, pid: process.pid }),
+      shutdown: (keepHives) => void this.stop(this.cfg.graceMs, { keepHives }),
+      list: (q) => this.ledger.list(q),
     });
   }
 
@@ -59,6 +65,8 @@ export class Queen {
     const addr = this.app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${host}:${addr.port}`;
+    // The local hive dials the address we bound, or loopback when we bound every interface.
+    const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : host;
     this.#gateway = new HiveGateway(
       this.app.server,
       this.cfg.joinToken,
@@ -75,14 +83,31 @@ export class Queen {
       this.cfg.maxBodyBytes,
     );
     if (this.cfg.localHive) {
-      this.#localHive = new LocalHive(this.cfg.localHive, this.log, (why) => this.#onLocalHiveGone(why));
-      this.#localHive.start(`ws://127.0.0.1:${addr.port}${HIVE_PATH}`, this.cfg.joinToken, this.cfg.ephemeral);
+      const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };
+      this.#localHive = new LocalHive(this.cfg.localHive, mode, this.log, (why) => this.#onLocalHiveGone(why));
+      this.#localHive.start(`ws://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken);
     }
+    if (!this.cfg.ephemeral) this.scheduler.recover(this.cfg.hiveTimeoutMs + 2000);
     this.sm.to('serving', this.url);
   }
 
   #admit(): void {
     if (!this.sm.is('serving', 'starting')) throw new ApiaryError('QUEEN_DRAINING', 'the queen is shutting down and takes no new work; retry against a running queen');
+    const t = this.temperature();
+    const a = admit('query', t.value);
+    if (a.action === 'refuse') {
+      throw new ApiaryError('COLONY_CRITICAL', `the colony is critical (temperature ${t.value.toFixed(2)}); retry in ${a.retryAfterMs} ms`, { retryAfterMs: a.retryAfterMs });
+    }
+  }
+
+  /** T from every bee's CPU and memory, the hosts' memory and the queue (queen's and hives'). */
+  temperature(): TemperatureView {
+    const sessions = [...this.registry.sessions()];
+    const bees = sessions.flatMap((s) => s.bees);
+    const queued = this.scheduler.queued + sessions.reduce((n, s) => n + s.queued, 0);
+    const host = Math.max(0, ...sessions.map((s) => (s.freeMemoryBytes > 0 ? 1 - s.freeMemoryBytes / s.resources.memoryBytes : 0)));
+    const t = temperatureFromBees(bees, queued, { hostMemoryPressure: host });
+    return { ...t, regulation: t.level === 'critical' ? 'refusing new tasks (COLONY_CRITICAL)' : t.level === 'hot' ? 'writes wait' : '' };
   }
 
   /** An ephemeral queen without its hive can run nothing: fail what is waiting rather than hang. */
@@ -97,6 +122,7 @@ export class Queen {
     for (const h of hives) running += h.inFlight;
     return {
       queen: { pid: process.pid, state: this.sm.state, ephemeral: this.cfg.ephemeral, startedAt: this.startedAt },
+      temperature: this.temperature(),
       hives,
       queued: this.scheduler.queued,
       running,
@@ -104,15 +130,19 @@ export class Queen {
   }
 
   /**
-   * The cascade: refuse new work, tell every hive to stop (running tasks get the grace period), wait
-   * for the hives this queen started, kill their trees if they overstay, then close the server.
+   * The cascade: refuse new work, tell the hives to stop (running tasks get the grace period), wait
+   * for the hive this queen started, kill its tree if it overstays, then close the server.
+   * keepHives: hives started separately are only disconnected; they keep their bees and reconnect later.
    */
-  stop(graceMs = this.cfg.graceMs): Promise<void> {
+  stop(graceMs = this.cfg.graceMs, opts: { keepHives?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.sm.to('draining');
-      this.registry.shutdownAll(graceMs);
+      this.scheduler.drain();
+      const local = this.#localHive?.pid ?? null;
+      this.registry.shutdownAll(graceMs, opts.keepHives ? (s) => s.resources.pid === local : () => true);
       await this.#localHive?.stop(graceMs + 500);
-      this.scheduler.failAll({ code: 'TASK_CANCELLED', message: 'the queen stopped before the task finished' });
+      // A daemon's ledger keeps unfinished tasks for the next start; an ephemeral one answers them now.
+      if (this.cfg.ephemeral) this.scheduler.failAll({ code: 'TASK_CANCELLED', message: 'the queen stopped before the task finished' });
       this.registry.close();
       this.#gateway?.close();
       await this.app.close();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Constant-time token comparison: hash both sides so lengths never leak through timing. */
 export function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -8,6 +8,3 @@ export function tokenMatches(given: string | undefined, expected: string): boole
   return timingSafeEqual(a, b);
 }
 
-export function newToken(): string {
-  return randomBytes(24).toString('base64url');
-}

@@ -2,3 +2,5 @@ export * from './units.js';
 export * from './paths.js';
 export * from './hive-config.js';
 export * from './queen-config.js';
+export * from './secrets.js';
+export * from './daemon-state.js';

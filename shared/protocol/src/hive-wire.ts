@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TaskSpec, TaskLimits, TaskValue } from './task.js';
-import { BeeStatus, HiveResources } from './status.js';
+import { BeeState, BeeStatus, HiveResources } from './status.js';
 import { WireErrorSchema } from './wire-error.js';
 
 /*
@@ -34,6 +34,8 @@ export const TaskSucceeded = z.object({
   bee: z.number().int(),
   value: TaskValue,
   durationMs: z.number().nonnegative(),
+  /** The bee's state right after the task, so the queen's view is exact between heartbeats. */
+  beeState: BeeState,
 });
 export const TaskFailed = z.object({
   type: z.literal('task.failed'),
@@ -41,6 +43,7 @@ export const TaskFailed = z.object({
   bee: z.number().int(),
   error: WireErrorSchema,
   durationMs: z.number().nonnegative(),
+  beeState: BeeState,
 });
 
 export const HiveToQueen = z.discriminatedUnion('type', [Hello, Heartbeat, TaskStarted, TaskSucceeded, TaskFailed]);

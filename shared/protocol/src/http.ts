@@ -52,10 +52,55 @@ export const HiveView = z.object({
 });
 export type HiveView = z.infer<typeof HiveView>;
 
+/** Colony temperature (see specs/behaviours.md) and what it currently means for admission. */
+export const TemperatureView = z.object({
+  value: z.number().min(0).max(1),
+  level: z.enum(['cold', 'ideal', 'warm', 'hot', 'critical']),
+  cpu: z.number(),
+  memoryPressure: z.number(),
+  queuePressure: z.number(),
+  /** Empty when everything is admitted; e.g. "refusing new tasks (COLONY_CRITICAL)". */
+  regulation: z.string(),
+});
+export type TemperatureView = z.infer<typeof TemperatureView>;
+
 export const ColonyView = z.object({
   queen: z.object({ pid: z.number(), state: z.string(), ephemeral: z.boolean(), startedAt: z.number() }),
+  temperature: TemperatureView,
   hives: z.array(HiveView),
   queued: z.number().int(),
   running: z.number().int(),
 });
 export type ColonyView = z.infer<typeof ColonyView>;
+
+/** Up to 10,000 tasks recorded in one transaction and acknowledged together. */
+export const SubmitBatch = z.object({ tasks: z.array(SubmitTask).min(1).max(10_000) });
+export type SubmitBatch = z.infer<typeof SubmitBatch>;
+export const BatchAccepted = z.object({ ids: z.array(z.string()) });
+
+/** Wait for many tasks at once: returns when all are terminal or waitMs pass. */
+export const WaitMany = z.object({
+  ids: z.array(z.string()).min(1).max(10_000),
+  waitMs: z.number().int().min(0).max(60_000).default(0),
+});
+export type WaitMany = z.infer<typeof WaitMany>;
+
+export const ListQuery = z.object({
+  state: TaskState.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export const ShutdownRequest = z.object({
+  /** Leave hives this queen did not start running; they reconnect to the next queen. */
+  keepHives: z.boolean().default(false),
+});
+
+/** One server-sent event per task state change on GET /v1/events. */
+export const TaskEvent = z.object({
+  id: z.string(),
+  state: TaskState,
+  attempt: z.number().int().nonnegative(),
+  error: WireErrorSchema.nullable(),
+  at: z.number(),
+});
+export type TaskEvent = z.infer<typeof TaskEvent>;

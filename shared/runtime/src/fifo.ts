@@ -41,6 +41,10 @@ export class FifoQueue<T> {
     return removed;
   }
 
+  toArray(): T[] {
+    return this.#items.slice(this.#head) as T[];
+  }
+
   drain(): T[] {
     const all = this.#items.slice(this.#head) as T[];
     this.#items = [];

@@ -40,10 +40,11 @@ export class HiveRegistry {
   onHello(ws: WebSocket, hello: Hello): HiveSession {
     const id = `${hello.hive.name}#${++this.#seq}`;
     const s = new HiveSession(id, hello.hive, ws);
-    // A persistent hive reconnecting reports what it still runs: keep those in flight, not re-run them.
-    for (const r of hello.running) s.inFlight.set(r.taskId, r.attempt);
     this.#byWs.set(ws, s);
     s.send({ type: 'welcome', hiveId: id, heartbeatMs: this.heartbeatMs });
+    // A persistent hive reconnecting reports what it still holds: reclaim those rather than re-run them.
+    const stale = this.#scheduler?.claim(s, hello.running) ?? [];
+    for (const taskId of stale) s.send({ type: 'task.cancel', taskId });
     this.log.info(`hive joined: ${id}`, { host: hello.hive.host, bees: hello.hive.bees, pid: hello.hive.pid });
     for (const w of this.#joinWaiters) w();
     this.#scheduler?.pump();
@@ -67,11 +68,11 @@ export class HiveRegistry {
         sched.onStarted(s, msg.taskId, msg.attempt, msg.bee, msg.at);
         return;
       case 'task.succeeded':
-        s.beeIdle(msg.bee);
+        s.beeDone(msg.bee, msg.beeState);
         sched.onSucceeded(s, msg.taskId, msg.attempt, msg.value, msg.durationMs);
         return;
       case 'task.failed':
-        s.beeIdle(msg.bee);
+        s.beeDone(msg.bee, msg.beeState);
         sched.onFailed(s, msg.taskId, msg.attempt, msg.error, msg.durationMs);
         return;
     }
@@ -94,9 +95,11 @@ export class HiveRegistry {
 
   #lose(s: HiveSession, why: string): void {
     if (s.state === 'lost') return;
-    s.state = 'lost';
     for (const [ws, x] of this.#byWs) if (x === s) this.#byWs.delete(ws);
-    this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { inFlight: s.inFlight.size });
+    const draining = s.state === 'draining';
+    s.state = 'lost';
+    if (draining) this.log.info(`hive left: ${s.id}: ${why}`);
+    else this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { inFlight: s.inFlight.size });
     this.#scheduler?.onHiveLost(s, why);
   }
 
@@ -115,11 +118,11 @@ export class HiveRegistry {
     });
   }
 
-  /** Tell every hive to stop, giving running tasks graceMs. */
-  shutdownAll(graceMs: number): void {
+  /** Tell the hives `which` selects to stop, giving running tasks graceMs; the others are left to reconnect later. */
+  shutdownAll(graceMs: number, which: (s: HiveSession) => boolean = () => true): void {
     for (const s of this.#byWs.values()) {
       s.state = 'draining';
-      s.send({ type: 'shutdown', graceMs });
+      if (which(s)) s.send({ type: 'shutdown', graceMs });
     }
   }
 

@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import type { BeeStatus, HiveResources, HiveView, QueenToHive } from '@apiary/protocol';
+import type { BeeState, BeeStatus, HiveResources, HiveView, QueenToHive } from '@apiary/protocol';
 
 /** A connected hive as the queen sees it: rebuilt from hello and heartbeats, never persisted. */
 export class HiveSession {
@@ -33,9 +33,9 @@ export class HiveSession {
     if (b && (b.state === 'idle' || b.state === 'busy')) Object.assign(b, { state: 'busy', taskId });
   }
 
-  beeIdle(bee: number): void {
+  beeDone(bee: number, state: BeeState): void {
     const b = this.bees[bee];
-    if (b && b.state === 'busy') Object.assign(b, { state: 'idle', taskId: null, tasksRun: b.tasksRun + 1 });
+    if (b) Object.assign(b, { state, taskId: null, tasksRun: b.tasksRun + 1 });
   }
 
   send(msg: QueenToHive): void {

@@ -4,6 +4,7 @@ import { tokenMatches } from '../tokens.js';
 import { errorHandler } from './errors.js';
 import { registerTaskRoutes, type TaskRouteDeps } from './routes-tasks.js';
 import { registerColonyRoutes, type ColonyRouteDeps } from './routes-colony.js';
+import { registerEventRoutes } from './routes-events.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps {
   clientToken: string;
@@ -27,5 +28,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerTaskRoutes(app, deps);
   registerColonyRoutes(app, deps);
+  registerEventRoutes(app, deps);
   return app;
 }

@@ -23,5 +23,7 @@ export function errorHandler(err: FastifyError | ApiaryError, _req: FastifyReque
   else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') wire = { code: 'PAYLOAD_TOO_LARGE', message: `request body over the limit: ${err.message}` };
   else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) wire = { code: 'BAD_REQUEST', message: err.message };
   else wire = { code: 'INTERNAL', message: err.message };
+  const retryAfterMs = wire.details?.retryAfterMs;
+  if (typeof retryAfterMs === 'number') void reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
   void reply.status(httpStatus(wire.code)).send(wire);
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { SubmitTask, TERMINAL_STATES, validate, WaitQuery } from '@apiary/protocol';
-import { toView } from '../tasks/ledger.js';
+import { ListQuery, SubmitBatch, SubmitTask, TERMINAL_STATES, validate, WaitMany, WaitQuery } from '@apiary/protocol';
+import type { TaskState } from '@apiary/protocol';
+import { toView, type TaskRecord } from '../tasks/ledger.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 
 export interface TaskRouteDeps {
   scheduler: Scheduler;
+  list(q: { state?: TaskState; limit: number }): TaskRecord[];
   /** Throws QUEEN_DRAINING (or another admission error) when new work is refused. */
   admit(): void;
 }
@@ -20,6 +22,25 @@ export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): v
     const rec = scheduler.submit(body.spec, body.limits);
     const done = await scheduler.wait(rec.id, waitMs, abortOnClose(reply.raw));
     return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(toView(done));
+  });
+
+  // Many tasks in one transaction: the fast path for throughput.
+  app.post('/v1/tasks/batch', async (req, reply) => {
+    deps.admit();
+    const body = validate(SubmitBatch, req.body, 'batch');
+    const recs = scheduler.submitMany(body.tasks);
+    return reply.status(202).send({ ids: recs.map((r) => r.id) });
+  });
+
+  app.post('/v1/tasks/wait', async (req, reply) => {
+    const body = validate(WaitMany, req.body, 'wait request');
+    const recs = await scheduler.waitMany(body.ids, body.waitMs, abortOnClose(reply.raw));
+    return { tasks: recs.map(toView) };
+  });
+
+  app.get('/v1/tasks', async (req) => {
+    const q = validate(ListQuery, req.query, 'query');
+    return { tasks: deps.list(q).map(toView) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (req, reply) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { shouldRetry } from '@apiary/behaviours';
 import {
   ApiaryError,
-  RETRYABLE_CODES,
   TERMINAL_STATES,
   type TaskLimits,
   type TaskSpec,
@@ -27,6 +27,9 @@ export class Scheduler {
   readonly #queue = new FifoQueue<string>();
   readonly #waiters = new Map<string, Set<Listener>>();
   readonly #listeners = new Set<Listener>();
+  /** After a restart: running tasks (id → attempt) no hive has reclaimed yet. */
+  readonly #unclaimed = new Map<string, number>();
+  #draining = false;
 
   constructor(
     private readonly ledger: TaskLedger,
@@ -36,7 +39,28 @@ export class Scheduler {
   ) {}
 
   submit(spec: TaskSpec, limits: TaskLimits): TaskRecord {
-    const rec: TaskRecord = {
+    const rec = this.#record(spec, limits);
+    this.ledger.create(rec);
+    this.#queue.push(rec.id);
+    this.#emit(rec);
+    this.pump();
+    return rec;
+  }
+
+  /** Record many tasks in one ledger transaction, then queue them in order. */
+  submitMany(tasks: readonly { spec: TaskSpec; limits: TaskLimits }[]): TaskRecord[] {
+    const recs = tasks.map((t) => this.#record(t.spec, t.limits));
+    this.ledger.createMany(recs);
+    for (const r of recs) {
+      this.#queue.push(r.id);
+      this.#emit(r);
+    }
+    this.pump();
+    return recs;
+  }
+
+  #record(spec: TaskSpec, limits: TaskLimits): TaskRecord {
+    return {
       id: randomUUID(),
       spec,
       limits,
@@ -48,20 +72,60 @@ export class Scheduler {
       value: null,
       error: null,
     };
-    this.ledger.create(rec);
-    this.#queue.push(rec.id);
-    this.#emit(rec);
-    this.pump();
-    return rec;
   }
 
   get queued(): number {
     return this.#queue.length;
   }
 
+  /**
+   * After a queen restart: queued tasks go back in the queue; running ones wait reclaimMs for their
+   * hive to reconnect and reclaim them (or deliver their result), then count a HIVE_LOST attempt.
+   */
+  recover(reclaimMs: number): void {
+    for (const t of this.ledger.nonTerminal()) {
+      if (t.state === 'queued') this.#queue.push(t.id);
+      else this.#unclaimed.set(t.id, t.attempts.length);
+    }
+    if (this.#unclaimed.size > 0) {
+      this.log.info(`recovering: ${this.#queue.length} queued, ${this.#unclaimed.size} running awaiting their hives`);
+      setTimeout(() => this.#expireUnclaimed(), reclaimMs).unref();
+    }
+    this.pump();
+  }
+
+  #expireUnclaimed(): void {
+    for (const [id, attempt] of this.#unclaimed) {
+      this.#attemptFailed(id, attempt, { code: 'HIVE_LOST', message: 'the queen restarted and no hive reclaimed the task' }, 0);
+    }
+    this.#unclaimed.clear();
+    this.pump();
+  }
+
+  /**
+   * A hive (re)joined holding these attempts. Current ones are its again; stale ones (the task was
+   * re-dispatched or finished meanwhile) are returned so the hive can be told to drop them.
+   */
+  claim(hive: HiveSession, held: readonly { taskId: string; attempt: number }[]): string[] {
+    const stale: string[] = [];
+    for (const { taskId, attempt } of held) {
+      const t = this.ledger.get(taskId);
+      const elsewhere = [...this.hives()].some((h) => h !== hive && h.inFlight.has(taskId));
+      if (t && t.state === 'running' && t.attempts.length === attempt && !elsewhere) {
+        hive.inFlight.set(taskId, attempt);
+        this.#unclaimed.delete(taskId);
+        t.attempts[attempt - 1]!.hive = hive.id;
+        this.ledger.update(t);
+      } else {
+        stale.push(taskId);
+      }
+    }
+    return stale;
+  }
+
   /** Assign queued tasks while some hive has room. */
   pump(): void {
-    while (this.#queue.length > 0) {
+    while (!this.#draining && this.#queue.length > 0) {
       const id = this.#queue.shift()!;
       const t = this.ledger.get(id);
       if (!t || t.state !== 'queued') continue;
@@ -104,11 +168,13 @@ export class Scheduler {
   }
 
   onStarted(hive: HiveSession, taskId: string, attempt: number, bee: number, at: number): void {
+    const t = this.ledger.get(taskId);
     const a = this.#attempt(taskId, attempt);
-    if (!a) return;
+    if (!t || !a) return;
     a.bee = bee;
     a.startedAt = at;
     a.hive = hive.id;
+    this.ledger.update(t);
   }
 
   onSucceeded(hive: HiveSession, taskId: string, attempt: number, value: TaskValue, durationMs: number): void {
@@ -124,6 +190,8 @@ export class Scheduler {
 
   onFailed(hive: HiveSession, taskId: string, attempt: number, error: WireError, durationMs: number): void {
     hive.inFlight.delete(taskId);
+    // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run.
+    if (this.#draining && error.code === 'TASK_CANCELLED') return;
     this.#attemptFailed(taskId, attempt, error, durationMs);
     this.pump();
   }
@@ -145,10 +213,10 @@ export class Scheduler {
     if (!t || !a || t.state !== 'running' || t.attempts.length !== attempt) return;
     a.error = error;
     a.durationMs = durationMs;
-    if (!RETRYABLE_CODES.has(error.code) || t.maxAttempts === 1) {
-      // A user error is final; so is any error when the task asked for a single attempt.
+    const decision = shouldRetry(error.code, attempt, t.maxAttempts);
+    if (decision === 'fail') {
       this.#finish(t, 'failed', null, error);
-    } else if (attempt >= t.maxAttempts) {
+    } else if (decision === 'abandon') {
       const summary = t.attempts.map((x) => `#${x.attempt} ${x.error?.code ?? '?'} on ${x.hive}/bee-${x.bee}`).join(', ');
       this.#finish(t, 'abandoned', null, {
         code: 'TASK_ABANDONED',
@@ -180,6 +248,7 @@ export class Scheduler {
   }
 
   #finish(t: TaskRecord, state: TaskRecord['state'], value: TaskValue | null, error: WireError | null): void {
+    this.#unclaimed.delete(t.id);
     t.state = state;
     t.value = value;
     t.error = error;
@@ -218,6 +287,14 @@ export class Scheduler {
     });
   }
 
+  /** Wait for many tasks: resolves when all are terminal or waitMs pass. */
+  async waitMany(ids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TaskRecord[]> {
+    const deadline = Date.now() + waitMs;
+    const out: TaskRecord[] = [];
+    for (const id of ids) out.push(await this.wait(id, Math.max(0, deadline - Date.now()), signal));
+    return out;
+  }
+
   /** Every task state change, for event streams. */
   onChange(l: Listener): () => void {
     this.#listeners.add(l);
@@ -226,6 +303,12 @@ export class Scheduler {
 
   #emit(t: TaskRecord): void {
     for (const l of this.#listeners) l(t);
+  }
+
+  /** The queen is stopping: hand out nothing more. */
+  drain(): void {
+    this.#draining = true;
+    this.#queue.drain();
   }
 
   /** Fail everything not yet finished (the queen is stopping with no hive left to run it). */

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { daemonPaths, readDaemonState, readSecretFile } from '@apiary/config';
+import { isAlive, killTree, onShutdownSignal, waitUntil } from '@apiary/runtime';
+import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
+import { QueenClient } from '../client.js';
+import { queenArgs, startDetached } from '../daemon.js';
+import { EXIT, UsageError } from '../errors.js';
+
+export const QUEEN_USAGE = `keeper queen start [--detach] [--host 127.0.0.1] [--port 7474] [--bees N] [--memory-per-bee S] [--no-local-hive]
+keeper queen stop [--keep-hives]
+keeper queen status [--json]
+  The long-running queen daemon. Its pidfile, state, log (logs/queen.log), SQLite ledger and 0600
+  tokens (tokens/client.token, tokens/join.token) live under APIARY_HOME.`;
+
+export async function queenCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'start') return start(rest);
+  if (sub === 'stop') return stop(rest);
+  if (sub === 'status') return status(rest);
+  throw new UsageError(`keeper queen: expected start, stop or status${sub ? `, not "${sub}"` : ''}`);
+}
+
+async function start(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS,
+    detach: { type: 'boolean', short: 'd' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'no-local-hive': { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new UsageError(`keeper queen start: unexpected "${positionals[0]}"`);
+  const flags = colonyFlags(values);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: "${values.port}" is not a port number`);
+  const running = readDaemonState(daemonPaths());
+  if (running) {
+    process.stdout.write(`a queen is already running: pid ${running.pid} at ${running.url}\n`);
+    return EXIT.OK;
+  }
+  const args = queenArgs({ ...flags, host: values.host, port, noLocalHive: values['no-local-hive'] });
+  if (values.detach) {
+    const s = await startDetached(args);
+    const p = daemonPaths();
+    process.stdout.write(`queen started: pid ${s.pid} at ${s.url}\n  log:          ${p.logFile}\n  client token: ${p.clientTokenFile}\n  join token:   ${p.joinTokenFile}\n`);
+    return EXIT.OK;
+  }
+  // Foreground: same process group, so Ctrl-C reaches the queen too; we wait for its cascade to finish.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  let signalled: number | null = null;
+  onShutdownSignal((sig) => {
+    signalled = sig === 'SIGINT' ? EXIT.INTERRUPTED : 143;
+    child.kill(sig);
+  });
+  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+  return signalled ?? code;
+}
+
+async function stop(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { 'keep-hives': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const p = daemonPaths();
+  const s = readDaemonState(p);
+  if (!s) {
+    process.stdout.write('no queen is running under ' + p.home + '\n');
+    return EXIT.OK;
+  }
+  try {
+    const client = new QueenClient(s.url, readSecretFile(p.clientTokenFile));
+    await client.shutdown(values['keep-hives'] ?? false);
+  } catch (e) {
+    process.stderr.write(`keeper: the queen did not take the stop request (${(e as Error).message}); sending SIGTERM\n`);
+    process.kill(s.pid, 'SIGTERM');
+  }
+  // The queen gives running tasks its grace period (default 5 s), then cascades.
+  if (!(await waitUntil(() => !isAlive(s.pid), 30_000, 50))) {
+    process.stderr.write('keeper: the queen is still running after 30 s; killing its process tree\n');
+    killTree(s.pid, 'SIGKILL');
+  }
+  process.stdout.write(`queen stopped (pid ${s.pid})\n`);
+  return EXIT.OK;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const p = daemonPaths();
+  const s = readDaemonState(p);
+  if (!s) {
+    if (values.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
+    else process.stdout.write(`no queen is running under ${p.home}\n`);
+    return 3;
+  }
+  const c = await new QueenClient(s.url, readSecretFile(p.clientTokenFile)).colony();
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ running: true, ...s, hives: c.hives.length, queued: c.queued, tasksRunning: c.running }) + '\n');
+    return EXIT.OK;
+  }
+  const up = Math.round((Date.now() - s.startedAt) / 1000);
+  const bees = c.hives.reduce((n, h) => n + h.bees.length, 0);
+  process.stdout.write(`queen running: pid ${s.pid} at ${s.url}, up ${up}s; ${c.hives.length} hive(s), ${bees} bee(s), ${c.queued} queued, ${c.running} running\n`);
+  return EXIT.OK;
+}

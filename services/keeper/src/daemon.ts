@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { daemonPaths, readDaemonState, type DaemonPaths, type DaemonState } from '@apiary/config';
+import { QUEEN_MAIN } from '@apiary/queen/entry';
+import { ApiaryError } from '@apiary/protocol';
+import { isAlive, killTree, waitUntil } from '@apiary/runtime';
+
+const START_TIMEOUT_MS = 20_000;
+
+/** Arguments for a daemon queen from keeper flags (validated already). */
+export function queenArgs(o: { host?: string; port?: number; bees?: number; memoryPerBeeBytes?: number; timeoutMs?: number; graceMs?: number; noLocalHive?: boolean }): string[] {
+  const a = [QUEEN_MAIN];
+  if (o.host) a.push('--host', o.host);
+  if (o.port !== undefined) a.push('--port', String(o.port));
+  if (o.bees !== undefined) a.push('--bees', String(o.bees));
+  if (o.memoryPerBeeBytes !== undefined) a.push('--memory-per-bee', String(o.memoryPerBeeBytes));
+  if (o.timeoutMs !== undefined) a.push('--timeout', `${o.timeoutMs}ms`);
+  if (o.graceMs !== undefined) a.push('--grace', String(o.graceMs));
+  if (o.noLocalHive) a.push('--no-local-hive');
+  return a;
+}
+
+/**
+ * Start the daemon detached: its own session, stdout and stderr appended to the log file. Resolves
+ * once it has written its state file (it is listening), or fails with the end of its log.
+ */
+export async function startDetached(args: string[], p: DaemonPaths = daemonPaths()): Promise<DaemonState> {
+  mkdirSync(path.dirname(p.logFile), { recursive: true, mode: 0o700 });
+  const log = openSync(p.logFile, 'a', 0o600);
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new ApiaryError('QUEEN_START_FAILED', 'could not start the queen process');
+  let state: DaemonState | null = null;
+  await waitUntil(() => {
+    state = readDaemonState(p);
+    return (state !== null && state.pid === pid) || !isAlive(pid);
+  }, START_TIMEOUT_MS, 50);
+  if (state && (state as DaemonState).pid === pid) return state;
+  if (isAlive(pid)) killTree(pid, 'SIGKILL');
+  throw new ApiaryError('QUEEN_START_FAILED', `the queen did not start; the end of ${p.logFile}:\n${tail(p.logFile, 12)}`);
+}
+
+export function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

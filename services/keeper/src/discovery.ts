@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { daemonPaths, readDaemonState, readSecretFile, type DaemonPaths } from '@apiary/config';
+import { ApiaryError } from '@apiary/protocol';
+
+export interface QueenTarget {
+  url: string;
+  token: string;
+  /** Where the URL came from, for messages. */
+  source: '--queen' | 'APIARY_QUEEN' | 'config' | 'local daemon';
+}
+
+interface KeeperConfig {
+  queen?: string;
+  token?: string;
+}
+
+function readConfig(p: DaemonPaths): KeeperConfig {
+  try {
+    return JSON.parse(readFileSync(p.configFile, 'utf8')) as KeeperConfig;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ApiaryError('CONFIG_INVALID', `${p.configFile}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Which queen a command talks to: --queen URL > APIARY_QUEEN > `queen` in APIARY_HOME/config.json >
+ * a running local daemon. null means none: the command runs on an ephemeral colony of its own.
+ * The token: APIARY_TOKEN > `token` in config.json > APIARY_HOME/tokens/client.token.
+ */
+export function findQueen(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): QueenTarget | null {
+  const p = daemonPaths(env.APIARY_HOME);
+  const cfg = readConfig(p);
+  const found = pick(flag, env, cfg, p);
+  if (!found) return null;
+  const [url, source] = found;
+  if (!/^https?:\/\//.test(url)) throw new ApiaryError('USAGE', `queen URL "${url}" (from ${source}) must start with http:// or https://`);
+  return { url: url.replace(/\/+$/, ''), token: clientToken(p, cfg, env, url), source };
+}
+
+function pick(flag: string | undefined, env: NodeJS.ProcessEnv, cfg: KeeperConfig, p: DaemonPaths): [string, QueenTarget['source']] | null {
+  if (flag) return [flag, '--queen'];
+  if (env.APIARY_QUEEN) return [env.APIARY_QUEEN, 'APIARY_QUEEN'];
+  if (cfg.queen) return [cfg.queen, 'config'];
+  const d = readDaemonState(p);
+  return d ? [d.url, 'local daemon'] : null;
+}
+
+function clientToken(p: DaemonPaths, cfg: KeeperConfig, env: NodeJS.ProcessEnv, url: string): string {
+  if (env.APIARY_TOKEN) return env.APIARY_TOKEN;
+  if (cfg.token) return cfg.token;
+  try {
+    return readSecretFile(p.clientTokenFile);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new ApiaryError('AUTH_FAILED', `no client token for the queen at ${url}: set APIARY_TOKEN or put it in ${p.configFile}`);
+  }
+}

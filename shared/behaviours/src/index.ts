@@ -1,0 +1,3 @@
+export * from './temperature.js';
+export * from './leafcutter.js';
+export * from './abandonment.js';
