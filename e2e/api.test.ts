@@ -1,0 +1,123 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { TASKS } from './helpers/colony.js';
+import { TestDaemon } from './helpers/daemon.js';
+
+describe('queen API: auth, validation, limits', () => {
+  let d: TestDaemon;
+  beforeAll(async () => {
+    d = await TestDaemon.start(['--bees', '1', '--memory-per-bee', '256MiB']);
+    await d.waitHives(1);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  const call = (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    const token = init.token === undefined ? d.token('client') : init.token;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    return fetch(d.url + path, { ...init, headers });
+  };
+
+  it('health needs no token; everything else does (401 AUTH_FAILED)', async () => {
+    expect((await call('/v1/health', { token: null })).status).toBe(200);
+    for (const token of [null, 'x'.repeat(32)]) {
+      const r = await call('/v1/colony', { token });
+      expect(r.status).toBe(401);
+      expect(await r.json()).toMatchObject({ code: 'AUTH_FAILED' });
+    }
+    const r = await call('/v1/tasks', { method: 'POST', token: 'wrong', body: JSON.stringify({ spec: { kind: 'sql', sql: 'SELECT 1' } }) });
+    expect(r.status).toBe(401);
+  });
+
+  it('malformed JSON, a body that breaks the schema and an unknown route are 4xx with codes', async () => {
+    const bad = await call('/v1/tasks', { method: 'POST', body: '{"spec": ' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'BAD_REQUEST' });
+    const schema = await call('/v1/tasks', { method: 'POST', body: JSON.stringify({ spec: { kind: 'shell', cmd: 'rm -rf /' } }) });
+    expect(schema.status).toBe(400);
+    expect((await schema.json()).message).toMatch(/spec/);
+    const missing = await call('/v1/tasks/no-such-task');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ code: 'TASK_NOT_FOUND' });
+    expect((await call('/v1/nope')).status).toBe(404);
+  });
+
+  it('an oversized body is 413 PAYLOAD_TOO_LARGE', async () => {
+    // Announce 11 MiB and send a little: the queen must answer from the Content-Length alone,
+    // without reading (or buffering) the body.
+    const { status, json } = await new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+      const headers = { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json', 'content-length': 11 * 1024 * 1024 };
+      const req = http.request(`${d.url}/v1/tasks`, { method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode!, json: JSON.parse(text) });
+        });
+      });
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.write('{"spec": {"kind": "sql", "sql": "SELECT \'');
+    });
+    expect(status).toBe(413);
+    expect(json).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  async function wsAttempt(first: unknown): Promise<{ code: number; messages: unknown[] }> {
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/hive`);
+    const messages: unknown[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(typeof first === 'string' ? first : JSON.stringify(first));
+    const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    return { code, messages };
+  }
+
+  const hello = (token: string) => ({
+    type: 'hello',
+    protocol: 1,
+    token,
+    hive: { name: 'intruder', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 1, memoryBytes: 1e9, bees: 1, memoryPerBeeBytes: 3e8, ephemeral: true },
+    running: [],
+  });
+
+  it('a hive with a wrong join token is closed with AUTH_FAILED and never registered', async () => {
+    const r = await wsAttempt(hello('w'.repeat(32)));
+    expect(r.code).toBe(4401);
+    expect(r.messages).toContainEqual({ type: 'error', error: { code: 'AUTH_FAILED', message: 'wrong join token' } });
+    const c = await d.client.colony();
+    expect(c.hives.map((h) => h.resources.name)).not.toContain('intruder');
+  });
+
+  it('unknown message types and non-JSON frames close the socket unregistered', async () => {
+    for (const first of [{ type: 'bogus' }, 'not json', { ...hello(d.token('join')), protocol: 99 }]) {
+      const r = await wsAttempt(first);
+      expect(r.code).toBe(4400);
+      expect(r.messages[0]).toMatchObject({ type: 'error', error: { code: 'BAD_REQUEST' } });
+    }
+    const c = await d.client.colony();
+    expect(c.hives).toHaveLength(1);
+  });
+
+  it('keeps serving after all of that', async () => {
+    const t = await d.client.run({ kind: 'js', module: TASKS, export: 'echo', args: { still: 'here' } }, {});
+    expect(t.state).toBe('succeeded');
+    expect(t.value).toEqual({ kind: 'js', value: { still: 'here' } });
+  });
+
+  it('streams task state changes as server-sent events', async () => {
+    const ac = new AbortController();
+    const res = await call('/v1/events', { signal: ac.signal });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    const t = await d.client.submit({ kind: 'sql', sql: 'SELECT 1' }, {});
+    let text = '';
+    while (!/"state":"succeeded"/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    const states = [...text.matchAll(/data: (.*)/g)].map((m) => JSON.parse(m[1]!)).filter((e) => e.id === t.id).map((e) => e.state);
+    expect(states).toContain('running');
+    expect(states.at(-1)).toBe('succeeded');
+  });
+});

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { QueenClient } from '../../services/keeper/src/client.js';
+import { QUEEN_BIN, ROOT, tempHome } from './colony.js';
+import { killAll, pidsWithHome, waitFor, waitGone } from './procs.js';
+
+export const HIVE_BIN = path.join(ROOT, 'services/hive/bin/hive.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A queen daemon (durable ledger, persistent local hive) in its own APIARY_HOME on a fixed port,
+ * so it can be killed and started again the way an operator would.
+ */
+export class TestDaemon {
+  queen: ChildProcess | null = null;
+  readonly stderr: string[] = [];
+  readonly extra: ChildProcess[] = [];
+  client!: QueenClient;
+  url = '';
+
+  constructor(
+    readonly home: string,
+    readonly port: number,
+    readonly args: string[],
+  ) {}
+
+  static async start(args: string[] = ['--bees', '2', '--memory-per-bee', '256MiB']): Promise<TestDaemon> {
+    const d = new TestDaemon(tempHome(), await freePort(), args);
+    await d.startQueen();
+    return d;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, APIARY_HOME: this.home, APIARY_LOG_LEVEL: process.env.APIARY_LOG_LEVEL ?? 'warn' };
+  }
+
+  token(which: 'client' | 'join'): string {
+    return readFileSync(path.join(this.home, 'tokens', `${which}.token`), 'utf8').trim();
+  }
+
+  async startQueen(): Promise<void> {
+    const q = spawn(process.execPath, [QUEEN_BIN, '--port', String(this.port), ...this.args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
+    this.queen = q;
+    createInterface({ input: q.stderr! }).on('line', (l) => this.stderr.push(l));
+    this.url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: q.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
+      q.once('exit', (c) => reject(new Error(`queen exited ${c}:\n${this.stderr.join('\n')}`)));
+    });
+    this.client = new QueenClient(this.url, this.token('client'));
+  }
+
+  /** A hive started separately (as on another machine), joining with the join token from env. */
+  startHive(name: string, extra: string[] = []): ChildProcess {
+    const h = spawn(
+      process.execPath,
+      [HIVE_BIN, '--queen', `ws://127.0.0.1:${this.port}/v1/hive`, '--name', name, '--bees', '2', '--memory-per-bee', '256MiB', '--cache-dir', path.join(this.home, `cache-${name}`), ...extra],
+      { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...this.env, APIARY_JOIN_TOKEN: this.token('join') } },
+    );
+    createInterface({ input: h.stderr! }).on('line', (l) => this.stderr.push(`[${name}] ${l}`));
+    this.extra.push(h);
+    return h;
+  }
+
+  async waitHives(n: number, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      const c = await this.client.colony();
+      return c.hives.filter((h) => h.bees.length > 0 && h.bees.every((b) => b.state === 'idle' || b.state === 'busy')).length >= n;
+    }, timeoutMs, `${n} hive(s) with bees up`);
+  }
+
+  /** Stop everything: SIGTERM the queen (cascade), then make sure nothing of this home survives. */
+  async stop(): Promise<void> {
+    const pids = pidsWithHome(this.home);
+    try {
+      if (this.queen && this.queen.exitCode === null && this.queen.signalCode === null) this.queen.kill('SIGTERM');
+      for (const h of this.extra) if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');
+      await waitGone(pids, 20_000);
+    } finally {
+      killAll(pidsWithHome(this.home));
+      rmSync(this.home, { recursive: true, force: true });
+    }
+  }
+}
