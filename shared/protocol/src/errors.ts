@@ -72,7 +72,8 @@ export function toWireError(err: unknown, fallback: ErrorCode = 'INTERNAL'): Wir
     const e = err as { code: ErrorCode; message?: unknown };
     return { code: e.code, message: String(e.message ?? e.code) };
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const m = err && typeof err === 'object' ? (err as { message?: unknown }).message : undefined;
+  const message = err instanceof Error ? err.message : typeof m === 'string' ? m : String(err);
   return { code: fallback, message };
 }
 

@@ -117,36 +117,36 @@ export class SqliteLedger implements TaskLedger {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db);
+
+      this.#insert = db.prepare(
+        `INSERT INTO tasks (id, kind, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      this.#update = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ? WHERE id = ?');
+      this.#updateWithValue = db.prepare(
+        'UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?',
+      );
+      // Attempts only grow and are mutated in place, so every update rewrites them all (rarely > 1).
+      this.#upsertAttempt = db.prepare(
+        `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (task_id, attempt) DO UPDATE SET hive = excluded.hive, bee = excluded.bee,
+           started_at = excluded.started_at, duration_ms = excluded.duration_ms, error = excluded.error`,
+      );
+      this.#byId = db.prepare(`SELECT ${COLS} FROM tasks WHERE id = ?`);
+      this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error FROM attempts WHERE task_id = ? ORDER BY attempt');
+      this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
+      this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
+      this.#newestIn = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? ORDER BY created_at DESC, seq DESC LIMIT ?`);
+
+      this.#insertTx = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
+      this.#flushTx = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#updateRow(r))).immediate;
+
+      // all(), not iterate(): hydrating runs other statements, which an open iterator would forbid.
+      for (const row of this.#liveRows.all()) this.#live.set(row.id, this.#hydrate(row));
     } catch (e) {
       db.close();
       throw e instanceof ApiaryError ? e : new ApiaryError('INTERNAL', `cannot open task ledger ${opts.file}: ${(e as Error).message}`, undefined, { cause: e });
     }
-
-    this.#insert = db.prepare(
-      `INSERT INTO tasks (id, kind, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#update = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ? WHERE id = ?');
-    this.#updateWithValue = db.prepare(
-      'UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?',
-    );
-    // Attempts only grow and are mutated in place, so every update rewrites them all (rarely > 1).
-    this.#upsertAttempt = db.prepare(
-      `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (task_id, attempt) DO UPDATE SET hive = excluded.hive, bee = excluded.bee,
-         started_at = excluded.started_at, duration_ms = excluded.duration_ms, error = excluded.error`,
-    );
-    this.#byId = db.prepare(`SELECT ${COLS} FROM tasks WHERE id = ?`);
-    this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error FROM attempts WHERE task_id = ? ORDER BY attempt');
-    this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
-    this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
-    this.#newestIn = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? ORDER BY created_at DESC, seq DESC LIMIT ?`);
-
-    this.#insertTx = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
-    this.#flushTx = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#updateRow(r))).immediate;
-
-    // all(), not iterate(): hydrating runs other statements, which an open iterator would forbid.
-    for (const row of this.#liveRows.all()) this.#live.set(row.id, this.#hydrate(row));
   }
 
   create(rec: TaskRecord): void {

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Generate specs/openapi.json from the protocol's zod schemas, so the API document cannot drift
+// from what the queen validates. `node scripts/openapi.mjs --check` exits 1 when the file is stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import * as P from '@apiary/protocol';
+
+const out = fileURLToPath(new URL('../specs/openapi.json', import.meta.url));
+const schema = (s) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+const json = (s) => ({ content: { 'application/json': { schema: schema(s) } } });
+const error = (description) => ({ description, ...json(P.WireErrorSchema) });
+const errors = {
+  400: error('BAD_REQUEST: malformed JSON or a body that does not match the schema'),
+  401: error('AUTH_FAILED: missing or wrong bearer token'),
+  413: error('PAYLOAD_TOO_LARGE: body over the limit (10 MiB by default)'),
+  503: error('QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header'),
+};
+const waitParam = { name: 'waitMs', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 60000 }, description: 'long-poll: hold the response until the task is terminal or this many ms pass' };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+const doc = {
+  openapi: '3.1.0',
+  info: { title: 'apiary queen API', version: '1', description: 'Generated from shared/protocol by scripts/openapi.mjs. Do not edit by hand.' },
+  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/health': { get: { security: [], summary: 'Liveness; the only route without a token', responses: { 200: { description: '{ ok, state, pid }' } } } },
+    '/v1/tasks': {
+      post: { summary: 'Submit one task', parameters: [waitParam], requestBody: json(P.SubmitTask), responses: { 200: { description: 'terminal (with waitMs)', ...json(P.TaskView) }, 202: { description: 'accepted', ...json(P.TaskView) }, ...errors } },
+      get: { summary: 'Recent tasks, newest first', parameters: [{ name: 'state', in: 'query', schema: schema(P.TaskState) }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: { description: '{ tasks: TaskView[] }' }, 401: errors[401] } },
+    },
+    '/v1/tasks/batch': { post: { summary: 'Submit up to 10,000 tasks in one transaction', requestBody: json(P.SubmitBatch), responses: { 202: { description: 'accepted', ...json(P.BatchAccepted) }, ...errors } } },
+    '/v1/tasks/wait': { post: { summary: 'Wait for many tasks', requestBody: json(P.WaitMany), responses: { 200: { description: '{ tasks: TaskView[] }' }, ...errors } } },
+    '/v1/tasks/{id}': {
+      get: { summary: 'One task: state, attempts, result', parameters: [idParam, waitParam], responses: { 200: json(P.TaskView), 404: error('TASK_NOT_FOUND') } },
+      delete: { summary: 'Cancel (idempotent)', parameters: [idParam], responses: { 200: json(P.TaskView), 404: error('TASK_NOT_FOUND') } },
+    },
+    '/v1/events': { get: { summary: 'Server-sent events: `event: task` per state change', parameters: [{ name: 'task', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'text/event-stream of TaskEvent', content: { 'text/event-stream': { schema: schema(P.TaskEvent) } } } } } },
+    '/v1/colony': { get: { summary: 'Queen, temperature, hives and bees', responses: { 200: json(P.ColonyView), 401: errors[401] } } },
+    '/v1/hives': { get: { summary: 'Connected hives', responses: { 200: { description: '{ hives: HiveView[] }' }, 401: errors[401] } } },
+    '/v1/admin/shutdown': { post: { summary: 'Graceful stop: drain, grace period, cascade', requestBody: json(P.ShutdownRequest), responses: { 202: { description: 'stopping' }, 401: errors[401] } } },
+    '/v1/hive': { get: { summary: 'WebSocket upgrade for hives (see specs/protocol.md)', security: [], responses: { 101: { description: 'switching protocols' } } } },
+  },
+};
+
+const text = JSON.stringify(doc, null, 2) + '\n';
+if (process.argv.includes('--check')) {
+  let current = '';
+  try {
+    current = readFileSync(out, 'utf8');
+  } catch {}
+  if (current !== text) {
+    console.error('specs/openapi.json is out of date: run `npm run openapi`');
+    process.exit(1);
+  }
+} else {
+  writeFileSync(out, text);
+  console.log(`wrote ${out}`);
+}
