@@ -112,6 +112,22 @@ describe('queen daemon', () => {
     expect(st.exitCode).toBe(3);
   });
 
+  it('keeper queen stop --keep-hives leaves a separately started hive running; it rejoins the next queen', async () => {
+    d = await TestDaemon.start();
+    const second = d.startHive('second');
+    await d.waitHives(2);
+    const localPid = (await d.client.colony()).hives.find((h) => h.resources.name !== 'second')!.resources.pid;
+    const stop = await keeper(['queen', 'stop', '--keep-hives'], d.home);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(alive(d.queen!.pid!)).toBe(false);
+    expect(alive(localPid)).toBe(false);
+    expect(alive(second.pid!)).toBe(true);
+    await d.startQueen();
+    await waitFor(async () => (await d!.client.colony()).hives.some((h) => h.resources.name === 'second'), 15_000, 'the second hive to rejoin');
+    const t = await d.client.run(js('echo', { back: true }), {});
+    expect(t.state).toBe('succeeded');
+  });
+
   it('a draining queen answers new submissions with 503 QUEEN_DRAINING while running tasks get the grace period', async () => {
     d = await TestDaemon.start(['--bees', '1', '--memory-per-bee', '256MiB', '--grace', '3000']);
     await d.waitHives(1);

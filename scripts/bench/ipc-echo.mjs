@@ -1,0 +1,18 @@
+// Child side of the raw IPC baseline (daemon-throughput, daemon-latency): started with an IPC
+// channel and `serialization: 'advanced'` (what a hive uses for its bees), it answers every
+// `run` message with a `result` shaped like a bee's, and does nothing else. It exits when its
+// parent disconnects, or on a `{type:'exit'}` message.
+
+if (!process.send) {
+  process.stderr.write('ipc-echo: needs an IPC channel (start it with fork / stdio "ipc")\n');
+  process.exit(2);
+}
+process.on('message', (m) => {
+  if (m?.type === 'exit') {
+    process.disconnect();
+    return;
+  }
+  process.send({ type: 'result', taskId: m.taskId, value: { kind: 'js', value: m.spec?.args?.i ?? null } });
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ type: 'ready', pid: process.pid });
