@@ -107,6 +107,17 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
     }
   });
 
+  it('replaces a bee that crashes mid-task and retries the task on another bee', async () => {
+    const marker = path.join(tmp, 'crash-marker');
+    const t = await colony.client.run(js('crashOnce', { marker }), {});
+    expect(t.state).toBe('succeeded');
+    expect(t.value).toEqual({ kind: 'js', value: 'second time lucky' });
+    expect(t.attempts).toHaveLength(2);
+    expect(t.attempts[0]!.error?.code).toBe('BEE_CRASHED');
+    expect(t.attempts[1]!.bee).not.toBe(t.attempts[0]!.bee);
+    await colony.waitIdle(2);
+  });
+
   it('removes every scratch dir at shutdown', async () => {
     const scratch = path.join(colony.home, 'cache', 'scratch');
     expect(existsSync(scratch)).toBe(true);

@@ -1,6 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveHiveConfig } from '@apiary/config';
+import { readSecretFile, resolveHiveConfig } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
@@ -14,11 +13,7 @@ import { Hive } from './hive.js';
 const log = createLogger(`hive[${process.pid}]`);
 
 function readToken(file: string | undefined): string {
-  if (file) {
-    const mode = statSync(file).mode & 0o777;
-    if (mode & 0o077) throw new ApiaryError('CONFIG_INVALID', `token file ${file} is readable by others (mode ${mode.toString(8)}): chmod 600 it`);
-    return readFileSync(file, 'utf8').trim();
-  }
+  if (file) return readSecretFile(file);
   const t = process.env.APIARY_JOIN_TOKEN;
   if (!t) throw HiveErrors.noToken();
   return t;
