@@ -6,6 +6,8 @@ export interface BeeEnv {
   budgetBytes: number;
   duckMemoryBytes: number;
   scratchDir: string;
+  /** The hive that forked us: we must not outlive it. */
+  hivePid: number;
 }
 
 export const BEE_ENV = {
@@ -13,6 +15,7 @@ export const BEE_ENV = {
   budget: 'APIARY_BEE_BUDGET',
   duck: 'APIARY_BEE_DUCK_MEMORY',
   scratch: 'APIARY_BEE_SCRATCH',
+  hive: 'APIARY_HIVE_PID',
 } as const;
 
 export function readBeeEnv(env: NodeJS.ProcessEnv = process.env): BeeEnv {
@@ -23,5 +26,5 @@ export function readBeeEnv(env: NodeJS.ProcessEnv = process.env): BeeEnv {
   };
   const scratchDir = env[BEE_ENV.scratch];
   if (!scratchDir) throw new ApiaryError('CONFIG_INVALID', `bee: ${BEE_ENV.scratch} is not set`);
-  return { id: num(BEE_ENV.id), budgetBytes: num(BEE_ENV.budget), duckMemoryBytes: num(BEE_ENV.duck), scratchDir };
+  return { id: num(BEE_ENV.id), budgetBytes: num(BEE_ENV.budget), duckMemoryBytes: num(BEE_ENV.duck), scratchDir, hivePid: num(BEE_ENV.hive) };
 }

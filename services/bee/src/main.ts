@@ -16,9 +16,11 @@ if (!process.send) {
 
 const send = (m: BeeToHive) => process.send!(m);
 process.on('disconnect', dieWithGroup);
-startOrphanWatchdog();
-
 const env = readBeeEnv();
+startOrphanWatchdog(env.hivePid);
+// The hive may already be gone (it died while we loaded DuckDB's library): then go now.
+if (process.ppid !== env.hivePid || !process.connected) dieWithGroup();
+
 const duck = await Duck.open({ memoryLimitBytes: env.duckMemoryBytes, tempDir: env.scratchDir });
 let current: AbortController | null = null;
 

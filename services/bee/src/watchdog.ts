@@ -16,10 +16,12 @@ setInterval(() => {
 }, pollMs);
 `;
 
-export function startOrphanWatchdog(pollMs = 100): Worker {
+export function startOrphanWatchdog(hivePid: number, pollMs = 100): Worker {
   const w = new Worker(SOURCE, {
     eval: true,
-    workerData: { ppid: process.ppid, pollMs },
+    // The hive's pid from the env, not our ppid at this moment: if the hive died while we were still
+    // loading, our ppid is already init's and comparing against it would never fire.
+    workerData: { ppid: hivePid, pollMs },
     // A cap, not a reservation: the watchdog allocates almost nothing after start-up.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     stdout: false,

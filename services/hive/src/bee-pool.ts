@@ -53,6 +53,8 @@ export class BeePool {
   }
 
   async #startBee(c: Chamber): Promise<void> {
+    // A respawn timer may fire after stop() began: a bee forked then would outlive the pool's sweep.
+    if (!this.#accepting) return;
     try {
       await c.start();
       this.events.beeLifecycle(c.id);

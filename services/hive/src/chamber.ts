@@ -99,6 +99,7 @@ export class Chamber {
         [BEE_ENV.budget]: String(this.budgetBytes),
         [BEE_ENV.duck]: String(duckBytes),
         [BEE_ENV.scratch]: this.scratchDir,
+        [BEE_ENV.hive]: String(process.pid),
       },
     });
     this.#child = child;

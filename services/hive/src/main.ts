@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readSecretFile, resolveHiveConfig } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
@@ -19,6 +20,16 @@ function readToken(file: string | undefined): string {
   return t;
 }
 
+function readConfigFile(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ApiaryError('CONFIG_INVALID', `--config ${file}: ${(e as Error).message}`);
+  }
+}
+
+const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -31,24 +42,28 @@ async function main(): Promise<number> {
       grace: { type: 'string' },
       'memory-poll': { type: 'string' },
       'token-file': { type: 'string' },
+      config: { type: 'string' },
       ephemeral: { type: 'boolean' },
       'exit-with-stdin': { type: 'boolean' },
     },
     strict: true,
   });
-  const queenUrl = values.queen ?? process.env.APIARY_QUEEN_WS;
+  // --config FILE: the same options as JSON (what `keeper cluster up` uploads); flags win over it.
+  const file = values.config ? readConfigFile(values.config) : {};
+  const pick = (k: keyof typeof values) => (values[k] as string | undefined) ?? (file[k] === undefined ? undefined : String(file[k]));
+  const queenUrl = pick('queen') ?? process.env.APIARY_QUEEN_WS;
   if (!queenUrl) throw new ApiaryError('USAGE', 'apiary-hive: --queen ws://host:port/v1/hive is required');
   const cfg = resolveHiveConfig({
     queenUrl,
-    joinToken: readToken(values['token-file']),
-    name: values.name,
-    bees: values.bees === undefined ? undefined : Number(values.bees),
-    memoryPerBee: values['memory-per-bee'],
-    taskTimeout: values.timeout,
-    graceMs: values.grace === undefined ? undefined : Number(values.grace),
-    memoryPollMs: values['memory-poll'] === undefined ? undefined : Number(values['memory-poll']),
-    cacheDir: values['cache-dir'],
-    ephemeral: values.ephemeral ?? false,
+    joinToken: readToken(pick('token-file')),
+    name: pick('name'),
+    bees: num(pick('bees')),
+    memoryPerBee: pick('memory-per-bee'),
+    taskTimeout: pick('timeout'),
+    graceMs: num(pick('grace')),
+    memoryPollMs: num(pick('memory-poll')),
+    cacheDir: pick('cache-dir'),
+    ephemeral: values.ephemeral ?? file.ephemeral === true,
   });
   const hive = new Hive(cfg, log);
   onShutdownSignal((sig) => {

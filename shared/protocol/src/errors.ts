@@ -23,6 +23,15 @@ export const ErrorCodes = {
   QUEEN_UNREACHABLE: 'The queen cannot be reached.',
   QUEEN_START_FAILED: 'The queen process did not start.',
   COLONY_CRITICAL: 'The colony is overloaded; retry later.',
+  // SSH cluster (per host)
+  HOST_UNREACHABLE: 'The host did not answer on its SSH port.',
+  SSH_AUTH_FAILED: 'The host refused our SSH key.',
+  HOST_KEY_UNKNOWN: "The host's SSH key is not in known_hosts.",
+  HOST_KEY_MISMATCH: "The host's SSH key differs from the one in known_hosts.",
+  PREFLIGHT_FAILED: 'The host lacks something a hive needs (node >= 20, disk, write access).',
+  SETUP_FAILED: 'A setup command or an upload failed on the host.',
+  HIVE_JOIN_TIMEOUT: 'The hive started but did not join the queen in time.',
+  REMOTE_COMMAND_FAILED: 'A command run over SSH failed.',
   // Input
   BAD_REQUEST: 'The request or message does not match its schema.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit.',
