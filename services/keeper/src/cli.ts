@@ -4,6 +4,7 @@ import { runCommand, RUN_USAGE } from './commands/run.js';
 import { sqlCommand, SQL_USAGE } from './commands/sql.js';
 import { queenCommand, QUEEN_USAGE } from './commands/queen.js';
 import { statusCommand, tasksCommand, STATUS_USAGE } from './commands/status.js';
+import { clusterCommand, CLUSTER_USAGE } from './commands/cluster.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   queen: queenCommand,
   status: statusCommand,
   tasks: tasksCommand,
+  cluster: clusterCommand,
 };
 
 const USAGE = `keeper: the apiary CLI
@@ -24,6 +26,7 @@ Usage:
   ${DEMO_USAGE.replace(/\n/g, '\n  ')}
   ${QUEEN_USAGE.replace(/\n/g, '\n  ')}
   ${STATUS_USAGE.replace(/\n/g, '\n  ')}
+  ${CLUSTER_USAGE.replace(/\n/g, '\n  ')}
 
 Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,
 at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s), -v/--verbose,

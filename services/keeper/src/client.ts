@@ -56,6 +56,17 @@ export class QueenClient {
     return this.#call('POST', '/v1/tasks/wait', { ids, waitMs });
   }
 
+  /** Ask the queen to stop one hive; false when it has no such hive connected. */
+  async stopHive(name: string, graceMs?: number): Promise<boolean> {
+    try {
+      await this.#call('POST', `/v1/hives/${encodeURIComponent(name)}/shutdown`, graceMs === undefined ? {} : { graceMs });
+      return true;
+    } catch (e) {
+      if ((e as ApiaryError).code === 'HIVE_LOST') return false;
+      throw e;
+    }
+  }
+
   shutdown(keepHives: boolean): Promise<unknown> {
     return this.#call('POST', '/v1/admin/shutdown', { keepHives });
   }

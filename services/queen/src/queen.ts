@@ -57,6 +57,7 @@ export class Queen {
       health: () => ({ ok: this.sm.is('serving'), state: this.sm.state, pid: process.pid }),
       shutdown: (keepHives) => void this.stop(this.cfg.graceMs, { keepHives }),
       list: (q) => this.ledger.list(q),
+      stopHive: (h, graceMs) => this.registry.stopOne(h, graceMs ?? this.cfg.graceMs),
     });
   }
 

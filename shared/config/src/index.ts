@@ -4,3 +4,4 @@ export * from './hive-config.js';
 export * from './queen-config.js';
 export * from './secrets.js';
 export * from './daemon-state.js';
+export * from './cluster.js';

@@ -104,3 +104,5 @@ export const TaskEvent = z.object({
   at: z.number(),
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;
+
+export const StopHiveRequest = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() });

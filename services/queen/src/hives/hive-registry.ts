@@ -126,6 +126,15 @@ export class HiveRegistry {
     }
   }
 
+  /** Stop one hive (by id or name), e.g. for `keeper cluster down`. */
+  stopOne(idOrName: string, graceMs: number): boolean {
+    const s = [...this.#byWs.values()].find((x) => x.id === idOrName || x.resources.name === idOrName);
+    if (!s) return false;
+    s.state = 'draining';
+    s.send({ type: 'shutdown', graceMs });
+    return true;
+  }
+
   close(): void {
     clearInterval(this.#detector);
     for (const s of this.#byWs.values()) s.close(CloseCodes.SHUTDOWN, 'queen stopped');

@@ -1,0 +1,35 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FakePis } from './fakepi.js';
+
+/** A cluster.yaml for fake Pis: each host reaches the queen on its own veth address. */
+export function writeClusterFile(dir: string, pis: FakePis, port: number, o: { key?: string; knownHosts?: string; setup?: string[]; hosts?: number[] } = {}): string {
+  const hosts = (o.hosts ?? pis.hosts.map((h) => h.index)).map((k) => pis.hosts[k - 1]!);
+  const yaml = [
+    'cluster: fakepis',
+    'queen:',
+    `  address: ${hosts[0]!.hostSideAddress}`,
+    `  port: ${port}`,
+    '  listen: 0.0.0.0',
+    'defaults:',
+    '  user: root',
+    `  key: ${o.key ?? pis.keyPath}`,
+    `  known_hosts: ${o.knownHosts ?? pis.knownHostsPath}`,
+    '  bees: 1',
+    '  memory_per_bee: 256MiB',
+    'hive:',
+    '  grace: 1s',
+    ...(o.setup ? ['setup_commands:', ...o.setup.map((c) => `  - ${JSON.stringify(c)}`)] : []),
+    'hosts:',
+    ...hosts.flatMap((h) => [
+      `  - name: ${h.name}`,
+      `    address: ${h.address}`,
+      `    queen_address: ${h.hostSideAddress}`,
+      `    install_dir: ${h.installDir}`,
+      `    home: ${h.home}`,
+    ]),
+  ].join('\n');
+  const file = path.join(dir, 'cluster.yaml');
+  writeFileSync(file, yaml + '\n');
+  return file;
+}

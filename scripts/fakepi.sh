@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# Fake Raspberry Pis for tests: each is a network namespace with a veth link to this machine and
+# its own real sshd inside. See /work/shared/design/TESTING.md ("Fake Pis: real sshd on this machine").
+#
+#   scripts/fakepi.sh up N DIR    create pi1..piN (namespaces apiary-pi1..apiary-piN), state in DIR
+#   scripts/fakepi.sh down DIR    stop every sshd (and anything else) in them, delete them, rm DIR
+#   scripts/fakepi.sh cut K       take host K's link down (a network partition)
+#   scripts/fakepi.sh heal K      bring host K's link back up
+#
+# Needs root, iproute2 and openssh-server (/usr/sbin/sshd). Everything created is named apiary-*
+# (namespaces apiary-piK, host-side links ap-vethK) and uses only 10.201.K.0/24.
+#
+# Layout of host K (1 <= K <= 200):
+#   this machine: ap-vethK   10.201.K.1/24     namespace apiary-piK: eth0  10.201.K.2/24, lo up
+#   this machine also gets "unreachable 10.201.K.0/24 metric 4242" (the cut guard, see cmd_link)
+#   sshd listens on 10.201.K.2:22 only; root logs in with DIR/id_ed25519 (key auth only).
+#   DIR/known_hosts holds "10.201.K.2 <host key>" for every host.
+#   DIR/piK/opt   the host's remote install dir     DIR/piK/home  the host's APIARY_HOME
+#   DIR/piK/ssh_host_ed25519_key, DIR/piK/sshd.pid, DIR/piK/sshd.log
+#
+# REACHING THE QUEEN FROM A FAKE PI: a namespace only has a route to its own /24, so a process in
+# apiary-piK (a hive started over ssh) can reach this machine at 10.201.K.1 and nowhere else (not
+# 127.0.0.1, which is the namespace's own loopback, nor another host's 10.201.J.1). So the queen
+# must listen on 0.0.0.0 (or on every 10.201.K.1), and the hive in piK must be given
+# ws://10.201.K.1:PORT as the queen's address — a different address for each host.
+#
+# PATH: the fake Pis share this machine's filesystem. sshd gives root sessions its compiled-in
+# default PATH, which may not contain node (e.g. an nvm install); like a real Pi, a fake one must
+# have node on PATH, so sshd is started with SetEnv PATH=<default PATH plus node's directory>.
+set -euo pipefail
+
+SSHD=/usr/sbin/sshd
+NS_PREFIX=apiary-pi
+LINK_PREFIX=ap-veth
+MAX_HOSTS=200
+GUARD_METRIC=4242       # metric of the per-host "unreachable" guard route
+MARKER=.apiary-fakepi   # DIR must contain this before `down` will delete DIR
+# sshd's compiled-in PATH for sessions (Debian's OpenSSH: _PATH_STDPATH with sbin for root).
+DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+die() { echo "fakepi: $*" >&2; exit 1; }
+log() { echo "fakepi: $*" >&2; }
+
+usage() {
+  cat >&2 <<'EOF'
+usage: fakepi.sh up N DIR | down DIR | cut K | heal K
+EOF
+  exit 2
+}
+
+check_k() {
+  [[ "$1" =~ ^[1-9][0-9]*$ ]] && (( $1 <= MAX_HOSTS )) || die "host number must be 1..$MAX_HOSTS, got '$1'"
+}
+
+ssh_opts() { # ssh_opts DIR -> options for the ssh client that talk only to our fake Pis
+  local dir=$1
+  printf '%s\n' -F /dev/null -i "$dir/id_ed25519" -o IdentitiesOnly=yes -o IdentityAgent=none \
+    -o UserKnownHostsFile="$dir/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+    -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=2 -o LogLevel=ERROR
+}
+
+# Is pid $1 running? A zombie counts as gone: sshd daemonizes, so its parent is PID 1, and
+# PID 1 on this kind of VM reaps only now and then (a dead sshd stayed a zombie for ~1.3 s).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat%% *}" != Z ]]
+}
+
+# Is $1 a live process whose command is sshd? (guards against killing a recycled pid)
+is_sshd() {
+  local pid=$1 comm
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+  [[ "$comm" == sshd ]] && alive "$pid"
+}
+
+# Kill pid $1 with TERM, then KILL after ~3s; fail if it is still there.
+kill_and_wait() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  wait_gone 30 "$1" && return 0
+  kill -KILL "$1" 2>/dev/null || true
+  wait_gone 20 "$1"
+}
+
+guard_exists() { ip route show "10.201.$1.0/24" | grep -q "^unreachable .* metric $GUARD_METRIC"; }
+
+ns_exists() { ip netns list | awk '{print $1}' | grep -qx -- "$1"; }
+
+# Which DIR created host K ("" if unknown): `up` writes DIR as the alias of both veth ends, so
+# the ownership lives and dies with the host itself.
+owner_of() {
+  local k=$1 alias=
+  alias=$(cat "/sys/class/net/$LINK_PREFIX$k/ifalias" 2>/dev/null) ||
+    alias=$(ip -n "$NS_PREFIX$k" -o link show eth0 2>/dev/null | sed -n 's/.*\\    alias //p') || true
+  printf '%s' "$alias"
+}
+
+# wait_gone TENTHS PID...: wait up to TENTHS/10 s until none of the pids is alive.
+wait_gone() {
+  local tenths=$1 i pid; shift
+  for ((i = 0; i <= tenths; i++)); do
+    for pid in "$@"; do
+      if alive "$pid"; then
+        (( i < tenths )) && sleep 0.1
+        continue 2
+      fi
+    done
+    return 0
+  done
+  return 1
+}
+
+# Kill every process in namespace $1: sshd, its sessions and whatever they started (hives, bees).
+kill_ns_procs() {
+  local ns=$1 round pid
+  local -a pids
+  for ((round = 0; round < 3; round++)); do
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+    (( ${#pids[@]} )) || return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait_gone 30 "${pids[@]}" && continue
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait_gone 20 "${pids[@]}" || true
+  done
+  mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+  for pid in "${pids[@]}"; do
+    alive "$pid" && { log "processes in $ns would not die: ${pids[*]}"; return 1; }
+  done
+  return 0
+}
+
+# Tear down host K whoever made it: every process in the namespace, the link, the namespace, the
+# guard route. The link goes first: deleting a veth removes both ends at once, whereas the one a
+# deleted namespace takes with it disappears asynchronously (so `ip link add` right after a
+# `netns del` can still fail with "File exists").
+teardown_host() {
+  local k=$1 ns="$NS_PREFIX$1" link="$LINK_PREFIX$1" ok=0
+  if ns_exists "$ns"; then
+    kill_ns_procs "$ns" || ok=1
+  fi
+  if ip link show "$link" >/dev/null 2>&1; then
+    ip link del "$link" || { log "could not delete link $link"; ok=1; }
+  fi
+  if ns_exists "$ns"; then
+    ip netns del "$ns" || { log "could not delete namespace $ns"; ok=1; }
+  fi
+  if guard_exists "$k"; then
+    ip route del unreachable "10.201.$k.0/24" metric "$GUARD_METRIC" || { log "could not delete guard route of pi$k"; ok=1; }
+  fi
+  return $ok
+}
+
+cmd_down() {
+  local dir=$1 rc=0 hostdir k pid owner
+  if [[ ! -d "$dir" ]]; then
+    log "down: $dir does not exist, nothing to do"
+    return 0
+  fi
+  dir=$(cd "$dir" && pwd)
+  [[ -e "$dir/$MARKER" ]] || die "down: $dir is not a fake-Pi dir (no $MARKER); refusing to touch it"
+  for hostdir in "$dir"/pi*; do
+    [[ -d "$hostdir" ]] || continue
+    k=${hostdir##*/pi}
+    [[ "$k" =~ ^[0-9]+$ ]] || continue
+    if [[ -f "$hostdir/sshd.pid" ]]; then
+      pid=$(cat "$hostdir/sshd.pid")
+      if is_sshd "$pid"; then
+        kill_and_wait "$pid" || { log "sshd $pid of pi$k would not die"; rc=1; }
+      fi
+      if is_sshd "$pid"; then log "sshd $pid of pi$k is still alive"; rc=1; fi
+    fi
+    owner=$(owner_of "$k")
+    if [[ -n "$owner" && "$owner" != "$dir" ]]; then
+      # A later `up` (another DIR) tore our host down and made its own: not ours to delete.
+      log "down: $NS_PREFIX$k now belongs to $owner, leaving it alone"
+      continue
+    fi
+    teardown_host "$k" || rc=1
+    if ns_exists "$NS_PREFIX$k"; then log "namespace $NS_PREFIX$k still exists"; rc=1; fi
+  done
+  if (( rc == 0 )); then
+    rm -rf -- "$dir"
+  else
+    log "down: leaving $dir in place because cleanup failed"
+  fi
+  return $rc
+}
+
+# The PATH ssh sessions get: sshd's default, plus node's directory if node is not already on it.
+# FAKEPI_PATH_<K> overrides one host's session PATH (tests: a host without node, or with an old one).
+hostpath() {
+  local var="FAKEPI_PATH_$1"
+  echo "${!var:-$path}"
+}
+
+session_path() {
+  local node nodedir
+  node=$(command -v node || true)
+  [[ -n "$node" ]] || { echo "$DEFAULT_PATH"; return; }
+  nodedir=$(dirname "$node")
+  case ":$DEFAULT_PATH:" in
+    *":$nodedir:"*) echo "$DEFAULT_PATH" ;;
+    *) echo "$nodedir:$DEFAULT_PATH" ;;
+  esac
+}
+
+UP_DIR=
+up_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if (( rc != 0 )) && [[ -n "$UP_DIR" ]]; then
+    log "up failed (exit $rc); tearing down what was created"
+    cmd_down "$UP_DIR" || true
+  fi
+  exit $rc
+}
+
+cmd_up() {
+  local n=$1 dir=$2 k ns link hostdir path
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] && (( n <= MAX_HOSTS )) || die "N must be 1..$MAX_HOSTS, got '$n'"
+  [[ -x "$SSHD" ]] || die "$SSHD not found (apt-get install -y openssh-server)"
+  command -v ip >/dev/null || die "ip not found (apt-get install -y iproute2)"
+  (( $(id -u) == 0 )) || die "must run as root (network namespaces)"
+
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  # sshd's -o parsing splits on whitespace, so paths with it would silently break HostKey etc.
+  [[ "$dir" != *[[:space:]]* ]] || die "DIR must not contain whitespace: '$dir'"
+  if [[ -n "$(ls -A "$dir")" && ! -e "$dir/$MARKER" ]]; then
+    die "$dir is not empty and not a fake-Pi dir"
+  fi
+  # Stale state in DIR from an earlier run: remove it first.
+  if [[ -e "$dir/$MARKER" ]]; then
+    cmd_down "$dir"
+    mkdir -p "$dir"
+  fi
+  : >"$dir/$MARKER"
+  UP_DIR=$dir
+  trap up_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  mkdir -p /run/sshd   # sshd's privilege-separation dir
+  chmod 0755 /run/sshd
+
+  ssh-keygen -q -t ed25519 -N '' -C apiary-fakepi-client -f "$dir/id_ed25519"
+  cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
+  chmod 0600 "$dir/authorized_keys"
+  : >"$dir/known_hosts"
+  path=$(session_path)
+
+  for ((k = 1; k <= n; k++)); do
+    ns="$NS_PREFIX$k"; link="$LINK_PREFIX$k"; hostdir="$dir/pi$k"
+    # Idempotent: an earlier run (or a crashed test) may have left this host behind.
+    if ns_exists "$ns" || ip link show "$link" >/dev/null 2>&1 || guard_exists "$k"; then
+      log "$ns already exists; tearing it down first"
+      teardown_host "$k"
+    fi
+    mkdir -p "$hostdir/opt" "$hostdir/home"
+
+    ip netns add "$ns"
+    # The peer is created directly inside the namespace, so it can be called eth0 like on a Pi.
+    ip link add "$link" type veth peer name eth0 netns "$ns"
+    ip link set "$link" alias "$dir"          # ownership, see owner_of
+    ip -n "$ns" link set eth0 alias "$dir"
+    ip addr add "10.201.$k.1/24" dev "$link"
+    ip link set "$link" up
+    # Cut guard: while ap-vethK is down its connected route is gone, and without this route
+    # traffic to 10.201.K.2 would follow the default route out of this machine (seen here: the
+    # upstream gateway even accepted the TCP connection). With it, a connect fails at once with
+    # EHOSTUNREACH. The higher metric keeps it behind the connected route while the link is up.
+    ip route add unreachable "10.201.$k.0/24" metric "$GUARD_METRIC"
+    ip -n "$ns" addr add "10.201.$k.2/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+
+    ssh-keygen -q -t ed25519 -N '' -C "apiary-fakepi-pi$k" -f "$hostdir/ssh_host_ed25519_key"
+    echo "10.201.$k.2 $(cut -d' ' -f1,2 "$hostdir/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
+
+    # -f /dev/null: no system config at all, only what is given here.
+    # StrictModes no: DIR is under /tmp (world-writable), which StrictModes rejects for
+    # AuthorizedKeysFile. Subsystem sftp: scp (SFTP protocol since OpenSSH 9) and sftp uploads.
+    ip netns exec "$ns" "$SSHD" -f /dev/null -E "$hostdir/sshd.log" \
+      -o ListenAddress="10.201.$k.2" -o Port=22 \
+      -o HostKey="$hostdir/ssh_host_ed25519_key" \
+      -o PidFile="$hostdir/sshd.pid" \
+      -o UsePAM=no -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+      -o PermitRootLogin=prohibit-password -o PubkeyAuthentication=yes \
+      -o AuthorizedKeysFile="$dir/authorized_keys" -o StrictModes=no \
+      -o PrintMotd=no -o PrintLastLog=no -o UseDNS=no \
+      -o "Subsystem=sftp internal-sftp" \
+      -o SetEnv="PATH=$(hostpath "$k")" \
+      -o LogLevel=VERBOSE
+  done
+
+  # Wait (bounded) until each sshd lets us in with our key and the host key we recorded.
+  local -a opts
+  mapfile -t opts < <(ssh_opts "$dir")
+  for ((k = 1; k <= n; k++)); do
+    local tries=0
+    until ssh "${opts[@]}" "root@10.201.$k.2" true </dev/null; do
+      (( ++tries < 50 )) || die "sshd of pi$k did not accept connections (see $dir/pi$k/sshd.log)"
+      sleep 0.1
+    done
+  done
+  UP_DIR=
+  trap - EXIT INT TERM
+  log "up: $n fake Pi(s) in $dir"
+}
+
+cmd_link() { # cmd_link K up|down
+  check_k "$1"
+  local link="$LINK_PREFIX$1"
+  ip link show "$link" >/dev/null 2>&1 || die "no such fake Pi link $link"
+  [[ "$2" == up ]] || guard_exists "$1" || die "guard route of pi$1 is missing; refusing to cut (traffic would leak to the default route)"
+  ip link set "$link" "$2"
+}
+
+main() {
+  (( $# >= 1 )) || usage
+  case "$1" in
+    up)   (( $# == 3 )) || usage; cmd_up "$2" "$3" ;;
+    down) (( $# == 2 )) || usage; cmd_down "$2" ;;
+    cut)  (( $# == 2 )) || usage; cmd_link "$2" down ;;
+    heal) (( $# == 2 )) || usage; cmd_link "$2" up ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

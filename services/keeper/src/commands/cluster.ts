@@ -1,0 +1,161 @@
+import { daemonPaths, loadClusterFile, parseDuration, readSecretFile, type ClusterConfig } from '@apiary/config';
+import { ApiaryError } from '@apiary/protocol';
+import { parse } from '../args.js';
+import { QueenClient } from '../client.js';
+import { queenArgs, startDetached } from '../daemon.js';
+import { findQueen } from '../discovery.js';
+import { EXIT, UsageError } from '../errors.js';
+import { columns } from '../status-view.js';
+import { hostSpecs } from '../cluster/hosts.js';
+import { ProgressView } from '../cluster/progress.js';
+import { provisionHost, type ClusterJob } from '../cluster/provision.js';
+import { tailLog } from '../cluster/remote-hive.js';
+import { expandHome } from '../cluster/preflight.js';
+import { Ssh } from '../cluster/ssh.js';
+import { downHost } from '../cluster/teardown.js';
+
+export const CLUSTER_USAGE = `keeper cluster up [cluster.yaml] [--accept-new-host-keys] [--join-timeout 30s]
+keeper cluster down [cluster.yaml]
+keeper cluster status [cluster.yaml]
+keeper cluster exec [cluster.yaml] [--host NAME] -- CMD…
+keeper cluster logs [cluster.yaml] HOST [--lines N]
+  Provision, start, inspect and stop hives on the hosts of a cluster file (see cluster.example.yaml).`;
+
+const NOT_ALL_OK = 1;
+
+function load(positionals: string[]): ClusterConfig {
+  return loadClusterFile(positionals[0] ?? 'cluster.yaml');
+}
+
+/** The queen the cluster's hives join: the one running here, or a daemon started for the cluster. */
+async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): Promise<{ client: QueenClient; joinToken: string }> {
+  let target = findQueen(queenFlag);
+  if (!target) {
+    const s = await startDetached(queenArgs({ host: cfg.queen.listen, port: cfg.queen.port, noLocalHive: true, graceMs: cfg.hive.graceMs }));
+    process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
+    target = findQueen(undefined)!;
+  }
+  const joinToken = process.env.APIARY_JOIN_TOKEN ?? readSecretFile(daemonPaths().joinTokenFile);
+  return { client: new QueenClient(target.url, target.token), joinToken };
+}
+
+export async function clusterCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'up':
+      return up(rest);
+    case 'down':
+      return down(rest);
+    case 'status':
+      return status(rest);
+    case 'exec':
+      return exec(rest);
+    case 'logs':
+      return logs(rest);
+    default:
+      throw new UsageError(`keeper cluster: expected up, down, status, exec or logs${sub ? `, not "${sub}"` : ''}`);
+  }
+}
+
+async function up(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { 'accept-new-host-keys': { type: 'boolean' }, 'join-timeout': { type: 'string' }, queen: { type: 'string' } });
+  const cfg = load(positionals);
+  const { client, joinToken } = await clusterQueen(cfg, values.queen);
+  const job: ClusterJob = {
+    setupCommands: cfg.setupCommands,
+    fileMounts: cfg.fileMounts,
+    hive: cfg.hive,
+    joinToken,
+    mode: 'persistent',
+    acceptNewHostKeys: values['accept-new-host-keys'] ?? false,
+    joinTimeoutMs: values['join-timeout'] ? parseDuration(values['join-timeout'], '--join-timeout') : 30_000,
+  };
+  const hosts = hostSpecs(cfg);
+  const view = new ProgressView(hosts.map((h) => h.name));
+  const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, client, (e) => view.update(e))));
+  for (const o of outcomes) if (o.ok) o.up.ssh.close();
+  const ok = outcomes.filter((o) => o.ok).length;
+  process.stdout.write(`\ncluster ${cfg.name}: ${ok}/${hosts.length} host(s) up\n`);
+  for (const o of outcomes) if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message}\n`);
+  return ok === hosts.length ? EXIT.OK : NOT_ALL_OK;
+}
+
+async function down(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { queen: { type: 'string' } });
+  const cfg = load(positionals);
+  const t = findQueen(values.queen);
+  const client = t ? new QueenClient(t.url, t.token) : null;
+  const results = await Promise.all(hostSpecs(cfg).map((h) => downHost(h, client, cfg.hive.graceMs ?? 5000)));
+  for (const r of results) {
+    process.stdout.write(r.ok ? `${r.host}: stopped (via ${r.via}); no process of ours remains\n` : `${r.host}: ${r.error.code}: ${r.error.message}\n`);
+  }
+  return results.every((r) => r.ok) ? EXIT.OK : NOT_ALL_OK;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { queen: { type: 'string' } });
+  const cfg = load(positionals);
+  const t = findQueen(values.queen);
+  const colony = t ? await new QueenClient(t.url, t.token).colony().catch(() => null) : null;
+  const rows = await Promise.all(
+    hostSpecs(cfg).map(async (h) => {
+      const reach = await Ssh.connect(h, { readyTimeoutMs: 4000 }).then(
+        (s) => (s.close(), 'yes'),
+        (e: ApiaryError) => e.code ?? 'no',
+      );
+      const hive = colony?.hives.find((x) => x.resources.name === h.name);
+      const beat = hive ? `${((Date.now() - hive.lastHeartbeatAt) / 1000).toFixed(1)}s ago` : '-';
+      return [h.name, `${h.address}:${h.port}`, reach, hive?.state ?? (colony ? 'not connected' : 'no queen'), hive ? String(hive.bees.length) : '-', beat];
+    }),
+  );
+  process.stdout.write(columns(['HOST', 'ADDRESS', 'SSH', 'HIVE', 'BEES', 'HEARTBEAT'], rows) + '\n');
+  return EXIT.OK;
+}
+
+async function exec(argv: string[]): Promise<number> {
+  const dash = argv.indexOf('--');
+  if (dash < 0 || dash === argv.length - 1) throw new UsageError('keeper cluster exec: put the command after --, e.g. keeper cluster exec -- uptime');
+  const { values, positionals } = parse(argv.slice(0, dash), { host: { type: 'string' } });
+  const cfg = load(positionals);
+  const hosts = hostSpecs(cfg, values.host);
+  if (hosts.length === 0) throw new UsageError(`--host: no host "${values.host}" in ${cfg.source}`);
+  // The words after -- are the command, as the user typed it for a remote shell.
+  const command = argv.slice(dash + 1).join(' ');
+  const codes = await Promise.all(
+    hosts.map(async (h) => {
+      try {
+        const ssh = await Ssh.connect(h);
+        try {
+          const r = await ssh.exec(command);
+          const prefix = (text: string) => text.split('\n').filter((l, i, a) => l || i < a.length - 1).map((l) => `${h.name}| ${l}\n`).join('');
+          process.stdout.write(prefix(r.stdout));
+          process.stderr.write(prefix(r.stderr));
+          process.stdout.write(`${h.name}: exit ${r.code ?? r.signal}\n`);
+          return r.code ?? 1;
+        } finally {
+          ssh.close();
+        }
+      } catch (e) {
+        process.stdout.write(`${h.name}: ${(e as ApiaryError).code ?? 'ERROR'}: ${(e as Error).message}\n`);
+        return 255;
+      }
+    }),
+  );
+  return codes.every((c) => c === 0) ? EXIT.OK : NOT_ALL_OK;
+}
+
+async function logs(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { lines: { type: 'string', short: 'n' } });
+  const host = positionals.at(-1);
+  const cfg = load(positionals.length > 1 ? positionals.slice(0, -1) : []);
+  const h = hostSpecs(cfg, host)[0];
+  if (!h) throw new UsageError(`keeper cluster logs: no host "${host ?? ''}" in ${cfg.source}`);
+  const ssh = await Ssh.connect(h);
+  try {
+    const home = (await ssh.exec('printf %s "$HOME"')).stdout.trim();
+    process.stdout.write(await tailLog(ssh, { installDir: expandHome(h.installDir, home), home: expandHome(h.home, home) }, Number(values.lines ?? 100)));
+  } finally {
+    ssh.close();
+  }
+  return EXIT.OK;
+}
