@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FakePis } from './fakepi.js';
 
 /** A cluster.yaml for fake Pis: each host reaches the queen on its own veth address. */
-export function writeClusterFile(dir: string, pis: FakePis, port: number, o: { key?: string; knownHosts?: string; setup?: string[]; hosts?: number[] } = {}): string {
+export function writeClusterFile(dir: string, pis: FakePis, port: number, o: { key?: string; knownHosts?: string; setup?: string[]; hosts?: number[]; perHost?: Record<number, Record<string, string>> } = {}): string {
   const hosts = (o.hosts ?? pis.hosts.map((h) => h.index)).map((k) => pis.hosts[k - 1]!);
   const yaml = [
     'cluster: fakepis',
@@ -25,8 +25,9 @@ export function writeClusterFile(dir: string, pis: FakePis, port: number, o: { k
       `  - name: ${h.name}`,
       `    address: ${h.address}`,
       `    queen_address: ${h.hostSideAddress}`,
-      `    install_dir: ${h.installDir}`,
+      ...(o.perHost?.[h.index]?.install_dir ? [] : [`    install_dir: ${h.installDir}`]),
       `    home: ${h.home}`,
+      ...Object.entries(o.perHost?.[h.index] ?? {}).map(([k, v]) => `    ${k}: ${v}`),
     ]),
   ].join('\n');
   const file = path.join(dir, 'cluster.yaml');

@@ -76,7 +76,7 @@ async function up(argv: string[]): Promise<number> {
   for (const o of outcomes) if (o.ok) o.up.ssh.close();
   const ok = outcomes.filter((o) => o.ok).length;
   process.stdout.write(`\ncluster ${cfg.name}: ${ok}/${hosts.length} host(s) up\n`);
-  for (const o of outcomes) if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message}\n`);
+  for (const o of outcomes) if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message.replace(`${o.host.name}: `, '')}\n`);
   return ok === hosts.length ? EXIT.OK : NOT_ALL_OK;
 }
 

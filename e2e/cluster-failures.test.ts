@@ -1,0 +1,87 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeClusterFile } from './helpers/cluster-file.js';
+import { freePort } from './helpers/daemon.js';
+import { canRunFakePis, FakePis } from './helpers/fakepi.js';
+import { keeper } from './helpers/keeper.js';
+import { killAll, pidsWithHome } from './helpers/procs.js';
+
+const can = canRunFakePis();
+
+/** A PATH dir holding the basic tools a host has, but no node (and optionally a fake old one). */
+function toolsDir(root: string, name: string, oldNode: boolean): string {
+  const dir = path.join(root, name);
+  mkdirSync(dir, { recursive: true });
+  for (const t of ['sh', 'bash', 'uname', 'nproc', 'awk', 'df', 'mkdir', 'cat', 'tr', 'grep', 'tail', 'printf', 'getconf', 'pgrep', 'kill', 'rm', 'sleep', 'hostname', 'test']) {
+    try {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(dir, t));
+    } catch {
+      // a builtin, or not installed: fine
+    }
+  }
+  if (oldNode) {
+    writeFileSync(path.join(dir, 'node'), '#!/bin/sh\necho v18.19.0\n');
+    chmodSync(path.join(dir, 'node'), 0o755);
+  }
+  return dir;
+}
+
+describe.skipIf(!can.ok)('cluster up failures: a clear per-host error while the other hosts come up', () => {
+  let pis: FakePis;
+  let home: string;
+  let out = '';
+  let code: number | undefined;
+
+  beforeAll(async () => {
+    const tools = mkdtempSync(path.join(os.tmpdir(), 'apiary-tools-'));
+    pis = await FakePis.create(8, { 5: toolsDir(tools, 'nonode', false), 6: toolsDir(tools, 'oldnode', true) });
+    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clfail-'));
+    // pi2 logs in with a key the host does not know; pi3's host key is missing from known_hosts
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(home, 'stranger')]);
+    writeFileSync(path.join(home, 'empty_known_hosts'), '');
+    const file = writeClusterFile(home, pis, await freePort(), {
+      setup: ['test "$(hostname -I | tr -d " ")" != 10.201.7.2 || { echo "setup refused on pi7" >&2; exit 3; }'],
+      perHost: {
+        2: { key: path.join(home, 'stranger') },
+        3: { known_hosts: path.join(home, 'empty_known_hosts') },
+        8: { install_dir: '/proc/apiary-cannot-write' },
+      },
+    });
+    await pis.cut(4);
+    const r = await keeper(['cluster', 'up', file, '--join-timeout', '20s'], home, { timeoutMs: 120_000 });
+    out = r.stdout + r.stderr;
+    code = r.exitCode;
+    rmSync(tools, { recursive: true, force: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await keeper(['queen', 'stop'], home).catch(() => undefined);
+    killAll([...pis.hosts.flatMap((h) => pidsWithHome(h.home)), ...pidsWithHome(home)]);
+    await pis?.destroy();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('says which hosts are up and exits 1', () => {
+    expect(out).toMatch(/1\/8 host\(s\) up/);
+    expect(code).toBe(1);
+    expect(out).not.toMatch(/pi1: failed/);
+  });
+
+  const cases: [string, RegExp][] = [
+    ['pi2', /pi2: failed at connect: SSH_AUTH_FAILED: .*refused the key .*stranger.*authorized_keys/],
+    ['pi3', /pi3: failed at connect: HOST_KEY_UNKNOWN: .*not in .*empty_known_hosts.*ssh-keyscan.*--accept-new-host-keys/],
+    ['pi4', /pi4: failed at connect: HOST_UNREACHABLE: cannot reach 10\.201\.4\.2:22/],
+    ['pi5', /pi5: failed at preflight: PREFLIGHT_FAILED: node is not on the PATH/],
+    ['pi6', /pi6: failed at preflight: PREFLIGHT_FAILED: node v18\.19\.0 is too old: apiary needs Node\.js 20 or newer/],
+    ['pi7', /pi7: failed at setup: SETUP_FAILED: .*exited 3: setup refused on pi7/],
+    ['pi8', /pi8: failed at preflight: PREFLIGHT_FAILED: cannot write to \/proc\/apiary-cannot-write/],
+  ];
+  for (const [host, re] of cases) it(`${host}: ${re.source.split(': ')[1] ?? ''}`, () => expect(out).toMatch(re));
+
+  it('started nothing on the hosts that failed', () => {
+    for (const h of pis.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
+  });
+});
