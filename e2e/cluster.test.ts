@@ -91,4 +91,15 @@ describe.skipIf(!can.ok)('SSH cluster on 3 fake Pis (network namespaces, real ss
     expect(r.stdout.match(/no process of ours remains/g)).toHaveLength(3);
     expect(hostPids()).toEqual([]);
   });
+
+  it('an ephemeral keeper sql --cluster run starts hives over SSH, answers, and leaves nothing on any host', async () => {
+    const stop = await run(['queen', 'stop']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    const r = await run(['sql', '--cluster', file, 'SELECT 42 AS answer', '--format', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([{ answer: 42 }]);
+    expect(r.stderr).toMatch(/pi3: join ✓/);
+    expect(hostPids()).toEqual([]);
+    expect(pidsWithHome(home)).toEqual([]);
+  });
 });

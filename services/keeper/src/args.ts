@@ -9,6 +9,7 @@ export const COMMON_OPTIONS = {
   timeout: { type: 'string' },
   grace: { type: 'string' },
   queen: { type: 'string' },
+  cluster: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -16,6 +17,8 @@ export const COMMON_OPTIONS = {
 export interface ColonyFlags {
   /** --queen URL: use that queen instead of looking for one or starting one. */
   queen?: string;
+  /** --cluster FILE: an ephemeral colony whose hives run on the file's hosts over SSH. */
+  cluster?: string;
   bees?: number;
   memoryPerBeeBytes?: number;
   timeoutMs?: number;
@@ -38,6 +41,7 @@ export function parse<O extends Options>(argv: string[], options: O) {
 export function colonyFlags(v: Record<string, unknown>): ColonyFlags {
   const out: ColonyFlags = { verbose: v.verbose === true };
   if (typeof v.queen === 'string') out.queen = v.queen;
+  if (typeof v.cluster === 'string') out.cluster = v.cluster;
   if (typeof v.bees === 'string') {
     const n = Number(v.bees);
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--bees: "${v.bees}" is not a whole number from 1 to 256`);

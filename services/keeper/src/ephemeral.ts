@@ -31,11 +31,13 @@ export class EphemeralColony implements Colony {
     readonly graceMs: number,
   ) {}
 
-  static async start(flags: ColonyFlags): Promise<EphemeralColony> {
+  /** `remote`: a queen for hives on other hosts (cluster runs): bind there, no local hive, known join token. */
+  static async start(flags: ColonyFlags, remote?: { host: string; port: number; joinToken: string }): Promise<EphemeralColony> {
     const runDir = path.join(apiaryHome(), 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const clientToken = randomBytes(24).toString('base64url');
-    const args = [QUEEN_MAIN, '--ephemeral', '--exit-with-stdin', '--port', '0', '--cache-dir', path.join(runDir, 'cache')];
+    const args = [QUEEN_MAIN, '--ephemeral', '--exit-with-stdin', '--cache-dir', path.join(runDir, 'cache')];
+    args.push(...(remote ? ['--host', remote.host, '--port', String(remote.port), '--no-local-hive'] : ['--port', '0']));
     if (flags.bees !== undefined) args.push('--bees', String(flags.bees));
     if (flags.memoryPerBeeBytes !== undefined) args.push('--memory-per-bee', String(flags.memoryPerBeeBytes));
     if (flags.timeoutMs !== undefined) args.push('--timeout', `${flags.timeoutMs}ms`);
@@ -49,7 +51,7 @@ export class EphemeralColony implements Colony {
       env: {
         ...process.env,
         APIARY_CLIENT_TOKEN: clientToken,
-        APIARY_JOIN_TOKEN: randomBytes(24).toString('base64url'),
+        APIARY_JOIN_TOKEN: remote?.joinToken ?? randomBytes(24).toString('base64url'),
         APIARY_LOG_LEVEL: process.env.APIARY_LOG_LEVEL ?? (flags.verbose ? 'debug' : 'info'),
       },
     });

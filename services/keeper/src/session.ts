@@ -5,6 +5,7 @@ import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { EphemeralColony } from './ephemeral.js';
+import { ClusterColony } from './cluster/ephemeral-cluster.js';
 import { TaskFailedError } from './errors.js';
 
 /**
@@ -32,11 +33,15 @@ export class Session {
       if (session) interrupting = session.#interrupt(sig);
       else pending = sig;
     });
-    const target = findQueen(flags.queen);
+    const target = flags.cluster ? null : findQueen(flags.queen);
     if (target && (flags.bees !== undefined || flags.memoryPerBeeBytes !== undefined)) {
       process.stderr.write(`keeper: using the queen at ${target.url} (${target.source}); --bees and --memory-per-bee are its hives' to decide\n`);
     }
-    const colony: Colony = target ? new RemoteColony(new QueenClient(target.url, target.token)) : await EphemeralColony.start(flags);
+    const colony: Colony = flags.cluster
+      ? await ClusterColony.start({ ...flags, cluster: flags.cluster })
+      : target
+        ? new RemoteColony(new QueenClient(target.url, target.token))
+        : await EphemeralColony.start(flags);
     session = new Session(colony);
     if (pending) await (interrupting = session.#interrupt(pending));
     return session;

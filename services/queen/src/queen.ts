@@ -64,10 +64,9 @@ export class Queen {
   async start(): Promise<void> {
     await this.app.listen({ host: this.cfg.host, port: this.cfg.port });
     const addr = this.app.server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.url = `http://${host}:${addr.port}`;
-    // The local hive dials the address we bound, or loopback when we bound every interface.
-    const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : host;
+    // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.
+    const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `http://${dial}:${addr.port}`;
     this.#gateway = new HiveGateway(
       this.app.server,
       this.cfg.joinToken,

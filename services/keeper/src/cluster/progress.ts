@@ -8,10 +8,12 @@ const MARK = { run: '…', ok: '✓', fail: '✗' } as const;
  */
 export class ProgressView {
   readonly #rows = new Map<string, { step: string; state: keyof typeof MARK; detail: string; done: string[] }>();
-  readonly #tty = process.stdout.isTTY === true;
+  readonly #tty: boolean;
   #drawn = 0;
 
-  constructor(hosts: string[]) {
+  /** `out`: stdout for cluster commands; stderr when stdout carries a query's result. */
+  constructor(hosts: string[], private readonly out: NodeJS.WriteStream = process.stdout) {
+    this.#tty = out.isTTY === true;
     for (const h of hosts) this.#rows.set(h, { step: 'waiting', state: 'run', detail: '', done: [] });
     if (this.#tty) this.#draw();
   }
@@ -24,7 +26,7 @@ export class ProgressView {
     r.detail = e.detail ?? '';
     if (e.state === 'ok') r.done.push(e.step);
     if (this.#tty) this.#draw();
-    else if (e.state !== 'run') process.stdout.write(`${e.host}: ${e.step} ${MARK[e.state]}${e.detail ? ` ${e.detail}` : ''}\n`);
+    else if (e.state !== 'run') this.out.write(`${e.host}: ${e.step} ${MARK[e.state]}${e.detail ? ` ${e.detail}` : ''}\n`);
   }
 
   #draw(): void {
@@ -34,8 +36,8 @@ export class ProgressView {
       return `${h.padEnd(width)}  ${steps}${r.detail && r.state === 'fail' ? `\n${' '.repeat(width + 2)}${r.detail}` : ''}`;
     });
     const text = lines.join('\n');
-    if (this.#drawn > 0) process.stdout.write(`\x1b[${this.#drawn}F\x1b[J`);
-    process.stdout.write(text + '\n');
+    if (this.#drawn > 0) this.out.write(`\x1b[${this.#drawn}F\x1b[J`);
+    this.out.write(text + '\n');
     this.#drawn = text.split('\n').length;
   }
 }
