@@ -84,6 +84,18 @@ describe.skipIf(!can.ok)('SSH cluster on 3 fake Pis (network namespaces, real ss
     await waitFor(async () => (await q.colony()).hives.some((h) => h.resources.name === 'pi2'), 20_000, 'pi2 back');
   });
 
+  it('cluster logs shows a host\'s hive log, and --follow streams it until Ctrl-C', async () => {
+    const r = await run(['cluster', 'logs', file, 'pi2', '--lines', '50']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/queen connection closed .*reconnecting/);
+    const f = run(['cluster', 'logs', file, 'pi2', '--follow']);
+    let seen = '';
+    f.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+    await waitFor(() => /reconnecting/.test(seen), 10_000, 'followed log output');
+    f.kill('SIGINT');
+    expect((await f).exitCode).toBe(130);
+  });
+
   it('cluster down stops every hive and leaves no process of ours on any host', async () => {
     expect(hostPids().length).toBeGreaterThanOrEqual(6);
     const r = await run(['cluster', 'down', file]);

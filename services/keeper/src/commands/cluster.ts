@@ -1,4 +1,5 @@
-import { daemonPaths, loadClusterFile, parseDuration, readSecretFile, type ClusterConfig } from '@apiary/config';
+import { daemonPaths, loadClusterFile, parseDuration, readSecretFile, shellQuote, type ClusterConfig } from '@apiary/config';
+import { onShutdownSignal } from '@apiary/runtime';
 import { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';
 import { QueenClient } from '../client.js';
@@ -9,7 +10,7 @@ import { columns } from '../status-view.js';
 import { hostSpecs } from '../cluster/hosts.js';
 import { ProgressView } from '../cluster/progress.js';
 import { provisionHost, type ClusterJob } from '../cluster/provision.js';
-import { tailLog } from '../cluster/remote-hive.js';
+import { remotePaths, tailLog } from '../cluster/remote-hive.js';
 import { expandHome } from '../cluster/preflight.js';
 import { Ssh } from '../cluster/ssh.js';
 import { downHost } from '../cluster/teardown.js';
@@ -18,7 +19,7 @@ export const CLUSTER_USAGE = `keeper cluster up [cluster.yaml] [--accept-new-hos
 keeper cluster down [cluster.yaml]
 keeper cluster status [cluster.yaml]
 keeper cluster exec [cluster.yaml] [--host NAME] -- CMD…
-keeper cluster logs [cluster.yaml] HOST [--lines N]
+keeper cluster logs [cluster.yaml] HOST [--lines N] [--follow]
   Provision, start, inspect and stop hives on the hosts of a cluster file (see cluster.example.yaml).`;
 
 const NOT_ALL_OK = 1;
@@ -145,17 +146,31 @@ async function exec(argv: string[]): Promise<number> {
 }
 
 async function logs(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { lines: { type: 'string', short: 'n' } });
+  const { values, positionals } = parse(argv, { lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' } });
   const host = positionals.at(-1);
   const cfg = load(positionals.length > 1 ? positionals.slice(0, -1) : []);
   const h = hostSpecs(cfg, host)[0];
   if (!h) throw new UsageError(`keeper cluster logs: no host "${host ?? ''}" in ${cfg.source}`);
+  const lines = Number(values.lines ?? 100);
+  if (!Number.isInteger(lines) || lines < 1) throw new UsageError('--lines: a whole number, at least 1');
   const ssh = await Ssh.connect(h);
   try {
     const home = (await ssh.exec('printf %s "$HOME"')).stdout.trim();
-    process.stdout.write(await tailLog(ssh, { installDir: expandHome(h.installDir, home), home: expandHome(h.home, home) }, Number(values.lines ?? 100)));
+    const layout = { installDir: expandHome(h.installDir, home), home: expandHome(h.home, home) };
+    if (!values.follow) {
+      process.stdout.write(await tailLog(ssh, layout, lines));
+      return EXIT.OK;
+    }
+    // --follow: stream until Ctrl-C; closing the channel ends the remote tail.
+    const ch = await ssh.spawn(`tail -n ${lines} -F ${shellQuote(remotePaths(layout).log)}`);
+    ch.pipe(process.stdout);
+    const sig = await new Promise<NodeJS.Signals | null>((resolve) => {
+      onShutdownSignal((s) => resolve(s));
+      ch.on('close', () => resolve(null));
+    });
+    ch.close();
+    return sig === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK;
   } finally {
     ssh.close();
   }
-  return EXIT.OK;
 }
