@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,16 @@ describe.skipIf(!can.ok)('cluster up failures: a clear per-host error while the 
     ['pi8', /pi8: failed at preflight: PREFLIGHT_FAILED: cannot write to \/proc\/apiary-cannot-write/],
   ];
   for (const [host, re] of cases) it(`${host}: ${re.source.split(': ')[1] ?? ''}`, () => expect(out).toMatch(re));
+
+  it("records every host in the queen's node registry: last seen, or the last error", async () => {
+    const { QueenClient } = await import('../services/keeper/src/client.js');
+    const q = new QueenClient(JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')).url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
+    const { nodes } = await q.nodes();
+    expect(nodes.map((n) => n.name)).toEqual(['pi1', 'pi2', 'pi3', 'pi4', 'pi5', 'pi6', 'pi7', 'pi8']);
+    expect(nodes[0]).toMatchObject({ address: '10.201.1.2', user: 'root', lastError: null });
+    expect(nodes[0]!.lastSeen).toBeGreaterThan(0);
+    expect(nodes[1]).toMatchObject({ lastSeen: null, lastError: expect.stringMatching(/^SSH_AUTH_FAILED/) });
+  });
 
   it('started nothing on the hosts that failed', () => {
     for (const h of pis.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);

@@ -1,4 +1,4 @@
-import { ApiaryError, type ColonyView, type TaskLimits, type TaskSpec, type TaskState, type TaskView, type WireError } from '@apiary/protocol';
+import { ApiaryError, type ColonyView, type NodeRecord, type TaskLimits, type TaskSpec, type TaskState, type TaskView, type WireError } from '@apiary/protocol';
 
 /** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
 export class QueenClient {
@@ -65,6 +65,14 @@ export class QueenClient {
       if ((e as ApiaryError).code === 'HIVE_LOST') return false;
       throw e;
     }
+  }
+
+  putNode(n: NodeRecord): Promise<NodeRecord> {
+    return this.#call('PUT', `/v1/nodes/${encodeURIComponent(n.name)}`, n);
+  }
+
+  nodes(): Promise<{ nodes: NodeRecord[] }> {
+    return this.#call('GET', '/v1/nodes');
   }
 
   shutdown(keepHives: boolean): Promise<unknown> {

@@ -11,6 +11,7 @@ import {
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { Queen } from './queen.js';
+import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 
 /*
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
   });
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
-  const queen = new Queen(cfg, log, { ledger });
+  const queen = new Queen(cfg, log, { ledger, nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined });
   onShutdownSignal((sig) => {
     log.info(`${sig}: stopping`);
     void queen.stop();

@@ -8,6 +8,7 @@ import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
 import { buildApp } from './http/app.js';
 import { LocalHive } from './local-hive.js';
+import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
 
@@ -40,7 +41,7 @@ export class Queen {
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { ledger?: TaskLedger } = {},
+    deps: { ledger?: TaskLedger; nodes?: NodeStore } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.paths = daemonPaths(cfg.home);
@@ -58,6 +59,7 @@ export class Queen {
       shutdown: (keepHives) => void this.stop(this.cfg.graceMs, { keepHives }),
       list: (q) => this.ledger.list(q),
       stopHive: (h, graceMs) => this.registry.stopOne(h, graceMs ?? this.cfg.graceMs),
+      nodes: deps.nodes ?? new MemoryNodeStore(),
     });
   }
 

@@ -106,3 +106,17 @@ export const TaskEvent = z.object({
 export type TaskEvent = z.infer<typeof TaskEvent>;
 
 export const StopHiveRequest = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() });
+
+/** One host of the cluster's node registry (PUT /v1/nodes/:name, GET /v1/nodes). */
+export const NodeRecord = z.object({
+  name: z.string().min(1).max(128),
+  address: z.string().min(1).max(256),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).max(64),
+  keyPath: z.string().max(4096),
+  installDir: z.string().max(4096),
+  labels: z.record(z.string(), z.string()),
+  lastSeen: z.number().nullable(),
+  lastError: z.string().max(4096).nullable(),
+});
+export type NodeRecord = z.infer<typeof NodeRecord>;

@@ -75,6 +75,14 @@ async function up(argv: string[]): Promise<number> {
   const view = new ProgressView(hosts.map((h) => h.name));
   const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, client, (e) => view.update(e))));
   for (const o of outcomes) if (o.ok) o.up.ssh.close();
+  // The queen's node registry remembers every host: when it was last seen up, and its last error.
+  await Promise.all(
+    outcomes.map((o) => {
+      const h = cfg.hosts.find((x) => x.name === (o.ok ? o.up.host.name : o.host.name))!;
+      const rec = { name: h.name, address: h.address, port: h.port, user: h.user, keyPath: h.key, installDir: h.installDir, labels: { ...h.labels } };
+      return client.putNode({ ...rec, lastSeen: o.ok ? Date.now() : null, lastError: o.ok ? null : `${o.error.code}: ${o.error.message}` }).catch(() => undefined);
+    }),
+  );
   const ok = outcomes.filter((o) => o.ok).length;
   process.stdout.write(`\ncluster ${cfg.name}: ${ok}/${hosts.length} host(s) up\n`);
   for (const o of outcomes) if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message.replace(`${o.host.name}: `, '')}\n`);

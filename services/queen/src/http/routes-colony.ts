@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiaryError, ShutdownRequest, StopHiveRequest, validate, type ColonyView } from '@apiary/protocol';
+import { ApiaryError, NodeRecord, ShutdownRequest, StopHiveRequest, validate, type ColonyView } from '@apiary/protocol';
+import type { NodeStore } from '../nodes/node-registry.js';
 
 export interface ColonyRouteDeps {
   colony(): ColonyView;
@@ -8,6 +9,7 @@ export interface ColonyRouteDeps {
   shutdown(keepHives: boolean): void;
   /** Tell one hive (by id or name) to stop; false when no such hive is connected. */
   stopHive(idOrName: string, graceMs: number | undefined): boolean;
+  nodes: NodeStore;
 }
 
 export function registerColonyRoutes(app: FastifyInstance, deps: ColonyRouteDeps): void {
@@ -18,6 +20,13 @@ export function registerColonyRoutes(app: FastifyInstance, deps: ColonyRouteDeps
     const { graceMs } = validate(StopHiveRequest, req.body ?? {}, 'stop request');
     if (!deps.stopHive(req.params.hive, graceMs)) throw new ApiaryError('HIVE_LOST', `no hive "${req.params.hive}" is connected`);
     return reply.status(202).send({ ok: true });
+  });
+  app.get('/v1/nodes', async () => ({ nodes: deps.nodes.list() }));
+  app.put<{ Params: { name: string } }>('/v1/nodes/:name', async (req) => {
+    const n = validate(NodeRecord, req.body, 'node');
+    if (n.name !== req.params.name) throw new ApiaryError('BAD_REQUEST', `node name ${n.name} does not match the URL (${req.params.name})`);
+    deps.nodes.upsert(n);
+    return n;
   });
   app.post('/v1/admin/shutdown', async (req, reply) => {
     const { keepHives } = validate(ShutdownRequest, req.body ?? {}, 'shutdown request');

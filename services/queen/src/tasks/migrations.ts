@@ -48,6 +48,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    up: `
+      -- The cluster's node registry, kept by \`keeper cluster up\`: one row per host.
+      CREATE TABLE nodes (
+        name        TEXT PRIMARY KEY NOT NULL,
+        address     TEXT NOT NULL,
+        port        INTEGER NOT NULL,
+        user        TEXT NOT NULL,
+        key_path    TEXT NOT NULL,
+        install_dir TEXT NOT NULL,
+        labels      TEXT NOT NULL,   -- JSON
+        last_seen   INTEGER,
+        last_error  TEXT
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

@@ -100,6 +100,11 @@ export class SqliteLedger implements TaskLedger {
   readonly #insertTx: (recs: TaskRecord[]) => ValueCols[];
   readonly #flushTx: (recs: TaskRecord[]) => (ValueCols | null | undefined)[];
 
+  /** The open database, for stores that live beside the ledger (the node registry). */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
   constructor(opts: SqliteLedgerOptions) {
     this.#resultsDir = opts.resultsDir ?? null;
     this.#inlineMax = opts.inlineResultMaxBytes ?? 256 * 1024;
