@@ -34,6 +34,12 @@ const BEE_TRANSITIONS: Record<BeeState, readonly BeeState[]> = {
   exited: ['starting'],
 };
 
+/** The hive's env minus its secrets: task code runs in the bee and must not read tokens. */
+function beeEnvBase(): NodeJS.ProcessEnv {
+  const { APIARY_JOIN_TOKEN: _j, APIARY_CLIENT_TOKEN: _c, APIARY_TOKEN: _t, ...rest } = process.env;
+  return rest;
+}
+
 interface Running {
   job: Job;
   ac: AbortController;
@@ -94,7 +100,7 @@ export class Chamber {
       execArgv: [`--max-old-space-size=${heapMb}`],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
-        ...process.env,
+        ...beeEnvBase(),
         [BEE_ENV.id]: String(this.id),
         [BEE_ENV.budget]: String(this.budgetBytes),
         [BEE_ENV.duck]: String(duckBytes),
@@ -103,6 +109,7 @@ export class Chamber {
       },
     });
     this.#child = child;
+    child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
     // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
     const prefix = `bee-${this.id}| `;
     const relay = (d: Buffer) => process.stderr.write(prefix + d.toString().replace(/\n(?=.)/g, `\n${prefix}`));
@@ -164,7 +171,8 @@ export class Chamber {
           void emptyDir(this.scratchDir)
             .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
             .then(() => {
-              if (this.sm.is('busy')) {
+              // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
+              if (this.sm.is('busy') && this.#killReason === null) {
                 this.idleSince = Date.now();
                 this.sm.to('idle');
               }
@@ -173,7 +181,11 @@ export class Chamber {
         },
       };
       this.#running = running;
-      child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
+      try {
+        child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
+      } catch {
+        // the channel closed under us: the bee is dying, and its exit fails the task as BEE_CRASHED
+      }
     });
   }
 
@@ -186,6 +198,8 @@ export class Chamber {
     const pid = this.#child?.pid;
     if (!pid || this.sm.is('exited')) return;
     this.#killReason ??= reason;
+    // Out of the dispatchable states at once: its exit event comes later.
+    if (this.sm.is('idle')) this.sm.to('stopping');
     this.log.debug(`killing bee ${this.id}`, { pid, code: reason.code });
     killTree(pid, 'SIGKILL');
   }

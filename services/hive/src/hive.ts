@@ -82,6 +82,7 @@ export class Hive {
     switch (msg.type) {
       case 'welcome':
         if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
+        if (!this.sm.is('connecting')) return; // stopping already: a late welcome changes nothing
         this.#reconnects = 0;
         this.sm.to('ready', `hive id ${msg.hiveId}`);
         this.#startHeartbeat(msg.heartbeatMs);

@@ -86,7 +86,8 @@ export class LocalHive {
       const pid = Number(readFileSync(this.mode.pidFile, 'utf8').trim());
       if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes('hive') ? pid : null;
+      // Only a process running our hive entry: never adopt (and later kill) an unrelated pid.
+      return cmd.split('\0').includes(HIVE_MAIN) ? pid : null;
     } catch {
       return null;
     }

@@ -89,7 +89,9 @@ export class Queen {
       this.#localHive = new LocalHive(this.cfg.localHive, mode, this.log, (why) => this.#onLocalHiveGone(why));
       this.#localHive.start(`ws://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken);
     }
-    if (!this.cfg.ephemeral) this.scheduler.recover(this.cfg.hiveTimeoutMs + 2000);
+    if (!this.sm.is('starting')) return; // stopped while starting: stop() owns the rest
+    // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
+    if (!this.cfg.ephemeral) this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
     this.sm.to('serving', this.url);
   }
 
@@ -114,8 +116,9 @@ export class Queen {
 
   /** An ephemeral queen without its hive can run nothing: fail what is waiting rather than hang. */
   #onLocalHiveGone(why: string): void {
+    // Its only hive is gone (whether its socket close came before this or not): answer, don't hang.
     if (!this.cfg.ephemeral || !this.sm.is('serving', 'starting')) return;
-    if (this.registry.size === 0) this.scheduler.failAll({ code: 'NO_HIVES', message: `no hive left to run the task: ${why}` });
+    this.scheduler.failAll({ code: 'NO_HIVES', message: `no hive left to run the task: ${why}` });
   }
 
   colony(): ColonyView {

@@ -60,8 +60,12 @@ export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number
 }
 
 export function resolveHiveConfig(o: HiveOptions): HiveConfig {
-  const bees = o.bees ?? os.availableParallelism();
   const reserve = o.reserveMemory === undefined ? undefined : parseSize(o.reserveMemory, 'reserve memory');
+  let bees = o.bees ?? os.availableParallelism();
+  // Neither given: on a small machine (a 1 GiB Pi with 4 cores) run fewer bees, each above the floor.
+  if (o.bees === undefined && o.memoryPerBee === undefined) {
+    while (bees > 1 && defaultMemoryPerBee(bees, reserve) < MIN_MEMORY_PER_BEE) bees--;
+  }
   const candidate = {
     queenUrl: o.queenUrl,
     joinToken: o.joinToken,

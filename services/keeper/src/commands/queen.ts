@@ -49,7 +49,8 @@ async function start(argv: string[]): Promise<number> {
   let signalled: number | null = null;
   onShutdownSignal((sig) => {
     signalled = sig === 'SIGINT' ? EXIT.INTERRUPTED : 143;
-    child.kill(sig);
+    // Ctrl-C already reached the queen (same process group); a second SIGINT would skip its cascade.
+    if (sig !== 'SIGINT') child.kill(sig);
   });
   const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   return signalled ?? code;

@@ -178,7 +178,7 @@ export class Scheduler {
   }
 
   onSucceeded(hive: HiveSession, taskId: string, attempt: number, value: TaskValue, durationMs: number): void {
-    hive.inFlight.delete(taskId);
+    if (hive.inFlight.get(taskId) === attempt) hive.inFlight.delete(taskId);
     const t = this.ledger.get(taskId);
     const a = this.#attempt(taskId, attempt);
     if (t && a && t.state === 'running' && t.attempts.length === attempt) {
@@ -189,7 +189,7 @@ export class Scheduler {
   }
 
   onFailed(hive: HiveSession, taskId: string, attempt: number, error: WireError, durationMs: number): void {
-    hive.inFlight.delete(taskId);
+    if (hive.inFlight.get(taskId) === attempt) hive.inFlight.delete(taskId);
     // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run.
     if (this.#draining && error.code === 'TASK_CANCELLED') return;
     this.#attemptFailed(taskId, attempt, error, durationMs);
