@@ -3,6 +3,10 @@
 // extra hives, run a raw IPC echo baseline, and tear everything down with a check that every pid
 // of the colony is gone. Not a suite itself (it lives outside suites/).
 //
+// BENCH_DAEMON_NODE_OPTIONS, if set, becomes the daemon's NODE_OPTIONS (its hive and bees inherit
+// it): e.g. --perf-basic-prof for `perf record -p <pid>`, or --require scripts/bench/prof-preload.cjs
+// (see there) for .cpuprofile files. Off by default.
+//
 // Everything is started with lib.mjs's spawnTracked and every temp dir made with makeTempDir, so
 // the runner's sweep still catches what a crashed suite leaves; the suites clean up for themselves.
 
@@ -44,6 +48,7 @@ function cleanEnv(extra) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('APIARY_')) delete env[k];
   delete env.NODE_OPTIONS;
+  if (process.env.BENCH_DAEMON_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_DAEMON_NODE_OPTIONS;
   return { ...env, APIARY_LOG_LEVEL: 'warn', ...extra };
 }
 
@@ -169,6 +174,19 @@ export function cpuMsOf(pid) {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   // fields after comm: state(0) ppid(1) ... utime(11) stime(12); clock ticks, 100 Hz on Linux.
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+/** Read- and write-type syscalls of a process so far ({ r, w } from /proc/<pid>/io), or null. */
+export function syscallsOf(pid) {
+  let s;
+  try {
+    s = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    return null;
+  }
+  const r = /^syscr:\s+(\d+)/m.exec(s);
+  const w = /^syscw:\s+(\d+)/m.exec(s);
+  return r && w ? { r: Number(r[1]), w: Number(w[1]) } : null;
 }
 
 /**

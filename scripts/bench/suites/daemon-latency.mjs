@@ -1,0 +1,149 @@
+// Latency of one tiny js task submitted alone to a queen daemon (2 bees): POST /v1/tasks?waitMs=5000,
+// one at a time, measured from just before the request to the parsed response (the task view in state
+// succeeded). Baselines: one raw fork IPC round trip (advanced serialization) to an echo child, the
+// floor of the hive -> bee hop; and one POST round trip to a bare node:http server with the same
+// client (keep-alive), the floor of the client -> queen hop.
+
+import path from 'node:path';
+import {
+  BENCH_DIR,
+  NODE,
+  intEnv,
+  isAlive,
+  killTree,
+  percentile,
+  readJsonLine,
+  round,
+  spawnTracked,
+  tailLines,
+  waitForGone,
+} from '../lib.mjs';
+import { apiClient, cpuMsOf, echoRoundTrips, noopSpec, startDaemon, startEchoChildren, stopEchoChildren, teardownRow } from '../daemon-lib.mjs';
+
+export const name = 'daemon-latency';
+export const description = 'latency of one tiny js task alone (POST /v1/tasks?waitMs) through a queen daemon vs a fork IPC round trip';
+export const order = 31;
+
+const BEES = 2;
+const TARGET_P50_MS = 1;
+const IPC_ROUND_TRIPS = 5000;
+const HTTP_ROUND_TRIPS = 2000;
+
+const stats = (xs) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99), max: Math.max(...xs) });
+
+export async function run(ctx) {
+  const n = intEnv('BENCH_LATENCY_N', 300, 1);
+  const warmup = intEnv('BENCH_LATENCY_WARMUP', 50, 0);
+  const rows = [];
+
+  const ipc = await ipcBaseline(ctx);
+  const httpFloor = await httpBaseline(ctx);
+
+  const d = await startDaemon(ctx, { bees: BEES });
+  let teardown;
+  try {
+    const lat = [];
+    const server = []; // createdAt -> finishedAt as the queen recorded it (ms resolution)
+    let bad = 0;
+    let firstBad;
+    const hive = (await d.colony()).hives[0];
+    const procs = { queen: d.pid, hive: hive.resources.pid, ...Object.fromEntries(hive.bees.map((b) => [`bee ${b.id}`, b.pid])) };
+    let cpu0;
+    let me0;
+    for (let i = 0; i < warmup + n; i++) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      if (i === warmup) {
+        cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuMsOf(p)]));
+        me0 = process.cpuUsage();
+      }
+      const body = JSON.stringify({ spec: noopSpec(i), limits: {} });
+      const t0 = process.hrtime.bigint();
+      const r = await d.api.request('POST', '/v1/tasks?waitMs=5000', body, { timeoutMs: 10_000 });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const okTask = r.status === 200 && r.body?.state === 'succeeded' && r.body?.value?.value === i;
+      if (i < warmup) {
+        if (!okTask) throw new Error(`warm-up task ${i}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+        continue;
+      }
+      if (!okTask) {
+        bad++;
+        firstBad ??= `HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
+        continue;
+      }
+      lat.push(ms);
+      if (Number.isFinite(r.body.finishedAt) && Number.isFinite(r.body.createdAt)) server.push(r.body.finishedAt - r.body.createdAt);
+    }
+    const me = process.cpuUsage(me0);
+    const cpu = Object.entries(procs).map(([k, p]) => [k, ((cpuMsOf(p) ?? NaN) - cpu0[k]) * 1000 / n]);
+    if (lat.length === 0) throw new Error(`no task succeeded: ${firstBad}`);
+    const s = stats(lat);
+    const note = `${lat.length} sequential tasks after ${warmup} warm-up; target p50 <= ${TARGET_P50_MS} ms`;
+    rows.push({ metric: 'apiary: task alone, p50', value: round(s.p50, 2), unit: 'ms', baseline: round(ipc.p50, 3), ratio: round(s.p50 / ipc.p50, 1), note });
+    rows.push({ metric: 'apiary: task alone, p90', value: round(s.p90, 2), unit: 'ms' });
+    rows.push({ metric: 'apiary: task alone, p99', value: round(s.p99, 2), unit: 'ms', baseline: round(ipc.p99, 3), ratio: round(s.p99 / ipc.p99, 1) });
+    rows.push({ metric: 'apiary: task alone, max', value: round(s.max, 2), unit: 'ms' });
+    rows.push({ metric: 'apiary: queen createdAt -> finishedAt, p50', value: round(percentile(server, 50), 2), unit: 'ms', note: 'from the task view (Date.now(), 1 ms resolution)' });
+    const total = cpu.reduce((a, [, us]) => a + (Number.isFinite(us) ? us : 0), 0);
+    for (const [k, us] of cpu) rows.push({ metric: `CPU per task alone: ${k}`, value: round(us, 0), unit: 'us' });
+    rows.push({ metric: 'CPU per task alone: bench client', value: round((me.user + me.system) / n, 0), unit: 'us', note: 'this process (HTTP client)' });
+    rows.push({ metric: 'CPU per task alone: colony total', value: round(total, 0), unit: 'us', note: 'the hops run one after another, so this is mostly on the critical path; /proc, 10 ms ticks' });
+    rows.push({
+      metric: 'tasks not succeeded',
+      value: bad,
+      unit: 'tasks',
+      ok: bad === 0,
+      note: bad === 0 ? 'every response 200, succeeded, value checked' : `e.g. ${firstBad}`,
+    });
+    rows.push({ metric: 'baseline: raw IPC round trip, p50', value: round(ipc.p50 * 1000, 0), unit: 'us', note: `fork + serialization 'advanced', 1 child, ${IPC_ROUND_TRIPS} sequential` });
+    rows.push({ metric: 'baseline: raw IPC round trip, p99', value: round(ipc.p99 * 1000, 0), unit: 'us' });
+    rows.push({ metric: 'baseline: bare node:http POST, p50', value: round(httpFloor.p50 * 1000, 0), unit: 'us', note: `same keep-alive client, ${HTTP_ROUND_TRIPS} sequential; the HTTP floor` });
+    rows.push({ metric: 'baseline: bare node:http POST, p99', value: round(httpFloor.p99 * 1000, 0), unit: 'us' });
+  } finally {
+    teardown = await d.stop();
+  }
+  rows.push(teardownRow(teardown));
+  return rows;
+}
+
+async function ipcBaseline(ctx) {
+  const kids = await startEchoChildren(1);
+  try {
+    await echoRoundTrips(kids, 500, 1); // warm-up
+    if (ctx.signal.aborted) throw new Error('aborted');
+    const r = await echoRoundTrips(kids, IPC_ROUND_TRIPS, 1, { recordLatency: true });
+    return stats(r.latencies);
+  } finally {
+    const left = await stopEchoChildren(kids);
+    if (left.length > 0) throw new Error(`ipc-echo child survived: ${left.join(', ')}`);
+  }
+}
+
+async function httpBaseline(ctx) {
+  const child = spawnTracked(NODE, [path.join(BENCH_DIR, 'http-echo.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined);
+  const stderr = tailLines(child.stderr);
+  let api;
+  try {
+    const ready = await readJsonLine(child, 10_000, 'http-echo');
+    child.stdout.resume();
+    api = apiClient(ready.url, 'unused');
+    const lat = [];
+    for (let i = 0; i < 200 + HTTP_ROUND_TRIPS; i++) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      const body = JSON.stringify({ spec: noopSpec(i), limits: {} });
+      const t0 = process.hrtime.bigint();
+      const r = await api.request('POST', '/v1/tasks?waitMs=5000', body, { timeoutMs: 5000 });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 200 || r.body?.echo?.spec?.args?.i !== i) throw new Error(`http-echo: unexpected answer ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (i >= 200) lat.push(ms);
+    }
+    return stats(lat);
+  } catch (e) {
+    if (stderr().length) e.message += `\n${stderr().join('\n')}`;
+    throw e;
+  } finally {
+    api?.close();
+    child.stdin.end();
+    if ((await waitForGone([child.pid], 3000)).length > 0 && isAlive(child.pid)) await killTree(child.pid);
+  }
+}
