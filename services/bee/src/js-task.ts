@@ -14,12 +14,13 @@ export interface TaskContext {
 const cache = new Map<string, Record<string, unknown>>();
 
 async function load(specifier: string): Promise<Record<string, unknown>> {
-  const url = specifier.startsWith('file:') ? specifier : pathToFileURL(path.resolve(specifier)).href;
-  const hit = cache.get(url);
+  // Keyed on the specifier as given: resolving it to a URL first cost more than the lookup.
+  const hit = cache.get(specifier);
   if (hit) return hit;
+  const url = specifier.startsWith('file:') ? specifier : pathToFileURL(path.resolve(specifier)).href;
   try {
     const mod = (await import(url)) as Record<string, unknown>;
-    cache.set(url, mod);
+    cache.set(specifier, mod);
     return mod;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

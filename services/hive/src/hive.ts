@@ -105,6 +105,8 @@ export class Hive {
   }
 
   #onClose(code: number, reason: string): void {
+    // Results queued for a frame that never went out: keep them for the next queen (persistent).
+    if (!this.cfg.ephemeral) this.#outbox.push(...this.#link.takeUnsent().filter((m) => m.type !== 'heartbeat' && m.type !== 'task.started' && m.type !== 'hello'));
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
     if (this.sm.is('stopping', 'stopped')) return;

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { CloseCodes, decode, QueenToHive, type HiveToQueen } from '@apiary/protocol';
+import { CloseCodes, decodeFrame, FrameBatcher, QueenToHive, type HiveToQueen } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 
 export interface LinkHandlers {
@@ -15,6 +15,12 @@ export interface LinkHandlers {
  */
 export class QueenLink {
   #ws: WebSocket | null = null;
+  readonly #out = new FrameBatcher<HiveToQueen>((frame) => {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(frame);
+    return true;
+  });
 
   constructor(
     private readonly url: string,
@@ -28,14 +34,14 @@ export class QueenLink {
     ws.on('open', () => this.handlers.onOpen());
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      let msg: QueenToHive;
+      let msgs: QueenToHive[];
       try {
-        msg = decode(QueenToHive, data.toString(), 'queen→hive message');
+        msgs = decodeFrame(QueenToHive, data.toString(), 'queen→hive message');
       } catch (e) {
         this.log.warn((e as Error).message);
         return;
       }
-      this.handlers.onMessage(msg);
+      for (const m of msgs) this.handlers.onMessage(m);
     });
     ws.on('error', (e) => this.log.debug(`queen link: ${e.message}`));
     ws.on('close', (code, reason) => {
@@ -48,16 +54,22 @@ export class QueenLink {
     return this.#ws?.readyState === WebSocket.OPEN;
   }
 
+  /** Queue a message for this turn's frame; false when not connected (the caller keeps it). */
   send(msg: HiveToQueen): boolean {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(msg));
+    if (!this.open) return false;
+    this.#out.push(msg);
     return true;
+  }
+
+  /** Messages queued but never written because the socket closed first. */
+  takeUnsent(): HiveToQueen[] {
+    return this.#out.takeUnsent();
   }
 
   close(code: number = CloseCodes.SHUTDOWN, reason = 'hive stopping'): void {
     const ws = this.#ws;
     if (!ws) return;
+    this.#out.flush();
     if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
     else ws.close(code, reason);
   }

@@ -20,3 +20,67 @@ export function decode<S extends z.ZodType>(schema: S, text: string, what: strin
   }
   return validate(schema, value, what);
 }
+
+/** Most messages one WebSocket frame may carry (a frame is one message or an array of them). */
+export const MAX_MESSAGES_PER_FRAME = 10_000;
+
+/**
+ * Decode a WebSocket text frame: one message, or an array of messages sent together. Batching
+ * frames cut the per-message syscalls and wakeups that dominated the queen↔hive hot path.
+ */
+export function decodeFrame<S extends z.ZodType>(schema: S, text: string, what: string): z.infer<S>[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiaryError('BAD_REQUEST', `invalid ${what}: not JSON`);
+  }
+  if (!Array.isArray(value)) return [validate(schema, value, what)];
+  if (value.length === 0 || value.length > MAX_MESSAGES_PER_FRAME) {
+    throw new ApiaryError('BAD_REQUEST', `invalid ${what}: a batch holds 1 to ${MAX_MESSAGES_PER_FRAME} messages`);
+  }
+  return value.map((v) => validate(schema, v, what));
+}
+
+/**
+ * Collects the messages of one event-loop turn and writes them as one frame on the next turn
+ * (`intervalMs` > 0 spaces frames further apart). Measured: a 2 ms interval cut frames but, with only
+ * two tasks in flight per bee, the added latency cost far more throughput than it saved; 0 it is.
+ */
+export class FrameBatcher<M> {
+  #queue: M[] = [];
+  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  #lastFlush = 0;
+
+  constructor(
+    private readonly write: (frame: string) => boolean,
+    private readonly intervalMs = 0,
+  ) {}
+
+  push(m: M): void {
+    this.#queue.push(m);
+    if (this.#timer) return;
+    const wait = this.#lastFlush + this.intervalMs - Date.now();
+    this.#timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+      this.#timer = null;
+    }
+    if (this.#queue.length === 0) return;
+    const batch = this.#queue;
+    const frame = JSON.stringify(batch.length === 1 ? batch[0] : batch);
+    if (this.write(frame)) this.#queue = [];
+    this.#lastFlush = Date.now();
+  }
+
+  /** Messages not yet written (the socket closed first): the caller decides what to keep. */
+  takeUnsent(): M[] {
+    const q = this.#queue;
+    this.#queue = [];
+    return q;
+  }
+}

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ApiaryError, decode, HiveToQueen, QueenToHive, toWireError } from '../src/index.js';
+import { ApiaryError, decode, decodeFrame, FrameBatcher, HiveToQueen, QueenToHive, toWireError } from '../src/index.js';
 
 describe('protocol codec', () => {
   it('decodes a valid heartbeat', () => {
@@ -30,6 +30,23 @@ describe('protocol codec', () => {
     expect(toWireError(new ApiaryError('SQL_ERROR', 'x'))).toEqual({ code: 'SQL_ERROR', message: 'x' });
     expect(toWireError(new Error('boom'), 'TASK_FAILED')).toEqual({ code: 'TASK_FAILED', message: 'boom' });
     expect(toWireError({ code: 'NOT_A_CODE', message: 'm' })).toEqual({ code: 'INTERNAL', message: 'm' });
+  });
+
+  it('a frame carries one message or a batch; a batch is validated message by message', async () => {
+    const hb = { type: 'heartbeat', at: 1, bees: [], queued: 0, loadAvg: 0, freeMemoryBytes: 1 };
+    expect(decodeFrame(HiveToQueen, JSON.stringify([hb, hb]), 'f')).toHaveLength(2);
+    expect(() => decodeFrame(HiveToQueen, JSON.stringify([hb, { type: 'bogus' }]), 'f')).toThrow(/invalid f/);
+    expect(() => decodeFrame(HiveToQueen, '[]', 'f')).toThrow(/1 to 10000 messages/);
+    const frames: string[] = [];
+    const b = new FrameBatcher<number>((f) => (frames.push(f), true));
+    b.push(1);
+    b.push(2);
+    b.push(3);
+    await new Promise((r) => setImmediate(r));
+    expect(frames).toEqual(['[1,2,3]']);
+    b.push(4);
+    await new Promise((r) => setImmediate(r));
+    expect(frames).toEqual(['[1,2,3]', '4']);
   });
 
   it('specs/openapi.json is generated from these schemas and up to date', () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiaryError, CloseCodes, decode, HiveToQueen, type Hello } from '@apiary/protocol';
+import { ApiaryError, CloseCodes, decodeFrame, HiveToQueen, type Hello } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import { tokenMatches } from '../tokens.js';
 
@@ -45,37 +45,38 @@ export class HiveGateway {
     let hello: Hello | null = null;
     const timer = setTimeout(() => ws.close(CloseCodes.BAD_MESSAGE, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => {
-      let msg: HiveToQueen;
+      let msgs: HiveToQueen[];
       try {
         if (isBinary) throw new ApiaryError('BAD_REQUEST', 'binary frames are not part of the protocol');
-        msg = decode(HiveToQueen, data.toString(), 'hive message');
+        msgs = decodeFrame(HiveToQueen, data.toString(), 'hive message');
       } catch (e) {
         this.log.warn(`hive ${peer}: ${(e as Error).message}`);
         ws.send(JSON.stringify({ type: 'error', error: (e as ApiaryError).toWire?.() ?? { code: 'BAD_REQUEST', message: String(e) } }));
         if (!hello) ws.close(CloseCodes.BAD_MESSAGE, 'bad message');
         return;
       }
-      if (!hello) {
-        clearTimeout(timer);
-        if (msg.type !== 'hello') {
-          ws.close(CloseCodes.BAD_MESSAGE, 'expected hello');
-          return;
+      for (const msg of msgs) {
+        if (!hello) {
+          clearTimeout(timer);
+          if (msg.type !== 'hello') {
+            ws.close(CloseCodes.BAD_MESSAGE, 'expected hello');
+            return;
+          }
+          if (!tokenMatches(msg.token, this.joinToken)) {
+            this.log.warn(`hive ${peer} (${msg.hive.name}): wrong join token; refused`);
+            ws.send(JSON.stringify({ type: 'error', error: { code: 'AUTH_FAILED', message: 'wrong join token' } }));
+            ws.close(CloseCodes.AUTH_FAILED, 'AUTH_FAILED');
+            return;
+          }
+          if (!this.handlers.onHello(ws, msg)) {
+            ws.close(CloseCodes.SHUTDOWN, 'queen draining');
+            return;
+          }
+          hello = msg;
+          continue;
         }
-        if (!tokenMatches(msg.token, this.joinToken)) {
-          this.log.warn(`hive ${peer} (${msg.hive.name}): wrong join token; refused`);
-          ws.send(JSON.stringify({ type: 'error', error: { code: 'AUTH_FAILED', message: 'wrong join token' } }));
-          ws.close(CloseCodes.AUTH_FAILED, 'AUTH_FAILED');
-          return;
-        }
-        if (!this.handlers.onHello(ws, msg)) {
-          ws.close(CloseCodes.SHUTDOWN, 'queen draining');
-          return;
-        }
-        hello = msg;
-        return;
+        if (msg.type !== 'hello') this.handlers.onMessage(ws, msg);
       }
-      if (msg.type === 'hello') return;
-      this.handlers.onMessage(ws, msg);
     });
     ws.on('close', (code) => {
       clearTimeout(timer);

@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import type { BeeState, BeeStatus, HiveResources, HiveView, QueenToHive } from '@apiary/protocol';
+import { FrameBatcher, type BeeState, type BeeStatus, type HiveResources, type HiveView, type QueenToHive } from '@apiary/protocol';
 
 /** A connected hive as the queen sees it: rebuilt from hello and heartbeats, never persisted. */
 export class HiveSession {
@@ -12,11 +12,18 @@ export class HiveSession {
   /** taskId → attempt, for tasks assigned to this hive and not yet finished. */
   readonly inFlight = new Map<string, number>();
 
+  readonly #out: FrameBatcher<QueenToHive>;
+
   constructor(
     readonly id: string,
     readonly resources: HiveResources,
     private readonly ws: WebSocket,
-  ) {}
+  ) {
+    this.#out = new FrameBatcher((frame) => {
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
+      return true; // a closed socket drops the frame: its tasks are re-dispatched as HIVE_LOST
+    });
+  }
 
   /** Tasks in flight per hive: every bee busy plus one queued behind each, so a bee never waits on a round trip. */
   get capacity(): number {
@@ -38,11 +45,13 @@ export class HiveSession {
     if (b) Object.assign(b, { state, taskId: null, tasksRun: b.tasksRun + 1 });
   }
 
+  /** Queued and written with the rest of this turn's messages as one frame. */
   send(msg: QueenToHive): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+    this.#out.push(msg);
   }
 
   close(code: number, reason: string): void {
+    this.#out.flush();
     this.ws.close(code, reason);
   }
 

@@ -126,29 +126,25 @@ export class Scheduler {
   /** Assign queued tasks while some hive has room. */
   pump(): void {
     while (!this.#draining && this.#queue.length > 0) {
-      const id = this.#queue.shift()!;
+      // Peek first: with no hive free the queue stays exactly as it is (no drain and re-push).
+      const id = this.#queue.peek()!;
       const t = this.ledger.get(id);
-      if (!t || t.state !== 'queued') continue;
-      const hive = this.#pickHive(t);
-      if (!hive) {
-        this.#requeueFront(id);
-        return;
+      if (!t || t.state !== 'queued') {
+        this.#queue.shift();
+        continue;
       }
+      const hive = this.#pickHive(t);
+      if (!hive) return;
+      this.#queue.shift();
       const attempt = t.attempts.length + 1;
       t.state = 'running';
       t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null });
       this.ledger.update(t);
       hive.inFlight.set(t.id, attempt);
-      const avoidBees = t.attempts.filter((a) => a.hive === hive.id && a.bee >= 0).map((a) => a.bee);
+      const avoidBees = t.attempts.length > 1 ? t.attempts.filter((a) => a.hive === hive.id && a.bee >= 0).map((a) => a.bee) : [];
       hive.send({ type: 'task.assign', taskId: t.id, attempt, spec: t.spec, limits: t.limits, avoidBees });
       this.#emit(t);
     }
-  }
-
-  #requeueFront(id: string): void {
-    const rest = this.#queue.drain();
-    this.#queue.push(id);
-    for (const r of rest) this.#queue.push(r);
   }
 
   /** The hive this task has failed on least, then the one with most room. */

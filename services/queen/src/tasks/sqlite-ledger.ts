@@ -24,6 +24,11 @@ export interface SqliteLedgerOptions {
 
 /** More pending updates than this are written at once rather than at the end of the turn. */
 const MAX_PENDING = 1000;
+/**
+ * Updates wait this long to share one transaction. Each hive message arrives in its own event-loop
+ * turn, so flushing per turn meant a commit (a dozen syscalls) per message; 5 ms batches them.
+ */
+const FLUSH_WINDOW_MS = 5;
 /** A ceiling on cached result bytes, so 10k cached big results cannot exhaust memory. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 /** Ids become file names: keep them to a safe alphabet (the scheduler uses UUIDs). */
@@ -66,8 +71,8 @@ interface ValueCols {
  * - create/createMany are written (committed) before they return: the queen acknowledges a task
  *   only once it is recorded.
  * - update() is write-behind: updates are coalesced per task and written in one transaction at the
- *   end of the event-loop turn (setImmediate), or at once when MAX_PENDING are waiting, and on
- *   close(). A crash therefore loses at most the updates of the last turn; the tasks themselves
+ *   end of a short window (FLUSH_WINDOW_MS), or at once when MAX_PENDING are waiting, and on
+ *   close(). A crash therefore loses at most that window's updates; the tasks themselves
  *   were recorded at create and come back as queued/running.
  * - Identity: queued and running records live in memory and get() returns the same object each
  *   time (the scheduler mutates them in place). Finished ones move to a bounded LRU once written,
@@ -85,7 +90,7 @@ export class SqliteLedger implements TaskLedger {
   readonly #pending = new Map<string, TaskRecord>();
   /** The value object last written per record (and its size), so a repeated update does not re-serialize it. */
   readonly #written = new WeakMap<TaskRecord, { value: TaskValue | null; bytes: number }>();
-  #flushTimer: NodeJS.Immediate | null = null;
+  #flushTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   readonly #insert: Statement<unknown[]>;
@@ -204,7 +209,7 @@ export class SqliteLedger implements TaskLedger {
       }
     }
     if (this.#pending.size >= MAX_PENDING) this.#flushNow();
-    else this.#flushTimer ??= setImmediate(() => this.#flushDeferred());
+    else this.#flushTimer ??= setTimeout(() => this.#flushDeferred(), FLUSH_WINDOW_MS);
   }
 
   list(filter: ListFilter): TaskRecord[] {
@@ -258,7 +263,7 @@ export class SqliteLedger implements TaskLedger {
 
   #flushNow(): void {
     if (this.#flushTimer) {
-      clearImmediate(this.#flushTimer);
+      clearTimeout(this.#flushTimer);
       this.#flushTimer = null;
     }
     if (this.#pending.size === 0) return;
