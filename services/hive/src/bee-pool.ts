@@ -15,7 +15,7 @@ export interface PoolEvents {
   beeLifecycle(bee: number): void;
 }
 
-/** Delay before re-forking a bee that died before it was ready, so a broken setup does not spin. */
+/** Delay before re-forking a bee that keeps dying without running a task, so a broken setup does not spin. */
 const RESPAWN_BACKOFF_MS = 1000;
 
 /**
@@ -67,8 +67,9 @@ export class BeePool {
   #onBeeExit(c: Chamber): void {
     this.events.beeLifecycle(c.id);
     if (!this.#accepting) return;
-    const quick = c.restarts > 0 && c.tasksRun === 0;
-    setTimeout(() => void this.#startBee(c), quick ? RESPAWN_BACKOFF_MS : 0);
+    // A replacement that has never run a task dying again looks like a broken setup: back off.
+    const crashLooping = c.restarts > 0 && c.tasksRun === 0;
+    setTimeout(() => void this.#startBee(c), crashLooping ? RESPAWN_BACKOFF_MS : 0);
   }
 
   submit(job: Job): void {

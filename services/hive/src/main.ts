@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readSecretFile, resolveHiveConfig } from '@apiary/config';
+import { parseDuration, readSecretFile, resolveHiveConfig } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
@@ -8,7 +8,8 @@ import { Hive } from './hive.js';
 
 /*
  * apiary-hive --queen ws://host:port/v1/hive [--name N] [--bees N] [--memory-per-bee 512MB]
- *   [--timeout 30s] [--cache-dir DIR] [--grace 5s] [--ephemeral] [--exit-with-stdin] [--token-file PATH]
+ *   [--timeout 30s] [--cache-dir DIR] [--grace 5s] [--memory-poll MS] [--reserve-memory 512MB]
+ *   [--ephemeral] [--exit-with-stdin] [--token-file PATH] [--config FILE]
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
 const log = createLogger(`hive[${process.pid}]`);
@@ -29,9 +30,21 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+/** Durations accept units (5s, 500ms); a bare number is milliseconds. */
+const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
+
+/** Unknown flags and malformed values are usage errors (exit 2), like the keeper's. */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new ApiaryError('USAGE', `apiary-hive: ${(e as Error).message}`);
+  }
+}
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = usage(() =>
+    parseArgs({
     options: {
       queen: { type: 'string' },
       name: { type: 'string' },
@@ -41,13 +54,15 @@ async function main(): Promise<number> {
       'cache-dir': { type: 'string' },
       grace: { type: 'string' },
       'memory-poll': { type: 'string' },
+      'reserve-memory': { type: 'string' },
       'token-file': { type: 'string' },
       config: { type: 'string' },
       ephemeral: { type: 'boolean' },
       'exit-with-stdin': { type: 'boolean' },
     },
     strict: true,
-  });
+  }),
+  );
   // --config FILE: the same options as JSON (what `keeper cluster up` uploads); flags win over it.
   const file = values.config ? readConfigFile(values.config) : {};
   const pick = (k: keyof typeof values) => (values[k] as string | undefined) ?? (file[k] === undefined ? undefined : String(file[k]));
@@ -60,7 +75,8 @@ async function main(): Promise<number> {
     bees: num(pick('bees')),
     memoryPerBee: pick('memory-per-bee'),
     taskTimeout: pick('timeout'),
-    graceMs: num(pick('grace')),
+    graceMs: duration(pick('grace'), '--grace'),
+    reserveMemory: pick('reserve-memory'),
     memoryPollMs: num(pick('memory-poll')),
     cacheDir: pick('cache-dir'),
     ephemeral: values.ephemeral ?? file.ephemeral === true,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +13,18 @@ import type { Colony } from './colony.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const LOG_TAIL_LINES = 40;
+
+/**
+ * Run dirs left by keepers that were SIGKILLed (their queen cascaded, but nobody removed the dir):
+ * a dir whose keeper pid is gone is ours to remove.
+ */
+async function sweepStaleRunDirs(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const e of entries) {
+    const pid = Number(e.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(dir, e), { recursive: true, force: true });
+  }
+}
 
 /**
  * A colony that lives for one keeper command: the keeper starts a queen (which starts a local hive
@@ -33,6 +45,7 @@ export class EphemeralColony implements Colony {
 
   /** `remote`: a queen for hives on other hosts (cluster runs): bind there, no local hive, known join token. */
   static async start(flags: ColonyFlags, remote?: { host: string; port: number; joinToken: string }): Promise<EphemeralColony> {
+    await sweepStaleRunDirs(path.join(apiaryHome(), 'run'));
     const runDir = path.join(apiaryHome(), 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const clientToken = randomBytes(24).toString('base64url');

@@ -20,7 +20,8 @@ export interface HostSpec extends SshTarget {
 export interface ClusterJob {
   setupCommands: readonly string[];
   fileMounts: readonly { local: string; remote: string }[];
-  hive: { taskTimeoutMs?: number; graceMs?: number };
+  /** heartbeat_ms is the queen's to set (its welcome tells every hive), so it is not passed on. */
+  hive: { taskTimeoutMs?: number; graceMs?: number; memoryPollMs?: number; reserveMemoryBytes?: number };
   joinToken: string;
   /** persistent: detached with pidfile and log; attached: ends with the SSH channel (ephemeral runs). */
   mode: 'persistent' | 'attached';
@@ -86,6 +87,8 @@ function filesFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, platform: strin
     ...(h.memoryPerBeeBytes !== undefined ? { 'memory-per-bee': h.memoryPerBeeBytes } : {}),
     ...(job.hive.taskTimeoutMs !== undefined ? { timeout: `${job.hive.taskTimeoutMs}ms` } : {}),
     ...(job.hive.graceMs !== undefined ? { grace: job.hive.graceMs } : {}),
+    ...(job.hive.memoryPollMs !== undefined ? { 'memory-poll': job.hive.memoryPollMs } : {}),
+    ...(job.hive.reserveMemoryBytes !== undefined ? { 'reserve-memory': job.hive.reserveMemoryBytes } : {}),
   };
   return [
     ...installSet(l.installDir, platform, arch),

@@ -273,6 +273,7 @@ export class Scheduler {
       const done = () => {
         clearTimeout(timer);
         set!.delete(w);
+        if (set!.size === 0 && this.#waiters.get(taskId) === set) this.#waiters.delete(taskId);
         signal?.removeEventListener('abort', done);
         resolve(t);
       };
