@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
+import { keeper } from './helpers/keeper.js';
+import { waitFor } from './helpers/procs.js';
 
 describe('queen API: auth, validation, limits', () => {
   let d: TestDaemon;
@@ -119,5 +121,38 @@ describe('queen API: auth, validation, limits', () => {
     const states = [...text.matchAll(/data: (.*)/g)].map((m) => JSON.parse(m[1]!)).filter((e) => e.id === t.id).map((e) => e.state);
     expect(states).toContain('running');
     expect(states.at(-1)).toBe('succeeded');
+  });
+});
+
+describe('colony temperature regulation', () => {
+  let d: TestDaemon | null = null;
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it('at critical, new submissions get 503 COLONY_CRITICAL with Retry-After; cooling down admits them again', async () => {
+    d = await TestDaemon.start(['--no-local-hive']);
+    // A hive that speaks the real protocol and reports every bee flat out: CPU, memory and queue.
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/hive`);
+    await new Promise((r) => ws.once('open', r));
+    const bee = (id: number, hot: boolean) => ({ id, pid: null, state: 'busy', taskId: null, rssBytes: hot ? 3e8 : 1e6, budgetBytes: 3e8, cpuPercent: hot ? 100 : 0, tasksRun: 0, restarts: 0 });
+    const beat = (hot: boolean) => ({ type: 'heartbeat', at: Date.now(), bees: [0, 1].map((i) => bee(i, hot)), queued: hot ? 100 : 0, loadAvg: 0, freeMemoryBytes: 1e9 });
+    ws.send(JSON.stringify({
+      type: 'hello', protocol: 1, token: d.token('join'), running: [],
+      hive: { name: 'furnace', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 2, memoryBytes: 2e9, bees: 2, memoryPerBeeBytes: 3e8, ephemeral: false },
+    }));
+    ws.send(JSON.stringify(beat(true)));
+    await waitFor(async () => (await d!.client.colony()).temperature.level === 'critical', 5000, 'critical temperature');
+    const submit = () => fetch(`${d!.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${d!.token('client')}`, 'content-type': 'application/json' }, body: JSON.stringify({ spec: { kind: 'sql', sql: 'SELECT 1' } }) });
+    const refused = await submit();
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'COLONY_CRITICAL' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const status = await keeper(['status'], d.home);
+    expect(status.stdout).toMatch(/temperature 1\.00 critical .*refusing new tasks \(COLONY_CRITICAL\)/);
+    ws.send(JSON.stringify(beat(false)));
+    await waitFor(async () => (await d!.client.colony()).temperature.level !== 'critical', 5000, 'cooling down');
+    expect((await submit()).status).toBe(202);
+    ws.close();
   });
 });
