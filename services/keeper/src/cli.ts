@@ -4,7 +4,7 @@ import { runCommand, RUN_USAGE } from './commands/run.js';
 import { sqlCommand, SQL_USAGE } from './commands/sql.js';
 import { queenCommand, QUEEN_USAGE } from './commands/queen.js';
 import { statusCommand, tasksCommand, STATUS_USAGE } from './commands/status.js';
-import { clusterCommand, CLUSTER_USAGE } from './commands/cluster.js';
+import { CLUSTER_USAGE } from './commands/cluster-usage.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -15,7 +15,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   queen: queenCommand,
   status: statusCommand,
   tasks: tasksCommand,
-  cluster: clusterCommand,
+  // Loaded on use: ssh2 and the SSH code cost every other command ~50 ms of start-up.
+  cluster: async (argv) => (await import('./commands/cluster.js')).clusterCommand(argv),
 };
 
 const USAGE = `keeper: the apiary CLI

@@ -5,7 +5,6 @@ import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { EphemeralColony } from './ephemeral.js';
-import { ClusterColony } from './cluster/ephemeral-cluster.js';
 import { TaskFailedError } from './errors.js';
 
 /**
@@ -38,7 +37,7 @@ export class Session {
       process.stderr.write(`keeper: using the queen at ${target.url} (${target.source}); --bees and --memory-per-bee are its hives' to decide\n`);
     }
     const colony: Colony = flags.cluster
-      ? await ClusterColony.start({ ...flags, cluster: flags.cluster })
+      ? await (await import('./cluster/ephemeral-cluster.js')).ClusterColony.start({ ...flags, cluster: flags.cluster })
       : target
         ? new RemoteColony(new QueenClient(target.url, target.token))
         : await EphemeralColony.start(flags);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { ApiaryError } from '@apiary/protocol';
 import { addHostKey, keyTypeOf, verifyHostKey } from './known-hosts.js';
 
@@ -30,7 +30,10 @@ export class Ssh {
     private readonly client: Client,
   ) {}
 
-  static connect(t: SshTarget, o: { acceptNewHostKeys?: boolean; readyTimeoutMs?: number } = {}): Promise<Ssh> {
+  static async connect(t: SshTarget, o: { acceptNewHostKeys?: boolean; readyTimeoutMs?: number } = {}): Promise<Ssh> {
+    // Loaded on first use: an esbuild bundle hoists static imports of externals to its top.
+    const ssh2 = (await import('ssh2')) as unknown as { Client: typeof Client; default?: { Client: typeof Client } };
+    const ClientClass = ssh2.Client ?? ssh2.default!.Client;
     let privateKey: Buffer;
     try {
       privateKey = readFileSync(t.keyPath);
@@ -38,7 +41,7 @@ export class Ssh {
       return Promise.reject(new ApiaryError('CONFIG_INVALID', `${t.name}: cannot read SSH key ${t.keyPath}: ${(e as Error).message}`));
     }
     return new Promise((resolve, reject) => {
-      const client = new Client();
+      const client = new ClientClass();
       let keyProblem: ApiaryError | null = null;
       client.once('ready', () => resolve(new Ssh(t, client)));
       client.once('error', (e: Error & { level?: string; code?: string }) => {

@@ -15,12 +15,7 @@ import { expandHome } from '../cluster/preflight.js';
 import { Ssh } from '../cluster/ssh.js';
 import { downHost } from '../cluster/teardown.js';
 
-export const CLUSTER_USAGE = `keeper cluster up [cluster.yaml] [--accept-new-host-keys] [--join-timeout 30s]
-keeper cluster down [cluster.yaml]
-keeper cluster status [cluster.yaml]
-keeper cluster exec [cluster.yaml] [--host NAME] -- CMD…
-keeper cluster logs [cluster.yaml] HOST [--lines N] [--follow]
-  Provision, start, inspect and stop hives on the hosts of a cluster file (see cluster.example.yaml).`;
+export { CLUSTER_USAGE } from './cluster-usage.js';
 
 const NOT_ALL_OK = 1;
 
