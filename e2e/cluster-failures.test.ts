@@ -94,4 +94,13 @@ describe.skipIf(!can.ok)('cluster up failures: a clear per-host error while the 
   it('started nothing on the hosts that failed', () => {
     for (const h of pis.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
   });
+
+  it('--accept-new-host-keys adds an unknown host key to known_hosts and brings the host up', async () => {
+    const knownHosts = path.join(home, 'empty_known_hosts');
+    const file = writeClusterFile(home, pis, Number(JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')).url.split(':').pop()), { hosts: [3], knownHosts });
+    const r = await keeper(['cluster', 'up', file, '--accept-new-host-keys'], home, { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1\/1 host\(s\) up/);
+    expect(readFileSync(knownHosts, 'utf8')).toMatch(/^10\.201\.3\.2 ssh-ed25519 /m);
+  });
 });

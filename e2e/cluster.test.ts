@@ -101,12 +101,25 @@ describe.skipIf(!can.ok)('SSH cluster on 3 fake Pis (network namespaces, real ss
     const r = await run(['cluster', 'down', file]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout.match(/no process of ours remains/g)).toHaveLength(3);
+    expect(r.stdout.match(/via queen/g)).toHaveLength(3);
+    expect(hostPids()).toEqual([]);
+  });
+
+  it('cluster down falls back to the pidfile over SSH for hives not connected to a queen', async () => {
+    const up = await run(['cluster', 'up', file]);
+    expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+    // The queen goes away but leaves the cluster's hives running (they keep reconnecting).
+    const stop = await run(['queen', 'stop', '--keep-hives']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(hostPids().length).toBeGreaterThanOrEqual(6);
+    const r = await run(['cluster', 'down', file]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout.match(/stopped \(via ssh\); no process of ours remains/g)).toHaveLength(3);
     expect(hostPids()).toEqual([]);
   });
 
   it('an ephemeral keeper sql --cluster run starts hives over SSH, answers, and leaves nothing on any host', async () => {
-    const stop = await run(['queen', 'stop']);
-    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(pidsWithHome(home)).toEqual([]); // no daemon left from the tests above
     const r = await run(['sql', '--cluster', file, 'SELECT 42 AS answer', '--format', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([{ answer: 42 }]);
