@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
-import { TASKS } from './helpers/colony.js';
+import { rmSync } from 'node:fs';
+import { TASKS, tempHome } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { alive, pidsWithHome, waitFor } from './helpers/procs.js';
@@ -126,6 +127,26 @@ describe('queen daemon', () => {
     await waitFor(async () => (await d!.client.colony()).hives.some((h) => h.resources.name === 'second'), 15_000, 'the second hive to rejoin');
     const t = await d.client.run(js('echo', { back: true }), {});
     expect(t.state).toBe('succeeded');
+  });
+
+  it('keeper finds a queen through --queen or APIARY_QUEEN (+ APIARY_TOKEN) from any APIARY_HOME, and reports a wrong token', async () => {
+    d = await TestDaemon.start();
+    await d.waitHives(1);
+    const elsewhere = tempHome();
+    try {
+      const viaFlag = await keeper(['sql', 'SELECT 1 AS one', '--format', 'json', '--queen', d.url], elsewhere, { env: { APIARY_TOKEN: d.token('client') } });
+      expect(viaFlag.exitCode, viaFlag.stderr).toBe(0);
+      expect(JSON.parse(viaFlag.stdout)).toEqual([{ one: 1 }]);
+      const viaEnv = await keeper(['sql', 'SELECT 2 AS two', '--format', 'json'], elsewhere, { env: { APIARY_QUEEN: d.url, APIARY_TOKEN: d.token('client') } });
+      expect(JSON.parse(viaEnv.stdout)).toEqual([{ two: 2 }]);
+      const wrong = await keeper(['sql', 'SELECT 3'], elsewhere, { env: { APIARY_QUEEN: d.url, APIARY_TOKEN: 'x'.repeat(32) } });
+      expect(wrong.exitCode).toBe(1);
+      expect(wrong.stderr).toMatch(/AUTH_FAILED/);
+      // nothing was started for these runs: they used the daemon
+      expect(pidsWithHome(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('a draining queen answers new submissions with 503 QUEEN_DRAINING while running tasks get the grace period', async () => {
