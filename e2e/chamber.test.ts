@@ -118,6 +118,16 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
     await colony.waitIdle(2);
   });
 
+  it('seals DuckDB between tasks: tables and budget settings a task leaves behind are gone for the next', async () => {
+    const dirty = await colony.client.run({ kind: 'sql', sql: "CREATE TABLE leftover AS SELECT 1 AS x; SET memory_limit = '20GB'; SET threads = 2; SELECT 1 AS done" }, {});
+    expect(dirty.state, dirty.error?.message).toBe('succeeded');
+    for (let i = 0; i < 4; i++) {
+      const t = await colony.client.run({ kind: 'sql', sql: "SELECT (SELECT count(*) FROM duckdb_tables()) AS tables, current_setting('threads') AS threads, current_setting('memory_limit') AS mem" }, {});
+      expect(t.value).toMatchObject({ kind: 'sql', rows: [{ tables: 0, threads: 1 }] });
+      expect(String((t.value as { rows: { mem: string }[] }).rows[0]!.mem)).not.toMatch(/GiB|GB/);
+    }
+  });
+
   it('removes every scratch dir at shutdown', async () => {
     const scratch = path.join(colony.home, 'cache', 'scratch');
     expect(existsSync(scratch)).toBe(true);

@@ -14,20 +14,50 @@ export interface DuckOptions {
  */
 export class Duck {
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
+    private readonly opts: DuckOptions,
   ) {}
 
   static async open(o: DuckOptions): Promise<Duck> {
+    const [instance, conn] = await Duck.#create(o);
+    return new Duck(instance, conn, o);
+  }
+
+  static async #create(o: DuckOptions): Promise<[DuckDBInstance, DuckDBConnection]> {
     const instance = await DuckDBInstance.create(':memory:', {
       threads: '1',
       memory_limit: `${Math.floor(o.memoryLimitBytes / (1024 * 1024))}MiB`,
       temp_directory: o.tempDir,
-      // Keep DuckDB from building its own caches outside the chamber.
-      preserve_insertion_order: 'true',
     });
-    const conn = await instance.connect();
-    return new Duck(instance, conn);
+    return [instance, await instance.connect()];
+  }
+
+  /**
+   * A chamber is sealed between tasks too: if a task left tables, views, macros or sequences behind,
+   * or changed the settings that enforce the budget, the next task gets a fresh database.
+   */
+  async resetIfDirty(): Promise<boolean> {
+    const r = await this.conn.runAndReadAll(`SELECT
+      (SELECT count(*) FROM duckdb_tables()) + (SELECT count(*) FROM duckdb_views() WHERE NOT internal)
+        + (SELECT count(*) FROM duckdb_sequences()) + (SELECT count(*) FROM duckdb_functions() WHERE NOT internal)
+        + (SELECT count(*) FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory') AS objects,
+      current_setting('threads') AS threads, current_setting('memory_limit') AS mem, current_setting('temp_directory') AS tmp`);
+    const row = r.getRowObjectsJS()[0] as { objects: bigint; threads: bigint | number; tmp: string } | undefined;
+    const dirty = !row || Number(row.objects) > 0 || Number(row.threads) !== 1 || row.tmp !== this.opts.tempDir || !this.#memoryLimitIntact(r.getRowObjectsJS()[0]?.mem);
+    if (!dirty) return false;
+    this.close();
+    [this.instance, this.conn] = await Duck.#create(this.opts);
+    return true;
+  }
+
+  /** DuckDB reports the limit rounded in its own units; only a clearly different value counts. */
+  #memoryLimitIntact(reported: unknown): boolean {
+    const m = /^([\d.]+)\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|bytes?)$/i.exec(String(reported ?? ''));
+    if (!m) return false;
+    const unit: Record<string, number> = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, byte: 1, bytes: 1 };
+    const bytes = Number(m[1]) * (unit[m[2]!.toLowerCase()] ?? 1);
+    return Math.abs(bytes - this.opts.memoryLimitBytes) <= this.opts.memoryLimitBytes * 0.05;
   }
 
   async version(): Promise<string> {

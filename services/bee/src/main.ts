@@ -42,6 +42,7 @@ async function run(msg: BeeRun): Promise<void> {
     let value: TaskValue;
     if (msg.spec.kind === 'sql') {
       value = await duck.query(msg.spec.sql, ac.signal);
+      await duck.resetIfDirty();
     } else {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };
