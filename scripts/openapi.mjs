@@ -17,6 +17,7 @@ const errors = {
   503: error('QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header'),
 };
 const waitParam = { name: 'waitMs', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 60000 }, description: 'long-poll: hold the response until the task is terminal or this many ms pass' };
+const frameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: P.FRAME_NAME.source } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 const doc = {
@@ -43,6 +44,25 @@ const doc = {
     '/v1/nodes/{name}': { put: { summary: 'Record a host (keeper cluster up)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(P.NodeRecord), responses: { 200: json(P.NodeRecord), ...errors } } },
     '/v1/hives/{name}/shutdown': { post: { summary: 'Stop one hive (keeper cluster down)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(P.StopHiveRequest), responses: { 202: { description: 'stopping' }, 404: error('HIVE_LOST: no such hive connected') } } },
     '/v1/admin/shutdown': { post: { summary: 'Graceful stop: drain, grace period, cascade', requestBody: json(P.ShutdownRequest), responses: { 202: { description: 'stopping' }, 401: errors[401] } } },
+    '/v1/frames': { get: { summary: 'Frames: current version, versions, rows, cells, bytes', responses: { 200: { description: '{ frames: FrameSummary[] }' }, 401: errors[401] } } },
+    '/v1/frames/{name}': {
+      get: { summary: "A frame's schema, per-column stats, cells and version history", parameters: [frameParam], responses: { 200: json(P.FrameDetail), 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') } },
+      delete: { summary: 'Drop a frame: catalog entries and cell files', parameters: [frameParam], responses: { 200: { description: '{ frame, cells_deleted }' }, 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') } },
+    },
+    '/v1/frames/{name}/write': {
+      post: {
+        summary: 'Write files (path or glob on the queen machine) as the next version of a frame; waits for the write',
+        parameters: [frameParam],
+        requestBody: json(P.WriteRequest),
+        responses: {
+          200: json(P.WriteResponse),
+          400: error('BAD_REQUEST, FRAME_NAME_INVALID, INPUT_NOT_FOUND or SQL_ERROR (unreadable input)'),
+          409: error('FRAME_SCHEMA_MISMATCH: an append with other columns'),
+          503: error('COLONY_HOT (stayed hot for the whole wait), QUEEN_DRAINING or NO_HIVES; Retry-After when retryable'),
+          500: error("TASK_ABANDONED, BEE_CRASHED, … : a write task failed; no version was recorded"),
+        },
+      },
+    },
     '/v1/hive': { get: { summary: 'WebSocket upgrade for hives (see specs/protocol.md)', security: [], responses: { 101: { description: 'switching protocols' } } } },
   },
 };

@@ -2,6 +2,7 @@ import { ApiaryError, BeeRun, HiveToBee, toWireError, validate, type BeeToHive, 
 import { Duck } from './duck.js';
 import { readBeeEnv } from './env.js';
 import { runJs } from './js-task.js';
+import { runWrite } from './write-task.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -43,6 +44,8 @@ async function run(msg: BeeRun): Promise<void> {
     if (msg.spec.kind === 'sql') {
       value = await duck.query(msg.spec.sql, ac.signal);
       await duck.resetIfDirty();
+    } else if (msg.spec.kind === 'write') {
+      value = await runWrite(duck, msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir });
     } else {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };

@@ -5,6 +5,8 @@ import { sqlCommand, SQL_USAGE } from './commands/sql.js';
 import { queenCommand, QUEEN_USAGE } from './commands/queen.js';
 import { statusCommand, tasksCommand, STATUS_USAGE } from './commands/status.js';
 import { CLUSTER_USAGE } from './commands/cluster-usage.js';
+import { writeCommand, WRITE_USAGE } from './commands/write.js';
+import { framesCommand, FRAMES_USAGE } from './commands/frames.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   queen: queenCommand,
   status: statusCommand,
   tasks: tasksCommand,
+  write: writeCommand,
+  frames: framesCommand,
   // Loaded on use: ssh2 and the SSH code cost every other command ~50 ms of start-up.
   cluster: async (argv) => (await import('./commands/cluster.js')).clusterCommand(argv),
 };
@@ -24,6 +28,8 @@ const USAGE = `keeper: the apiary CLI
 Usage:
   ${SQL_USAGE.replace(/\n/g, '\n  ')}
   ${RUN_USAGE.replace(/\n/g, '\n  ')}
+  ${WRITE_USAGE.replace(/\n/g, '\n  ')}
+  ${FRAMES_USAGE.replace(/\n/g, '\n  ')}
   ${DEMO_USAGE.replace(/\n/g, '\n  ')}
   ${QUEEN_USAGE.replace(/\n/g, '\n  ')}
   ${STATUS_USAGE.replace(/\n/g, '\n  ')}
@@ -31,10 +37,11 @@ Usage:
 
 Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,
 at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s), -v/--verbose,
---queen URL. sql, run and demo use a running queen when they find one (--queen > APIARY_QUEEN >
+--queen URL. sql, run, write and demo use a running queen when they find one (--queen > APIARY_QUEEN >
 APIARY_HOME/config.json > a local daemon) and leave it running; otherwise they start an ephemeral
 colony and take it down afterwards. State lives in APIARY_HOME (default ~/.apiary).
-Exit codes: 0 ok, 1 task failed, 2 usage error, 3 no queen running (status), 130 interrupted.`;
+Exit codes: 0 ok, 1 task failed, 2 usage error (and FRAME_NAME_INVALID), 3 no queen running (status,
+frames), 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -1,4 +1,17 @@
-import { ApiaryError, type ColonyView, type NodeRecord, type TaskLimits, type TaskSpec, type TaskState, type TaskView, type WireError } from '@apiary/protocol';
+import {
+  ApiaryError,
+  type ColonyView,
+  type FrameDetail,
+  type FrameSummary,
+  type NodeRecord,
+  type TaskLimits,
+  type TaskSpec,
+  type TaskState,
+  type TaskView,
+  type WireError,
+  type WriteRequest,
+  type WriteResponse,
+} from '@apiary/protocol';
 
 /** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
 export class QueenClient {
@@ -77,6 +90,23 @@ export class QueenClient {
 
   shutdown(keepHives: boolean): Promise<unknown> {
     return this.#call('POST', '/v1/admin/shutdown', { keepHives });
+  }
+
+  /** Write a file or glob (absolute, on the queen's machine) as the frame's next version; waits for it. */
+  writeFrame(name: string, req: Partial<WriteRequest> & { path: string }, signal?: AbortSignal): Promise<WriteResponse> {
+    return this.#call('POST', `/v1/frames/${encodeURIComponent(name)}/write`, req, signal);
+  }
+
+  frames(): Promise<{ frames: FrameSummary[] }> {
+    return this.#call('GET', '/v1/frames');
+  }
+
+  frame(name: string): Promise<FrameDetail> {
+    return this.#call('GET', `/v1/frames/${encodeURIComponent(name)}`);
+  }
+
+  dropFrame(name: string): Promise<{ frame: string; cells_deleted: number }> {
+    return this.#call('DELETE', `/v1/frames/${encodeURIComponent(name)}`);
   }
 
   /** Submit and wait until the task is terminal, long-polling in 30 s slices. */

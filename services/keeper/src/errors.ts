@@ -25,6 +25,6 @@ export class TaskFailedError extends ApiaryError {
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof ApiaryError && (e.code === 'USAGE' || e.code === 'CONFIG_INVALID')) return EXIT.USAGE;
+  if (e instanceof ApiaryError && (e.code === 'USAGE' || e.code === 'CONFIG_INVALID' || e.code === 'FRAME_NAME_INVALID')) return EXIT.USAGE;
   return EXIT.TASK_FAILED;
 }

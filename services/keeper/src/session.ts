@@ -54,6 +54,11 @@ export class Session {
     process.exit(SIGNAL_EXIT[sig as keyof typeof SIGNAL_EXIT] ?? 130);
   }
 
+  /** Aborted when the keeper is interrupted: for calls other than run() (a frame write). */
+  get signal(): AbortSignal {
+    return this.#ac.signal;
+  }
+
   /** Run a task to its end; a failed one throws TaskFailedError. */
   async run(spec: TaskSpec, limits: TaskLimits = {}): Promise<TaskView> {
     let id: string | null = null;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import {
   daemonPaths,
   loadOrCreateToken,
+  parseSize,
   readDaemonPid,
   removeDaemonState,
   resolveQueenConfig,
@@ -13,10 +14,16 @@ import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
+import { FrameCatalog } from './frames/catalog.js';
 
 /*
  * apiary-queen [--home DIR] [--host H] [--port P] [--ephemeral] [--exit-with-stdin] [--no-local-hive]
  *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR] [--hive-timeout MS]
+ *   [--data-root DIR] [--min-cell-bytes SIZE] [--cell-bytes SIZE]
+ * Frames' cells live under the data root: daemon default APIARY_HOME/data; an ephemeral queen uses
+ * <cache-dir>/../data (its keeper's run dir), else a temp dir it removes when it stops.
+ * --min-cell-bytes lowers the 16 MiB leafcutter floor; --cell-bytes replaces the memory-per-bee/4
+ * target (both for tests and tuning: with bees of >= 192 MiB the target alone is >= 48 MiB).
  * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
@@ -39,10 +46,14 @@ async function main(): Promise<number> {
       'memory-poll': { type: 'string' },
       'cache-dir': { type: 'string' },
       'hive-timeout': { type: 'string' },
+      'data-root': { type: 'string' },
+      'min-cell-bytes': { type: 'string' },
+      'cell-bytes': { type: 'string' },
     },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const size = (v: string | undefined, what: string) => (v === undefined ? undefined : parseSize(v, what));
   const ephemeral = values.ephemeral ?? false;
   const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   if (!ephemeral) {
@@ -72,10 +83,18 @@ async function main(): Promise<number> {
     localHive,
     graceMs: num(values.grace),
     hiveTimeoutMs: num(values['hive-timeout']),
+    dataRoot: values['data-root'],
+    minCellBytes: size(values['min-cell-bytes'], '--min-cell-bytes'),
+    cellBytes: size(values['cell-bytes'], '--cell-bytes'),
   });
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
-  const queen = new Queen(cfg, log, { ledger, nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined });
+  const queen = new Queen(cfg, log, {
+    ledger,
+    nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
+    // The catalog shares the daemon's database (and its migrations); an ephemeral one is in memory.
+    catalog: ledger ? FrameCatalog.open(ledger.database) : undefined,
+  });
   onShutdownSignal((sig) => {
     log.info(`${sig}: stopping`);
     void queen.stop();

@@ -6,6 +6,9 @@ import { ApiaryError, type ColonyView, type TemperatureView } from '@apiary/prot
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
+import { FrameCatalog } from './frames/catalog.js';
+import { DataRoot } from './frames/data-root.js';
+import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
 import { LocalHive } from './local-hive.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
@@ -36,12 +39,13 @@ export class Queen {
   #localHive: LocalHive | null = null;
   #stopping: Promise<void> | null = null;
   readonly paths: DaemonPaths;
+  readonly frames: { catalog: FrameCatalog; writer: FrameWriter; root: DataRoot; dataRoot: string };
   url = '';
 
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { ledger?: TaskLedger; nodes?: NodeStore } = {},
+    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.paths = daemonPaths(cfg.home);
@@ -49,7 +53,9 @@ export class Queen {
     this.registry = new HiveRegistry(cfg.hiveTimeoutMs, cfg.heartbeatMs, log);
     this.scheduler = new Scheduler(this.ledger, () => this.registry.sessions(), { maxAttempts: 3 }, log);
     this.registry.attach(this.scheduler);
+    this.frames = this.#frames(deps.catalog ?? FrameCatalog.memory());
     this.app = buildApp({
+      frames: this.frames,
       clientToken: cfg.clientToken,
       maxBodyBytes: cfg.maxBodyBytes,
       scheduler: this.scheduler,
@@ -63,7 +69,27 @@ export class Queen {
     });
   }
 
+  #frames(catalog: FrameCatalog) {
+    const root = DataRoot.at(this.cfg.dataRoot);
+    const writer = new FrameWriter({
+      scheduler: this.scheduler,
+      catalog,
+      root,
+      hives: () => this.registry.sessions(),
+      temperature: () => this.temperature(),
+      accepting: () => {
+        if (!this.sm.is('serving', 'starting')) throw new ApiaryError('QUEEN_DRAINING', 'the queen is shutting down and takes no new writes');
+      },
+      minCellBytes: this.cfg.minCellBytes,
+      cellBytes: this.cfg.cellBytes,
+      log: this.log.child('frames'),
+    });
+    return { catalog, writer, root, dataRoot: root.dir };
+  }
+
   async start(): Promise<void> {
+    // No write is in flight yet: whatever a dead write left in the data root goes now.
+    await this.frames.root.sweep(this.frames.catalog.allCellPaths(), this.log);
     await this.app.listen({ host: this.cfg.host, port: this.cfg.port });
     const addr = this.app.server.address() as AddressInfo;
     // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.
@@ -91,7 +117,11 @@ export class Queen {
     }
     if (!this.sm.is('starting')) return; // stopped while starting: stop() owns the rest
     // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
-    if (!this.cfg.ephemeral) this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
+    if (!this.cfg.ephemeral) {
+      // A write's tasks are steered by the queen that started it: after a restart nobody would commit them.
+      for (const t of this.ledger.nonTerminal()) if (t.spec.kind === 'write') this.scheduler.cancel(t.id, 'the queen restarted during the write; write again');
+      this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
+    }
     this.sm.to('serving', this.url);
   }
 
@@ -151,7 +181,9 @@ export class Queen {
       this.registry.close();
       this.#gateway?.close();
       await this.app.close();
+      this.frames.catalog.close();
       this.ledger.close();
+      await this.frames.root.dispose();
       this.sm.to('stopped');
     })();
     return this.#stopping;

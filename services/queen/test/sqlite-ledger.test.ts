@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as turn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Updates are written within the ledger's flush window (5 ms); wait comfortably past it. */
+const flushWindow = () => sleep(30);
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiaryError, type TaskValue } from '@apiary/protocol';
@@ -117,7 +120,7 @@ describe('SqliteLedger', () => {
     expect(l.nonTerminal().map((t) => t.state)).toEqual(['running', 'queued', 'running', 'queued']);
   });
 
-  it('keeps updates across close and reopen, and writes them by the end of the turn', async () => {
+  it('keeps updates across close and reopen, and writes them within the flush window', async () => {
     let l = ledger();
     const t = rec();
     l.create(t);
@@ -125,7 +128,7 @@ describe('SqliteLedger', () => {
     t.attempts.push({ attempt: 1, hive: 'h1', bee: 2, startedAt: 1, durationMs: 0, error: null });
     l.update(t);
     expect(peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state).toBe('queued');
-    await turn();
+    await flushWindow();
     expect(peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state).toBe('running');
 
     t.state = 'failed';
@@ -209,7 +212,7 @@ describe('SqliteLedger', () => {
     t.state = 'running';
     t.attempts.push({ attempt: 1, hive: 'h', bee: -1, startedAt: 1, durationMs: 0, error: null });
     l.update(t);
-    await turn();
+    await flushWindow();
     expect(l.get(t.id)).toBe(t);
     expect(l.nonTerminal()[0]).toBe(t);
     expect(l.list({ limit: 1 })[0]).toBe(t);
@@ -274,7 +277,7 @@ describe('SqliteLedger', () => {
     writeFileSync(resultsDir, 'not a directory'); // the big result cannot be written
     Object.assign(t, { state: 'succeeded', finishedAt: 2, value: bigValue(1000) });
     l.update(t);
-    await turn();
+    await flushWindow();
     expect(errors.map((e) => e.code)).toEqual(['INTERNAL']);
     expect(peek<{ state: string }>('SELECT state FROM tasks')[0]!.state).toBe('running');
 

@@ -21,6 +21,15 @@ export interface QueenOptions {
   heartbeatMs?: number;
   maxBodyBytes?: number;
   home?: string;
+  /**
+   * Where frames' cells live. Default: daemon `<home>/data`; ephemeral `<cache dir>/../data` when
+   * the local hive has a cache dir, else a temp dir the queen removes when it stops.
+   */
+  dataRoot?: string;
+  /** Floor of the leafcutter cell size (default 16 MiB; tests use less). */
+  minCellBytes?: number;
+  /** Target cell size instead of memory per bee / 4 (tests and tuning); at least minCellBytes. */
+  cellBytes?: number;
 }
 
 export interface QueenConfig {
@@ -35,6 +44,10 @@ export interface QueenConfig {
   readonly heartbeatMs: number;
   readonly maxBodyBytes: number;
   readonly home: string;
+  /** Absolute; null for an ephemeral queen with no cache dir (it makes a temp dir). */
+  readonly dataRoot: string | null;
+  readonly minCellBytes?: number;
+  readonly cellBytes?: number;
 }
 
 const Schema = z.object({
@@ -49,6 +62,9 @@ const Schema = z.object({
   heartbeatMs: z.number().int().min(50).max(60_000),
   maxBodyBytes: z.number().int().min(1024).max(1024 ** 3),
   home: z.string().min(1),
+  dataRoot: z.string().min(1).nullable(),
+  minCellBytes: z.number().int().min(1).optional(),
+  cellBytes: z.number().int().min(1).optional(),
 });
 
 export function resolveQueenConfig(o: QueenOptions): QueenConfig {
@@ -64,12 +80,25 @@ export function resolveQueenConfig(o: QueenOptions): QueenConfig {
     heartbeatMs: o.heartbeatMs ?? 1000,
     maxBodyBytes: o.maxBodyBytes ?? 10 * 1024 * 1024,
     home: path.resolve(o.home ?? apiaryHome()),
+    dataRoot: defaultDataRoot(o),
+    minCellBytes: o.minCellBytes,
+    cellBytes: o.cellBytes,
   };
   const r = Schema.safeParse(candidate);
   if (!r.success) {
     const i = r.error.issues[0];
     throw new ApiaryError('CONFIG_INVALID', `queen config: ${i?.path.join('.')} ${i?.message}`);
   }
+  if (r.data.cellBytes !== undefined && r.data.minCellBytes !== undefined && r.data.cellBytes < r.data.minCellBytes) {
+    throw new ApiaryError('CONFIG_INVALID', `queen config: cell size ${r.data.cellBytes} is below the minimum cell size ${r.data.minCellBytes}`);
+  }
   const localHive = r.data.localHive === false ? false : Object.freeze({ ...(o.localHive || {}) });
   return Object.freeze({ ...r.data, localHive });
+}
+
+function defaultDataRoot(o: QueenOptions): string | null {
+  if (o.dataRoot) return path.resolve(o.dataRoot);
+  if (!o.ephemeral) return path.join(path.resolve(o.home ?? apiaryHome()), 'data');
+  const cache = o.localHive ? o.localHive.cacheDir : undefined;
+  return cache ? path.join(path.dirname(path.resolve(cache)), 'data') : null;
 }

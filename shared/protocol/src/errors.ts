@@ -23,6 +23,7 @@ export const ErrorCodes = {
   QUEEN_UNREACHABLE: 'The queen cannot be reached.',
   QUEEN_START_FAILED: 'The queen process did not start.',
   COLONY_CRITICAL: 'The colony is overloaded; retry later.',
+  COLONY_HOT: 'The colony stayed hot for as long as a write may wait; retry the write later.',
   // SSH cluster (per host)
   HOST_UNREACHABLE: 'The host did not answer on its SSH port.',
   SSH_AUTH_FAILED: 'The host refused our SSH key.',
@@ -32,6 +33,11 @@ export const ErrorCodes = {
   SETUP_FAILED: 'A setup command or an upload failed on the host.',
   HIVE_JOIN_TIMEOUT: 'The hive started but did not join the queen in time.',
   REMOTE_COMMAND_FAILED: 'A command run over SSH failed.',
+  // Frames
+  FRAME_NAME_INVALID: 'A frame name must match ^[a-z_][a-z0-9_]{0,62}$.',
+  FRAME_NOT_FOUND: 'No frame with that name.',
+  FRAME_SCHEMA_MISMATCH: "The data's columns differ from the frame's (or between the write's input files).",
+  INPUT_NOT_FOUND: 'The input path or glob of a write matches no file.',
   // Input
   BAD_REQUEST: 'The request or message does not match its schema.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit.',

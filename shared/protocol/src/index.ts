@@ -6,3 +6,4 @@ export * from './hive-wire.js';
 export * from './bee-wire.js';
 export * from './http.js';
 export * from './codec.js';
+export * from './frames.js';

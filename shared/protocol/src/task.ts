@@ -15,10 +15,29 @@ export const JsTaskSpec = z.object({
   args: z.unknown().optional(),
 });
 
-export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec]);
+/** Input formats a write reads (DuckDB read_csv_auto / read_parquet / read_json_auto). */
+export const InputFormat = z.enum(['csv', 'parquet', 'json']);
+export type InputFormat = z.infer<typeof InputFormat>;
+
+/**
+ * One share of a frame write: read `inputs` and write Parquet cells of about `targetCellBytes` into
+ * `outDir` (a staging dir the queen made; the bee empties it first, so a retry starts clean).
+ */
+export const WriteTaskSpec = z.object({
+  kind: z.literal('write'),
+  inputs: z.array(z.string().min(1).max(4096)).min(1).max(100_000),
+  format: InputFormat,
+  outDir: z.string().min(1).max(4096),
+  targetCellBytes: z.number().int().positive(),
+  maxCellBytes: z.number().int().positive(),
+  partitionBy: z.string().min(1).max(256).optional(),
+});
+
+export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec]);
 export type TaskSpec = z.infer<typeof TaskSpec>;
 export type SqlTaskSpec = z.infer<typeof SqlTaskSpec>;
 export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
+export type WriteTaskSpec = z.infer<typeof WriteTaskSpec>;
 
 /** Limits that travel with a task; unset ones take the hive's configured defaults. */
 export const TaskLimits = z.object({
@@ -42,7 +61,25 @@ export const SqlResult = z.object({
   rows: z.array(z.record(z.string(), z.unknown())),
 });
 export const JsResult = z.object({ kind: z.literal('js'), value: z.unknown() });
-export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult]);
+
+/** Per-column statistics of a cell; min/max are null when unknown (nested types, long strings). */
+export const ColumnStats = z.object({ min: z.unknown(), max: z.unknown(), null_count: z.number().int().nonnegative() });
+export type ColumnStats = z.infer<typeof ColumnStats>;
+
+/** One Parquet cell a write task produced; `file` is relative to the task's outDir. */
+export const CellWritten = z.object({
+  file: z.string().min(1),
+  rows: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  stats: z.record(z.string(), ColumnStats),
+});
+export type CellWritten = z.infer<typeof CellWritten>;
+
+export const WriteResult = z.object({ kind: z.literal('write'), schema: z.array(Column), cells: z.array(CellWritten) });
+export type WriteResult = z.infer<typeof WriteResult>;
+
+export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult, WriteResult]);
 export type SqlResult = z.infer<typeof SqlResult>;
 export type TaskValue = z.infer<typeof TaskValue>;
 

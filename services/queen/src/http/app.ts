@@ -5,8 +5,9 @@ import { errorHandler } from './errors.js';
 import { registerTaskRoutes, type TaskRouteDeps } from './routes-tasks.js';
 import { registerColonyRoutes, type ColonyRouteDeps } from './routes-colony.js';
 import { registerEventRoutes } from './routes-events.js';
+import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
 
-export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps {
+export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps {
   clientToken: string;
   maxBodyBytes: number;
 }
@@ -29,5 +30,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerTaskRoutes(app, deps);
   registerColonyRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerFrameRoutes(app, deps);
   return app;
 }

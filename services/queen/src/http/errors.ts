@@ -3,6 +3,12 @@ import { ApiaryError, type ErrorCode, type WireError } from '@apiary/protocol';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
+  FRAME_NAME_INVALID: 400,
+  INPUT_NOT_FOUND: 400,
+  SQL_ERROR: 400,
+  FRAME_NOT_FOUND: 404,
+  FRAME_SCHEMA_MISMATCH: 409,
+  COLONY_HOT: 503,
   CONFIG_INVALID: 400,
   AUTH_FAILED: 401,
   TASK_NOT_FOUND: 404,

@@ -65,6 +65,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    up: `
+      -- The frame catalog. A frame's current version is its highest; a write adds one version in
+      -- one transaction, after all its cells are in place. Cells are never rewritten.
+      CREATE TABLE frames (
+        name       TEXT PRIMARY KEY NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE frame_versions (
+        frame      TEXT NOT NULL REFERENCES frames (name) ON DELETE CASCADE,
+        version    INTEGER NOT NULL,
+        mode       TEXT NOT NULL CHECK (mode IN ('append', 'overwrite')),
+        created_at INTEGER NOT NULL,
+        row_count  INTEGER NOT NULL,  -- of the whole version, not only what the write added
+        byte_count INTEGER NOT NULL,
+        schema     TEXT NOT NULL,     -- JSON [{ name, type }]
+        write_id   TEXT NOT NULL,
+        PRIMARY KEY (frame, version)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE cells (
+        id         TEXT PRIMARY KEY NOT NULL,
+        frame      TEXT NOT NULL REFERENCES frames (name) ON DELETE CASCADE,
+        path       TEXT NOT NULL UNIQUE,  -- relative to the data root
+        row_count  INTEGER NOT NULL,
+        byte_count INTEGER NOT NULL,
+        sha256     TEXT NOT NULL,
+        stats      TEXT NOT NULL,         -- JSON { column: { min, max, null_count } }
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX cells_frame ON cells (frame);
+
+      -- Which cells make up each version (an append carries the previous version's cells over).
+      CREATE TABLE version_cells (
+        frame   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        cell_id TEXT NOT NULL REFERENCES cells (id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL,         -- cell order within the version
+        PRIMARY KEY (frame, version, cell_id),
+        FOREIGN KEY (frame, version) REFERENCES frame_versions (frame, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX version_cells_cell ON version_cells (cell_id);
+    `,
+  },
 ];
 
 /**

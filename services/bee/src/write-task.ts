@@ -1,0 +1,91 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ApiaryError, type CellWritten, type Column, type WriteResult, type WriteTaskSpec } from '@apiary/protocol';
+import { describeCell } from './cell-stats.js';
+import type { Duck } from './duck.js';
+import { ident, lit, litList } from './sql-text.js';
+
+/** Rows read to estimate Parquet bytes per row (a LIMIT: DuckDB stops reading early). */
+const SAMPLE_ROWS = 16_384;
+/** DuckDB's vector size and default row-group size bound the row-group rows we ask for. */
+const VECTOR = 2048;
+const DEFAULT_ROW_GROUP = 122_880;
+
+const READERS = { csv: 'read_csv_auto', parquet: 'read_parquet', json: 'read_json_auto' } as const;
+
+export interface WriteContext {
+  signal: AbortSignal;
+  scratchDir: string;
+}
+
+/**
+ * A bee's share of a frame write: read the inputs once and write Parquet cells of about the target
+ * size into outDir, then describe each cell (rows, bytes, sha256, per-column stats). The queen
+ * moves the cells into place and records the version; the bee never touches the catalog.
+ */
+export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContext): Promise<WriteResult> {
+  // A retry (after a crash) must not find the previous attempt's files.
+  await rm(spec.outDir, { recursive: true, force: true });
+  await mkdir(path.dirname(spec.outDir), { recursive: true });
+  const src = `${READERS[spec.format]}(${litList(spec.inputs)})`;
+  const described = await duck.query(`DESCRIBE SELECT * FROM ${src}`, ctx.signal);
+  const schema: Column[] = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+  if (spec.partitionBy !== undefined && !schema.some((c) => c.name === spec.partitionBy)) {
+    throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `--partition-by ${spec.partitionBy}: no such column (columns: ${schema.map((c) => c.name).join(', ')})`);
+  }
+  const rowGroup = await rowGroupRows(duck, src, spec.targetCellBytes, ctx);
+  const out = lit(spec.outDir);
+  if (spec.partitionBy === undefined) {
+    await duck.query(`COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+  } else {
+    // DuckDB cannot rotate files while partitioning: partition first, then re-cut oversized files.
+    const col = ident(spec.partitionBy);
+    await duck.query(`COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, PARTITION_BY (${col}), WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+    for (const f of await parquetFiles(spec.outDir)) {
+      const abs = path.join(spec.outDir, f);
+      if ((await stat(abs)).size <= spec.maxCellBytes) continue;
+      const dir = abs.replace(/\.parquet$/, '.split');
+      await duck.query(`COPY (SELECT * FROM read_parquet(${lit(abs)})) TO ${lit(dir)} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+      await rm(abs);
+    }
+  }
+  const cells: CellWritten[] = [];
+  for (const f of await parquetFiles(spec.outDir)) {
+    const abs = path.join(spec.outDir, f);
+    const cell = await describeCell(duck, abs, f, schema, ctx.signal);
+    // An empty input still yields one empty file: the catalog has no use for it.
+    if (cell.rows === 0) await rm(abs);
+    else cells.push(cell);
+  }
+  return { kind: 'write', schema, cells };
+}
+
+/**
+ * Rows per row group so that a group is about a quarter of a cell: DuckDB rotates files only
+ * between row groups, so this keeps cells near the target even when the target is small.
+ */
+async function rowGroupRows(duck: Duck, src: string, targetBytes: number, ctx: WriteContext): Promise<number> {
+  const sample = path.join(ctx.scratchDir, `write-sample-${process.pid}.parquet`);
+  try {
+    const r = await duck.query(`COPY (SELECT * FROM ${src} LIMIT ${SAMPLE_ROWS}) TO ${lit(sample)} (FORMAT parquet)`, ctx.signal);
+    const rows = Number(r.rows[0]?.Count ?? 0);
+    if (rows === 0) return DEFAULT_ROW_GROUP;
+    const perRow = Math.max(1, (await stat(sample)).size / rows);
+    const groups = Math.floor(targetBytes / 4 / perRow / VECTOR) * VECTOR;
+    return Math.min(DEFAULT_ROW_GROUP, Math.max(VECTOR, groups));
+  } finally {
+    await rm(sample, { force: true });
+  }
+}
+
+/** Every .parquet file under dir (relative paths), in natural order: data_2 before data_10. */
+async function parquetFiles(dir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { recursive: true })) as string[];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return entries.filter((f) => f.endsWith('.parquet')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}

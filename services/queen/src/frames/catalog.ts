@@ -1,0 +1,199 @@
+import Database from 'better-sqlite3';
+import {
+  ApiaryError,
+  type CellView,
+  type Column,
+  type ColumnStats,
+  type FrameDetail,
+  type FrameSummary,
+  type VersionView,
+  type WriteMode,
+} from '@apiary/protocol';
+import { migrate } from '../tasks/migrations.js';
+import { mergeStats } from './stats.js';
+
+/** A cell about to be recorded: its file is already in place under the data root. */
+export interface NewCell {
+  id: string;
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  stats: Record<string, ColumnStats>;
+}
+
+export interface Commit {
+  frame: string;
+  mode: WriteMode;
+  writeId: string;
+  schema: Column[];
+  cells: NewCell[];
+}
+
+interface VersionRow {
+  version: number;
+  mode: WriteMode;
+  created_at: number;
+  row_count: number;
+  byte_count: number;
+  schema: string;
+  cells: number;
+}
+
+interface CellRow {
+  id: string;
+  path: string;
+  row_count: number;
+  byte_count: number;
+  sha256: string;
+  stats: string;
+}
+
+/**
+ * The frame catalog in SQLite: frames, their versions, cells with per-column stats, and which
+ * cells make up each version. The daemon shares the ledger's database (queen.db); an ephemeral
+ * queen gets an in-memory one with the same migrations.
+ */
+export class FrameCatalog {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly owned: boolean,
+  ) {}
+
+  static open(db: Database.Database): FrameCatalog {
+    migrate(db);
+    return new FrameCatalog(db, false);
+  }
+
+  static memory(): FrameCatalog {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return new FrameCatalog(db, true);
+  }
+
+  #latest(frame: string): VersionRow | undefined {
+    return this.db
+      .prepare<[string], VersionRow>(
+        `SELECT v.version, v.mode, v.created_at, v.row_count, v.byte_count, v.schema,
+           (SELECT count(*) FROM version_cells c WHERE c.frame = v.frame AND c.version = v.version) AS cells
+         FROM frame_versions v WHERE v.frame = ? ORDER BY v.version DESC LIMIT 1`,
+      )
+      .get(frame);
+  }
+
+  /** Throws FRAME_SCHEMA_MISMATCH when appending `schema` to `frame` would mix column layouts. */
+  checkAppend(frame: string, schema: readonly Column[]): void {
+    const cur = this.#latest(frame);
+    if (!cur || cur.cells === 0) return; // nothing to be consistent with
+    const want = JSON.parse(cur.schema) as Column[];
+    if (JSON.stringify(want) !== JSON.stringify(schema)) {
+      const show = (s: readonly Column[]) => s.map((c) => `${c.name} ${c.type}`).join(', ');
+      throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `cannot append to ${frame}: it has (${show(want)}) but the data has (${show(schema)}); use --mode overwrite to replace it`);
+    }
+  }
+
+  /** Record one write as the frame's next version, atomically. Returns the version and its totals. */
+  commit(c: Commit): { version: number; rows: number; bytes: number } {
+    const tx = this.db.transaction(() => {
+      const now = Date.now();
+      if (c.mode === 'append') this.checkAppend(c.frame, c.schema);
+      this.db.prepare('INSERT OR IGNORE INTO frames (name, created_at) VALUES (?, ?)').run(c.frame, now);
+      const prev = this.#latest(c.frame);
+      const version = (prev?.version ?? 0) + 1;
+      const carried = c.mode === 'append' && prev ? this.#cellRows(c.frame, prev.version) : [];
+      const rows = carried.reduce((n, x) => n + x.row_count, 0) + c.cells.reduce((n, x) => n + x.rows, 0);
+      const bytes = carried.reduce((n, x) => n + x.byte_count, 0) + c.cells.reduce((n, x) => n + x.bytes, 0);
+      this.db
+        .prepare('INSERT INTO frame_versions (frame, version, mode, created_at, row_count, byte_count, schema, write_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(c.frame, version, c.mode, now, rows, bytes, JSON.stringify(c.schema), c.writeId);
+      const cell = this.db.prepare('INSERT INTO cells (id, frame, path, row_count, byte_count, sha256, stats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const x of c.cells) cell.run(x.id, c.frame, x.path, x.rows, x.bytes, x.sha256, JSON.stringify(x.stats), now);
+      const link = this.db.prepare('INSERT INTO version_cells (frame, version, cell_id, seq) VALUES (?, ?, ?, ?)');
+      [...carried.map((x) => x.id), ...c.cells.map((x) => x.id)].forEach((id, i) => link.run(c.frame, version, id, i));
+      return { version, rows, bytes };
+    });
+    return tx.immediate();
+  }
+
+  #cellRows(frame: string, version: number): CellRow[] {
+    return this.db
+      .prepare<[string, number], CellRow>(
+        `SELECT c.id, c.path, c.row_count, c.byte_count, c.sha256, c.stats FROM version_cells v JOIN cells c ON c.id = v.cell_id
+         WHERE v.frame = ? AND v.version = ? ORDER BY v.seq`,
+      )
+      .all(frame, version);
+  }
+
+  list(): FrameSummary[] {
+    const names = this.db.prepare<[], { name: string; created_at: number }>('SELECT name, created_at FROM frames ORDER BY name').all();
+    return names.map((f) => this.#summary(f.name, f.created_at));
+  }
+
+  #summary(name: string, createdAt: number): FrameSummary {
+    const cur = this.#latest(name);
+    const versions = this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM frame_versions WHERE frame = ?').get(name)!.n;
+    return {
+      name,
+      version: cur?.version ?? 0,
+      versions,
+      rows: cur?.row_count ?? 0,
+      cells: cur?.cells ?? 0,
+      bytes: cur?.byte_count ?? 0,
+      createdAt,
+      updatedAt: cur?.created_at ?? createdAt,
+    };
+  }
+
+  has(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM frames WHERE name = ?').get(name) !== undefined;
+  }
+
+  /** The current version's cells, in order (paths relative to the data root): what a query reads. */
+  cells(name: string, version?: number): CellView[] {
+    const v = version ?? this.#latest(name)?.version;
+    if (!this.has(name) || v === undefined) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
+    return this.#cellRows(name, v).map(toCellView);
+  }
+
+  describe(name: string, dataRoot: string): FrameDetail {
+    const f = this.db.prepare<[string], { created_at: number }>('SELECT created_at FROM frames WHERE name = ?').get(name);
+    if (!f) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
+    const cur = this.#latest(name);
+    const schema = cur ? (JSON.parse(cur.schema) as Column[]) : [];
+    const cellList = cur ? this.#cellRows(name, cur.version).map(toCellView) : [];
+    const history = this.db
+      .prepare<[string], VersionRow>(
+        `SELECT v.version, v.mode, v.created_at, v.row_count, v.byte_count, v.schema,
+           (SELECT count(*) FROM version_cells c WHERE c.frame = v.frame AND c.version = v.version) AS cells
+         FROM frame_versions v WHERE v.frame = ? ORDER BY v.version`,
+      )
+      .all(name)
+      .map((r): VersionView => ({ version: r.version, mode: r.mode, createdAt: r.created_at, rows: r.row_count, bytes: r.byte_count, cells: r.cells }));
+    return { ...this.#summary(name, f.created_at), dataRoot, schema, columns: mergeStats(schema, cellList), cellList, history };
+  }
+
+  /** Forget a frame; returns the relative paths of every cell it had (the caller deletes the files). */
+  drop(name: string): string[] {
+    return this.db.transaction(() => {
+      if (!this.has(name)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
+      const paths = this.db.prepare<[string], { path: string }>('SELECT path FROM cells WHERE frame = ?').all(name).map((r) => r.path);
+      this.db.prepare('DELETE FROM version_cells WHERE frame = ?').run(name);
+      this.db.prepare('DELETE FROM frames WHERE name = ?').run(name);
+      return paths;
+    }).immediate();
+  }
+
+  /** Every recorded cell path, for the start-up sweep of files no version owns. */
+  allCellPaths(): Set<string> {
+    return new Set(this.db.prepare<[], { path: string }>('SELECT path FROM cells').all().map((r) => r.path));
+  }
+
+  close(): void {
+    if (this.owned) this.db.close();
+  }
+}
+
+function toCellView(r: CellRow): CellView {
+  return { id: r.id, path: r.path, rows: r.row_count, bytes: r.byte_count, sha256: r.sha256, stats: JSON.parse(r.stats) as Record<string, ColumnStats> };
+}

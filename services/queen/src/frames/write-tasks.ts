@@ -1,0 +1,48 @@
+import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
+import type { Scheduler } from '../tasks/scheduler.js';
+
+const WAIT_SLICE_MS = 60_000;
+
+/**
+ * Run tasks for a write and collect their values in order. The first failure cancels the others
+ * (their bees stop writing) and is thrown with its own code; so is the client going away.
+ */
+export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], limits: TaskLimits, signal: AbortSignal): Promise<TaskValue[]> {
+  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })));
+  const values: TaskValue[] = [];
+  let failure: WireError | null = null;
+  // cancel() is a no-op on a finished task.
+  const cancelRest = (why: string) => recs.forEach((r) => scheduler.cancel(r.id, why));
+  await Promise.all(
+    recs.map(async (r, i) => {
+      for (;;) {
+        const t = await scheduler.wait(r.id, WAIT_SLICE_MS, signal);
+        if (!TERMINAL_STATES.has(t.state)) {
+          if (!signal.aborted) continue;
+          failure ??= { code: 'TASK_CANCELLED', message: 'the client went away before the write finished' };
+          cancelRest(failure.message);
+          return;
+        }
+        if (t.state === 'succeeded' && t.value) {
+          values[i] = t.value;
+        } else if (failure === null) {
+          failure = t.error ?? { code: 'INTERNAL', message: `write task ended ${t.state}` };
+          cancelRest(`another task of the same write failed (${failure.code})`);
+        }
+        return;
+      }
+    }),
+  );
+  if (failure) {
+    const f = failure as WireError;
+    throw new ApiaryError(f.code, f.message, f.details);
+  }
+  return values;
+}
+
+/** One SQL task's rows (a glob listing): small, quick, and run by a bee like any other SQL. */
+export async function runSql(scheduler: Scheduler, sql: string, signal: AbortSignal): Promise<Record<string, unknown>[]> {
+  const [v] = await runAll(scheduler, [{ kind: 'sql', sql }], {}, signal);
+  if (v?.kind !== 'sql') throw new ApiaryError('INTERNAL', 'a SQL task returned no rows');
+  return v.rows;
+}

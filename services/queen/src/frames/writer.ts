@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { cellSizing, type CellSizing } from '@apiary/behaviours';
+import {
+  ApiaryError,
+  checkFrameName,
+  type TemperatureView,
+  type WriteRequest,
+  type WriteResponse,
+  type WriteResult,
+  type WriteTaskSpec,
+} from '@apiary/protocol';
+import type { Logger } from '@apiary/runtime';
+import type { HiveSession } from '../hives/hive-session.js';
+import type { Scheduler } from '../tasks/scheduler.js';
+import { admitWrite } from './admission.js';
+import type { FrameCatalog, NewCell } from './catalog.js';
+import type { DataRoot } from './data-root.js';
+import { detectFormat, isGlob, spread, statInput, statInputs, type InputFile } from './inputs.js';
+import { runAll, runSql } from './write-tasks.js';
+
+export interface FrameWriterDeps {
+  scheduler: Scheduler;
+  catalog: FrameCatalog;
+  root: DataRoot;
+  hives: () => Iterable<HiveSession>;
+  temperature: () => TemperatureView;
+  /** Throws (QUEEN_DRAINING) when the queen takes no new work. */
+  accepting: () => void;
+  minCellBytes?: number;
+  cellBytes?: number;
+  log: Logger;
+}
+
+const HIVE_WAIT_MS = 15_000;
+/** A cancelled bee may still be finishing a file when the staging dir goes: look again later. */
+const LATE_SWEEP_MS = 3000;
+
+/**
+ * Frame writes and drops, one at a time per frame. A write: resolve the inputs, spread them over
+ * write tasks (one per bee at most), let the bees cut cells into a staging dir, then move the
+ * cells into place and record the version in one transaction. Any failure removes the staging
+ * dir and every cell already moved: a failed write leaves no version and no file.
+ */
+export class FrameWriter {
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly d: FrameWriterDeps) {}
+
+  async write(frame: string, req: WriteRequest, signal: AbortSignal): Promise<WriteResponse> {
+    const t0 = Date.now();
+    checkFrameName(frame);
+    if (!path.isAbsolute(req.path)) throw new ApiaryError('BAD_REQUEST', `path must be absolute on the queen's machine: ${req.path}`);
+    const format = detectFormat(req.path, req.format);
+    this.d.accepting();
+    await admitWrite(this.d.temperature, signal);
+    const r = await this.#locked(frame, () => this.#write(frame, { ...req, format }, signal));
+    return { frame, ...r, duration_ms: Date.now() - t0, temperature: this.d.temperature() };
+  }
+
+  async drop(frame: string): Promise<{ frame: string; cells_deleted: number }> {
+    checkFrameName(frame);
+    return this.#locked(frame, async () => {
+      const paths = this.d.catalog.drop(frame);
+      await this.d.root.removeFrame(frame);
+      return { frame, cells_deleted: paths.length };
+    });
+  }
+
+  async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal) {
+    const { sizing, bees } = await this.#sizing(signal);
+    const files = isGlob(req.path) ? await this.#glob(req.path, signal) : [await statInput(req.path)];
+    const writeId = randomUUID();
+    const staging = this.d.root.stagingDir(frame, writeId);
+    const moved: string[] = [];
+    let ok = false;
+    await mkdir(staging, { recursive: true });
+    try {
+      const specs: WriteTaskSpec[] = spread(files, bees).map((inputs, i) => ({
+        kind: 'write',
+        inputs,
+        format: req.format,
+        outDir: path.join(staging, `t${i}`),
+        targetCellBytes: sizing.targetBytes,
+        maxCellBytes: sizing.maxBytes,
+        ...(req.partitionBy === undefined ? {} : { partitionBy: req.partitionBy }),
+      }));
+      const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
+      const results = (await runAll(this.d.scheduler, specs, limits, signal)).map((v) => {
+        if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
+        return v;
+      });
+      const schema = sameSchema(results);
+      if (req.mode === 'append') this.d.catalog.checkAppend(frame, schema);
+      await this.d.root.ensureCellsDir(frame);
+      const cells: NewCell[] = [];
+      for (const [i, res] of results.entries()) {
+        for (const [j, c] of res.cells.entries()) {
+          if (c.file.split(/[\\/]/).includes('..')) throw new ApiaryError('INTERNAL', `a write task named a cell outside its dir: ${c.file}`);
+          const rel = this.d.root.cellPath(frame, `${writeId}-${i}-${j}`);
+          await rename(path.join(specs[i]!.outDir, c.file), this.d.root.abs(rel));
+          moved.push(rel);
+          cells.push({ id: `${writeId}-${i}-${j}`, path: rel, rows: c.rows, bytes: c.bytes, sha256: c.sha256, stats: c.stats });
+        }
+      }
+      const v = this.d.catalog.commit({ frame, mode: req.mode, writeId, schema, cells });
+      ok = true;
+      this.d.log.info(`frame ${frame} v${v.version}: ${cells.length} cells written by ${specs.length} task(s)`, { writeId });
+      return {
+        version: v.version,
+        cells_written: cells.length,
+        rows_written: cells.reduce((n, c) => n + c.rows, 0),
+        bytes_written: cells.reduce((n, c) => n + c.bytes, 0),
+      };
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+      await rmdir(path.dirname(staging)).catch(() => undefined); // only when no other write staged there
+      if (!ok) {
+        await Promise.all(moved.map((rel) => rm(this.d.root.abs(rel), { force: true })));
+        setTimeout(() => void rm(staging, { recursive: true, force: true }).catch(() => undefined), LATE_SWEEP_MS).unref();
+      }
+    }
+  }
+
+  /** Leafcutter sizing for the smallest bee connected (a cell must fit any bee that scans it). */
+  async #sizing(signal: AbortSignal): Promise<{ sizing: CellSizing; bees: number }> {
+    const t0 = Date.now();
+    let hives = [...this.d.hives()];
+    while (hives.length === 0) {
+      if (Date.now() - t0 > HIVE_WAIT_MS || signal.aborted) throw new ApiaryError('NO_HIVES', 'no hive is connected to write the frame');
+      await new Promise((r) => setTimeout(r, 50));
+      hives = [...this.d.hives()];
+    }
+    const perBee = Math.min(...hives.map((h) => h.resources.memoryPerBeeBytes));
+    const bees = hives.reduce((n, h) => n + h.resources.bees, 0);
+    const base = cellSizing(perBee, this.d.minCellBytes === undefined ? {} : { minBytes: this.d.minCellBytes });
+    if (this.d.cellBytes === undefined) return { sizing: base, bees };
+    const target = Math.max(this.d.cellBytes, base.minBytes);
+    return { sizing: { targetBytes: target, maxBytes: 2 * target, minBytes: base.minBytes }, bees };
+  }
+
+  /** Expand a glob with DuckDB's own glob() in a bee: the same matching the readers use. */
+  async #glob(pattern: string, signal: AbortSignal): Promise<InputFile[]> {
+    const rows = await runSql(this.d.scheduler, `SELECT file FROM glob('${pattern.replace(/'/g, "''")}') ORDER BY file`, signal);
+    if (rows.length === 0) throw new ApiaryError('INPUT_NOT_FOUND', `no file matches ${pattern}`);
+    return statInputs(rows.map((r) => String(r.file)));
+  }
+
+  /** Run f after every earlier write or drop of the same frame has finished. */
+  #locked<T>(frame: string, f: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(frame) ?? Promise.resolve();
+    const run = prev.then(f, f);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(frame, tail);
+    void tail.then(() => this.#locks.get(frame) === tail && this.#locks.delete(frame));
+    return run;
+  }
+}
+
+/** Every task of one write must produce the same columns, or the version would mix layouts. */
+function sameSchema(results: readonly WriteResult[]): WriteResult['schema'] {
+  const first = results[0]?.schema ?? [];
+  for (const r of results) {
+    if (JSON.stringify(r.schema) !== JSON.stringify(first)) {
+      const show = (s: WriteResult['schema']) => s.map((c) => `${c.name} ${c.type}`).join(', ');
+      throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `the input files do not share one schema: (${show(first)}) vs (${show(r.schema)}); write them separately or convert them first`);
+    }
+  }
+  return first;
+}
