@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ApiaryError, type SqlResult } from '@apiary/protocol';
-import { jsonSafe } from './json-safe.js';
+import { rowsOf } from './json-safe.js';
 
 export interface DuckOptions {
   /** DuckDB memory_limit in bytes: below the chamber budget so DuckDB spills before the chamber kills. */
@@ -70,11 +70,21 @@ export class Duck {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const reader = await this.conn.runAndReadAll(sql);
-      const names = reader.columnNames();
-      const types = reader.columnTypes();
-      const columns = names.map((name, i) => ({ name, type: String(types[i] ?? 'UNKNOWN') }));
-      const rows = reader.getRowObjectsJS().map((r) => jsonSafe(r) as Record<string, unknown>);
-      return { kind: 'sql', columns, rows };
+      return { kind: 'sql', ...rowsOf(reader) };
+    } catch (e) {
+      throw classifyDuckError(e);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** One value of a parameterised query, as text (parse trees and rendered SQL). */
+  async scalar(sql: string, params: string[], signal: AbortSignal): Promise<string> {
+    const onAbort = () => this.conn.interrupt();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await this.conn.runAndReadAll(sql, params);
+      return String(r.getRows()[0]?.[0] ?? '');
     } catch (e) {
       throw classifyDuckError(e);
     } finally {

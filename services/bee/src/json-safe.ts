@@ -1,27 +1,31 @@
+const BIG_INTS = /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT|UINTEGER)$/;
+
 /**
- * DuckDB's JS values → values that survive JSON: results cross the hive's WebSocket as JSON.
- * BIGINT/HUGEINT within ±2^53 become numbers (what a person expects from count(*)); larger ones
- * become strings rather than silently losing precision.
+ * Result rows as DuckDB's own JSON renders them (dates as 2026-01-03, timestamps as
+ * 2026-01-03 10:00:00, intervals, UUIDs, NaN), except that 64/128-bit integers and decimals become
+ * JSON numbers when that loses nothing (count(*) is a number, as a person expects); larger ones
+ * stay strings rather than silently lose precision.
  */
-export function jsonSafe(v: unknown): unknown {
-  switch (typeof v) {
-    case 'bigint':
-      return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
-    case 'number':
-      return Number.isFinite(v) ? v : String(v);
-    case 'object': {
-      if (v === null) return null;
-      if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-      if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-      if (Array.isArray(v)) return v.map(jsonSafe);
-      if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), jsonSafe(x)]));
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
-      return out;
-    }
-    case 'undefined':
-      return null;
-    default:
-      return v;
-  }
+export function rowsOf(reader: { columnNames(): string[]; columnTypes(): { toString(): string }[]; getRowObjectsJson(): Record<string, unknown>[] }): {
+  columns: { name: string; type: string }[];
+  rows: Record<string, unknown>[];
+} {
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map(String);
+  const convert = names.map((_, i) => {
+    const t = types[i] ?? '';
+    if (BIG_INTS.test(t)) return (v: unknown) => (typeof v === 'string' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
+    if (t.startsWith('DECIMAL')) return (v: unknown) => (typeof v === 'string' && v.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 ? Number(v) : v);
+    return null;
+  });
+  // Keys of a row object are the column names, so a converted row is rebuilt in column order.
+  const rows = reader.getRowObjectsJson().map((r) => {
+    const out: Record<string, unknown> = {};
+    names.forEach((n, i) => {
+      const v = r[n];
+      out[n] = convert[i] ? convert[i]!(v) : v;
+    });
+    return out;
+  });
+  return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
 }

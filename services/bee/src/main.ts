@@ -3,6 +3,9 @@ import { Duck } from './duck.js';
 import { readBeeEnv } from './env.js';
 import { runJs } from './js-task.js';
 import { runWrite } from './write-task.js';
+import { runFrameSql } from './frame-sql.js';
+import { runPlan } from './plan-task.js';
+import { SERIALIZE_SQL } from '@apiary/planner';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -44,6 +47,12 @@ async function run(msg: BeeRun): Promise<void> {
     if (msg.spec.kind === 'sql') {
       value = await duck.query(msg.spec.sql, ac.signal);
       await duck.resetIfDirty();
+    } else if (msg.spec.kind === 'parse') {
+      value = { kind: 'parse', ast: JSON.parse(await duck.scalar(SERIALIZE_SQL, [msg.spec.sql], ac.signal)) };
+    } else if (msg.spec.kind === 'plan') {
+      value = await runPlan(duck, msg.spec, ac.signal);
+    } else if (msg.spec.kind === 'fsql') {
+      value = await runFrameSql(msg.spec, { memoryLimitBytes: env.duckMemoryBytes, tempDir: msg.scratchDir }, ac.signal);
     } else if (msg.spec.kind === 'write') {
       value = await runWrite(duck, msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir });
     } else {

@@ -60,7 +60,7 @@ export class BeePool {
       this.events.beeLifecycle(c.id);
       this.#dispatch();
     } catch (e) {
-      this.log.error(`bee ${c.id} failed to start: ${(e as Error).message}`);
+      if (this.#accepting) this.log.error(`bee ${c.id} failed to start: ${(e as Error).message}`);
     }
   }
 
@@ -144,6 +144,7 @@ export class BeePool {
    */
   async stop(graceMs: number): Promise<void> {
     this.#accepting = false;
+    for (const c of this.chambers) c.retire();
     for (const j of this.#queue.drain()) {
       this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('the hive shut down before the task started') }, 0);
     }

@@ -63,6 +63,7 @@ export class Chamber {
   #ready: Promise<void> | null = null;
   #lastCpu = { ms: 0, at: 0 };
   #cleanStamp = -1n;
+  #retired = false;
   rssBytes = 0;
   cpuPercent = 0;
   tasksRun = 0;
@@ -95,6 +96,8 @@ export class Chamber {
 
   async #spawn(): Promise<void> {
     await emptyDir(this.scratchDir);
+    // The pool may have stopped while we awaited: a bee forked now would outlive the pool's sweep.
+    if (this.#retired) throw new Error(`bee ${this.id}: the pool is stopping`);
     this.#cleanStamp = dirStamp(this.scratchDir);
     this.#lastCpu = { ms: 0, at: 0 };
     const { heapMb, duckBytes } = splitBudget(this.budgetBytes);
@@ -236,6 +239,11 @@ export class Chamber {
     this.cpuPercent = 0;
     this.sm.to('exited', signal ?? `code ${code}`);
     this.onExit(this);
+  }
+
+  /** No more bees in this chamber (the pool is stopping). */
+  retire(): void {
+    this.#retired = true;
   }
 
   /** Take a usage sample of the bee's tree; over budget means the tree is killed. */

@@ -4,6 +4,7 @@ import {
   type FrameDetail,
   type FrameSummary,
   type NodeRecord,
+  type SqlResponse,
   type TaskLimits,
   type TaskSpec,
   type TaskState,
@@ -51,6 +52,11 @@ export class QueenClient {
 
   cancel(id: string): Promise<TaskView> {
     return this.#call('DELETE', `/v1/tasks/${encodeURIComponent(id)}`);
+  }
+
+  /** SQL that may name frames: the queen plans it and bees run it. */
+  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits } = {}, signal?: AbortSignal): Promise<SqlResponse> {
+    return this.#call('POST', '/v1/sql', { sql, explain: o.explain ?? false, limits: o.limits ?? {} }, signal);
   }
 
   colony(): Promise<ColonyView> {

@@ -1,4 +1,4 @@
-import type { TaskLimits, TaskSpec, TaskView } from '@apiary/protocol';
+import type { SqlResponse, TaskLimits, TaskSpec, TaskView } from '@apiary/protocol';
 import { onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
@@ -69,6 +69,11 @@ export class Session {
     } finally {
       if (id) this.#tasks.delete(id);
     }
+  }
+
+  /** Run SQL through the queen's planner (frames or not); Ctrl-C aborts it (the queen cancels its tasks). */
+  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits } = {}): Promise<SqlResponse> {
+    return this.colony.client.sql(sql, o, this.#ac.signal);
   }
 
   close(): Promise<void> {

@@ -11,6 +11,7 @@ import { DataRoot } from './frames/data-root.js';
 import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
 import { LocalHive } from './local-hive.js';
+import { QueryRunner } from './query/query-runner.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
@@ -56,6 +57,7 @@ export class Queen {
     this.frames = this.#frames(deps.catalog ?? FrameCatalog.memory());
     this.app = buildApp({
       frames: this.frames,
+      queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot),
       clientToken: cfg.clientToken,
       maxBodyBytes: cfg.maxBodyBytes,
       scheduler: this.scheduler,

@@ -5,6 +5,8 @@
 export const ErrorCodes = {
   // Task outcomes
   SQL_ERROR: 'The SQL failed in DuckDB (syntax, binder or runtime error).',
+  SQL_READ_ONLY: 'SQL over frames must be one read-only SELECT (no DDL, DML, COPY, ATTACH, SET).',
+  RESULT_TOO_LARGE: 'The query result is over the size limit; narrow it, add LIMIT, or write it to a frame.',
   TASK_FAILED: 'A js task threw or rejected.',
   TASK_MODULE_NOT_FOUND: 'The js task module could not be loaded.',
   TASK_EXPORT_NOT_FOUND: 'The js task module has no such exported function.',

@@ -27,7 +27,7 @@ export type AttemptView = z.infer<typeof AttemptView>;
 export const TaskView = z.object({
   id: z.string(),
   state: TaskState,
-  kind: z.enum(['sql', 'js', 'write']),
+  kind: z.enum(['sql', 'js', 'write', 'parse', 'fsql', 'plan']),
   createdAt: z.number(),
   finishedAt: z.number().nullable(),
   attempts: z.array(AttemptView),
@@ -120,3 +120,21 @@ export const NodeRecord = z.object({
   lastError: z.string().max(4096).nullable(),
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;
+
+/** POST /v1/sql: SQL that may name frames; the queen plans it and bees run it. */
+export const SqlRequest = z.object({
+  sql: z.string().min(1).max(1_000_000),
+  /** Only plan: return the plan text, run nothing. */
+  explain: z.boolean().default(false),
+  limits: TaskLimits.default({}),
+});
+export type SqlRequest = z.infer<typeof SqlRequest>;
+
+export const SqlResponse = z.object({
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  rows: z.array(z.record(z.string(), z.unknown())),
+  /** The plan, for frame queries (and always with explain). */
+  explain: z.string().nullable(),
+  tasks: z.array(z.string()),
+});
+export type SqlResponse = z.infer<typeof SqlResponse>;

@@ -33,7 +33,39 @@ export const WriteTaskSpec = z.object({
   partitionBy: z.string().min(1).max(256).optional(),
 });
 
-export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec]);
+/** The queen asks a bee for DuckDB's parse tree of a query (json_serialize_sql) to plan it. */
+export const ParseTaskSpec = z.object({ kind: z.literal('parse'), sql: z.string().min(1).max(1_000_000) });
+export type ParseTaskSpec = z.infer<typeof ParseTaskSpec>;
+
+/**
+ * SQL over frames, as planned by the queen: each frame is a view over its (pruned) cells, the
+ * database can read only `allowDirs` (the data root), and `into` writes the result to a Parquet
+ * file (partial aggregates for a merge) instead of returning rows.
+ */
+export const FrameSqlTaskSpec = z.object({
+  kind: z.literal('fsql'),
+  sql: z.string().min(1).max(1_000_000),
+  views: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), z.array(z.string().min(1)).max(100_000)),
+  allowDirs: z.array(z.string().min(1)).min(1).max(16),
+  into: z.string().min(1).optional(),
+});
+export type FrameSqlTaskSpec = z.infer<typeof FrameSqlTaskSpec>;
+
+/**
+ * Plan SQL over frames on a bee (it has DuckDB to parse and render SQL; the planner itself is pure
+ * TypeScript in @apiary/planner). `catalog` is the planner's Catalog: the named frames' cells with
+ * absolute paths, sizes and statistics, and their columns.
+ */
+export const PlanTaskSpec = z.object({
+  kind: z.literal('plan'),
+  sql: z.string().min(1).max(1_000_000),
+  catalog: z.array(z.unknown()),
+  bees: z.number().int().positive(),
+  targetBytesPerGroup: z.number().int().positive(),
+});
+export type PlanTaskSpec = z.infer<typeof PlanTaskSpec>;
+
+export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec, ParseTaskSpec, FrameSqlTaskSpec, PlanTaskSpec]);
 export type TaskSpec = z.infer<typeof TaskSpec>;
 export type SqlTaskSpec = z.infer<typeof SqlTaskSpec>;
 export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
@@ -79,7 +111,10 @@ export type CellWritten = z.infer<typeof CellWritten>;
 export const WriteResult = z.object({ kind: z.literal('write'), schema: z.array(Column), cells: z.array(CellWritten) });
 export type WriteResult = z.infer<typeof WriteResult>;
 
-export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult, WriteResult]);
+export const ParseResult = z.object({ kind: z.literal('parse'), ast: z.unknown() });
+/** A rendered plan (@apiary/planner's RenderedPlan) and its explain text. */
+export const PlanResult = z.object({ kind: z.literal('plan'), plan: z.unknown(), explain: z.string() });
+export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult, WriteResult, ParseResult, PlanResult]);
 export type SqlResult = z.infer<typeof SqlResult>;
 export type TaskValue = z.infer<typeof TaskValue>;
 

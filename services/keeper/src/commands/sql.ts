@@ -3,11 +3,12 @@ import { UsageError } from '../errors.js';
 import { FORMATS, formatSql, type Format } from '../format.js';
 import { Session } from '../session.js';
 
-export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
-  Run one SQL statement on a bee (DuckDB) and print the result.`;
+export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv] [--explain] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
+  Run SQL on the bees (DuckDB) and print the result. Frames are tables: the queen prunes their cells
+  by statistics, splits decomposable aggregates over the bees and merges them; --explain prints the plan.`;
 
 export async function sqlCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, format: { type: 'string', short: 'f' } });
+  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, format: { type: 'string', short: 'f' }, explain: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(SQL_USAGE + '\n');
     return 0;
@@ -18,8 +19,9 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   const flags = colonyFlags(values);
   const session = await Session.open(flags);
   try {
-    const t = await session.run({ kind: 'sql', sql: positionals[0]! }, { timeoutMs: flags.timeoutMs });
-    if (t.value?.kind === 'sql') process.stdout.write(formatSql(t.value, format));
+    const r = await session.sql(positionals[0]!, { explain: values.explain ?? false, limits: { timeoutMs: flags.timeoutMs } });
+    if (values.explain) process.stdout.write((r.explain ?? '') + '\n');
+    else process.stdout.write(formatSql({ kind: 'sql', columns: r.columns, rows: r.rows }, format));
     return 0;
   } finally {
     await session.close();

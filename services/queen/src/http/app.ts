@@ -6,10 +6,13 @@ import { registerTaskRoutes, type TaskRouteDeps } from './routes-tasks.js';
 import { registerColonyRoutes, type ColonyRouteDeps } from './routes-colony.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
+import { registerSqlRoutes } from './routes-sql.js';
+import type { QueryRunner } from '../query/query-runner.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps {
   clientToken: string;
   maxBodyBytes: number;
+  queries: QueryRunner;
 }
 
 /** The queen's HTTP API under /v1. Every route but /v1/health needs the bearer token. */
@@ -31,5 +34,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerColonyRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerFrameRoutes(app, deps);
+  registerSqlRoutes(app, deps);
   return app;
 }

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDaemon } from './helpers/daemon.js';
+import { keeper } from './helpers/keeper.js';
+
+/*
+ * SQL over frames through the whole system (queen plans on a bee, bees map, one bee merges),
+ * checked against plain DuckDB over the very same cell files.
+ */
+const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '64KiB', '--min-cell-bytes', '16KiB'];
+
+const QUERIES: [string, boolean][] = [
+  // [sql, ordered]
+  ['SELECT count(*) FROM sales', true],
+  ['SELECT count(*) AS n, sum(amount) AS s, min(amount) AS lo, max(amount) AS hi, avg(amount) AS a FROM sales', true],
+  ['SELECT region, count(*) AS n, sum(amount) AS s FROM sales GROUP BY region', false],
+  ['SELECT region, avg(amount) AS a, count(note) AS notes FROM sales GROUP BY region ORDER BY region', true],
+  ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true],
+  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true],
+  ['SELECT count(*), sum(amount) FROM sales WHERE id < 0', true],
+  ['SELECT region, count(*) FROM sales WHERE id > 999999999 GROUP BY region', false],
+  ['SELECT max(ts), min(ts) FROM sales WHERE ts >= TIMESTAMP \'2026-03-01\'', true],
+  ['SELECT qty % 3 AS k, count(*), avg(qty) FROM sales GROUP BY qty % 3', false],
+  ['SELECT count(DISTINCT region) FROM sales', true],
+  ['SELECT median(amount) FROM sales WHERE id < 5000', true],
+  ['SELECT region, amount, rank() OVER (PARTITION BY region ORDER BY amount DESC, id) AS r FROM sales WHERE id < 300 ORDER BY region, r LIMIT 20', true],
+  ['SELECT a.region, count(*) FROM sales a JOIN sales b ON a.id = b.id + 1 WHERE a.id < 2000 GROUP BY a.region', false],
+  ['SELECT * FROM sales WHERE id IN (5, 500, 5000) ORDER BY id', true],
+];
+
+function close(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameRows(got: Record<string, unknown>[], want: Record<string, unknown>[], ordered: boolean): boolean {
+  const norm = (rows: Record<string, unknown>[]) => rows.map((r) => Object.values(r));
+  const key = (r: unknown[]) => JSON.stringify(r.map((v) => (typeof v === 'number' ? Number(v.toPrecision(9)) : v)));
+  const g = norm(got);
+  const w = norm(want);
+  if (!ordered) {
+    g.sort((x, y) => key(x).localeCompare(key(y)));
+    w.sort((x, y) => key(x).localeCompare(key(y)));
+  }
+  return g.length === w.length && g.every((r, i) => r.length === w[i]!.length && r.every((v, j) => close(v, w[i]![j])));
+}
+
+describe('SQL over frames equals plain DuckDB', () => {
+  let d: TestDaemon;
+  let oracle: DuckDBConnection;
+  let instance: DuckDBInstance;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-query-'));
+
+  beforeAll(async () => {
+    d = await TestDaemon.start(DAEMON_ARGS);
+    await d.waitHives(1);
+    const src = path.join(tmp, 'sales.parquet');
+    const gen = await keeper(['sql', `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
+      round((hash(i * 7) % 100000) / 100.0, 2)::DOUBLE AS amount, (hash(i * 3) % 20)::INT AS qty,
+      CASE WHEN i % 13 = 0 THEN NULL ELSE 'n' || (i % 5) END AS note,
+      DATE '2026-01-01' + (i // 500)::INT AS day, TIMESTAMP '2026-01-01' + to_minutes(i) AS ts
+      FROM range(60000) t(i) ORDER BY i) TO '${src}' (FORMAT parquet)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const w = await keeper(['write', 'sales', src, '--json'], d.home);
+    expect(w.exitCode, w.stderr).toBe(0);
+    expect(JSON.parse(w.stdout).cells_written).toBeGreaterThan(4);
+    const detail = await d.client.frame('sales');
+    const files = detail.cellList.map((c) => path.join(detail.dataRoot, c.path));
+    instance = await DuckDBInstance.create(':memory:');
+    oracle = await instance.connect();
+    await oracle.run(`CREATE VIEW sales AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`);
+  }, 120_000);
+
+  afterAll(async () => {
+    oracle?.closeSync();
+    instance?.closeSync();
+    await d?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  for (const [sql, ordered] of QUERIES) {
+    it(sql, async () => {
+      const got = await d.client.sql(sql);
+      const want = (await oracle.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+      const wantJs = want.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : v])));
+      const gotNorm = got.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : v])));
+      expect(sameRows(gotNorm, wantJs, ordered), `${JSON.stringify(gotNorm.slice(0, 3))} vs ${JSON.stringify(wantJs.slice(0, 3))}`).toBe(true);
+      expect(got.columns.map((c) => c.name)).toEqual(Object.keys(want[0] ?? Object.fromEntries(got.columns.map((c) => [c.name, 1]))));
+    });
+  }
+
+  it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {
+    const plan = await d.client.sql('SELECT count(*) FROM sales WHERE id BETWEEN 100 AND 200', { explain: true });
+    const m = /frame sales: (\d+) cells, (\d+) pruned, (\d+) read/.exec(plan.explain ?? '');
+    expect(m, plan.explain ?? '').toBeTruthy();
+    expect(Number(m![3])).toBe(1);
+    expect(Number(m![2])).toBe(Number(m![1]) - 1);
+    expect(plan.explain).toMatch(/plan: decomposed/);
+    expect((await d.client.sql('SELECT count(*) AS n FROM sales WHERE id BETWEEN 100 AND 200')).rows).toEqual([{ n: 101 }]);
+  });
+
+  it('explains a query that cannot be split as a whole-query plan', async () => {
+    const r = await keeper(['sql', '--explain', 'SELECT count(DISTINCT region) FROM sales'], d.home);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/plan: whole/);
+  });
+
+  it('frame SQL is read-only and cannot read outside the data root', async () => {
+    for (const sql of ['DROP TABLE sales', "COPY sales TO '/tmp/x.parquet'", 'INSERT INTO sales SELECT * FROM sales']) {
+      const r = await keeper(['sql', sql], d.home);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/SQL_READ_ONLY/);
+    }
+    const p = await keeper(['sql', "SELECT count(*) FROM sales, read_csv('/etc/passwd')"], d.home);
+    expect(p.exitCode).toBe(1);
+    expect(p.stderr).toMatch(/SQL_ERROR.*Permission Error.*\/etc\/passwd/s);
+  });
+});

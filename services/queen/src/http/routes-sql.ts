@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { SqlRequest, validate } from '@apiary/protocol';
+import type { QueryRunner } from '../query/query-runner.js';
+
+/** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
+export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; admit(): void }): void {
+  app.post('/v1/sql', async (req, reply) => {
+    deps.admit();
+    const body = validate(SqlRequest, req.body, 'sql request');
+    const ac = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) ac.abort();
+    });
+    return deps.queries.run(body.sql, { explain: body.explain, limits: body.limits, signal: ac.signal });
+  });
+}

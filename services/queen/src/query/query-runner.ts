@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Catalog, RenderedPlan } from '@apiary/planner';
+import { ApiaryError, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
+import type { FrameCatalog } from '../frames/catalog.js';
+import type { HiveRegistry } from '../hives/hive-registry.js';
+import type { Scheduler } from '../tasks/scheduler.js';
+
+/** Rows a query may return through the API (JSON in memory on the queen). */
+export const MAX_RESULT_ROWS = 1_000_000;
+
+/**
+ * SQL that names frames: a bee plans it (prune, split, map/merge or whole), bees run the pieces,
+ * one bee merges. SQL that names no frame runs as it is, on one bee.
+ */
+export class QueryRunner {
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly catalog: FrameCatalog,
+    private readonly registry: HiveRegistry,
+    private readonly dataRoot: string,
+  ) {}
+
+  async run(sql: string, opts: { explain: boolean; limits: TaskLimits; signal: AbortSignal }): Promise<SqlResponse> {
+    const tasks: string[] = [];
+    const exec = async (spec: TaskSpec): Promise<TaskValue> => {
+      const rec = this.scheduler.submit(spec, opts.limits);
+      tasks.push(rec.id);
+      const onAbort = () => this.scheduler.cancel(rec.id, 'the client went away');
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const done = await this.scheduler.wait(rec.id, 86_400_000);
+        if (done.state !== 'succeeded' || !done.value) throw ApiaryError.fromWire(done.error ?? { code: 'INTERNAL', message: `task ended ${done.state}` });
+        return done.value;
+      } finally {
+        opts.signal.removeEventListener('abort', onAbort);
+      }
+    };
+    const named = this.#framesNamed(sql);
+    if (named.length === 0) {
+      if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it names no frame)', tasks };
+      return { ...toRows(await exec({ kind: 'sql', sql })), explain: null, tasks };
+    }
+    const { bees, memoryPerBee } = this.#capacity();
+    const planned = await exec({ kind: 'plan', sql, catalog: [...this.#catalogFor(named)], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
+    if (planned.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
+    const plan = planned.plan as RenderedPlan;
+    if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks };
+    const allowDirs = [this.dataRoot];
+    if (plan.kind === 'whole') {
+      const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
+      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs })), explain: planned.explain, tasks };
+    }
+    const dir = path.join(this.dataRoot, 'queries', randomUUID());
+    await mkdir(dir, { recursive: true });
+    try {
+      const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
+      await Promise.all(
+        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i] })),
+      );
+      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs });
+      return { ...toRows(merged), explain: planned.explain, tasks };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Frames the text mentions as a word: a cheap test before asking a bee to parse it. */
+  #framesNamed(sql: string): string[] {
+    return this.catalog
+      .list()
+      .map((f) => f.name)
+      .filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(sql));
+  }
+
+  #catalogFor(names: string[]): Catalog {
+    return names.map((name) => {
+      const d = this.catalog.describe(name, this.dataRoot);
+      return {
+        name,
+        columns: d.schema,
+        cells: d.cellList.map((c) => ({ path: path.join(this.dataRoot, c.path), bytes: c.bytes, rows: c.rows, stats: c.stats as never })),
+      };
+    });
+  }
+
+  #capacity(): { bees: number; memoryPerBee: number } {
+    let bees = 0;
+    let memoryPerBee = Infinity;
+    for (const s of this.registry.sessions()) {
+      bees += s.resources.bees;
+      memoryPerBee = Math.min(memoryPerBee, s.resources.memoryPerBeeBytes);
+    }
+    if (bees === 0) throw new ApiaryError('NO_HIVES', 'no hive is connected to run the query');
+    return { bees, memoryPerBee };
+  }
+}
+
+function toRows(v: TaskValue): Omit<SqlResponse, 'explain' | 'tasks'> {
+  if (v.kind !== 'sql') throw new ApiaryError('INTERNAL', `expected rows, got a ${v.kind} result`);
+  const r = v as SqlResult;
+  if (r.rows.length > MAX_RESULT_ROWS) {
+    throw new ApiaryError('RESULT_TOO_LARGE', `the result has ${r.rows.length} rows, over ${MAX_RESULT_ROWS}: add a LIMIT or aggregate further`);
+  }
+  return { columns: r.columns, rows: r.rows };
+}

@@ -1,0 +1,6 @@
+export { planQuery } from './plan.js';
+export { renderPlan, frameViewSql, quoteIdent, quoteString, SERIALIZE_SQL, DESERIALIZE_SQL, type Deserialize } from './render.js';
+export { explain, formatBytes } from './explain.js';
+export { groupCells, type GroupingOptions } from './groups.js';
+export { parseJson, stringifyJson, RawNumber, type Json, type JsonObject } from './json.js';
+export type * from './types.js';
