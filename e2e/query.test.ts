@@ -56,7 +56,8 @@ describe('SQL over frames equals plain DuckDB', () => {
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
-    await d.waitHives(1);
+    d.startHive('second'); // map work spreads over two hives
+    await d.waitHives(2);
     const src = path.join(tmp, 'sales.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
       round((hash(i * 7) % 100000) / 100.0, 2)::DOUBLE AS amount, (hash(i * 3) % 20)::INT AS qty,
@@ -92,6 +93,13 @@ describe('SQL over frames equals plain DuckDB', () => {
     });
   }
 
+  it('spread the map work of a decomposed query over both hives', async () => {
+    const r = await d.client.sql('SELECT region, sum(qty) FROM sales GROUP BY region');
+    const hives = new Set<string>();
+    for (const id of r.tasks) hives.add((await d.client.get(id)).attempts.at(-1)!.hive.split('#')[0]!);
+    expect(hives.size).toBe(2);
+  });
+
   it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {
     const plan = await d.client.sql('SELECT count(*) FROM sales WHERE id BETWEEN 100 AND 200', { explain: true });
     const m = /frame sales: (\d+) cells, (\d+) pruned, (\d+) read/.exec(plan.explain ?? '');
@@ -106,6 +114,14 @@ describe('SQL over frames equals plain DuckDB', () => {
     const r = await keeper(['sql', '--explain', 'SELECT count(DISTINCT region) FROM sales'], d.home);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/plan: whole/);
+  });
+
+  it('--into FRAME writes a result to a new frame, which is then queryable', async () => {
+    const r = await keeper(['sql', '--into', 'by_region', 'SELECT region, count(*) AS n, sum(amount) AS s FROM sales GROUP BY region'], d.home);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ frame: 'by_region', version: 1, rows_written: 4 });
+    const back = await d.client.sql('SELECT sum(n) AS n FROM by_region');
+    expect(back.rows).toEqual([{ n: 60000 }]);
   });
 
   it('frame SQL is read-only and cannot read outside the data root', async () => {

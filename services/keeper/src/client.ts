@@ -55,8 +55,8 @@ export class QueenClient {
   }
 
   /** SQL that may name frames: the queen plans it and bees run it. */
-  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits } = {}, signal?: AbortSignal): Promise<SqlResponse> {
-    return this.#call('POST', '/v1/sql', { sql, explain: o.explain ?? false, limits: o.limits ?? {} }, signal);
+  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite' } = {}, signal?: AbortSignal): Promise<SqlResponse> {
+    return this.#call('POST', '/v1/sql', { sql, explain: o.explain ?? false, limits: o.limits ?? {}, ...(o.into ? { into: o.into, intoMode: o.intoMode ?? 'overwrite' } : {}) }, signal);
   }
 
   colony(): Promise<ColonyView> {

@@ -72,7 +72,7 @@ export class Session {
   }
 
   /** Run SQL through the queen's planner (frames or not); Ctrl-C aborts it (the queen cancels its tasks). */
-  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits } = {}): Promise<SqlResponse> {
+  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite' } = {}): Promise<SqlResponse> {
     return this.colony.client.sql(sql, o, this.#ac.signal);
   }
 

@@ -57,7 +57,7 @@ export class Queen {
     this.frames = this.#frames(deps.catalog ?? FrameCatalog.memory());
     this.app = buildApp({
       frames: this.frames,
-      queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot),
+      queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
       clientToken: cfg.clientToken,
       maxBodyBytes: cfg.maxBodyBytes,
       scheduler: this.scheduler,

@@ -36,6 +36,9 @@ function checkShape(node: Node, ref: FrameRef): void {
     const what = FORBIDDEN[str(n, 'class')];
     if (what) fail(`${what} run whole`);
   });
+  // A merge over partials would drop the collation: min(s COLLATE nocase) of mins ≠ collated min.
+  const outer = [node['select_list'], node['group_expressions'], node['having'], node['modifiers']].map((x) => x ?? null);
+  if (some(outer, (x) => x['class'] === 'COLLATE')) fail('COLLATE outside WHERE runs whole');
   const n = nodes(node, 'group_expressions').length;
   const sets = node['group_sets'] as unknown[];
   const single = sets.length === 1 && Array.isArray(sets[0]) && new Set(sets[0]).size === n;
@@ -60,8 +63,12 @@ function groupKeys(node: Node, scope: Scope, aliases: Map<string, number>): { ke
   for (const g of nodes(node, 'group_expressions')) {
     let ast = g;
     if (str(g, 'class') === 'CONSTANT') {
-      const v = child(g, 'value')?.['value'];
-      const item = typeof v === 'number' ? select[v - 1] : undefined;
+      const value = child(g, 'value');
+      const type = value && child(value, 'type');
+      const v = value?.['value'];
+      // Only an integer literal is an ordinal (1.5 arrives as DECIMAL with value 15).
+      const ordinal = type && ['INTEGER', 'BIGINT'].includes(str(type, 'id')) && typeof v === 'number';
+      const item = ordinal ? select[v - 1] : undefined;
       if (!item) throw new NotDecomposable('GROUP BY a constant');
       ast = item;
     } else if (str(g, 'class') === 'COLUMN_REF') {
@@ -101,7 +108,7 @@ export function decompose(node: Node, ref: FrameRef): Decomposition {
     const select = nodes(node, 'select_list');
     const aliases = explicitAliases(select);
     for (const name of referencedNames(child(node, 'where_clause'), scope)) {
-      if (aliases.has(name) && !scope.declared?.has(name)) throw new NotDecomposable(`WHERE ${name}: a column or a select alias?`);
+      if (aliases.has(name) && !scope.declared?.has(name)) throw new NotDecomposable(`WHERE ${name} may be a select alias (the map has none)`);
     }
     const keys = groupKeys(node, scope, aliases);
     const partials = new Partials(scope);

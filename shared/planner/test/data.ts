@@ -1,6 +1,6 @@
 // Generated frames: a few small Parquet cells with ints, floats, decimals, strings, NULLs,
 // timestamps and dates, skewed groups, an all-NULL column in one cell and an empty cell.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -75,7 +75,10 @@ export async function makeSales(conn: DuckDBConnection): Promise<Fixture> {
     typed: { name: 'sales', cells, columns },
     untyped: { name: 'sales', cells },
     files: cells.map((c) => c.path),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      if (existsSync(dir)) throw new Error(`temp dir ${dir} still exists`);
+    },
   };
 }
 

@@ -31,6 +31,8 @@ const WHOLE: [string, number | null][] = [
   ['SELECT g, count(*) AS n FROM sales GROUP BY g QUALIFY rank() OVER (ORDER BY count(*) DESC) <= 2', 6],
   ['SELECT count(*) AS n FROM sales WHERE id IN (SELECT id FROM sales WHERE id < 10)', 6],
   ['SELECT g, count(*) AS n FROM sales WHERE id < 100 GROUP BY g ORDER BY random() LIMIT 0', 1],
+  ['SELECT count(*) AS n FROM sales GROUP BY 1.5', 6],
+  ["SELECT min(s COLLATE nocase) AS m, count(*) AS n FROM sales WHERE s COLLATE nocase >= 'ITEM-0590'", 6],
 ];
 
 describe('whole plans equal plain DuckDB', () => {

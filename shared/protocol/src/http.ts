@@ -127,6 +127,9 @@ export const SqlRequest = z.object({
   /** Only plan: return the plan text, run nothing. */
   explain: z.boolean().default(false),
   limits: TaskLimits.default({}),
+  /** Write the result to this frame (a new version) instead of returning rows: for large results. */
+  into: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a frame name: lower-case letters, digits, underscore').optional(),
+  intoMode: z.enum(['append', 'overwrite']).default('overwrite'),
 });
 export type SqlRequest = z.infer<typeof SqlRequest>;
 
@@ -136,5 +139,7 @@ export const SqlResponse = z.object({
   /** The plan, for frame queries (and always with explain). */
   explain: z.string().nullable(),
   tasks: z.array(z.string()),
+  /** With `into`: the write's result ({ frame, version, cells_written, … }). */
+  written: z.record(z.string(), z.unknown()).nullable().default(null),
 });
 export type SqlResponse = z.infer<typeof SqlResponse>;

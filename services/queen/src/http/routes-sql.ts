@@ -11,6 +11,6 @@ export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRu
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
-    return deps.queries.run(body.sql, { explain: body.explain, limits: body.limits, signal: ac.signal });
+    return deps.queries.run(body.sql, { explain: body.explain, limits: body.limits, signal: ac.signal, into: body.into, intoMode: body.intoMode });
   });
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Catalog, RenderedPlan } from '@apiary/planner';
 import { ApiaryError, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
+import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 
@@ -20,9 +21,28 @@ export class QueryRunner {
     private readonly catalog: FrameCatalog,
     private readonly registry: HiveRegistry,
     private readonly dataRoot: string,
+    private readonly writer: FrameWriter,
   ) {}
 
-  async run(sql: string, opts: { explain: boolean; limits: TaskLimits; signal: AbortSignal }): Promise<SqlResponse> {
+  /**
+   * With `into`, the last step writes Parquet under the data root instead of returning rows, and
+   * that file goes through the frame write path (leafcutter cells, statistics, one version).
+   */
+  async run(sql: string, opts: QueryOptions): Promise<SqlResponse> {
+    if (!opts.into || opts.explain) return this.#run(sql, opts, undefined);
+    const dir = path.join(this.dataRoot, 'queries', randomUUID());
+    await mkdir(dir, { recursive: true });
+    try {
+      const file = path.join(dir, 'result.parquet');
+      const r = await this.#run(sql, opts, file);
+      const written = await this.writer.write(opts.into, { path: file, format: 'parquet', mode: opts.intoMode ?? 'overwrite' }, opts.signal);
+      return { ...r, written };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #run(sql: string, opts: QueryOptions, into: string | undefined): Promise<SqlResponse> {
     const tasks: string[] = [];
     const exec = async (spec: TaskSpec): Promise<TaskValue> => {
       const rec = this.scheduler.submit(spec, opts.limits);
@@ -39,18 +59,19 @@ export class QueryRunner {
     };
     const named = this.#framesNamed(sql);
     if (named.length === 0) {
-      if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it names no frame)', tasks };
-      return { ...toRows(await exec({ kind: 'sql', sql })), explain: null, tasks };
+      if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it names no frame)', tasks, written: null };
+      const plain = into ? `COPY (${sql}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
+      return { ...toRows(await exec({ kind: 'sql', sql: plain }), into), explain: null, tasks, written: null };
     }
     const { bees, memoryPerBee } = this.#capacity();
     const planned = await exec({ kind: 'plan', sql, catalog: [...this.#catalogFor(named)], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
     if (planned.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
     const plan = planned.plan as RenderedPlan;
-    if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks };
+    if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
     if (plan.kind === 'whole') {
       const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
-      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs })), explain: planned.explain, tasks };
+      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into }), into), explain: planned.explain, tasks, written: null };
     }
     const dir = path.join(this.dataRoot, 'queries', randomUUID());
     await mkdir(dir, { recursive: true });
@@ -59,8 +80,8 @@ export class QueryRunner {
       await Promise.all(
         plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i] })),
       );
-      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs });
-      return { ...toRows(merged), explain: planned.explain, tasks };
+      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into });
+      return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -97,11 +118,20 @@ export class QueryRunner {
   }
 }
 
-function toRows(v: TaskValue): Omit<SqlResponse, 'explain' | 'tasks'> {
+export interface QueryOptions {
+  explain: boolean;
+  limits: TaskLimits;
+  signal: AbortSignal;
+  into?: string;
+  intoMode?: 'append' | 'overwrite';
+}
+
+function toRows(v: TaskValue, into?: string): Pick<SqlResponse, 'columns' | 'rows'> {
   if (v.kind !== 'sql') throw new ApiaryError('INTERNAL', `expected rows, got a ${v.kind} result`);
   const r = v as SqlResult;
+  if (into) return { columns: [], rows: [] };
   if (r.rows.length > MAX_RESULT_ROWS) {
-    throw new ApiaryError('RESULT_TOO_LARGE', `the result has ${r.rows.length} rows, over ${MAX_RESULT_ROWS}: add a LIMIT or aggregate further`);
+    throw new ApiaryError('RESULT_TOO_LARGE', `the result has ${r.rows.length} rows, over ${MAX_RESULT_ROWS}: add a LIMIT, aggregate further, or write it to a frame with --into FRAME`);
   }
   return { columns: r.columns, rows: r.rows };
 }
