@@ -124,6 +124,16 @@ describe('SQL over frames equals plain DuckDB', () => {
     expect(back.rows).toEqual([{ n: 60000 }]);
   });
 
+  it('an empty frame answers like an empty table', async () => {
+    const src = path.join(tmp, 'empty.parquet');
+    const gen = await keeper(['sql', `COPY (SELECT 1::INTEGER AS a, 'x' AS b WHERE false) TO '${src}' (FORMAT parquet)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const w = await keeper(['write', 'nothing', src, '--json'], d.home);
+    expect(w.exitCode, w.stderr).toBe(0);
+    expect((await d.client.sql('SELECT count(*) AS n, sum(a) AS s FROM nothing')).rows).toEqual([{ n: 0, s: null }]);
+    expect((await d.client.sql('SELECT b, count(*) FROM nothing GROUP BY b')).rows).toEqual([]);
+  });
+
   it('frame SQL is read-only and cannot read outside the data root', async () => {
     for (const sql of ['DROP TABLE sales', "COPY sales TO '/tmp/x.parquet'", 'INSERT INTO sales SELECT * FROM sales']) {
       const r = await keeper(['sql', sql], d.home);

@@ -28,7 +28,7 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
     const dirs = [...spec.allowDirs, o.tempDir].map((d) => lit(d.endsWith('/') ? d : `${d}/`));
     await conn.run(`SET allowed_directories = [${dirs.join(', ')}]`);
     // The planner keeps one cell of a fully pruned frame, so every view has its frame's columns.
-    for (const [name, files] of Object.entries(spec.views)) await conn.run(frameViewSql(name, files));
+    for (const [name, files] of Object.entries(spec.views)) await conn.run(frameViewSql(name, files, spec.columns?.[name]));
     await conn.run('SET enable_external_access = false');
     if (spec.into) {
       await conn.run(`COPY (${spec.sql}) TO ${lit(spec.into)} (FORMAT parquet)`);

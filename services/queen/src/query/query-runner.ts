@@ -64,21 +64,23 @@ export class QueryRunner {
       return { ...toRows(await exec({ kind: 'sql', sql: plain }), into), explain: null, tasks, written: null };
     }
     const { bees, memoryPerBee } = this.#capacity();
-    const planned = await exec({ kind: 'plan', sql, catalog: [...this.#catalogFor(named)], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
+    const catalog = this.#catalogFor(named);
+    const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
     if (planned.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
     const plan = planned.plan as RenderedPlan;
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
+    const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
     if (plan.kind === 'whole') {
       const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
-      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into }), into), explain: planned.explain, tasks, written: null };
+      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns }), into), explain: planned.explain, tasks, written: null };
     }
     const dir = path.join(this.dataRoot, 'queries', randomUUID());
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
       await Promise.all(
-        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i] })),
+        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns })),
       );
       const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into });
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
