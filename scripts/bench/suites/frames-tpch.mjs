@@ -1,0 +1,394 @@
+// Frames on a TPC-H-lineitem-like table: write throughput and the shapes of TPC-H Q1 (grouped sums
+// and averages) and Q6 (a filtered sum), through a queen daemon (2 bees, 1 GiB each), against one
+// plain DuckDB process with threads = cores doing the same work in the same run.
+//
+//   input   BENCH_LINEITEM_ROWS rows (default 10,000,000) in BENCH_LINEITEM_FILES Parquet files
+//           (default 8), made by scripts/bench/gen-lineitem.mjs (range(), hash(), random(); no
+//           tpch extension).
+//   write   POST /v1/frames/lineitem/write { path: "<dir>/*.parquet" } → rows/s, against DuckDB
+//           COPY (SELECT * FROM read_parquet('<dir>/*.parquet')) TO '<tmp>/copy.parquet'. Runs
+//           BENCH_WRITE_RUNS times (default min(BENCH_RUNS, 3)), interleaved, the frame dropped
+//           between runs; median. Target: apiary/DuckDB ≥ 0.8.
+//   queries POST /v1/sql { sql } for Q1 and Q6, 1 warm-up (BENCH_WARMUP) then BENCH_RUNS runs,
+//           interleaved with the same SQL in the DuckDB process on a view lineitem over
+//           read_parquet([the frame's cells]) (from GET /v1/frames/lineitem); median. Target:
+//           apiary/DuckDB ≤ 1.2. Results must match (Q6 revenue within relative 1e-9; Q1 the
+//           same groups with the same counts, sums and averages within relative 1e-9), else the
+//           row is marked FAIL. The plan (POST /v1/sql with explain) is reported: its kind and
+//           number of groups (BENCH_EXPLAIN=1 also logs the whole explain text).
+//
+// Times are wall times seen by the bench: the HTTP round trip for apiary, the stdin/stdout round
+// trip to the warm DuckDB process (scripts/bench/duckdb-sql.mjs) for the baseline; neither pays a
+// process start.
+
+import os from 'node:os';
+import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import {
+  BENCH_DIR,
+  NODE,
+  intEnv,
+  isAlive,
+  killTree,
+  makeTempDir,
+  median,
+  removeTempDir,
+  round,
+  spawnTracked,
+  tailLines,
+  timeCommand,
+  waitForGone,
+  withTimeout,
+} from '../lib.mjs';
+import { startDaemon, teardownRow } from '../daemon-lib.mjs';
+
+export const name = 'frames-tpch';
+export const description = 'frames: lineitem-like writes and Q1/Q6 vs DuckDB';
+export const order = 50;
+export const timeoutMs = 30 * 60_000;
+
+const GEN_LINEITEM = path.join(BENCH_DIR, 'gen-lineitem.mjs');
+const DUCKDB_SQL = path.join(BENCH_DIR, 'duckdb-sql.mjs');
+
+const BEES = 2;
+const MEMORY_PER_BEE = '1GiB';
+const FRAME = 'lineitem';
+const WRITE_TARGET = 0.8; // apiary rows/s ÷ DuckDB rows/s, at least
+const QUERY_TARGET = 1.2; // apiary ms ÷ DuckDB ms, at most
+const REL_TOL = 1e-9;
+
+const GEN_TIMEOUT_MS = 10 * 60_000;
+const WRITE_TIMEOUT_MS = 10 * 60_000;
+const QUERY_TIMEOUT_MS = 5 * 60_000;
+const DUCK_READY_MS = 20_000;
+const DUCK_EXIT_MS = 5000;
+
+const Q1 = `SELECT
+    l_returnflag,
+    l_linestatus,
+    sum(l_quantity) AS sum_qty,
+    sum(l_extendedprice) AS sum_base_price,
+    sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
+    sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
+    avg(l_quantity) AS avg_qty,
+    avg(l_extendedprice) AS avg_price,
+    avg(l_discount) AS avg_disc,
+    count(*) AS count_order
+FROM lineitem
+WHERE l_shipdate <= DATE '1998-09-02'
+GROUP BY l_returnflag, l_linestatus
+ORDER BY l_returnflag, l_linestatus`;
+
+const Q6 = `SELECT sum(l_extendedprice * l_discount) AS revenue
+FROM lineitem
+WHERE l_shipdate >= DATE '1994-01-01'
+  AND l_shipdate < DATE '1995-01-01'
+  AND l_discount BETWEEN 0.05 AND 0.07
+  AND l_quantity < 24`;
+
+const Q1_NUMBERS = ['sum_qty', 'sum_base_price', 'sum_disc_price', 'sum_charge', 'avg_qty', 'avg_price', 'avg_disc'];
+
+export async function run(ctx) {
+  const nRows = intEnv('BENCH_LINEITEM_ROWS', 10_000_000, 1);
+  const nFiles = intEnv('BENCH_LINEITEM_FILES', 8, 1);
+  const writeRuns = intEnv('BENCH_WRITE_RUNS', Math.min(ctx.runs, 3), 1);
+  const warmup = intEnv('BENCH_WARMUP', 1, 0);
+  const runs = ctx.runs;
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const rows = [];
+  const checkAbort = () => {
+    if (ctx.signal.aborted) throw new Error('aborted');
+  };
+
+  let inputDir;
+  let copyDir;
+  let d;
+  let duck;
+  let teardown;
+  let duckGone = true;
+  try {
+    // --- Input.
+    inputDir = await makeTempDir('apiary-bench-lineitem-');
+    copyDir = await makeTempDir('apiary-bench-copy-');
+    const g = await timeCommand(NODE, [GEN_LINEITEM, inputDir, '--rows', String(nRows), '--files', String(nFiles)], { timeoutMs: GEN_TIMEOUT_MS });
+    const gen = lastJsonLine(g.stdout);
+    if (gen?.type !== 'generated' || gen.rows !== nRows) throw new Error(`gen-lineitem: unexpected output ${g.stdout.slice(0, 300)}`);
+    ctx.log(`generated ${nRows} rows in ${gen.files.length} files (${mib(gen.bytes)} MiB) in ${gen.ms} ms`);
+    rows.push({ metric: 'input: lineitem-like Parquet', value: nRows, unit: 'rows', note: `${gen.files.length} files, ${mib(gen.bytes)} MiB; generated in ${(gen.ms / 1000).toFixed(1)} s` });
+    const glob = path.join(inputDir, '*.parquet');
+
+    // --- The daemon and the baseline process.
+    checkAbort();
+    d = await startDaemon(ctx, { bees: BEES, memoryPerBee: MEMORY_PER_BEE });
+    duck = await startDuck(cores);
+    ctx.log(`queen ${d.url}; DuckDB ${duck.version} baseline with ${duck.threads} threads`);
+
+    // --- Write throughput, interleaved with the DuckDB COPY.
+    const write = { apiary: [], duck: [], server: [] };
+    let lastWrite;
+    const copyOut = path.join(copyDir, 'copy.parquet');
+    for (let r = 0; r < writeRuns; r++) {
+      checkAbort();
+      if (r > 0) await d.api.json('DELETE', `/v1/frames/${FRAME}`, undefined, { timeoutMs: 60_000 });
+      const t0 = performance.now();
+      const res = await d.api.json('POST', `/v1/frames/${FRAME}/write`, { path: glob }, { timeoutMs: WRITE_TIMEOUT_MS });
+      const ms = performance.now() - t0;
+      if (res.rows_written !== nRows) throw new Error(`write ${r + 1}: ${res.rows_written} rows written, expected ${nRows}`);
+      write.apiary.push(ms);
+      write.server.push(res.duration_ms);
+      lastWrite = res;
+
+      checkAbort();
+      await rm(copyOut, { force: true });
+      const c = await duck.sql(`COPY (SELECT * FROM read_parquet(${lit(glob)})) TO ${lit(copyOut)} (FORMAT parquet)`, WRITE_TIMEOUT_MS);
+      const copied = Number(c.rows[0]?.Count ?? c.rows[0]?.count ?? NaN);
+      if (copied !== nRows) throw new Error(`DuckDB COPY ${r + 1}: ${copied} rows, expected ${nRows}`);
+      write.duck.push(c.wallMs);
+      ctx.log(`write ${r + 1}/${writeRuns}: apiary ${ms.toFixed(0)} ms (${res.cells_written} cells), DuckDB COPY ${c.wallMs.toFixed(0)} ms`);
+    }
+    await rm(copyOut, { force: true });
+    const wA = nRows / (median(write.apiary) / 1000);
+    const wB = nRows / (median(write.duck) / 1000);
+    const wRatio = round(wA / wB, 2);
+    rows.push({
+      metric: `write ${FRAME} (median)`,
+      value: Math.round(wA),
+      unit: 'rows/s',
+      baseline: Math.round(wB),
+      ratio: wRatio,
+      note: `apiary ${ms0(median(write.apiary))} ms (queen ${ms0(median(write.server))}) vs DuckDB COPY ${ms0(median(write.duck))} ms; ${writeRuns} runs; target >= ${WRITE_TARGET}x: ${wRatio >= WRITE_TARGET ? 'met' : 'MISSED'}`,
+    });
+
+    // --- The frame's cells, for the baseline view.
+    const frame = await d.api.json('GET', `/v1/frames/${FRAME}`, undefined, { timeoutMs: 30_000 });
+    const cells = frame.cellList.map((c) => path.join(frame.dataRoot, c.path));
+    const cellRows = frame.cellList.reduce((n, c) => n + c.rows, 0);
+    if (cells.length === 0 || cellRows !== nRows) throw new Error(`frame ${FRAME}: ${cells.length} cells with ${cellRows} rows, expected ${nRows} rows`);
+    const cellBytes = frame.cellList.map((c) => c.bytes);
+    rows.push({
+      metric: `  frame cells`,
+      value: cells.length,
+      unit: 'cells',
+      note: `${mib(cellBytes.reduce((a, b) => a + b, 0))} MiB in all, ${mib(Math.min(...cellBytes))}–${mib(Math.max(...cellBytes))} MiB each; v${lastWrite.version}, ${BEES} bees x ${MEMORY_PER_BEE}`,
+    });
+    await duck.sql(`CREATE OR REPLACE VIEW ${FRAME} AS SELECT * FROM read_parquet([${cells.map(lit).join(', ')}])`, 30_000);
+
+    // --- Queries.
+    for (const [qname, sql, compare] of [
+      ['Q1', Q1, compareQ1],
+      ['Q6', Q6, compareQ6],
+    ]) {
+      checkAbort();
+      const ex = await d.api.json('POST', '/v1/sql', { sql, explain: true }, { timeoutMs: QUERY_TIMEOUT_MS });
+      const plan = parsePlan(ex.explain);
+      ctx.log(`${qname} plan: ${plan.kind}, ${plan.groups ?? '?'} group(s)`);
+      if (process.env.BENCH_EXPLAIN === '1') ctx.log(`${qname} explain:\n${ex.explain}`);
+      const apiaryMs = [];
+      const duckMs = [];
+      const problems = [];
+      let maxRel = 0;
+      for (let i = 0; i < warmup + runs; i++) {
+        checkAbort();
+        const t0 = performance.now();
+        const a = await d.api.json('POST', '/v1/sql', { sql }, { timeoutMs: QUERY_TIMEOUT_MS });
+        const ms = performance.now() - t0;
+        const b = await duck.sql(sql, QUERY_TIMEOUT_MS);
+        const cmp = compare(a.rows, b.rows);
+        maxRel = Math.max(maxRel, cmp.maxRel);
+        if (cmp.problem && problems.length < 3) problems.push(`run ${i + 1}: ${cmp.problem}`);
+        if (i < warmup) continue;
+        apiaryMs.push(ms);
+        duckMs.push(b.wallMs);
+        ctx.log(`${qname} run ${i - warmup + 1}/${runs}: apiary ${ms.toFixed(0)} ms, DuckDB ${b.wallMs.toFixed(0)} ms${cmp.problem ? `; MISMATCH ${cmp.problem}` : ''}`);
+      }
+      const a = median(apiaryMs);
+      const b = median(duckMs);
+      const ratio = round(a / b, 2);
+      const spread = (xs) => `${ms0(Math.min(...xs))}–${ms0(Math.max(...xs))}`;
+      rows.push({
+        metric: `${qname} (median)`,
+        value: round(a, 0),
+        unit: 'ms',
+        baseline: round(b, 0),
+        ratio,
+        note: `apiary ${spread(apiaryMs)} ms, DuckDB ${spread(duckMs)} ms; ${runs} runs +${warmup} warm-up; target <= ${QUERY_TARGET}x: ${ratio <= QUERY_TARGET ? 'met' : 'MISSED'}`,
+      });
+      rows.push({
+        metric: `  ${qname} plan: ${plan.kind}`,
+        value: plan.groups ?? '?',
+        unit: 'groups',
+        note: plan.note,
+      });
+      rows.push({
+        metric: `  ${qname} result vs DuckDB`,
+        value: problems.length === 0 ? 'match' : 'MISMATCH',
+        unit: '',
+        ok: problems.length === 0,
+        note: problems.length === 0 ? `${compare === compareQ1 ? 'same groups and counts; ' : ''}max relative diff ${maxRel.toExponential(1)} (tolerance ${REL_TOL})` : problems.join('; ').slice(0, 300),
+      });
+    }
+  } finally {
+    if (duck) duckGone = await duck.stop();
+    if (d) teardown = await d.stop();
+    await removeTempDir(copyDir);
+    await removeTempDir(inputDir);
+  }
+  rows.push(teardownRow(teardown));
+  if (!duckGone) rows.push({ metric: 'baseline DuckDB process gone', value: 'FAIL', unit: '', ok: false, note: 'it outlived stdin close + SIGTERM; SIGKILLed' });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The baseline: scripts/bench/duckdb-sql.mjs, one statement at a time over stdin/stdout. */
+async function startDuck(threads) {
+  const child = spawnTracked(NODE, [DUCKDB_SQL, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr = tailLines(child.stderr, 20);
+  child.stdin.on('error', () => undefined);
+  child.stdout.setEncoding('utf8');
+  const waiting = []; // FIFO of { resolve, reject }: answers come in order
+  let buf = '';
+  let failed = null;
+  const failAll = (err) => {
+    failed = err;
+    for (const w of waiting.splice(0)) w.reject(err);
+  };
+  child.stdout.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        failAll(new Error(`duckdb-sql: unexpected stdout line: ${line.slice(0, 200)}`));
+        return;
+      }
+      waiting.shift()?.resolve(msg);
+    }
+  });
+  void child.exited.then((r) => failAll(new Error(`duckdb-sql exited (${r.signal ?? `code ${r.code}`})${stderr().length ? `: ${stderr().join('\n')}` : ''}`)));
+  const next = (timeoutMs, label) =>
+    withTimeout(
+      new Promise((resolve, reject) => {
+        if (failed) reject(failed);
+        else waiting.push({ resolve, reject });
+      }),
+      timeoutMs,
+      label,
+    );
+  const stop = async () => {
+    child.stdin.end();
+    let left = await waitForGone([child.pid], DUCK_EXIT_MS);
+    if (left.length > 0 && isAlive(child.pid)) {
+      child.kill('SIGTERM');
+      left = await waitForGone([child.pid], 2000);
+    }
+    if (left.length > 0) await killTree(child.pid);
+    await withTimeout(child.exited, 3000, 'duckdb-sql exit').catch(() => undefined);
+    return left.length === 0;
+  };
+  try {
+    const ready = await next(DUCK_READY_MS, 'duckdb-sql ready');
+    if (ready.type !== 'ready') throw new Error(`duckdb-sql: unexpected first line ${JSON.stringify(ready).slice(0, 200)}`);
+    let seq = 0;
+    return {
+      pid: child.pid,
+      threads: ready.threads,
+      version: ready.version,
+      stop,
+      /** Run one statement: { rows, columns, ms (in the process), wallMs (round trip) }; throws on a SQL error. */
+      async sql(sql, timeoutMs) {
+        const id = ++seq;
+        const t0 = performance.now();
+        const answer = next(timeoutMs, `duckdb-sql statement ${id}`);
+        child.stdin.write(JSON.stringify({ id, sql }) + '\n');
+        let r;
+        try {
+          r = await answer;
+        } catch (e) {
+          // A statement that timed out leaves the process busy and out of step: take it down.
+          await killTree(child.pid);
+          throw e;
+        }
+        const wallMs = performance.now() - t0;
+        if (r.id !== id) throw new Error(`duckdb-sql: answer ${r.id} for statement ${id}`);
+        if (r.error) throw new Error(`duckdb-sql: ${r.error}\n  in: ${sql.slice(0, 200)}`);
+        return { ...r, wallMs };
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function lastJsonLine(text) {
+  const lines = text.trim().split('\n').filter(Boolean);
+  try {
+    return JSON.parse(lines.at(-1) ?? '');
+  } catch {
+    return null;
+  }
+}
+
+/** Kind and number of groups from the explain text (see shared/planner/src/explain.ts). */
+function parsePlan(text) {
+  const s = String(text ?? '');
+  const first = s.split('\n')[0] ?? '';
+  const kind = /^plan:\s*(\w+)/.exec(first)?.[1] ?? 'unknown';
+  const g = /^groups:\s*(\d+)/m.exec(s);
+  const frameLine = /^frame \S+: (.*)$/m.exec(s)?.[1];
+  if (kind === 'whole') {
+    const reason = first.split(' — ').slice(1).join(' — ');
+    return { kind, groups: 1, note: `one bee runs it${reason ? `: ${reason}` : ''}${frameLine ? `; ${frameLine}` : ''}`.slice(0, 200) };
+  }
+  return { kind, groups: g ? Number(g[1]) : null, note: `${frameLine ?? first}`.slice(0, 200) };
+}
+
+const relDiff = (a, b) => {
+  const x = Number(a);
+  const y = Number(b);
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return Infinity;
+  if (x === y) return 0;
+  return Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y));
+};
+
+function compareQ6(a, b) {
+  if (a?.length !== 1 || b?.length !== 1) return { maxRel: Infinity, problem: `rows: apiary ${a?.length}, DuckDB ${b?.length}` };
+  const rel = relDiff(a[0].revenue, b[0].revenue);
+  return { maxRel: rel, problem: rel <= REL_TOL ? null : `revenue ${a[0].revenue} vs ${b[0].revenue} (relative ${rel.toExponential(2)})` };
+}
+
+function compareQ1(a, b) {
+  const key = (r) => `${r.l_returnflag}|${r.l_linestatus}`;
+  const ka = (a ?? []).map(key);
+  const kb = (b ?? []).map(key);
+  if (ka.join(',') !== kb.join(',')) return { maxRel: Infinity, problem: `groups ${ka.join(',')} vs ${kb.join(',')}` };
+  let maxRel = 0;
+  for (const [i, ra] of a.entries()) {
+    const rb = b[i];
+    if (Number(ra.count_order) !== Number(rb.count_order)) return { maxRel: Infinity, problem: `${key(ra)} count ${ra.count_order} vs ${rb.count_order}` };
+    for (const c of Q1_NUMBERS) {
+      const rel = relDiff(ra[c], rb[c]);
+      maxRel = Math.max(maxRel, rel);
+      if (rel > REL_TOL) return { maxRel, problem: `${key(ra)} ${c} ${ra[c]} vs ${rb[c]} (relative ${rel.toExponential(2)})` };
+    }
+  }
+  return { maxRel, problem: null };
+}
+
+function lit(s) {
+  return `'${String(s).replace(/'/g, "''")}'`;
+}
+
+function mib(bytes) {
+  return round(bytes / 2 ** 20, 1);
+}
+
+function ms0(x) {
+  return Math.round(x);
+}
