@@ -155,6 +155,16 @@ describe('frames: writes, catalog, atomic versions', () => {
     expect(existsSync(path.join(frameDir('many'), 'staging'))).toBe(false);
   });
 
+  it('takes an upload: keeper write --upload streams the file over HTTP and it becomes a version', async () => {
+    await makeCsv('up.csv', 0, 30_000);
+    const w = await json<WriteResponse>(['write', 'uploaded', path.join(tmp, 'up.csv'), '--upload']);
+    expect(w).toMatchObject({ frame: 'uploaded', version: 1, rows_written: 30_000 });
+    const f = await d.client.frame('uploaded');
+    expect(await countCells(f)).toBe(30_000);
+    // the uploaded bytes themselves are not kept: only the cells
+    expect(existsSync(path.join(d.home, 'data', 'uploads')) ? readdirSync(path.join(d.home, 'data', 'uploads')) : []).toEqual([]);
+  });
+
   it('refuses a bad frame name and a missing input with clear codes, and records no version', async () => {
     const bad = await keeper(['write', 'Bad-Name', path.join(tmp, 'a.csv')], d.home);
     expect(bad.exitCode).toBe(2);

@@ -14,6 +14,9 @@ import {
   type WriteResponse,
 } from '@apiary/protocol';
 
+import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+
 /** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
 export class QueenClient {
   constructor(
@@ -101,6 +104,27 @@ export class QueenClient {
   /** Write a file or glob (absolute, on the queen's machine) as the frame's next version; waits for it. */
   writeFrame(name: string, req: Partial<WriteRequest> & { path: string }, signal?: AbortSignal): Promise<WriteResponse> {
     return this.#call('POST', `/v1/frames/${encodeURIComponent(name)}/write`, req, signal);
+  }
+
+  /** Stream a local file to the queen as the input of a write (for a queen on another machine). */
+  async uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string }, signal?: AbortSignal): Promise<WriteResponse> {
+    const params = new URLSearchParams({ format: q.format, ...(q.mode ? { mode: q.mode } : {}), ...(q.partitionBy ? { partitionBy: q.partitionBy } : {}) });
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}/v1/frames/${encodeURIComponent(name)}/upload?${params}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: 'half',
+        signal,
+      } as RequestInit);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new ApiaryError('QUEEN_UNREACHABLE', `cannot upload to the queen at ${this.url}: ${(e as Error).message}`);
+    }
+    const json = (await res.json().catch(() => null)) as (WriteResponse & Partial<WireError>) | null;
+    if (!res.ok) throw new ApiaryError(json?.code ?? 'INTERNAL', json?.message ?? `HTTP ${res.status} from the queen`);
+    return json as WriteResponse;
   }
 
   frames(): Promise<{ frames: FrameSummary[] }> {

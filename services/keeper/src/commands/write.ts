@@ -1,15 +1,30 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatBytes } from '@apiary/config';
-import { checkFrameName, InputFormat, WriteMode, type WriteRequest, type WriteResponse } from '@apiary/protocol';
+import { ApiaryError, checkFrameName, InputFormat, WriteMode, type WriteRequest, type WriteResponse } from '@apiary/protocol';
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { Session } from '../session.js';
 
-export const WRITE_USAGE = `keeper write FRAME PATH|GLOB [--format csv|parquet|json] [--mode append|overwrite] [--partition-by COL]
+export const WRITE_USAGE = `keeper write FRAME PATH|GLOB [--format csv|parquet|json] [--mode append|overwrite] [--partition-by COL] [--upload]
     [--max-attempts N] [--json] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
   Write files (csv, parquet or json; a path or a glob, relative to the current directory) as the
   next version of FRAME: Parquet cells of leafcutter size, written by bees, recorded atomically.
-  --timeout bounds each write task. Without a running queen the frame lives only for this command.`;
+  --timeout bounds each write task. Without a running queen the frame lives only for this command.
+  --upload sends the file's bytes to the queen (automatic when the queen is on another machine).`;
+
+function uploadable(p: string): string {
+  if (/[*?[]/.test(p)) throw new UsageError('--upload sends one file: give a path, not a glob');
+  if (!existsSync(p)) throw new ApiaryError('INPUT_NOT_FOUND', `no file ${p}`);
+  return p;
+}
+
+function formatOf(p: string): 'csv' | 'parquet' | 'json' {
+  if (/\.(csv|tsv)$/i.test(p)) return 'csv';
+  if (/\.parquet$/i.test(p)) return 'parquet';
+  if (/\.(json|jsonl|ndjson)$/i.test(p)) return 'json';
+  throw new UsageError(`cannot tell the format of ${p} from its name: pass --format csv|parquet|json`);
+}
 
 export async function writeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -19,6 +34,7 @@ export async function writeCommand(argv: string[]): Promise<number> {
     'partition-by': { type: 'string' },
     'max-attempts': { type: 'string' },
     json: { type: 'boolean' },
+    upload: { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(WRITE_USAGE + '\n');
@@ -40,7 +56,13 @@ export async function writeCommand(argv: string[]): Promise<number> {
   if (flags.timeoutMs !== undefined) req.timeoutMs = flags.timeoutMs;
   const session = await Session.open(flags);
   try {
-    const r = await session.colony.client.writeFrame(frame, req, session.signal);
+    // A queen on another machine cannot read our paths: send the file itself.
+    const client = session.colony.client;
+    const remote = !/^https?:\/\/(127\.|localhost|\[::1\])/.test(client.url);
+    const r =
+      values.upload || remote
+        ? await client.uploadFrame(frame, uploadable(req.path), { format: req.format ?? formatOf(req.path), mode: req.mode, partitionBy: req.partitionBy }, session.signal)
+        : await client.writeFrame(frame, req, session.signal);
     process.stdout.write(values.json ? JSON.stringify(r) + '\n' : summary(r));
     return 0;
   } finally {

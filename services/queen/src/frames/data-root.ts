@@ -55,6 +55,8 @@ export class DataRoot {
    * the catalog does not know was moved in by a write that died before its commit.
    */
   async sweep(known: ReadonlySet<string>, log: Logger): Promise<void> {
+    // Query partials and uploads only live while their request runs: anything here is a crash's leftover.
+    for (const transient of ['queries', 'uploads']) await rm(path.join(this.dir, transient), { recursive: true, force: true });
     const framesDir = path.join(this.dir, 'frames');
     let frames: string[];
     try {

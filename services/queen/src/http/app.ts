@@ -7,6 +7,7 @@ import { registerColonyRoutes, type ColonyRouteDeps } from './routes-colony.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
 import { registerSqlRoutes } from './routes-sql.js';
+import { registerUploadRoutes } from './routes-upload.js';
 import type { QueryRunner } from '../query/query-runner.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps {
@@ -35,5 +36,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEventRoutes(app, deps);
   registerFrameRoutes(app, deps);
   registerSqlRoutes(app, deps);
+  registerUploadRoutes(app, deps);
   return app;
 }
