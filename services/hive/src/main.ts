@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseDuration, readSecretFile, resolveHiveConfig } from '@apiary/config';
+import { parseDuration, readSecretFile, resolveHiveConfig, type HiveOptions } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, onShutdownSignal } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
@@ -9,6 +9,7 @@ import { Hive } from './hive.js';
 /*
  * apiary-hive --queen ws://host:port/v1/hive [--name N] [--bees N] [--memory-per-bee 512MB]
  *   [--timeout 30s] [--cache-dir DIR] [--grace 5s] [--memory-poll MS] [--reserve-memory 512MB]
+ *   [--fetch-cells auto|always|never] [--cell-cache 2GiB]
  *   [--ephemeral] [--exit-with-stdin] [--token-file PATH] [--config FILE]
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
@@ -55,6 +56,8 @@ async function main(): Promise<number> {
       grace: { type: 'string' },
       'memory-poll': { type: 'string' },
       'reserve-memory': { type: 'string' },
+      'fetch-cells': { type: 'string' },
+      'cell-cache': { type: 'string' },
       'token-file': { type: 'string' },
       config: { type: 'string' },
       ephemeral: { type: 'boolean' },
@@ -77,6 +80,8 @@ async function main(): Promise<number> {
     taskTimeout: pick('timeout'),
     graceMs: duration(pick('grace'), '--grace'),
     reserveMemory: pick('reserve-memory'),
+    fetchCells: pick('fetch-cells') as HiveOptions['fetchCells'],
+    cellCache: pick('cell-cache'),
     memoryPollMs: num(pick('memory-poll')),
     cacheDir: pick('cache-dir'),
     ephemeral: values.ephemeral ?? file.ephemeral === true,

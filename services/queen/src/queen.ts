@@ -12,6 +12,7 @@ import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
 import { LocalHive } from './local-hive.js';
 import { QueryRunner } from './query/query-runner.js';
+import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
@@ -59,6 +60,7 @@ export class Queen {
       frames: this.frames,
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
       clientToken: cfg.clientToken,
+      joinToken: cfg.joinToken,
       maxBodyBytes: cfg.maxBodyBytes,
       scheduler: this.scheduler,
       admit: () => this.#admit(),
@@ -92,6 +94,7 @@ export class Queen {
   async start(): Promise<void> {
     // No write is in flight yet: whatever a dead write left in the data root goes now.
     await this.frames.root.sweep(this.frames.catalog.allCellPaths(), this.log);
+    this.registry.setDataRoot(await writeProbe(this.frames.dataRoot));
     await this.app.listen({ host: this.cfg.host, port: this.cfg.port });
     const addr = this.app.server.address() as AddressInfo;
     // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.

@@ -23,6 +23,10 @@ export interface HiveOptions {
   cacheDir?: string;
   /** Ephemeral hives exit (killing their bees) when the queen connection closes. */
   ephemeral?: boolean;
+  /** auto: fetch cells over HTTP only when the queen's data root is not visible here. */
+  fetchCells?: 'auto' | 'always' | 'never';
+  /** Disk kept for fetched cells (LRU). */
+  cellCache?: string | number;
 }
 
 export interface HiveConfig {
@@ -37,6 +41,8 @@ export interface HiveConfig {
   readonly graceMs: number;
   readonly cacheDir: string;
   readonly ephemeral: boolean;
+  readonly fetchCells: 'auto' | 'always' | 'never';
+  readonly cellCacheBytes: number;
 }
 
 const Schema = z.object({
@@ -51,6 +57,8 @@ const Schema = z.object({
   graceMs: z.number().int().min(0).max(600_000),
   cacheDir: z.string().min(1),
   ephemeral: z.boolean(),
+  fetchCells: z.enum(['auto', 'always', 'never']),
+  cellCacheBytes: z.number().int().min(16 * 1024 * 1024, 'must be at least 16 MiB'),
 });
 
 export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number {
@@ -79,6 +87,8 @@ export function resolveHiveConfig(o: HiveOptions): HiveConfig {
     graceMs: o.graceMs ?? 5000,
     cacheDir: path.resolve(o.cacheDir ?? path.join(apiaryHome(), 'cache')),
     ephemeral: o.ephemeral ?? false,
+    fetchCells: o.fetchCells ?? 'auto',
+    cellCacheBytes: o.cellCache === undefined ? 2 * 1024 ** 3 : parseSize(o.cellCache, 'cell cache'),
   };
   const r = Schema.safeParse(candidate);
   if (!r.success) {

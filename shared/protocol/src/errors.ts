@@ -17,6 +17,7 @@ export const ErrorCodes = {
   TASK_NOT_FOUND: 'No task with that id.',
   BEE_MEMORY_EXCEEDED: "The task went over its bee's memory budget; the bee was killed and replaced.",
   BEE_CRASHED: 'The bee process died while running the task.',
+  CELL_FETCH_FAILED: 'A remote hive could not fetch a cell (or a partial result) from the queen, or its checksum did not match.',
   // Cluster
   HIVE_LOST: 'The hive stopped answering (connection closed or heartbeats missed).',
   NO_HIVES: 'No hive is connected to run the task.',
@@ -100,4 +101,5 @@ export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TASK_TIMEOUT',
   'HIVE_LOST',
   'BEE_CRASHED',
+  'CELL_FETCH_FAILED',
 ]);

@@ -26,6 +26,10 @@ export const Heartbeat = z.object({
   queued: z.number().int().nonnegative(),
   loadAvg: z.number().nonnegative(),
   freeMemoryBytes: z.number().nonnegative(),
+  /** Cells this hive holds in its cache (paths relative to the queen's data root), for placement. */
+  cachedCells: z.array(z.string()).max(100_000).optional(),
+  /** The hive reads the queen's data root in place: it holds every cell. */
+  dataInPlace: z.boolean().optional(),
 });
 export const TaskStarted = z.object({ type: z.literal('task.started'), ...TaskRef, bee: z.number().int(), at: z.number() });
 export const TaskSucceeded = z.object({
@@ -50,7 +54,16 @@ export const HiveToQueen = z.discriminatedUnion('type', [Hello, Heartbeat, TaskS
 export type HiveToQueen = z.infer<typeof HiveToQueen>;
 
 // queen → hive
-export const Welcome = z.object({ type: z.literal('welcome'), hiveId: z.string(), heartbeatMs: z.number().int().positive() });
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  hiveId: z.string(),
+  heartbeatMs: z.number().int().positive(),
+  /**
+   * The queen's data root and a probe file in it: a hive that reads the probe's content sees the
+   * same filesystem and reads cells in place; any other hive fetches them over HTTP.
+   */
+  data: z.object({ root: z.string(), probe: z.string(), probeContent: z.string() }).optional(),
+});
 export const TaskAssign = z.object({
   type: z.literal('task.assign'),
   ...TaskRef,

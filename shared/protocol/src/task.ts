@@ -48,6 +48,8 @@ export const FrameSqlTaskSpec = z.object({
   views: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), z.array(z.string().min(1)).max(100_000)),
   allowDirs: z.array(z.string().min(1)).min(1).max(16),
   into: z.string().min(1).optional(),
+  /** Checksums and sizes of the cell files named in `views`, for hives that fetch them. */
+  cells: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number().int().nonnegative() })).optional(),
   /** A view with no cells (an empty frame) is made from its columns instead. */
   columns: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }))).optional(),
 });

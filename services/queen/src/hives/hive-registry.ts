@@ -14,6 +14,7 @@ export class HiveRegistry {
   #detector: NodeJS.Timeout;
   #joinWaiters = new Set<() => void>();
   #scheduler: Scheduler | null = null;
+  #data: { root: string; probe: string; probeContent: string } | undefined;
 
   constructor(
     private readonly hiveTimeoutMs: number,
@@ -29,6 +30,11 @@ export class HiveRegistry {
     this.#scheduler = s;
   }
 
+  /** What `welcome` tells hives about the data root (see Welcome.data). */
+  setDataRoot(d: { root: string; probe: string; probeContent: string }): void {
+    this.#data = d;
+  }
+
   sessions(): Iterable<HiveSession> {
     return this.#byWs.values();
   }
@@ -41,7 +47,7 @@ export class HiveRegistry {
     const id = `${hello.hive.name}#${++this.#seq}`;
     const s = new HiveSession(id, hello.hive, ws);
     this.#byWs.set(ws, s);
-    s.send({ type: 'welcome', hiveId: id, heartbeatMs: this.heartbeatMs });
+    s.send({ type: 'welcome', hiveId: id, heartbeatMs: this.heartbeatMs, ...(this.#data ? { data: this.#data } : {}) });
     // A persistent hive reconnecting reports what it still holds: reclaim those rather than re-run them.
     const stale = this.#scheduler?.claim(s, hello.running) ?? [];
     for (const taskId of stale) s.send({ type: 'task.cancel', taskId });
@@ -62,6 +68,11 @@ export class HiveRegistry {
         s.queued = msg.queued;
         s.loadAvg = msg.loadAvg;
         s.freeMemoryBytes = msg.freeMemoryBytes;
+        s.dataInPlace = msg.dataInPlace === true;
+        if (msg.cachedCells && this.#data) {
+          const root = this.#data.root;
+          s.cachedCells = new Set(msg.cachedCells.map((rel) => `${root}/${rel}`));
+        }
         return;
       case 'task.started':
         s.beeBusy(msg.bee, msg.taskId);

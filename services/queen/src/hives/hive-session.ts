@@ -9,6 +9,10 @@ export class HiveSession {
   queued = 0;
   loadAvg = 0;
   freeMemoryBytes = 0;
+  /** Absolute paths (on the queen) of the cells this hive holds in its cache. */
+  cachedCells: ReadonlySet<string> = new Set();
+  /** Reads the data root in place (same machine): holds every cell. */
+  dataInPlace = false;
   /** taskId → attempt, for tasks assigned to this hive and not yet finished. */
   readonly inFlight = new Map<string, number>();
 

@@ -8,10 +8,13 @@ import { registerEventRoutes } from './routes-events.js';
 import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
 import { registerSqlRoutes } from './routes-sql.js';
 import { registerUploadRoutes } from './routes-upload.js';
+import { registerCellRoutes } from './routes-cells.js';
 import type { QueryRunner } from '../query/query-runner.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps {
   clientToken: string;
+  /** Hives fetch cells with their join token (GET/PUT /v1/cells/… only). */
+  joinToken: string;
   maxBodyBytes: number;
   queries: QueryRunner;
 }
@@ -24,9 +27,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });
   });
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/v1/health') return;
+    if (req.url.split('?')[0] === '/v1/health') return;
     const h = req.headers.authorization;
     const token = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+    if (req.url.startsWith('/v1/cells/') && tokenMatches(token, deps.joinToken)) return;
     if (!tokenMatches(token, deps.clientToken)) {
       throw new ApiaryError('AUTH_FAILED', token ? 'wrong bearer token' : 'missing bearer token: send Authorization: Bearer <client token>');
     }
@@ -37,5 +41,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerFrameRoutes(app, deps);
   registerSqlRoutes(app, deps);
   registerUploadRoutes(app, deps);
+  registerCellRoutes(app, deps);
   return app;
 }

@@ -71,16 +71,17 @@ export class QueryRunner {
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
     const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
+    const cells = this.#checksums(named);
     if (plan.kind === 'whole') {
       const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
-      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns }), into), explain: planned.explain, tasks, written: null };
+      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns, cells }), into), explain: planned.explain, tasks, written: null };
     }
     const dir = path.join(this.dataRoot, 'queries', randomUUID());
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
       await Promise.all(
-        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns })),
+        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells })),
       );
       const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into });
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
@@ -106,6 +107,13 @@ export class QueryRunner {
         cells: d.cellList.map((c) => ({ path: path.join(this.dataRoot, c.path), bytes: c.bytes, rows: c.rows, stats: c.stats as never })),
       };
     });
+  }
+
+  /** sha256 and size of every cell of these frames, by absolute path: remote hives verify what they fetch. */
+  #checksums(names: string[]): Record<string, { sha256: string; bytes: number }> {
+    const out: Record<string, { sha256: string; bytes: number }> = {};
+    for (const n of names) for (const c of this.catalog.cells(n)) out[path.join(this.dataRoot, c.path)] = { sha256: c.sha256, bytes: c.bytes };
+    return out;
   }
 
   #capacity(): { bees: number; memoryPerBee: number } {

@@ -147,14 +147,16 @@ export class Scheduler {
     }
   }
 
-  /** The hive this task has failed on least, then the one with most room. */
+  /** The hive this task has failed on least, then the one already holding most of its cells, then the one with most room. */
   #pickHive(t: TaskRecord): HiveSession | null {
     let best: HiveSession | null = null;
     let bestScore = Infinity;
+    const cells = t.spec.kind === 'fsql' ? Object.values(t.spec.views).flat() : [];
     for (const h of this.hives()) {
       if (h.free <= 0) continue;
       const tried = t.attempts.filter((a) => a.hive === h.id).length;
-      const score = tried * 1_000_000 - h.free;
+      const held = cells.length === 0 ? 0 : h.dataInPlace ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
+      const score = tried * 1_000_000 - held * 1_000 - h.free;
       if (score < bestScore) {
         best = h;
         bestScore = score;

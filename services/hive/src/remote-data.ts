@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FrameSqlTaskSpec } from '@apiary/protocol';
+import type { CellCache } from './cell-cache.js';
+import type { Job } from './chamber.js';
+
+export interface DataRoot {
+  root: string;
+  probe: string;
+  probeContent: string;
+}
+
+/** Whether this hive sees the queen's data root (same machine, or a shared filesystem). */
+export function seesDataRoot(d: DataRoot): boolean {
+  try {
+    return readFileSync(d.probe, 'utf8') === d.probeContent;
+  } catch {
+    return false;
+  }
+}
+
+export function httpBase(queenWs: string): string {
+  const u = new URL(queenWs);
+  return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
+}
+
+/** A frame-SQL job rewritten for a hive that fetches its cells, and what to do when it ends. */
+export interface RemoteJob {
+  job: Job;
+  /** After success: send the partial the queen asked for (if any) back to it. */
+  finish(): Promise<void>;
+  /** Unpin the cells and drop local outputs (success or not). */
+  release(): Promise<void>;
+}
+
+/**
+ * Replace the queen's paths with local ones: cells (and merge inputs) from the cache, fetched and
+ * verified as needed; `into` written locally and sent back to the queen's path afterwards.
+ */
+export async function prepareRemote(job: Job, data: DataRoot, cache: CellCache, outDir: string): Promise<RemoteJob> {
+  const spec = job.spec as FrameSqlTaskSpec;
+  const rel = (p: string) => path.relative(data.root, p);
+  const pinned: string[] = [];
+  const release = async () => {
+    for (const r of pinned) cache.unpin(r);
+    if (out) await rm(out, { force: true });
+  };
+  let out: string | undefined;
+  try {
+    const views: Record<string, string[]> = {};
+    for (const [name, files] of Object.entries(spec.views)) {
+      views[name] = await Promise.all(
+        files.map(async (f) => {
+          const r = rel(f);
+          const local = await cache.acquire(r, spec.cells?.[f]?.sha256);
+          pinned.push(r);
+          return local;
+        }),
+      );
+    }
+    if (spec.into) {
+      await mkdir(outDir, { recursive: true });
+      out = path.join(outDir, `${job.taskId}-${job.attempt}.parquet`);
+    }
+    const local: FrameSqlTaskSpec = { ...spec, views, allowDirs: [cache.dir, outDir], into: out, cells: undefined };
+    return {
+      job: { ...job, spec: local },
+      finish: async () => {
+        if (out && spec.into) await cache.upload(out, rel(spec.into));
+      },
+      release,
+    };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}

@@ -1,0 +1,57 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance } from 'fastify';
+import { ApiaryError } from '@apiary/protocol';
+import type { FrameCatalog } from '../frames/catalog.js';
+
+/** Largest query partial a remote hive may send back (partials are aggregated rows: small). */
+const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
+
+/** Cell files and query partials are the only things served: a path must be one of these shapes. */
+const CELL = /^frames\/[a-z_][a-z0-9_]{0,62}\/cells\/[A-Za-z0-9._-]+\.parquet$/;
+const PARTIAL = /^queries\/[0-9a-f-]{36}\/partial-\d+\.parquet$/;
+
+/**
+ * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (with the sha256 of a
+ * cell in a header), and send a map's partial back with PUT. Hives authenticate with the join token.
+ */
+export function registerCellRoutes(app: FastifyInstance, deps: { frames: { catalog: FrameCatalog; dataRoot: string } }): void {
+  const root = deps.frames.dataRoot;
+
+  app.get<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
+    const rel = req.params['*'];
+    if (!CELL.test(rel) && !PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `not a cell or partial path: ${rel}`);
+    const file = path.join(root, rel);
+    const st = await stat(file).catch(() => null);
+    if (!st) throw new ApiaryError('FRAME_NOT_FOUND', `no such cell: ${rel}`);
+    return reply.header('content-type', 'application/vnd.apache.parquet').header('content-length', String(st.size)).send(createReadStream(file));
+  });
+
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    scope.put<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
+      const rel = req.params['*'];
+      if (!PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `only query partials can be sent: ${rel}`);
+      const file = path.join(root, rel);
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.upload`;
+      let seen = 0;
+      const body = req.body as NodeJS.ReadableStream;
+      body.on('data', (c: Buffer) => {
+        seen += c.length;
+        if (seen > MAX_PARTIAL_BYTES) (body as unknown as { destroy(e: Error): void }).destroy(new ApiaryError('PAYLOAD_TOO_LARGE', 'partial over 512 MiB'));
+      });
+      try {
+        await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+        await rename(tmp, file);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      return reply.status(201).send({ ok: true, bytes: seen });
+    });
+  });
+}
