@@ -3,7 +3,7 @@ import { ApiaryError, RETRYABLE_CODES, type ErrorCode } from '@apiary/protocol';
 /**
  * Task abandonment (see BRIEF "Behaviours"): a failed attempt is retried while attempts remain if
  * the failure was the colony's fault (RETRYABLE_CODES: BEE_MEMORY_EXCEEDED, TASK_TIMEOUT,
- * HIVE_LOST, BEE_CRASHED). A user error (SQL_ERROR, TASK_FAILED) is final unless the task opted in
+ * HIVE_LOST, BEE_CRASHED, CELL_FETCH_FAILED). A user error (SQL_ERROR, TASK_FAILED) is final unless the task opted in
  * to retrying user errors. Every other failure (cancelled, module not found, bad result, …) is
  * final. When attempts run out on a retryable failure the task is abandoned (TASK_ABANDONED with
  * every attempt's diagnostics); a task that asked for a single attempt fails with its original

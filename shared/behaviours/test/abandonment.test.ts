@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiaryError, ErrorCodes, RETRYABLE_CODES, type ErrorCode } from '@apiary/protocol';
 import { DEFAULT_MAX_ATTEMPTS, USER_ERROR_CODES, isRetryableCode, shouldRetry } from '../src/index.js';
 
-const RETRYABLE: ErrorCode[] = ['BEE_MEMORY_EXCEEDED', 'TASK_TIMEOUT', 'HIVE_LOST', 'BEE_CRASHED'];
+const RETRYABLE: ErrorCode[] = ['BEE_MEMORY_EXCEEDED', 'TASK_TIMEOUT', 'HIVE_LOST', 'BEE_CRASHED', 'CELL_FETCH_FAILED'];
 const USER: ErrorCode[] = ['SQL_ERROR', 'TASK_FAILED'];
 const ALL = Object.keys(ErrorCodes) as ErrorCode[];
 const NEVER = ALL.filter((c) => !RETRYABLE.includes(c) && !USER.includes(c));
