@@ -128,6 +128,16 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
     }
   });
 
+  it('never retries a task that throws, unless it opts in with retryUserErrors', async () => {
+    const once = await colony.client.run(js('failOnce', { marker: path.join(tmp, 'fail-a') }), {});
+    expect(once.state).toBe('failed');
+    expect(once.error?.code).toBe('TASK_FAILED');
+    expect(once.attempts).toHaveLength(1);
+    const retried = await colony.client.run(js('failOnce', { marker: path.join(tmp, 'fail-b') }), { retryUserErrors: true });
+    expect(retried.state).toBe('succeeded');
+    expect(retried.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['TASK_FAILED', 'ok']);
+  });
+
   it('removes every scratch dir at shutdown', async () => {
     const scratch = path.join(colony.home, 'cache', 'scratch');
     expect(existsSync(scratch)).toBe(true);

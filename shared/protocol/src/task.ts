@@ -80,6 +80,8 @@ export const TaskLimits = z.object({
   timeoutMs: z.number().int().positive().max(86_400_000).optional(),
   /** Attempts in all before a task failing for the colony's reasons is abandoned (default 3). */
   maxAttempts: z.number().int().min(1).max(20).optional(),
+  /** Retry user errors too (SQL_ERROR, a js task that throws): for tasks that can fail transiently. */
+  retryUserErrors: z.boolean().optional(),
 });
 export type TaskLimits = z.infer<typeof TaskLimits>;
 

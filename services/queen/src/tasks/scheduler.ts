@@ -211,7 +211,7 @@ export class Scheduler {
     if (!t || !a || t.state !== 'running' || t.attempts.length !== attempt) return;
     a.error = error;
     a.durationMs = durationMs;
-    const decision = shouldRetry(error.code, attempt, t.maxAttempts);
+    const decision = shouldRetry(error.code, attempt, t.maxAttempts, t.limits.retryUserErrors === true);
     if (decision === 'fail') {
       this.#finish(t, 'failed', null, error);
     } else if (decision === 'abandon') {
