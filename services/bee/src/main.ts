@@ -39,14 +39,21 @@ process.on('message', (raw: unknown) => {
   void run(msg);
 });
 
+/** A SQL task may have left state in the bee's database: checked before the next task, not on this one's clock. */
+let mayBeDirty = false;
+
 async function run(msg: BeeRun): Promise<void> {
   const ac = new AbortController();
   current = ac;
   try {
+    if (mayBeDirty) {
+      mayBeDirty = false;
+      await duck.resetIfDirty();
+    }
     let value: TaskValue;
     if (msg.spec.kind === 'sql') {
       value = await duck.query(msg.spec.sql, ac.signal);
-      await duck.resetIfDirty();
+      mayBeDirty = true;
     } else if (msg.spec.kind === 'parse') {
       value = { kind: 'parse', ast: JSON.parse(await duck.scalar(SERIALIZE_SQL, [msg.spec.sql], ac.signal)) };
     } else if (msg.spec.kind === 'plan') {
