@@ -103,6 +103,12 @@ describe('queen API: auth, validation, limits', () => {
     expect(c.hives).toHaveLength(1);
   });
 
+  it('stopping a hive that is not connected is 404 HIVE_NOT_FOUND', async () => {
+    const r = await call('/v1/hives/nobody/shutdown', { method: 'POST', body: '{}' });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ code: 'HIVE_NOT_FOUND' });
+  });
+
   it('keeps serving after all of that', async () => {
     const t = await d.client.run({ kind: 'js', module: TASKS, export: 'echo', args: { still: 'here' } }, {});
     expect(t.state).toBe('succeeded');

@@ -117,6 +117,10 @@ describe('SQL over frames equals plain DuckDB', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ frame: 'by_region', version: 1, rows_written: 4 });
     const back = await d.client.sql('SELECT sum(n) AS n FROM by_region');
     expect(back.rows).toEqual([{ n: 60000 }]);
+    // a trailing semicolon and comment do not break the wrapping
+    const again = await keeper(['sql', '--into', 'distinct_regions', 'SELECT count(DISTINCT region) AS d FROM sales; -- how many'], d.home);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((await d.client.sql('SELECT d FROM distinct_regions')).rows).toEqual([{ d: 4 }]);
   });
 
   it('an empty frame answers like an empty table', async () => {
@@ -146,9 +150,7 @@ describe('a hive on another machine fetches cells over HTTP', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-remote-'));
 
   beforeAll(async () => {
-    // No local hive: the only hive cannot use the data root in place (forced, as on another machine).
-    d = await TestDaemon.start([...DAEMON_ARGS, '--no-local-hive']);
-    d.startHive('faraway', ['--fetch-cells', 'always', '--cell-cache', '64MiB']);
+    d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
   }, 60_000);
 
@@ -161,8 +163,18 @@ describe('a hive on another machine fetches cells over HTTP', () => {
     const src = path.join(tmp, 'nums.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i, i % 10 AS g FROM range(50000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
+    // Writes run where the queen's files are: on its local hive.
     const w = await keeper(['write', 'nums', src, '--json'], d.home);
     expect(w.exitCode, w.stderr).toBe(0);
+    // Then the queen comes back without a local hive, and the only hive fetches cells (forced, as on
+    // another machine): the frame is in the daemon's catalog and data root.
+    d.queen!.kill('SIGTERM');
+    await new Promise((r) => d.queen!.once('exit', r));
+    (d.args as string[]).push('--no-local-hive');
+    await d.startQueen();
+    d.startHive('faraway', ['--fetch-cells', 'always', '--cell-cache', '64MiB']);
+    await d.waitHives(1);
+    expect((await d.client.colony()).hives.map((h) => h.resources.name)).toEqual(['faraway']);
     expect((await d.client.sql('SELECT count(*) AS n, sum(i) AS s FROM nums')).rows).toEqual([{ n: 50000, s: 1249975000 }]);
     const byG = await d.client.sql('SELECT g, count(*) AS n FROM nums GROUP BY g ORDER BY g');
     expect(byG.rows).toEqual(Array.from({ length: 10 }, (_, g) => ({ g, n: 5000 })));

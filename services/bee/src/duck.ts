@@ -42,9 +42,10 @@ export class Duck {
       (SELECT count(*) FROM duckdb_tables()) + (SELECT count(*) FROM duckdb_views() WHERE NOT internal)
         + (SELECT count(*) FROM duckdb_sequences()) + (SELECT count(*) FROM duckdb_functions() WHERE NOT internal)
         + (SELECT count(*) FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory') AS objects,
-      current_setting('threads') AS threads, current_setting('memory_limit') AS mem, current_setting('temp_directory') AS tmp`);
-    const row = r.getRowObjectsJS()[0] as { objects: bigint; threads: bigint | number; tmp: string } | undefined;
-    const dirty = !row || Number(row.objects) > 0 || Number(row.threads) !== 1 || row.tmp !== this.opts.tempDir || !this.#memoryLimitIntact(r.getRowObjectsJS()[0]?.mem);
+      current_setting('threads') AS threads, current_setting('memory_limit') AS mem, current_setting('temp_directory') AS tmp,
+      current_setting('enable_external_access') AS ext`);
+    const row = r.getRowObjectsJS()[0] as { objects: bigint; threads: bigint | number; tmp: string; ext: boolean } | undefined;
+    const dirty = !row || Number(row.objects) > 0 || Number(row.threads) !== 1 || row.tmp !== this.opts.tempDir || row.ext !== true || !this.#memoryLimitIntact(r.getRowObjectsJS()[0]?.mem);
     if (!dirty) return false;
     this.close();
     [this.instance, this.conn] = await Duck.#create(this.opts);

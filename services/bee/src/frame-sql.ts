@@ -2,7 +2,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { FrameSqlTaskSpec, SqlResult } from '@apiary/protocol';
 import { classifyDuckError } from './duck.js';
 import { rowsOf } from './json-safe.js';
-import { frameViewSql } from '@apiary/planner';
+import { frameViewSql, withoutTrailingSemicolon } from '@apiary/planner';
 import { lit } from './sql-text.js';
 
 export interface SandboxOptions {
@@ -27,11 +27,11 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
   try {
     const dirs = [...spec.allowDirs, o.tempDir].map((d) => lit(d.endsWith('/') ? d : `${d}/`));
     await conn.run(`SET allowed_directories = [${dirs.join(', ')}]`);
-    // The planner keeps one cell of a fully pruned frame, so every view has its frame's columns.
+    // A frame with no cells (an empty frame) gets a typed empty view from its columns.
     for (const [name, files] of Object.entries(spec.views)) await conn.run(frameViewSql(name, files, spec.columns?.[name]));
     await conn.run('SET enable_external_access = false');
     if (spec.into) {
-      await conn.run(`COPY (${spec.sql}) TO ${lit(spec.into)} (FORMAT parquet)`);
+      await conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
       return { kind: 'sql', columns: [], rows: [] };
     }
     return { kind: 'sql', ...rowsOf(await conn.runAndReadAll(spec.sql)) };

@@ -52,8 +52,8 @@ async function run(msg: BeeRun): Promise<void> {
     }
     let value: TaskValue;
     if (msg.spec.kind === 'sql') {
+      mayBeDirty = true; // also when it fails: a failed script may have created tables first
       value = await duck.query(msg.spec.sql, ac.signal);
-      mayBeDirty = true;
     } else if (msg.spec.kind === 'parse') {
       value = { kind: 'parse', ast: JSON.parse(await duck.scalar(SERIALIZE_SQL, [msg.spec.sql], ac.signal)) };
     } else if (msg.spec.kind === 'plan') {

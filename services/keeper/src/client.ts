@@ -84,7 +84,7 @@ export class QueenClient {
       await this.#call('POST', `/v1/hives/${encodeURIComponent(name)}/shutdown`, graceMs === undefined ? {} : { graceMs });
       return true;
     } catch (e) {
-      if ((e as ApiaryError).code === 'HIVE_LOST') return false;
+      if ((e as ApiaryError).code === 'HIVE_NOT_FOUND') return false;
       throw e;
     }
   }

@@ -113,7 +113,8 @@ export class Queen {
         onClose: (ws, code) => this.registry.onClose(ws, code),
       },
       this.log,
-      this.cfg.maxBodyBytes,
+      // Results arrive on this socket: room for large ones (each capped by the hive at MAX_RESULT_BYTES).
+      256 * 1024 * 1024,
     );
     if (this.cfg.localHive) {
       const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };
@@ -124,7 +125,11 @@ export class Queen {
     // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
     if (!this.cfg.ephemeral) {
       // A write's tasks are steered by the queen that started it: after a restart nobody would commit them.
-      for (const t of this.ledger.nonTerminal()) if (t.spec.kind === 'write') this.scheduler.cancel(t.id, 'the queen restarted during the write; write again');
+      for (const t of this.ledger.nonTerminal()) {
+        if (t.spec.kind === 'write') this.scheduler.cancel(t.id, 'the queen restarted during the write; write again');
+        // A query's steps answer an HTTP request that died with the old queen: nobody would read them.
+        else if (t.spec.kind === 'plan' || t.spec.kind === 'fsql' || t.spec.kind === 'parse') this.scheduler.cancel(t.id, 'the queen restarted during the query; run it again');
+      }
       this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
     }
     this.sm.to('serving', this.url);

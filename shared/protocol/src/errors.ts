@@ -21,6 +21,7 @@ export const ErrorCodes = {
   // Cluster
   HIVE_LOST: 'The hive stopped answering (connection closed or heartbeats missed).',
   NO_HIVES: 'No hive is connected to run the task.',
+  HIVE_NOT_FOUND: 'No hive of that id or name is connected.',
   AUTH_FAILED: 'Missing or wrong token.',
   QUEEN_DRAINING: 'The queen is shutting down and takes no new work.',
   QUEEN_UNREACHABLE: 'The queen cannot be reached.',

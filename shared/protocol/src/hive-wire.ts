@@ -4,8 +4,8 @@ import { BeeState, BeeStatus, HiveResources } from './status.js';
 import { WireErrorSchema } from './wire-error.js';
 
 /*
- * Hive ↔ queen: one WebSocket opened by the hive, JSON text frames, one message per frame.
- * Every frame is validated against these unions on arrival.
+ * Hive ↔ queen: one WebSocket opened by the hive, JSON text frames, each one message or an array of
+ * messages (see FrameBatcher). Every message is validated against these unions on arrival.
  */
 
 const TaskRef = { taskId: z.string().min(1).max(128), attempt: z.number().int().positive() };

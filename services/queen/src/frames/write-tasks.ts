@@ -8,7 +8,8 @@ const WAIT_SLICE_MS = 60_000;
  * (their bees stop writing) and is thrown with its own code; so is the client going away.
  */
 export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], limits: TaskLimits, signal: AbortSignal): Promise<TaskValue[]> {
-  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })));
+  // Writes read inputs and write cells on the queen's filesystem: only hives that see it may run them.
+  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })), { onQueenFs: true });
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
   // cancel() is a no-op on a finished task.

@@ -68,7 +68,10 @@ export class HiveRegistry {
         s.queued = msg.queued;
         s.loadAvg = msg.loadAvg;
         s.freeMemoryBytes = msg.freeMemoryBytes;
+        const wasInPlace = s.dataInPlace;
         s.dataInPlace = msg.dataInPlace === true;
+        // Tasks that must run on the queen's filesystem may have been waiting for this answer.
+        if (wasInPlace !== s.dataInPlace) sched.pump();
         if (msg.cachedCells && this.#data) {
           const root = this.#data.root;
           s.cachedCells = new Set(msg.cachedCells.map((rel) => `${root}/${rel}`));

@@ -11,8 +11,8 @@ export class HiveSession {
   freeMemoryBytes = 0;
   /** Absolute paths (on the queen) of the cells this hive holds in its cache. */
   cachedCells: ReadonlySet<string> = new Set();
-  /** Reads the data root in place (same machine): holds every cell. */
-  dataInPlace = false;
+  /** Reads the data root in place (same machine): holds every cell. Undefined until its first heartbeat. */
+  dataInPlace: boolean | undefined = undefined;
   /** taskId → attempt, for tasks assigned to this hive and not yet finished. */
   readonly inFlight = new Map<string, number>();
 

@@ -11,11 +11,12 @@ const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
 
 /** Cell files and query partials are the only things served: a path must be one of these shapes. */
 const CELL = /^frames\/[a-z_][a-z0-9_]{0,62}\/cells\/[A-Za-z0-9._-]+\.parquet$/;
-const PARTIAL = /^queries\/[0-9a-f-]{36}\/partial-\d+\.parquet$/;
+const PARTIAL = /^queries\/[0-9a-f-]{36}\/(partial-\d+|result)\.parquet$/;
 
 /**
- * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (with the sha256 of a
- * cell in a header), and send a map's partial back with PUT. Hives authenticate with the join token.
+ * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (they check the
+ * sha256 the queen gave them with the task), and send a map's partial or a query result back with
+ * PUT. Hives authenticate with the join token.
  */
 export function registerCellRoutes(app: FastifyInstance, deps: { frames: { catalog: FrameCatalog; dataRoot: string } }): void {
   const root = deps.frames.dataRoot;

@@ -18,7 +18,7 @@ export function registerColonyRoutes(app: FastifyInstance, deps: ColonyRouteDeps
   app.get('/v1/hives', async () => ({ hives: deps.colony().hives }));
   app.post<{ Params: { hive: string } }>('/v1/hives/:hive/shutdown', async (req, reply) => {
     const { graceMs } = validate(StopHiveRequest, req.body ?? {}, 'stop request');
-    if (!deps.stopHive(req.params.hive, graceMs)) throw new ApiaryError('HIVE_LOST', `no hive "${req.params.hive}" is connected`);
+    if (!deps.stopHive(req.params.hive, graceMs)) throw new ApiaryError('HIVE_NOT_FOUND', `no hive "${req.params.hive}" is connected`);
     return reply.status(202).send({ ok: true });
   });
   app.get('/v1/nodes', async () => ({ nodes: deps.nodes.list() }));

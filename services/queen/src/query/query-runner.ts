@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Catalog, RenderedPlan } from '@apiary/planner';
+import { withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
 import { ApiaryError, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
@@ -44,24 +44,41 @@ export class QueryRunner {
 
   async #run(sql: string, opts: QueryOptions, into: string | undefined): Promise<SqlResponse> {
     const tasks: string[] = [];
-    const exec = async (spec: TaskSpec): Promise<TaskValue> => {
-      const rec = this.scheduler.submit(spec, opts.limits);
+    // One signal for the whole query: the client going away or any step failing cancels every task still out.
+    const ac = new AbortController();
+    const onClientGone = () => ac.abort();
+    opts.signal.addEventListener('abort', onClientGone, { once: true });
+    const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
+      if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
+      const rec = this.scheduler.submit(spec, opts.limits, { onQueenFs });
       tasks.push(rec.id);
-      const onAbort = () => this.scheduler.cancel(rec.id, 'the client went away');
-      opts.signal.addEventListener('abort', onAbort, { once: true });
+      const onAbort = () => this.scheduler.cancel(rec.id, 'the query was cancelled');
+      ac.signal.addEventListener('abort', onAbort, { once: true });
       try {
         const done = await this.scheduler.wait(rec.id, 86_400_000);
-        if (done.state !== 'succeeded' || !done.value) throw ApiaryError.fromWire(done.error ?? { code: 'INTERNAL', message: `task ended ${done.state}` });
+        if (done.state !== 'succeeded' || !done.value) {
+          ac.abort();
+          throw ApiaryError.fromWire(done.error ?? { code: 'INTERNAL', message: `task ended ${done.state}` });
+        }
         return done.value;
       } finally {
-        opts.signal.removeEventListener('abort', onAbort);
+        ac.signal.removeEventListener('abort', onAbort);
       }
     };
+    try {
+      return await this.#steps(sql, opts, into, exec, tasks);
+    } finally {
+      opts.signal.removeEventListener('abort', onClientGone);
+    }
+  }
+
+  async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
     const named = this.#framesNamed(sql);
     if (named.length === 0) {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it names no frame)', tasks, written: null };
-      const plain = into ? `COPY (${sql}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
-      return { ...toRows(await exec({ kind: 'sql', sql: plain }), into), explain: null, tasks, written: null };
+      // A plain query writing into the data root must run where the data root is.
+      const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
+      return { ...toRows(await exec({ kind: 'sql', sql: plain }, into !== undefined), into), explain: null, tasks, written: null };
     }
     const { bees, memoryPerBee } = this.#capacity();
     const catalog = this.#catalogFor(named);
@@ -134,6 +151,11 @@ export interface QueryOptions {
   signal: AbortSignal;
   into?: string;
   intoMode?: 'append' | 'overwrite';
+}
+
+/** SQL text safe to wrap in COPY ( … ): no trailing semicolon or comment. */
+function asSubquery(sql: string): string {
+  return withoutTrailingSemicolon(sql);
 }
 
 function toRows(v: TaskValue, into?: string): Pick<SqlResponse, 'columns' | 'rows'> {

@@ -12,6 +12,8 @@ export interface TaskRecord {
   attempts: AttemptView[];
   value: TaskValue | null;
   error: WireError | null;
+  /** Must run on a hive that sees the queen's filesystem (writes, globs, results into the data root). Not persisted. */
+  onQueenFs?: boolean;
 }
 
 /** Which tasks `list` returns: newest first, optionally in one state. */

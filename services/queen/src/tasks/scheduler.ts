@@ -12,6 +12,11 @@ import { FifoQueue, type Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
 
+export interface SubmitOptions {
+  /** Place only on hives that read the queen's data root in place (see TaskRecord.onQueenFs). */
+  onQueenFs?: boolean;
+}
+
 export interface SchedulerOptions {
   maxAttempts: number;
 }
@@ -38,8 +43,8 @@ export class Scheduler {
     private readonly log: Logger,
   ) {}
 
-  submit(spec: TaskSpec, limits: TaskLimits): TaskRecord {
-    const rec = this.#record(spec, limits);
+  submit(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions = {}): TaskRecord {
+    const rec = this.#record(spec, limits, opts);
     this.ledger.create(rec);
     this.#queue.push(rec.id);
     this.#emit(rec);
@@ -48,8 +53,8 @@ export class Scheduler {
   }
 
   /** Record many tasks in one ledger transaction, then queue them in order. */
-  submitMany(tasks: readonly { spec: TaskSpec; limits: TaskLimits }[]): TaskRecord[] {
-    const recs = tasks.map((t) => this.#record(t.spec, t.limits));
+  submitMany(tasks: readonly { spec: TaskSpec; limits: TaskLimits }[], opts: SubmitOptions = {}): TaskRecord[] {
+    const recs = tasks.map((t) => this.#record(t.spec, t.limits, opts));
     this.ledger.createMany(recs);
     for (const r of recs) {
       this.#queue.push(r.id);
@@ -59,8 +64,9 @@ export class Scheduler {
     return recs;
   }
 
-  #record(spec: TaskSpec, limits: TaskLimits): TaskRecord {
+  #record(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions): TaskRecord {
     return {
+      ...(opts.onQueenFs ? { onQueenFs: true } : {}),
       id: randomUUID(),
       spec,
       limits,
@@ -134,7 +140,14 @@ export class Scheduler {
         continue;
       }
       const hive = this.#pickHive(t);
-      if (!hive) return;
+      if (!hive) {
+        if (t.onQueenFs && this.#noHiveSeesQueenFs()) {
+          this.#queue.shift();
+          this.#finish(t, 'failed', null, { code: 'NO_HIVES', message: "no connected hive can read the queen's files (writes and results into frames need a hive on the queen's machine)" });
+          continue;
+        }
+        return;
+      }
       this.#queue.shift();
       const attempt = t.attempts.length + 1;
       t.state = 'running';
@@ -153,9 +166,9 @@ export class Scheduler {
     let bestScore = Infinity;
     const cells = t.spec.kind === 'fsql' ? Object.values(t.spec.views).flat() : [];
     for (const h of this.hives()) {
-      if (h.free <= 0) continue;
+      if (h.free <= 0 || (t.onQueenFs && h.dataInPlace !== true)) continue;
       const tried = t.attempts.filter((a) => a.hive === h.id).length;
-      const held = cells.length === 0 ? 0 : h.dataInPlace ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
+      const held = cells.length === 0 ? 0 : h.dataInPlace === true ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
       const score = tried * 1_000_000 - held * 1_000 - h.free;
       if (score < bestScore) {
         best = h;
@@ -163,6 +176,16 @@ export class Scheduler {
       }
     }
     return best;
+  }
+
+  /** Every connected hive has reported, and none reads the queen's filesystem (nobody left to wait for). */
+  #noHiveSeesQueenFs(): boolean {
+    let any = false;
+    for (const h of this.hives()) {
+      any = true;
+      if (h.dataInPlace !== false) return false;
+    }
+    return any;
   }
 
   onStarted(hive: HiveSession, taskId: string, attempt: number, bee: number, at: number): void {
