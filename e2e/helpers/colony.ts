@@ -53,6 +53,10 @@ export class TestColony {
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: proc.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
       proc.once('exit', (c) => reject(new Error(`queen exited ${c}: ${stderr.join('\n')}`)));
+    }).catch((e: Error) => {
+      killAll(pidsWithHome(home));
+      rmSync(home, { recursive: true, force: true });
+      throw e;
     });
     const colony = new TestColony(home, proc, new QueenClient(url, token), stderr);
     await colony.waitIdle(o.bees ?? 2);

@@ -39,7 +39,14 @@ export class TestDaemon {
 
   static async start(args: string[] = ['--bees', '2', '--memory-per-bee', '256MiB']): Promise<TestDaemon> {
     const d = new TestDaemon(tempHome(), await freePort(), args);
-    await d.startQueen();
+    try {
+      await d.startQueen();
+    } catch (e) {
+      // A queen that never came up leaves no daemon to stop, but its home must still go.
+      killAll(pidsWithHome(d.home));
+      rmSync(d.home, { recursive: true, force: true });
+      throw e;
+    }
     return d;
   }
 
