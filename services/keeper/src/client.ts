@@ -15,7 +15,7 @@ import {
 } from '@apiary/protocol';
 
 import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { request, type RawResponse } from './http-request.js';
 
 /** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
 export class QueenClient {
@@ -25,20 +25,26 @@ export class QueenClient {
   ) {}
 
   async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    let res: Response;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return this.#send<T>(method, path, headers, body === undefined ? undefined : JSON.stringify(body), signal);
+  }
+
+  async #send<T>(method: string, path: string, headers: Record<string, string>, body: string | NodeJS.ReadableStream | undefined, signal?: AbortSignal): Promise<T> {
+    let res: RawResponse;
     try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
+      res = await request(this.url + path, { method, headers, body, signal });
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
       throw new ApiaryError('QUEEN_UNREACHABLE', `cannot reach the queen at ${this.url}: ${(e as Error).message}`);
     }
-    const json = (await res.json().catch(() => null)) as unknown;
-    if (!res.ok) {
+    let json: unknown = null;
+    try {
+      json = JSON.parse(res.text);
+    } catch {
+      // not JSON: reported below by status
+    }
+    if (res.status < 200 || res.status >= 300) {
       const w = json as Partial<WireError> | null;
       throw new ApiaryError(w?.code ?? 'INTERNAL', w?.message ?? `HTTP ${res.status} from the queen`);
     }
@@ -107,24 +113,10 @@ export class QueenClient {
   }
 
   /** Stream a local file to the queen as the input of a write (for a queen on another machine). */
-  async uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string }, signal?: AbortSignal): Promise<WriteResponse> {
+  uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string }, signal?: AbortSignal): Promise<WriteResponse> {
     const params = new URLSearchParams({ format: q.format, ...(q.mode ? { mode: q.mode } : {}), ...(q.partitionBy ? { partitionBy: q.partitionBy } : {}) });
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}/v1/frames/${encodeURIComponent(name)}/upload?${params}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-        duplex: 'half',
-        signal,
-      } as RequestInit);
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      throw new ApiaryError('QUEEN_UNREACHABLE', `cannot upload to the queen at ${this.url}: ${(e as Error).message}`);
-    }
-    const json = (await res.json().catch(() => null)) as (WriteResponse & Partial<WireError>) | null;
-    if (!res.ok) throw new ApiaryError(json?.code ?? 'INTERNAL', json?.message ?? `HTTP ${res.status} from the queen`);
-    return json as WriteResponse;
+    const headers = { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) };
+    return this.#send<WriteResponse>('PUT', `/v1/frames/${encodeURIComponent(name)}/upload?${params}`, headers, createReadStream(file), signal);
   }
 
   frames(): Promise<{ frames: FrameSummary[] }> {
