@@ -133,6 +133,14 @@ describe('SQL over frames equals plain DuckDB', () => {
     expect((await d.client.sql('SELECT b, count(*) FROM nothing GROUP BY b')).rows).toEqual([]);
   });
 
+  it('plain SQL that merely mentions a frame name is not frame SQL (it may read any file)', async () => {
+    const csv = path.join(tmp, 'sales.csv');
+    const gen = await keeper(['sql', `COPY (SELECT 1 AS x) TO '${csv}' (FORMAT csv)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const r = await d.client.sql(`SELECT x, 'sales' AS label FROM read_csv('${csv}')`);
+    expect(r.rows).toEqual([{ x: 1, label: 'sales' }]);
+  });
+
   it('frame SQL is read-only and cannot read outside the data root', async () => {
     for (const sql of ['DROP TABLE sales', "COPY sales TO '/tmp/x.parquet'", 'INSERT INTO sales SELECT * FROM sales']) {
       const r = await keeper(['sql', sql], d.home);

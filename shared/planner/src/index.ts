@@ -4,4 +4,4 @@ export { explain, formatBytes } from './explain.js';
 export { groupCells, type GroupingOptions } from './groups.js';
 export { parseJson, stringifyJson, RawNumber, type Json, type JsonObject } from './json.js';
 export type * from './types.js';
-export { withoutTrailingSemicolon } from './statement-text.js';
+export { codeOnly, withoutTrailingSemicolon } from './statement-text.js';

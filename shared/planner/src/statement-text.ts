@@ -38,3 +38,34 @@ function closing(sql: string, start: number, q: string): number {
   }
   return sql.length;
 }
+
+/**
+ * The SQL text with string literals and comments blanked out: what is left are keywords and
+ * identifiers, so a frame name inside 'a string' or a file path does not count as naming the frame.
+ */
+export function codeOnly(sql: string): string {
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'") {
+      const end = closing(sql, i, c);
+      out += ' '.repeat(end - i);
+      i = end;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      const end = nl < 0 ? sql.length : nl;
+      out += ' '.repeat(end - i);
+      i = end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2);
+      const end = close < 0 ? sql.length : close + 2;
+      out += ' '.repeat(end - i);
+      i = end;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}

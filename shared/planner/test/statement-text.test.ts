@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withoutTrailingSemicolon } from '../src/index.js';
+import { codeOnly, withoutTrailingSemicolon } from '../src/index.js';
 
 describe('withoutTrailingSemicolon', () => {
   it.each([
@@ -15,5 +15,13 @@ describe('withoutTrailingSemicolon', () => {
     ['SELECT 1 -- trailing comment', 'SELECT 1'],
   ])('%j → %j', (sql, want) => {
     expect(withoutTrailingSemicolon(sql)).toBe(want);
+  });
+});
+
+describe('codeOnly', () => {
+  it('blanks string literals and comments, keeps identifiers', () => {
+    expect(codeOnly("SELECT 'sales' FROM x -- sales\nWHERE /* sales */ y = \"sales\"")).toBe("SELECT         FROM x         \nWHERE             y = \"sales\"");
+    expect(codeOnly("COPY (SELECT 1) TO '/tmp/sales.csv'")).not.toMatch(/sales/);
+    expect(codeOnly("SELECT 'it''s' , sales")).toMatch(/, sales$/);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
+import { codeOnly, withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
 import { ApiaryError, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
@@ -73,13 +73,14 @@ export class QueryRunner {
   }
 
   async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
-    const named = this.#framesNamed(sql);
-    if (named.length === 0) {
-      if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it names no frame)', tasks, written: null };
+    const plainSql = async (): Promise<SqlResponse> => {
+      if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
       // A plain query writing into the data root must run where the data root is.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
       return { ...toRows(await exec({ kind: 'sql', sql: plain }, into !== undefined), into), explain: null, tasks, written: null };
-    }
+    };
+    const named = this.#framesNamed(sql);
+    if (named.length === 0) return plainSql();
     const { bees, memoryPerBee } = this.#capacity();
     const catalog = this.#catalogFor(named);
     const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
@@ -89,6 +90,8 @@ export class QueryRunner {
     const allowDirs = [this.dataRoot];
     const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
     const cells = this.#checksums(named);
+    // The name only appeared in the text (a string, a file name): the query reads no frame after all.
+    if (plan.kind === 'whole' && plan.frames.length === 0) return plainSql();
     if (plan.kind === 'whole') {
       const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
       return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns, cells }), into), explain: planned.explain, tasks, written: null };
@@ -107,12 +110,13 @@ export class QueryRunner {
     }
   }
 
-  /** Frames the text mentions as a word: a cheap test before asking a bee to parse it. */
+  /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */
   #framesNamed(sql: string): string[] {
+    const code = codeOnly(sql);
     return this.catalog
       .list()
       .map((f) => f.name)
-      .filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(sql));
+      .filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(code));
   }
 
   #catalogFor(names: string[]): Catalog {
