@@ -5,7 +5,6 @@ import { runJs } from './js-task.js';
 import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
-import { SERIALIZE_SQL } from '@apiary/planner';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -54,8 +53,6 @@ async function run(msg: BeeRun): Promise<void> {
     if (msg.spec.kind === 'sql') {
       mayBeDirty = true; // also when it fails: a failed script may have created tables first
       value = await duck.query(msg.spec.sql, ac.signal);
-    } else if (msg.spec.kind === 'parse') {
-      value = { kind: 'parse', ast: JSON.parse(await duck.scalar(SERIALIZE_SQL, [msg.spec.sql], ac.signal)) };
     } else if (msg.spec.kind === 'plan') {
       value = await runPlan(duck, msg.spec, ac.signal);
     } else if (msg.spec.kind === 'fsql') {

@@ -17,8 +17,6 @@ export const HiveErrors = {
     message: `bee ${bee} exited while running the task (${signal ? `signal ${signal}` : `exit code ${code}`})`,
   }),
   cancelled: (why: string): WireError => ({ code: 'TASK_CANCELLED', message: why }),
-  authFailed: (): ApiaryError =>
-    new ApiaryError('AUTH_FAILED', 'the queen rejected the join token: check APIARY_JOIN_TOKEN or --token-file'),
   noToken: (): ApiaryError =>
     new ApiaryError('CONFIG_INVALID', 'no join token: set APIARY_JOIN_TOKEN or pass --token-file PATH (a 0600 file)'),
 };

@@ -128,7 +128,7 @@ export class Queen {
       for (const t of this.ledger.nonTerminal()) {
         if (t.spec.kind === 'write') this.scheduler.cancel(t.id, 'the queen restarted during the write; write again');
         // A query's steps answer an HTTP request that died with the old queen: nobody would read them.
-        else if (t.spec.kind === 'plan' || t.spec.kind === 'fsql' || t.spec.kind === 'parse') this.scheduler.cancel(t.id, 'the queen restarted during the query; run it again');
+        else if (t.spec.kind === 'plan' || t.spec.kind === 'fsql') this.scheduler.cancel(t.id, 'the queen restarted during the query; run it again');
       }
       this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
     }

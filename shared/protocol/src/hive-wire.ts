@@ -84,7 +84,6 @@ export const CloseCodes = {
   AUTH_FAILED: 4401,
   BAD_MESSAGE: 4400,
   SHUTDOWN: 4000,
-  REPLACED: 4409,
 } as const;
 export type Hello = z.infer<typeof Hello>;
 export type Heartbeat = z.infer<typeof Heartbeat>;

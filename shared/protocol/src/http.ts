@@ -27,7 +27,7 @@ export type AttemptView = z.infer<typeof AttemptView>;
 export const TaskView = z.object({
   id: z.string(),
   state: TaskState,
-  kind: z.enum(['sql', 'js', 'write', 'parse', 'fsql', 'plan']),
+  kind: z.enum(['sql', 'js', 'write', 'fsql', 'plan']),
   createdAt: z.number(),
   finishedAt: z.number().nullable(),
   attempts: z.array(AttemptView),

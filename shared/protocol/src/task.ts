@@ -33,9 +33,6 @@ export const WriteTaskSpec = z.object({
   partitionBy: z.string().min(1).max(256).optional(),
 });
 
-/** The queen asks a bee for DuckDB's parse tree of a query (json_serialize_sql) to plan it. */
-export const ParseTaskSpec = z.object({ kind: z.literal('parse'), sql: z.string().min(1).max(1_000_000) });
-export type ParseTaskSpec = z.infer<typeof ParseTaskSpec>;
 
 /**
  * SQL over frames, as planned by the queen: each frame is a view over its (pruned) cells, the
@@ -69,7 +66,7 @@ export const PlanTaskSpec = z.object({
 });
 export type PlanTaskSpec = z.infer<typeof PlanTaskSpec>;
 
-export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec, ParseTaskSpec, FrameSqlTaskSpec, PlanTaskSpec]);
+export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec, FrameSqlTaskSpec, PlanTaskSpec]);
 export type TaskSpec = z.infer<typeof TaskSpec>;
 export type SqlTaskSpec = z.infer<typeof SqlTaskSpec>;
 export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
@@ -117,10 +114,9 @@ export type CellWritten = z.infer<typeof CellWritten>;
 export const WriteResult = z.object({ kind: z.literal('write'), schema: z.array(Column), cells: z.array(CellWritten) });
 export type WriteResult = z.infer<typeof WriteResult>;
 
-export const ParseResult = z.object({ kind: z.literal('parse'), ast: z.unknown() });
 /** A rendered plan (@apiary/planner's RenderedPlan) and its explain text. */
 export const PlanResult = z.object({ kind: z.literal('plan'), plan: z.unknown(), explain: z.string() });
-export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult, WriteResult, ParseResult, PlanResult]);
+export const TaskValue = z.discriminatedUnion('kind', [SqlResult, JsResult, WriteResult, PlanResult]);
 export type SqlResult = z.infer<typeof SqlResult>;
 export type TaskValue = z.infer<typeof TaskValue>;
 

@@ -12,7 +12,6 @@ export class HiveRegistry {
   readonly #byWs = new Map<WebSocket, HiveSession>();
   #seq = 0;
   #detector: NodeJS.Timeout;
-  #joinWaiters = new Set<() => void>();
   #scheduler: Scheduler | null = null;
   #data: { root: string; probe: string; probeContent: string } | undefined;
 
@@ -52,7 +51,6 @@ export class HiveRegistry {
     const stale = this.#scheduler?.claim(s, hello.running) ?? [];
     for (const taskId of stale) s.send({ type: 'task.cancel', taskId });
     this.log.info(`hive joined: ${id}`, { host: hello.hive.host, bees: hello.hive.bees, pid: hello.hive.pid });
-    for (const w of this.#joinWaiters) w();
     this.#scheduler?.pump();
     return s;
   }
@@ -115,21 +113,6 @@ export class HiveRegistry {
     if (draining) this.log.info(`hive left: ${s.id}: ${why}`);
     else this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { inFlight: s.inFlight.size });
     this.#scheduler?.onHiveLost(s, why);
-  }
-
-  /** Resolve when at least one hive is connected, or false after timeoutMs. */
-  waitForHive(timeoutMs: number): Promise<boolean> {
-    if (this.#byWs.size > 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(t);
-        this.#joinWaiters.delete(w);
-        resolve(ok);
-      };
-      const w = () => done(true);
-      const t = setTimeout(() => done(false), timeoutMs);
-      this.#joinWaiters.add(w);
-    });
   }
 
   /** Tell the hives `which` selects to stop, giving running tasks graceMs; the others are left to reconnect later. */
