@@ -113,8 +113,9 @@ export class QueenClient {
   }
 
   /** Stream a local file to the queen as the input of a write (for a queen on another machine). */
-  uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string }, signal?: AbortSignal): Promise<WriteResponse> {
-    const params = new URLSearchParams({ format: q.format, ...(q.mode ? { mode: q.mode } : {}), ...(q.partitionBy ? { partitionBy: q.partitionBy } : {}) });
+  uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string; maxAttempts?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<WriteResponse> {
+    const opt = (k: string, v: string | number | undefined) => (v === undefined ? {} : { [k]: String(v) });
+    const params = new URLSearchParams({ format: q.format, ...opt('mode', q.mode), ...opt('partitionBy', q.partitionBy), ...opt('maxAttempts', q.maxAttempts), ...opt('timeoutMs', q.timeoutMs) });
     const headers = { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) };
     return this.#send<WriteResponse>('PUT', `/v1/frames/${encodeURIComponent(name)}/upload?${params}`, headers, createReadStream(file), signal);
   }

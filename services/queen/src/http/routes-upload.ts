@@ -16,12 +16,14 @@ const UploadQuery = z.object({
   format: InputFormat,
   mode: WriteMode.default('append'),
   partitionBy: z.string().min(1).max(256).optional(),
+  maxAttempts: z.coerce.number().int().min(1).max(20).optional(),
+  timeoutMs: z.coerce.number().int().positive().max(86_400_000).optional(),
 });
 
 const RAW_TYPES = ['application/octet-stream', 'text/csv', 'application/x-ndjson', 'application/json', 'application/vnd.apache.parquet'];
 
 /**
- * PUT /v1/frames/:name/upload?format=csv|parquet|json[&mode][&partitionBy]: the body is the input
+ * PUT /v1/frames/:name/upload?format=csv|parquet|json[&mode][&partitionBy][&maxAttempts][&timeoutMs]: the body is the input
  * file itself, streamed to the data root, then written like any other write (one version).
  */
 export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { writer: FrameWriter; dataRoot: string } }): void {
@@ -48,7 +50,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
         await pipeline(req.body as NodeJS.ReadableStream, limit, createWriteStream(file, { mode: 0o600 }));
         const ac = new AbortController();
         reply.raw.once('close', () => reply.raw.writableFinished || ac.abort());
-        return await deps.frames.writer.write(name, { path: file, format: q.format, mode: q.mode, partitionBy: q.partitionBy }, ac.signal);
+        return await deps.frames.writer.write(name, { path: file, format: q.format, mode: q.mode, partitionBy: q.partitionBy, maxAttempts: q.maxAttempts, timeoutMs: q.timeoutMs }, ac.signal);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
