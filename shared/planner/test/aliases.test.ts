@@ -1,8 +1,9 @@
 // Names that could be a frame column or a select alias: decomposed only when the declared schema
 // settles it (DuckDB prefers the column in GROUP BY/WHERE/HAVING and the alias in ORDER BY).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuck, type Duck } from './duck.js';
-import { makeSales, type Fixture } from './data.js';
+import { describe, expect, it } from 'vitest';
+import type { Duck } from './duck.js';
+import type { Fixture } from './data.js';
+import { withSalesFixture } from './fixture.js';
 import { checkQuery, planFor } from './oracle.js';
 
 type Kind = 'decomposed' | 'whole';
@@ -22,14 +23,7 @@ const CASES: [string, Kind, Kind][] = [
 describe('select aliases and frame columns', () => {
   let duck: Duck;
   let fx: Fixture;
-  beforeAll(async () => {
-    duck = await openDuck();
-    fx = await makeSales(duck.conn);
-  });
-  afterAll(() => {
-    fx.cleanup();
-    duck.close();
-  });
+  withSalesFixture((d, f) => ((duck = d), (fx = f)));
 
   it.each(CASES)('%s', async (sql, typed, untyped) => {
     expect((await checkQuery(duck.conn, sql, [fx.typed])).kind).toBe(typed);

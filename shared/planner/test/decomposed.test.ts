@@ -1,8 +1,9 @@
 // Decomposable aggregates: map per cell group + merge must equal plain DuckDB (rows, names, types).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { openDuck, type Duck } from './duck.js';
-import { makeSales, type Fixture } from './data.js';
+import type { Duck } from './duck.js';
+import type { Fixture } from './data.js';
+import { withSalesFixture } from './fixture.js';
 import { checkQuery, runPlan } from './oracle.js';
 
 const QUERIES: string[] = [
@@ -53,15 +54,11 @@ const QUERIES: string[] = [
 describe('decomposed plans equal plain DuckDB', () => {
   let duck: Duck;
   let fx: Fixture;
-  beforeAll(async () => {
-    duck = await openDuck();
-    fx = await makeSales(duck.conn);
-  });
+  // Registered first so that it runs last (after hooks run in reverse): after the fixture's cleanup.
   afterAll(() => {
-    fx.cleanup();
-    duck.close();
     expect(existsSync(fx.dir)).toBe(false);
   });
+  withSalesFixture((d, f) => ((duck = d), (fx = f)));
 
   it.each(QUERIES)('%s', async (sql) => {
     const plan = await checkQuery(duck.conn, sql, [fx.typed]);

@@ -1,21 +1,15 @@
 // explain(): cells total and pruned per frame, the groups, and the map and merge SQL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuck, serialize, type Duck } from './duck.js';
-import { makeSales, type Fixture } from './data.js';
+import { describe, expect, it } from 'vitest';
+import { serialize, type Duck } from './duck.js';
+import type { Fixture } from './data.js';
+import { withSalesFixture } from './fixture.js';
 import { planFor } from './oracle.js';
 import { explain, formatBytes, planQuery } from '../src/index.js';
 
 describe('explain', () => {
   let duck: Duck;
   let fx: Fixture;
-  beforeAll(async () => {
-    duck = await openDuck();
-    fx = await makeSales(duck.conn);
-  });
-  afterAll(() => {
-    fx.cleanup();
-    duck.close();
-  });
+  withSalesFixture((d, f) => ((duck = d), (fx = f)));
 
   it('shows pruning, groups, map and merge SQL of a decomposed plan', async () => {
     const sql = 'SELECT g, avg(x) AS ax FROM sales WHERE id >= 200 GROUP BY g ORDER BY g';

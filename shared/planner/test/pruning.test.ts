@@ -1,7 +1,8 @@
 // Pruning is real (only cells that can match are read) and never wrong (results still equal).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuck, type Duck } from './duck.js';
-import { makeSales, type Fixture } from './data.js';
+import { describe, expect, it } from 'vitest';
+import type { Duck } from './duck.js';
+import type { Fixture } from './data.js';
+import { withSalesFixture } from './fixture.js';
 import { checkQuery } from './oracle.js';
 import type { FrameInfo, RenderedPlan } from '../src/index.js';
 
@@ -48,14 +49,7 @@ function keptCells(plan: RenderedPlan, frame: FrameInfo): number[] {
 describe('pruning by cell statistics', () => {
   let duck: Duck;
   let fx: Fixture;
-  beforeAll(async () => {
-    duck = await openDuck();
-    fx = await makeSales(duck.conn);
-  });
-  afterAll(() => {
-    fx.cleanup();
-    duck.close();
-  });
+  withSalesFixture((d, f) => ((duck = d), (fx = f)));
 
   it.each(CASES)('WHERE %s', async (where, typed, untyped) => {
     const sql = `SELECT count(*) AS n, sum(i) AS si, min(ts) AS t0 FROM sales WHERE ${where}`;

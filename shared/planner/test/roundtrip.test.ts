@@ -1,7 +1,8 @@
 // The map SQL is the parse tree printed back by DuckDB: exotic WHERE clauses must survive it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuck, type Duck } from './duck.js';
-import { makeSales, type Fixture } from './data.js';
+import { describe, expect, it } from 'vitest';
+import type { Duck } from './duck.js';
+import type { Fixture } from './data.js';
+import { withSalesFixture } from './fixture.js';
 import { checkQuery } from './oracle.js';
 
 const WHERES = [
@@ -30,14 +31,7 @@ const WHERES = [
 describe('WHERE clauses survive json_deserialize_sql', () => {
   let duck: Duck;
   let fx: Fixture;
-  beforeAll(async () => {
-    duck = await openDuck();
-    fx = await makeSales(duck.conn);
-  });
-  afterAll(() => {
-    fx.cleanup();
-    duck.close();
-  });
+  withSalesFixture((d, f) => ((duck = d), (fx = f)));
 
   it.each(WHERES)('WHERE %s', async (where) => {
     const sql = `SELECT g, count(*) AS n, sum(i) AS si, avg(x) AS ax FROM sales WHERE ${where} GROUP BY g`;
