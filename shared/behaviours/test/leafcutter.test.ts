@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ApiaryError } from '@apiary/protocol';
 import { DEFAULT_MIN_CELL_BYTES, MIB, cellSizing, planCells, type CellSizing } from '../src/index.js';
+import { configInvalid } from './assert.js';
 
 const GiB = 1024 * MIB;
-
-function configInvalid(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiaryError);
-    expect((e as ApiaryError).code).toBe('CONFIG_INVALID');
-    return;
-  }
-  expect.fail('expected CONFIG_INVALID');
-}
 
 describe('cellSizing', () => {
   it('4 GB Pi, 4 bees of 1 GiB: 256 MiB target, 512 MiB max, 16 MiB min', () => {

@@ -13,6 +13,7 @@ import {
   temperatureInputFromBees,
   type Temperature,
 } from '../src/index.js';
+import { configInvalid } from './assert.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,16 +31,6 @@ function bee(over: Partial<BeeStatus> & { id: number }): BeeStatus {
   });
 }
 
-function configInvalid(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiaryError);
-    expect((e as ApiaryError).code).toBe('CONFIG_INVALID');
-    return;
-  }
-  expect.fail('expected CONFIG_INVALID');
-}
 
 describe('classifyTemperature', () => {
   it.each([
