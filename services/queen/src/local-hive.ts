@@ -12,6 +12,8 @@ export interface LocalHiveMode {
 }
 
 const RESPAWN_DELAY_MS = 2000;
+/** An adopted hive is not our child (no exit event): how often its pid is checked. */
+const ADOPTED_POLL_MS = 500;
 
 /**
  * The hive a queen starts on its own machine. The queen owns it: it passes the join token by env
@@ -33,12 +35,18 @@ export class LocalHive {
   ) {}
 
   start(queenWs: string, joinToken: string): void {
+    this.#args = this.#argsFor(queenWs);
     const adopted = this.#adoptable();
     if (adopted) {
       this.#pid = adopted;
       this.log.info('adopted the running local hive', { pid: adopted });
+      this.#watchAdopted(adopted, joinToken);
       return;
     }
+    this.#spawn(joinToken);
+  }
+
+  #argsFor(queenWs: string): string[] {
     const o = this.opts;
     const args = [HIVE_MAIN, '--queen', queenWs];
     if (this.mode.ephemeral) args.push('--ephemeral', '--exit-with-stdin');
@@ -49,8 +57,28 @@ export class LocalHive {
     if (o.graceMs !== undefined) args.push('--grace', String(o.graceMs));
     if (o.memoryPollMs !== undefined) args.push('--memory-poll', String(o.memoryPollMs));
     if (o.cacheDir) args.push('--cache-dir', o.cacheDir);
-    this.#args = args;
-    this.#spawn(joinToken);
+    return args;
+  }
+
+  /** Poll an adopted hive's pid; when it dies, respawn it as if it were our own child. */
+  #watchAdopted(pid: number, joinToken: string): void {
+    const timer = setInterval(() => {
+      if (this.#stopping || this.#pid !== pid) return clearInterval(timer);
+      if (isAlive(pid)) return;
+      clearInterval(timer);
+      this.#pid = null;
+      this.#gone('adopted local hive exited', joinToken);
+    }, ADOPTED_POLL_MS);
+    timer.unref();
+  }
+
+  /** The local hive died on its own: tell the queen, and (daemon) start a new one. */
+  #gone(why: string, joinToken: string): void {
+    this.onUnexpectedExit(why);
+    if (!this.mode.ephemeral) {
+      this.log.warn(`${why}; starting a new one in ${RESPAWN_DELAY_MS} ms`);
+      setTimeout(() => !this.#stopping && this.#spawn(joinToken), RESPAWN_DELAY_MS).unref();
+    }
   }
 
   #spawn(joinToken: string): void {
@@ -68,12 +96,7 @@ export class LocalHive {
       if (this.#child !== child || this.#stopping) return;
       this.#child = null;
       this.#pid = null;
-      const why = `local hive exited (${signal ?? `code ${code}`})`;
-      this.onUnexpectedExit(why);
-      if (!this.mode.ephemeral) {
-        this.log.warn(`${why}; starting a new one in ${RESPAWN_DELAY_MS} ms`);
-        setTimeout(() => !this.#stopping && this.#spawn(joinToken), RESPAWN_DELAY_MS).unref();
-      }
+      this.#gone(`local hive exited (${signal ?? `code ${code}`})`, joinToken);
     });
     child.once('error', (e) => this.log.error(`cannot start local hive: ${e.message}`));
     this.log.info('local hive started', { pid: child.pid, ephemeral: this.mode.ephemeral });
