@@ -138,8 +138,7 @@ export function subscribeEvents(baseUrl, token, onEvent) {
             resolve();
           }
           buf += d;
-          let sep;
-          while ((sep = buf.indexOf('\n\n')) >= 0) {
+          for (let sep = buf.indexOf('\n\n'); sep >= 0; sep = buf.indexOf('\n\n')) {
             const block = buf.slice(0, sep);
             buf = buf.slice(sep + 2);
             let event = 'message';
@@ -283,7 +282,7 @@ export function allIdle(hive, bees) {
  * --bees B --memory-per-bee 256MiB --cache-dir <tmp>`. Resolves once the queen lists it (by pid)
  * with all its bees idle. Returns { child, pid, cacheDir, beePids, stop() }.
  */
-export async function startHive(ctx, d, { name = 'second', bees = 1, memoryPerBee = '256MiB', nodeArgs = [] } = {}) {
+export async function startHive(_ctx, d, { name = 'second', bees = 1, memoryPerBee = '256MiB', nodeArgs = [] } = {}) {
   const cacheDir = await makeTempDir('apiary-bench-hive-');
   let child;
   try {
@@ -340,7 +339,7 @@ async function stopDaemon(ctx, d) {
   for (const p of descendantPids(d.child.pid)) d.pids.add(p);
   const pids = [...d.pids];
   if (isAlive(d.child.pid)) d.child.kill('SIGTERM');
-  let survivors = await waitForGone(pids, TEARDOWN_TIMEOUT_MS);
+  const survivors = await waitForGone(pids, TEARDOWN_TIMEOUT_MS);
   const ms = Date.now() - t0;
   if (survivors.length > 0) {
     ctx.log(`still alive ${TEARDOWN_TIMEOUT_MS} ms after SIGTERM: ${survivors.map((p) => `${p} (${readStat(p)?.comm ?? '?'})`).join(', ')}; SIGKILL`);

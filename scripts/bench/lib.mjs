@@ -408,8 +408,7 @@ export function readJsonLine(child, timeoutMs, label = 'child') {
     const timer = setTimeout(() => done(reject, new Error(`${label}: no JSON line on stdout within ${timeoutMs} ms`)), timeoutMs);
     const onData = (d) => {
       buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;

@@ -106,7 +106,7 @@ function table(rows) {
       return c.key === 'metric' && r.ok === false ? `${s} [FAIL]` : s;
     }),
   );
-  const used = cols.map((c, i) => i < 3 || cells.some((row) => row[i] !== ''));
+  const used = cols.map((_c, i) => i < 3 || cells.some((row) => row[i] !== ''));
   const width = cols.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i].length)));
   const line = (vals) =>
     vals

@@ -107,15 +107,19 @@ export async function run(ctx) {
 
 async function ipcBaseline(ctx) {
   const kids = await startEchoChildren(1);
+  let left;
+  let out;
   try {
     await echoRoundTrips(kids, 500, 1); // warm-up
     if (ctx.signal.aborted) throw new Error('aborted');
     const r = await echoRoundTrips(kids, IPC_ROUND_TRIPS, 1, { recordLatency: true });
-    return stats(r.latencies);
+    out = stats(r.latencies);
   } finally {
-    const left = await stopEchoChildren(kids);
-    if (left.length > 0) throw new Error(`ipc-echo child survived: ${left.join(', ')}`);
+    left = await stopEchoChildren(kids);
   }
+  // Checked after the finally: a throw inside it would replace the error the measurement threw.
+  if (left.length > 0) throw new Error(`ipc-echo child survived: ${left.join(', ')}`);
+  return out;
 }
 
 async function httpBaseline(ctx) {

@@ -80,7 +80,8 @@ export async function run(ctx) {
             usage.cpu[k] = (usage.cpu[k] ?? 0) + (after.cpu[k] ?? NaN) - (before.cpu[k] ?? NaN);
             const a = after.sys[k];
             const b = before.sys[k];
-            const acc = (usage.sys[k] ??= { r: 0, w: 0 });
+            usage.sys[k] ??= { r: 0, w: 0 };
+            const acc = usage.sys[k];
             acc.r += a && b ? a.r - b.r : NaN;
             acc.w += a && b ? a.w - b.w : NaN;
           }
@@ -158,6 +159,8 @@ function snapshot(procs) {
 
 async function ipcBaseline(ctx, total, runs) {
   const kids = await startEchoChildren(BEES);
+  let left;
+  let out;
   try {
     await echoRoundTrips(kids, Math.min(total, 5000), 1); // warm-up
     const d1 = [];
@@ -168,11 +171,13 @@ async function ipcBaseline(ctx, total, runs) {
       d2.push((await echoRoundTrips(kids, total, 2)).perSec);
     }
     ctx.log(`raw IPC: depth 1 ${Math.round(median(d1))}/s, depth 2 ${Math.round(median(d2))}/s`);
-    return { depth1: median(d1), depth2: median(d2) };
+    out = { depth1: median(d1), depth2: median(d2) };
   } finally {
-    const left = await stopEchoChildren(kids);
-    if (left.length > 0) throw new Error(`ipc-echo children survived: ${left.join(', ')}`);
+    left = await stopEchoChildren(kids);
   }
+  // Checked after the finally: a throw inside it would replace the error the measurement threw.
+  if (left.length > 0) throw new Error(`ipc-echo children survived: ${left.join(', ')}`);
+  return out;
 }
 
 /**
@@ -231,7 +236,7 @@ async function submitAndWait(ctx, d, total, batch, mode, seq) {
     if (mode === 'sse') {
       for (const id of ids) {
         const ev = terminal.get(id);
-        if (!ev || ev.state !== 'succeeded') bad.push({ id, state: ev?.state ?? 'missing', error: ev?.error ?? null });
+        if (ev?.state !== 'succeeded') bad.push({ id, state: ev?.state ?? 'missing', error: ev?.error ?? null });
       }
     }
     return { ms, perSec: total / (ms / 1000), submitMs, bad };

@@ -255,8 +255,7 @@ async function startDuck(threads) {
   };
   child.stdout.on('data', (chunk) => {
     buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (!line) continue;

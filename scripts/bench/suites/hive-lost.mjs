@@ -31,7 +31,7 @@ export async function run(ctx) {
   const exits = [];
   const orphanMs = [];
   let orphanFailures = 0;
-  let leftovers = [];
+  const leftovers = [];
   let localHiveKept = true;
   try {
     const localPid = (await d.colony()).hives[0].resources.pid;

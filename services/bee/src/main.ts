@@ -1,10 +1,11 @@
-import { ApiaryError, BeeRun, HiveToBee, toWireError, validate, type BeeToHive, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, type BeeRun, HiveToBee, toWireError, validate, type BeeToHive, type TaskValue } from '@apiary/protocol';
 import { Duck } from './duck.js';
 import { readBeeEnv } from './env.js';
 import { runJs } from './js-task.js';
 import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
+import { checkResultSize } from './result-cap.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -63,6 +64,7 @@ async function run(msg: BeeRun): Promise<void> {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };
     }
+    checkResultSize(value);
     send({ type: 'result', taskId: msg.taskId, value });
   } catch (e) {
     send({ type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') });

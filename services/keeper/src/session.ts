@@ -42,7 +42,10 @@ export class Session {
         ? new RemoteColony(new QueenClient(target.url, target.token))
         : await EphemeralColony.start(flags);
     session = new Session(colony);
-    if (pending) await (interrupting = session.#interrupt(pending));
+    if (pending) {
+      interrupting = session.#interrupt(pending);
+      await interrupting;
+    }
     return session;
   }
 
@@ -63,7 +66,10 @@ export class Session {
   async run(spec: TaskSpec, limits: TaskLimits = {}): Promise<TaskView> {
     let id: string | null = null;
     try {
-      const t = await this.colony.client.run(spec, limits, this.#ac.signal, (x) => this.#tasks.add((id = x)));
+      const t = await this.colony.client.run(spec, limits, this.#ac.signal, (x) => {
+        id = x;
+        this.#tasks.add(x);
+      });
       if (t.state !== 'succeeded') throw new TaskFailedError(t.error ?? { code: 'INTERNAL', message: `task ended ${t.state}` });
       return t;
     } finally {

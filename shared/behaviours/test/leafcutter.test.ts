@@ -91,7 +91,10 @@ describe('planCells', () => {
   it('keeps every cell within [min, max] for any total ≥ min (sweep)', () => {
     const sizings = [pi, cellSizing(32 * MIB), cellSizing(100 * MIB), cellSizing(4096, { minBytes: 1000 }), cellSizing(4000, { minBytes: 1000 })];
     let seed = 12345;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (const s of sizings) {
       const totals = [s.minBytes, s.minBytes + 1, s.targetBytes, s.maxBytes, s.maxBytes + 1, 2 * s.maxBytes + 1];
       for (let i = 0; i < 500; i++) totals.push(s.minBytes + Math.floor(rand() * 200 * s.targetBytes));

@@ -25,6 +25,7 @@ const nasty = [
   '$(rm -rf /)',
   `$(touch ${path.join(tmp, 'pwned-1')})`,
   `\`touch ${path.join(tmp, 'pwned-2')}\``,
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} is the attack this input tries
   '${HOME}',
   '$HOME',
   '$1 $@ $*',

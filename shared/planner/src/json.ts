@@ -48,7 +48,10 @@ export function parseJson(text: string): Json {
       pos++;
       const out: JsonObject = {};
       ws();
-      if (text[pos] === '}') return pos++, out;
+      if (text[pos] === '}') {
+        pos++;
+        return out;
+      }
       for (;;) {
         ws();
         if (text[pos] !== '"') fail('expected key');
@@ -66,7 +69,10 @@ export function parseJson(text: string): Json {
       pos++;
       const out: Json[] = [];
       ws();
-      if (text[pos] === ']') return pos++, out;
+      if (text[pos] === ']') {
+        pos++;
+        return out;
+      }
       for (;;) {
         out.push(value());
         ws();
@@ -77,7 +83,10 @@ export function parseJson(text: string): Json {
     }
     if (c === '"') return str();
     for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, pos)) return (pos += word.length), v;
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return v;
+      }
     }
     NUMBER.lastIndex = pos;
     const m = NUMBER.exec(text);

@@ -4,7 +4,7 @@ import { child, isNode, nodes, statementJson, str, type Node } from './ast.js';
 import { decompose } from './decompose.js';
 import { filterOf, findFrameRefs, pruneFrame, qualifierOf, wholeFrames } from './frames.js';
 import { groupCells } from './groups.js';
-import { parseJson } from './json.js';
+import { type Json, parseJson } from './json.js';
 import type { Catalog, CellGroup, PlanErrorCode, PlanOptions, PlanResult } from './types.js';
 
 // Input gate: the planner only ever sees json_serialize_sql output, and DuckDB serializes only
@@ -16,7 +16,7 @@ const sqlError = (message: string): StatementResult => ({ ok: false, code: 'SQL_
 
 /** Parse the serialized statement; only a single SELECT statement passes. */
 function parseStatement(astJson: string): StatementResult {
-  let doc;
+  let doc: Json;
   try {
     doc = parseJson(astJson);
   } catch (e) {

@@ -33,7 +33,7 @@ export async function renderPlan(plan: Plan, deserialize: Deserialize): Promise<
   );
   const doc = parseJson(plan.mergeAst);
   const statement = isNode(doc) ? nodes(doc, 'statements')[0] : undefined;
-  const node = statement && statement['node'];
+  const node = statement?.['node'];
   if (!isNode(node)) throw new Error('malformed merge statement');
   nodes(node, 'select_list').forEach((item, i) => {
     item['alias'] = names[i]!;

@@ -23,7 +23,10 @@ const CASES: [string, Kind, Kind][] = [
 describe('select aliases and frame columns', () => {
   let duck: Duck;
   let fx: Fixture;
-  withSalesFixture((d, f) => ((duck = d), (fx = f)));
+  withSalesFixture((d, f) => {
+    duck = d;
+    fx = f;
+  });
 
   it.each(CASES)('%s', async (sql, typed, untyped) => {
     expect((await checkQuery(duck.conn, sql, [fx.typed])).kind).toBe(typed);

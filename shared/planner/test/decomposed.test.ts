@@ -58,7 +58,10 @@ describe('decomposed plans equal plain DuckDB', () => {
   afterAll(() => {
     expect(existsSync(fx.dir)).toBe(false);
   });
-  withSalesFixture((d, f) => ((duck = d), (fx = f)));
+  withSalesFixture((d, f) => {
+    duck = d;
+    fx = f;
+  });
 
   it.each(QUERIES)('%s', async (sql) => {
     const plan = await checkQuery(duck.conn, sql, [fx.typed]);

@@ -9,7 +9,10 @@ import { explain, formatBytes, planQuery } from '../src/index.js';
 describe('explain', () => {
   let duck: Duck;
   let fx: Fixture;
-  withSalesFixture((d, f) => ((duck = d), (fx = f)));
+  withSalesFixture((d, f) => {
+    duck = d;
+    fx = f;
+  });
 
   it('shows pruning, groups, map and merge SQL of a decomposed plan', async () => {
     const sql = 'SELECT g, avg(x) AS ax FROM sales WHERE id >= 200 GROUP BY g ORDER BY g';

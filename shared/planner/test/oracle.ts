@@ -42,15 +42,15 @@ export function expectSameResult(actual: Result, expected: Result, ordered: bool
   expect(actual.rows.length).toBe(expected.rows.length);
   const sort = (rows: unknown[][]) => (ordered ? rows : [...rows].sort((a, b) => rowKey(a).localeCompare(rowKey(b))));
   const [a, e] = [sort(actual.rows), sort(expected.rows)];
-  a.forEach((row, i) =>
+  a.forEach((row, i) => {
     row.forEach((v, j) => {
       const w = e[i]![j];
       if (isFloat(v) || isFloat(w)) {
         expect(typeof v).toBe('number');
         expect(Math.abs((v as number) - (w as number))).toBeLessThanOrEqual(1e-9 * Math.max(Math.abs(w as number), 1e-300));
       } else expect(v).toEqual(w);
-    }),
-  );
+    });
+  });
 }
 
 /** Plan, run both ways, compare; returns the plan for further assertions. */

@@ -49,7 +49,10 @@ function keptCells(plan: RenderedPlan, frame: FrameInfo): number[] {
 describe('pruning by cell statistics', () => {
   let duck: Duck;
   let fx: Fixture;
-  withSalesFixture((d, f) => ((duck = d), (fx = f)));
+  withSalesFixture((d, f) => {
+    duck = d;
+    fx = f;
+  });
 
   it.each(CASES)('WHERE %s', async (where, typed, untyped) => {
     const sql = `SELECT count(*) AS n, sum(i) AS si, min(ts) AS t0 FROM sales WHERE ${where}`;

@@ -31,7 +31,10 @@ const WHERES = [
 describe('WHERE clauses survive json_deserialize_sql', () => {
   let duck: Duck;
   let fx: Fixture;
-  withSalesFixture((d, f) => ((duck = d), (fx = f)));
+  withSalesFixture((d, f) => {
+    duck = d;
+    fx = f;
+  });
 
   it.each(WHERES)('WHERE %s', async (where) => {
     const sql = `SELECT g, count(*) AS n, sum(i) AS si, avg(x) AS ax FROM sales WHERE ${where} GROUP BY g`;

@@ -38,7 +38,10 @@ describe('protocol codec', () => {
     expect(() => decodeFrame(HiveToQueen, JSON.stringify([hb, { type: 'bogus' }]), 'f')).toThrow(/invalid f/);
     expect(() => decodeFrame(HiveToQueen, '[]', 'f')).toThrow(/1 to 10000 messages/);
     const frames: string[] = [];
-    const b = new FrameBatcher<number>((f) => (frames.push(f), true));
+    const b = new FrameBatcher<number>((f) => {
+      frames.push(f);
+      return true;
+    });
     b.push(1);
     b.push(2);
     b.push(3);

@@ -15,7 +15,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('keeper run takes exactly one module path');
-  let args: unknown = undefined;
+  let args: unknown;
   if (values.args !== undefined) {
     try {
       args = JSON.parse(values.args);

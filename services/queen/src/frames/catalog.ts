@@ -110,7 +110,7 @@ export class FrameCatalog {
       const cell = this.db.prepare('INSERT INTO cells (id, frame, path, row_count, byte_count, sha256, stats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const x of c.cells) cell.run(x.id, c.frame, x.path, x.rows, x.bytes, x.sha256, JSON.stringify(x.stats), now);
       const link = this.db.prepare('INSERT INTO version_cells (frame, version, cell_id, seq) VALUES (?, ?, ?, ?)');
-      [...carried.map((x) => x.id), ...c.cells.map((x) => x.id)].forEach((id, i) => link.run(c.frame, version, id, i));
+      for (const [i, id] of [...carried.map((x) => x.id), ...c.cells.map((x) => x.id)].entries()) link.run(c.frame, version, id, i);
       return { version, rows, bytes };
     });
     return tx.immediate();

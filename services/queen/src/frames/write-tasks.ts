@@ -13,7 +13,9 @@ export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], l
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
   // cancel() is a no-op on a finished task.
-  const cancelRest = (why: string) => recs.forEach((r) => scheduler.cancel(r.id, why));
+  const cancelRest = (why: string) => {
+    for (const r of recs) scheduler.cancel(r.id, why);
+  };
   await Promise.all(
     recs.map(async (r, i) => {
       for (;;) {

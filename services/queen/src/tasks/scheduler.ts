@@ -135,7 +135,7 @@ export class Scheduler {
       // Peek first: with no hive free the queue stays exactly as it is (no drain and re-push).
       const id = this.#queue.peek()!;
       const t = this.ledger.get(id);
-      if (!t || t.state !== 'queued') {
+      if (t?.state !== 'queued') {
         this.#queue.shift();
         continue;
       }
@@ -294,7 +294,10 @@ export class Scheduler {
     if (TERMINAL_STATES.has(t.state) || waitMs <= 0) return Promise.resolve(t);
     return new Promise((resolve) => {
       let set = this.#waiters.get(taskId);
-      if (!set) this.#waiters.set(taskId, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        this.#waiters.set(taskId, set);
+      }
       const done = () => {
         clearTimeout(timer);
         set!.delete(w);
