@@ -40,7 +40,7 @@ describe('queen API: auth, validation, limits', () => {
     expect(await bad.json()).toMatchObject({ code: 'BAD_REQUEST' });
     const schema = await call('/v1/tasks', { method: 'POST', body: JSON.stringify({ spec: { kind: 'shell', cmd: 'rm -rf /' } }) });
     expect(schema.status).toBe(400);
-    expect((await schema.json()).message).toMatch(/spec/);
+    expect(((await schema.json()) as { message: string }).message).toMatch(/spec/);
     const missing = await call('/v1/tasks/no-such-task');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: 'TASK_NOT_FOUND' });

@@ -155,7 +155,7 @@ describe('queen daemon', () => {
     const running = await d.client.submit(js('sleep', { ms: 1500 }), {});
     await waitFor(async () => (await d!.client.get(running.id)).state === 'running', 5000, 'task running');
     await d.client.shutdown(false);
-    await waitFor(async () => (await fetch(`${d!.url}/v1/health`).then((r) => r.json())).state === 'draining', 2000, 'draining');
+    await waitFor(async () => (await fetch(`${d!.url}/v1/health`).then((r) => r.json() as Promise<{ state: string }>)).state === 'draining', 2000, 'draining');
     const res = await fetch(`${d.url}/v1/tasks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' },
