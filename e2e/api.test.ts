@@ -5,6 +5,12 @@ import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
+import { PRE_HELLO_MAX_FRAME_BYTES } from '../services/queen/src/hives/frame-limit.js';
+
+/** The queen closes a socket that sent no hello within this long (specs/protocol.md, Handshake). */
+const HELLO_TIMEOUT_MS = 5000;
+/** Health on a loaded 2-core machine answers in milliseconds; this only separates "answers" from "blocked for seconds". */
+const RESPONSIVE_MS = 2000;
 
 describe('queen API: auth, validation, limits', () => {
   let d: TestDaemon;
@@ -101,6 +107,45 @@ describe('queen API: auth, validation, limits', () => {
     }
     const c = await d.client.colony();
     expect(c.hives).toHaveLength(1);
+  });
+
+  it(`a frame over ${PRE_HELLO_MAX_FRAME_BYTES / 1024} KiB before hello is closed with 1009 unread; the queen stays responsive; after hello large frames pass`, async () => {
+    // At the limit the frame is read (and refused as a bad hello); one byte more and it is never parsed.
+    const atLimit = await wsAttempt('x'.repeat(PRE_HELLO_MAX_FRAME_BYTES));
+    expect(atLimit.code).toBe(4400);
+    expect(atLimit.messages[0]).toMatchObject({ type: 'error', error: { code: 'BAD_REQUEST' } });
+    const t0 = Date.now();
+    const over = await wsAttempt('x'.repeat(PRE_HELLO_MAX_FRAME_BYTES + 1));
+    expect(over.code).toBe(1009);
+    expect(over.messages).toEqual([]); // no error frame: nothing was parsed
+    expect(Date.now() - t0).toBeLessThan(HELLO_TIMEOUT_MS); // closed for its size, not for a missing hello
+
+    // A 48 MiB frame before hello (the unfixed queen buffered and parsed it for 17 s): health keeps answering.
+    const big = new WebSocket(`ws://127.0.0.1:${d.port}/v1/hive`);
+    await new Promise((r) => big.once('open', r));
+    const closed = new Promise<number>((r) => big.once('close', (c) => r(c)));
+    big.send('x'.repeat(48 * 1024 * 1024));
+    const h0 = Date.now();
+    expect((await call('/v1/health', { token: null })).status).toBe(200);
+    expect(Date.now() - h0).toBeLessThan(RESPONSIVE_MS);
+    expect(await closed).toBe(1009);
+
+    // A hive with the right token joins, and from then on a frame may be far larger (here 1 MiB of
+    // bad JSON: answered with BAD_REQUEST, the connection kept).
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/hive`);
+    const messages: { type: string; error?: { code: string } }[] = [];
+    ws.on('message', (m) => messages.push(...[JSON.parse(m.toString())].flat()));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ ...hello(d.token('join')), hive: { ...hello('').hive, name: 'late-but-honest' } }));
+    await waitFor(() => messages.some((m) => m.type === 'welcome'), 5000, 'welcome');
+    ws.send('y'.repeat(1024 * 1024));
+    await waitFor(() => messages.some((m) => m.type === 'error' && m.error?.code === 'BAD_REQUEST'), 5000, 'BAD_REQUEST for the large frame');
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect((await d.client.colony()).hives.map((h) => h.resources.name)).toContain('late-but-honest');
+    const gone = new Promise((r) => ws.once('close', r));
+    ws.close();
+    await gone;
+    await waitFor(async () => !(await d.client.colony()).hives.some((h) => h.resources.name === 'late-but-honest'), 5000, 'the honest hive to leave');
   });
 
   it('stopping a hive that is not connected is 404 HIVE_NOT_FOUND', async () => {

@@ -22,25 +22,6 @@ const HIVE_TRANSITIONS: Record<HiveState, readonly HiveState[]> = {
   stopped: [],
 };
 
-/**
- * The largest result a hive sends back: it travels as JSON in one WebSocket frame, and an oversized
- * frame would cost the whole connection (every task on it lost), not just this task.
- */
-export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
-
-function capResult(o: Outcome): Outcome {
-  if (!o.ok) return o;
-  const v = o.value;
-  // Cheap bound first: only large row sets are measured exactly.
-  if (v.kind === 'sql' && v.rows.length < 10_000) return o;
-  const bytes = Buffer.byteLength(JSON.stringify(v));
-  if (bytes <= MAX_RESULT_BYTES) return o;
-  return {
-    ok: false,
-    error: { code: 'RESULT_TOO_LARGE', message: `the result is ${(bytes / 1048576).toFixed(0)} MiB, over ${MAX_RESULT_BYTES / 1048576} MiB: add a LIMIT, aggregate further, or write it to a frame (keeper sql --into FRAME)` },
-  };
-}
-
 /** How long a hive waits for `welcome` after its socket opens. */
 const WELCOME_TIMEOUT_MS = 5000;
 
@@ -237,7 +218,6 @@ export class Hive {
   }
 
   #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
-    o = capResult(o);
     const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
     const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs, beeState };
     this.#send(o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error });

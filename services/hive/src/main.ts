@@ -16,7 +16,15 @@ import { Hive } from './hive.js';
 const log = createLogger(`hive[${process.pid}]`);
 
 function readToken(file: string | undefined): string {
-  if (file) return readSecretFile(file);
+  if (file) {
+    try {
+      return readSecretFile(file);
+    } catch (e) {
+      if (e instanceof ApiaryError) throw e;
+      // A missing or unreadable file is a configuration error (exit 2), not an internal one.
+      throw new ApiaryError('CONFIG_INVALID', `--token-file ${file}: ${(e as Error).message}`);
+    }
+  }
   const t = process.env.APIARY_JOIN_TOKEN;
   if (!t) throw HiveErrors.noToken();
   return t;

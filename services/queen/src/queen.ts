@@ -6,6 +6,7 @@ import { ApiaryError, type ColonyView, type TemperatureView } from '@apiary/prot
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
+import { HIVE_MAX_FRAME_BYTES } from './hives/frame-limit.js';
 import { FrameCatalog } from './frames/catalog.js';
 import { DataRoot } from './frames/data-root.js';
 import { FrameWriter } from './frames/writer.js';
@@ -113,8 +114,8 @@ export class Queen {
         onClose: (ws, code) => this.registry.onClose(ws, code),
       },
       this.log,
-      // Results arrive on this socket: room for large ones (each capped by the hive at MAX_RESULT_BYTES).
-      256 * 1024 * 1024,
+      // Results arrive on this socket: room for large ones (each capped by its bee at MAX_RESULT_BYTES).
+      HIVE_MAX_FRAME_BYTES,
     );
     if (this.cfg.localHive) {
       const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };

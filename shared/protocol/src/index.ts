@@ -7,3 +7,4 @@ export * from './bee-wire.js';
 export * from './http.js';
 export * from './codec.js';
 export * from './frames.js';
+export * from './limits.js';

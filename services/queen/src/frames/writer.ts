@@ -13,6 +13,7 @@ import {
 } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
+import { waitForHives } from '../hives/wait-for-hive.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 import { admitWrite } from './admission.js';
 import type { FrameCatalog, NewCell } from './catalog.js';
@@ -33,7 +34,6 @@ export interface FrameWriterDeps {
   log: Logger;
 }
 
-const HIVE_WAIT_MS = 15_000;
 /** A cancelled bee may still be finishing a file when the staging dir goes: look again later. */
 const LATE_SWEEP_MS = 3000;
 
@@ -125,13 +125,7 @@ export class FrameWriter {
 
   /** Leafcutter sizing for the smallest bee connected (a cell must fit any bee that scans it). */
   async #sizing(signal: AbortSignal): Promise<{ sizing: CellSizing; bees: number }> {
-    const t0 = Date.now();
-    let hives = [...this.d.hives()];
-    while (hives.length === 0) {
-      if (Date.now() - t0 > HIVE_WAIT_MS || signal.aborted) throw new ApiaryError('NO_HIVES', 'no hive is connected to write the frame');
-      await new Promise((r) => setTimeout(r, 50));
-      hives = [...this.d.hives()];
-    }
+    const hives = await waitForHives(this.d.hives, signal, 'write the frame');
     const perBee = Math.min(...hives.map((h) => h.resources.memoryPerBeeBytes));
     const bees = hives.reduce((n, h) => n + h.resources.bees, 0);
     const base = cellSizing(perBee, this.d.minCellBytes === undefined ? {} : { minBytes: this.d.minCellBytes });

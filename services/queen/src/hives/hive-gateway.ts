@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiaryError, CloseCodes, decodeFrame, HiveToQueen, type Hello } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import { tokenMatches } from '../tokens.js';
+import { HIVE_MAX_FRAME_BYTES, PRE_HELLO_MAX_FRAME_BYTES, setFrameLimit } from './frame-limit.js';
 
 export const HIVE_PATH = '/v1/hive';
 const HELLO_TIMEOUT_MS = 5000;
@@ -17,7 +18,9 @@ export interface GatewayHandlers {
 
 /**
  * Where hives connect: a WebSocket endpoint on the queen's HTTP port. The first frame must be a
- * `hello` with the join token within 5 s; anything else closes the socket unregistered.
+ * `hello` with the join token within 5 s; anything else closes the socket unregistered. Until that
+ * hello is accepted a frame may be at most PRE_HELLO_MAX_FRAME_BYTES (ws closes a larger one with
+ * 1009 from its header, unread); after it, maxPayload.
  */
 export class HiveGateway {
   readonly #wss: WebSocketServer;
@@ -27,7 +30,7 @@ export class HiveGateway {
     private readonly joinToken: string,
     private readonly handlers: GatewayHandlers,
     private readonly log: Logger,
-    maxPayload: number,
+    private readonly maxPayload: number = HIVE_MAX_FRAME_BYTES,
   ) {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -42,6 +45,13 @@ export class HiveGateway {
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
     const peer = req.socket.remoteAddress ?? '?';
+    try {
+      setFrameLimit(ws, Math.min(PRE_HELLO_MAX_FRAME_BYTES, this.maxPayload));
+    } catch (e) {
+      this.log.error(`hive ${peer}: ${(e as Error).message}; refused`);
+      ws.terminate();
+      return;
+    }
     let hello: Hello | null = null;
     const timer = setTimeout(() => ws.close(CloseCodes.BAD_MESSAGE, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => {
@@ -73,6 +83,7 @@ export class HiveGateway {
             return;
           }
           hello = msg;
+          setFrameLimit(ws, this.maxPayload);
           continue;
         }
         if (msg.type !== 'hello') this.handlers.onMessage(ws, msg);
@@ -82,7 +93,8 @@ export class HiveGateway {
       clearTimeout(timer);
       if (hello) this.handlers.onClose(ws, code);
     });
-    ws.on('error', (e) => this.log.debug(`hive ${peer}: ${e.message}`));
+    // A frame over the limit (1009) lands here; before hello it is worth a warning: someone unauthenticated sent it.
+    ws.on('error', (e) => (hello ? this.log.debug(`hive ${peer}: ${e.message}`) : this.log.warn(`hive ${peer} before hello: ${e.message}`)));
   }
 
   close(): void {

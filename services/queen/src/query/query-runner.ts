@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { codeOnly, withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
-import { ApiaryError, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
+import { waitForHives } from '../hives/wait-for-hive.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 
-/** Rows a query may return through the API (JSON in memory on the queen). */
-export const MAX_RESULT_ROWS = 1_000_000;
+/** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
+export { MAX_RESULT_ROWS } from '@apiary/protocol';
 
 /**
  * SQL that names frames: a bee plans it (prune, split, map/merge or whole), bees run the pieces,
@@ -75,12 +76,14 @@ export class QueryRunner {
   async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
+      await this.#hivesUp(opts.signal);
       // A plain query writing into the data root must run where the data root is.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
       return { ...toRows(await exec({ kind: 'sql', sql: plain }, into !== undefined), into), explain: null, tasks, written: null };
     };
     const named = this.#framesNamed(sql);
     if (named.length === 0) return plainSql();
+    await this.#hivesUp(opts.signal);
     const { bees, memoryPerBee } = this.#capacity();
     const catalog = this.#catalogFor(named);
     const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
@@ -135,6 +138,11 @@ export class QueryRunner {
     const out: Record<string, { sha256: string; bytes: number }> = {};
     for (const n of names) for (const c of this.catalog.cells(n)) out[path.join(this.dataRoot, c.path)] = { sha256: c.sha256, bytes: c.bytes };
     return out;
+  }
+
+  /** Wait (bounded) for a hive: the request holds until its tasks end, so with none it would hang. */
+  async #hivesUp(signal: AbortSignal): Promise<void> {
+    await waitForHives(() => this.registry.sessions(), signal, 'run the query');
   }
 
   #capacity(): { bees: number; memoryPerBee: number } {
