@@ -18,6 +18,10 @@ import { dirStamp, emptyDir } from './scratch.js';
 
 /** Aborting with a reason of our own: without one, abort() builds a DOMException (~10 µs) per task. */
 const TASK_DONE = Object.freeze({ code: 'TASK_DONE' });
+/** What V8 prints on stderr before it aborts a process that reached its heap cap (--max-old-space-size). */
+const V8_HEAP_OOM = /Reached heap limit|JavaScript heap out of memory/;
+/** How long an aborted bee's stderr may take to drain before its exit is judged without it. */
+const STDERR_DRAIN_MS = 1000;
 
 export interface Job {
   taskId: string;
@@ -64,6 +68,9 @@ export class Chamber {
   #lastCpu = { ms: 0, at: 0 };
   #cleanStamp = -1n;
   #retired = false;
+  /** The current bee printed V8's heap-limit message; `#errTail` catches it split across chunks. */
+  #heapOom = false;
+  #errTail = '';
   rssBytes = 0;
   cpuPercent = 0;
   tasksRun = 0;
@@ -121,14 +128,37 @@ export class Chamber {
     // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
     const prefix = `bee-${this.id}| `;
     const relay = (d: Buffer) => process.stderr.write(prefix + d.toString().replace(/\n(?=.)/g, `\n${prefix}`));
+    this.#errTail = '';
+    this.#heapOom = false;
     child.stdout?.on('data', relay);
-    child.stderr?.on('data', relay);
+    child.stderr?.on('data', (d: Buffer) => {
+      const text = this.#errTail + d.toString();
+      if (V8_HEAP_OOM.test(text)) this.#heapOom = true;
+      this.#errTail = text.slice(-64);
+      relay(d);
+    });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
       child.on('message', onMessage);
       child.once('exit', (code, signal) => {
         reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`));
-        this.#onChildExit(child, code, signal);
+        if (signal !== 'SIGABRT' || this.#killReason) return this.#onChildExit(child, code, signal);
+        // An abort may be V8 at its heap cap: that is the budget speaking, not a crash. Its message
+        // can still be in the pipe when the exit event comes, so let stderr drain first (bounded).
+        let judged = false;
+        const judge = () => {
+          if (judged) return;
+          judged = true;
+          if (this.#heapOom) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
+          this.#onChildExit(child, code, signal);
+        };
+        const err = child.stderr;
+        if (!err || err.closed) return judge();
+        const timer = setTimeout(judge, STDERR_DRAIN_MS);
+        err.once('close', () => {
+          clearTimeout(timer);
+          judge();
+        });
       });
     });
   }

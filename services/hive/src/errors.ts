@@ -12,6 +12,12 @@ export const HiveErrors = {
     message: `bee ${bee} used ${mb(rss)} MiB, over its ${mb(budget)} MiB budget; its process tree was killed (raise --memory-per-bee or make the task smaller)`,
     details: { rssBytes: rss, budgetBytes: budget },
   }),
+  /** V8 aborted the bee at its heap cap (`--max-old-space-size`, a share of the budget). */
+  heap: (bee: number, heapMb: number, budget: number): WireError => ({
+    code: 'BEE_MEMORY_EXCEEDED',
+    message: `bee ${bee} ran out of JavaScript heap (its ${heapMb} MiB V8 heap cap, part of its ${mb(budget)} MiB budget); it aborted and was replaced (raise --memory-per-bee or make the task smaller)`,
+    details: { source: 'v8-heap', heapLimitMb: heapMb, budgetBytes: budget },
+  }),
   crashed: (bee: number, code: number | null, signal: string | null): WireError => ({
     code: 'BEE_CRASHED',
     message: `bee ${bee} exited while running the task (${signal ? `signal ${signal}` : `exit code ${code}`})`,
