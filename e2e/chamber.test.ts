@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
 import { TASKS, TestColony } from './helpers/colony.js';
 import { alive, waitFor, waitGone } from './helpers/procs.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
 const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
 const jsValue = (t: TaskView) => (t.value?.kind === 'js' ? (t.value.value as Record<string, unknown>) : undefined);
@@ -61,12 +62,34 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
     expect(next.state).toBe('succeeded');
   });
 
-  it('stops a DuckDB query that goes over the budget with BEE_MEMORY_EXCEEDED, and the next query succeeds', async () => {
-    // A list aggregate of 40M BIGINTs cannot spill: it needs ~320 MB against a ~77 MB DuckDB limit.
-    const t = await colony.client.run({ kind: 'sql', sql: 'SELECT length(list(i)) FROM range(40000000) t(i)' }, { maxAttempts: 1 });
-    expect(t.state).toBe('failed');
-    expect(t.error?.code).toBe('BEE_MEMORY_EXCEEDED');
-    await colony.waitIdle(2);
+  it('stops a DuckDB query that goes over the budget with BEE_MEMORY_EXCEEDED: its bee is replaced, the neighbour bee is untouched, the next query succeeds', async () => {
+    const before = (await colony.waitIdle(2)).hives[0]!.bees;
+    // The neighbour holds one bee until we release it, so it surely runs all through the bomb.
+    const release = path.join(tmp, 'release-duck-neighbour');
+    const neighbour = colony.client.run(js('holdUntil', { file: release }), {});
+    const nBee = await waitFor(async () => (await colony.colony()).hives[0]!.bees.find((b) => b.state === 'busy'), 5000, 'neighbour running');
+    try {
+      // A list aggregate of 40M BIGINTs cannot spill: it needs ~320 MB against a ~77 MB DuckDB limit.
+      const t = await colony.client.run({ kind: 'sql', sql: 'SELECT length(list(i)) FROM range(40000000) t(i)' }, { maxAttempts: 1 });
+      expect(t.state).toBe('failed');
+      expect(t.error?.code).toBe('BEE_MEMORY_EXCEEDED');
+      const bombBee = t.attempts[0]!.bee;
+      expect(bombBee).not.toBe(nBee.id);
+      // The neighbour was still running when the bomb's bee was killed, in its own unchanged bee.
+      const mid = (await colony.colony()).hives[0]!.bees[nBee.id]!;
+      expect(mid).toMatchObject({ state: 'busy', pid: nBee.pid, restarts: before[nBee.id]!.restarts });
+    } finally {
+      writeFileSync(release, '');
+    }
+    const n = await neighbour;
+    expect(n.state, n.error?.message).toBe('succeeded');
+    expect(jsValue(n)).toMatchObject({ pid: nBee.pid, bee: nBee.id });
+    const after = (await colony.waitIdle(2)).hives[0]!.bees;
+    const bombBee = 1 - nBee.id;
+    expect(after[nBee.id]).toMatchObject({ pid: nBee.pid, restarts: before[nBee.id]!.restarts });
+    expect(after[bombBee]!.pid).not.toBe(before[bombBee]!.pid);
+    expect(after[bombBee]!.restarts).toBeGreaterThan(before[bombBee]!.restarts);
+    expect(alive(before[bombBee]!.pid!)).toBe(false);
     const ok = await colony.client.run({ kind: 'sql', sql: 'SELECT sum(i) AS s FROM range(1000) t(i)' }, {});
     expect(ok.state).toBe('succeeded');
     expect(ok.value).toMatchObject({ kind: 'sql', rows: [{ s: 499500 }] });
@@ -74,11 +97,17 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
 
   it('kills a task past its timeout with TASK_TIMEOUT, and the sleep it spawned too', async () => {
     const pidFile = path.join(tmp, 'sleeper.pid');
-    const t = await colony.client.run(js('spawnSleeper', { pidFile }), { timeoutMs: 1000, maxAttempts: 1 });
+    const timeoutMs = 1000;
+    const t = await colony.client.run(js('spawnSleeper', { pidFile }), { timeoutMs, maxAttempts: 1 });
     expect(t.error?.code, t.error?.message).toBe('TASK_TIMEOUT');
     expect(t.state).toBe('failed');
+    // The hive's timer fires at timeoutMs and SIGKILLs the bee's tree; the attempt ends with the bee's exit.
+    const took = t.attempts[0]!.durationMs;
+    expect(took).toBeGreaterThanOrEqual(timeoutMs);
+    expect(took).toBeLessThanOrEqual(timeoutMs + LOAD_MARGIN_MS);
+    // The sleeper went with the tree: gone by the time the failure is reported, give or take its exit.
     const sleeper = Number(readFileSync(pidFile, 'utf8'));
-    await waitGone([sleeper], 1000);
+    await waitGone([sleeper], LOAD_MARGIN_MS);
     await colony.waitIdle(2);
   });
 

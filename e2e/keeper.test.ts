@@ -2,8 +2,16 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TASKS, tempHome } from './helpers/colony.js';
-import { keeper } from './helpers/keeper.js';
+import { cpuMs, keeper, roleOf, stderrOf } from './helpers/keeper.js';
 import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
+
+/** A query that keeps one bee busy for minutes (cancelled long before). */
+const LONG_SQL = 'SELECT sum(hash(i)) FROM range(10000000000) t(i)';
+/** CPU a bee must burn after taking the query to show it is computing (far above an idle bee's). */
+const QUERY_CPU_PROOF_MS = 200;
+/** How long the queen waits, beyond the grace period, for its hive to exit before it kills the tree (queen.ts stop()). */
+const QUEEN_HIVE_OVERSTAY_MS = 500;
 
 /** Run keeper while recording every process of this APIARY_HOME that appears. */
 async function watched(args: string[], home: string) {
@@ -103,28 +111,73 @@ describe('keeper one-shot runs', () => {
     }
   });
 
+  /**
+   * Start a keeper whose query keeps its one bee busy, and return once the query is provably
+   * running: the hive logged the bee taking a task (-v with debug logs relays it), and the bee
+   * has since burned CPU (an idle bee burns none).
+   */
+  async function runningQuery(args: string[] = []) {
+    const run = keeper(['sql', LONG_SQL, '--bees', '1', '-v', ...args], home, { env: { APIARY_LOG_LEVEL: 'debug' } });
+    const stderr = stderrOf(run);
+    await waitFor(() => stderr.some((l) => /bee-0 idle → busy/.test(l)), 20_000, 'the bee to take the query');
+    const bee = pidsWithHome(home).find((p) => roleOf(p) === 'bee');
+    expect(bee, 'a bee process').toBeDefined();
+    const cpu0 = cpuMs(bee!);
+    await waitFor(() => cpuMs(bee!) - cpu0 >= QUERY_CPU_PROOF_MS, 20_000, 'the bee to burn CPU on the query');
+    return { run, stderr, bee: bee!, pids: pidsWithHome(home) };
+  }
+
   it('Ctrl-C during a long query cancels it, shuts everything down and exits 130', async () => {
-    const run = keeper(['sql', 'SELECT sum(hash(i)) FROM range(10000000000) t(i)', '--bees', '1'], home);
-    const seen = await waitFor(() => {
-      const p = pidsWithHome(home);
-      return p.length >= 4 ? p : undefined; // keeper, queen, hive, bee
-    }, 15_000, 'the colony to start');
-    await new Promise((r) => setTimeout(r, 1000)); // the query is running now
+    const { run, pids } = await runningQuery();
+    expect(pids.map(roleOf).sort()).toEqual(['bee', 'hive', 'keeper', 'queen']);
     run.kill('SIGINT');
     const r = await run;
     expect(r.exitCode).toBe(130);
-    expect(r.stderr).toMatch(/interrupted/);
-    await waitGone(seen, 1000);
+    expect(r.stderr).toMatch(/interrupted; cancelling/);
+    // The keeper waits for its queen before it exits; what is left is at most an exit in progress.
+    await waitGone(pids, LOAD_MARGIN_MS);
+  });
+
+  it('SIGTERM to the keeper: it cancels, takes down everything it started and exits 143', async () => {
+    const { run, pids } = await runningQuery();
+    run.kill('SIGTERM');
+    const r = await run;
+    expect(r.exitCode).toBe(143);
+    expect(r.stderr).toMatch(/SIGTERM; cancelling/);
+    await waitGone(pids, LOAD_MARGIN_MS);
+  });
+
+  it('a second Ctrl-C exits 130 at once while the first is still shutting down; the queen still cascades', async () => {
+    // A hive that does not answer (stopped) makes the first shutdown take its grace: the queen
+    // waits graceMs + QUEEN_HIVE_OVERSTAY_MS for it before it kills its tree.
+    const graceMs = 4000;
+    const { run, pids, stderr } = await runningQuery(['--grace', `${graceMs}ms`]);
+    const hive = pids.find((p) => roleOf(p) === 'hive')!;
+    process.kill(hive, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      run.kill('SIGINT');
+      await waitFor(() => stderr.some((l) => /interrupted; cancelling/.test(l)) || run.exitCode !== null, 10_000, 'the first Ctrl-C to start the shutdown');
+      run.kill('SIGINT');
+      const r = await run;
+      const exitedAfter = Date.now() - t0;
+      expect(r.exitCode).toBe(130);
+      // At once: long before the first shutdown could have finished (it waits out the grace period).
+      expect(exitedAfter).toBeLessThan(graceMs);
+      expect(pids.filter(alive).length, 'the colony is still shutting down').toBeGreaterThan(0);
+      // The queen, already stopping, kills the stopped hive's tree after graceMs + its overstay.
+      await waitGone(pids, graceMs + QUEEN_HIVE_OVERSTAY_MS + LOAD_MARGIN_MS);
+    } finally {
+      for (const p of pidsWithHome(home)) if (p === hive) process.kill(p, 'SIGKILL');
+    }
   });
 
   it('SIGKILL to the keeper: the queen it started notices and cascades', async () => {
-    const run = keeper(['sql', 'SELECT sum(hash(i)) FROM range(10000000000) t(i)', '--bees', '1'], home);
-    const seen = await waitFor(() => {
-      const p = pidsWithHome(home);
-      return p.length >= 4 ? p : undefined;
-    }, 15_000, 'the colony to start');
+    const graceMs = 1000;
+    const { run, pids } = await runningQuery(['--grace', `${graceMs}ms`]);
     run.kill('SIGKILL');
     await run;
-    await waitGone(seen, 7000);
+    // stdin EOF → the queen stops: the running query gets graceMs, then its bee's tree is killed.
+    await waitGone(pids, graceMs + LOAD_MARGIN_MS);
   });
 });

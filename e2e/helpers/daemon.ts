@@ -3,12 +3,17 @@ import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ColonyView } from '@apiary/protocol';
 import { QueenClient } from '../../services/keeper/src/client.js';
 import { QUEEN_BIN, ROOT, tempHome } from './colony.js';
 import { killAll, pidsWithHome, waitFor, waitGone } from './procs.js';
 
 export const HIVE_BIN = path.join(ROOT, 'services/hive/bin/hive.js');
 
+/**
+ * A port that was free a moment ago. Racy (another process may bind it before the caller does):
+ * prefer letting the process that needs a port bind 0 and report it.
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -21,8 +26,10 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A queen daemon (durable ledger, persistent local hive) in its own APIARY_HOME on a fixed port,
- * so it can be killed and started again the way an operator would.
+ * A queen daemon (durable ledger, persistent local hive) in its own APIARY_HOME, so it can be
+ * killed and started again the way an operator would. The first queen binds port 0 and reports
+ * the port the kernel gave it on its ready line (no probe-then-release race with other tests);
+ * a restarted queen binds that same port, which its persistent hives keep redialling.
  */
 export class TestDaemon {
   queen: ChildProcess | null = null;
@@ -30,15 +37,16 @@ export class TestDaemon {
   readonly extra: ChildProcess[] = [];
   client!: QueenClient;
   url = '';
+  /** The port the first queen bound (0 until then); every restart binds it again. */
+  port = 0;
 
   constructor(
     readonly home: string,
-    readonly port: number,
     readonly args: string[],
   ) {}
 
   static async start(args: string[] = ['--bees', '2', '--memory-per-bee', '256MiB']): Promise<TestDaemon> {
-    const d = new TestDaemon(tempHome(), await freePort(), args);
+    const d = new TestDaemon(tempHome(), args);
     try {
       await d.startQueen();
     } catch (e) {
@@ -66,6 +74,9 @@ export class TestDaemon {
       createInterface({ input: q.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
       q.once('exit', (c) => reject(new Error(`queen exited ${c}:\n${this.stderr.join('\n')}`)));
     });
+    const bound = Number(new URL(this.url).port);
+    if (this.port !== 0 && bound !== this.port) throw new Error(`the restarted queen bound port ${bound}, not ${this.port}`);
+    this.port = bound;
     this.client = new QueenClient(this.url, this.token('client'));
   }
 
@@ -86,6 +97,14 @@ export class TestDaemon {
       const c = await this.client.colony();
       return c.hives.filter((h) => h.bees.length > 0 && h.bees.every((b) => b.state === 'idle' || b.state === 'busy')).length >= n;
     }, timeoutMs, `${n} hive(s) with bees up`);
+  }
+
+  /** Wait until `bees` bees are idle; answers the colony view at that moment. */
+  async waitIdle(bees: number, timeoutMs = 20_000): Promise<ColonyView> {
+    return waitFor(async () => {
+      const c = await this.client.colony();
+      return c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'idle').length >= bees ? c : undefined;
+    }, timeoutMs, `${bees} idle bees`);
   }
 
   /** Stop everything: SIGTERM the queen (cascade), then make sure nothing of this home survives. */

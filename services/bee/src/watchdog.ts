@@ -16,7 +16,10 @@ setInterval(() => {
 }, pollMs);
 `;
 
-export function startOrphanWatchdog(hivePid: number, pollMs = 100): Worker {
+/** How often the watchdog checks for its hive: an orphaned bee is gone within about this long. */
+export const ORPHAN_POLL_MS = 100;
+
+export function startOrphanWatchdog(hivePid: number, pollMs = ORPHAN_POLL_MS): Worker {
   const w = new Worker(SOURCE, {
     eval: true,
     // The hive's pid from the env, not our ppid at this moment: if the hive died while we were still

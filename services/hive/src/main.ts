@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration, readSecretFile, resolveHiveConfig, type HiveOptions } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, onShutdownSignal } from '@apiary/runtime';
+import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -14,6 +14,8 @@ import { Hive } from './hive.js';
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
 const log = createLogger(`hive[${process.pid}]`);
+// Our stderr may be a pipe to a queen or keeper that is already gone: stopping must not depend on it.
+dropOutputWhenReaderGone();
 
 function readToken(file: string | undefined): string {
   if (file) {

@@ -34,6 +34,7 @@ async function sweepStaleRunDirs(dir: string): Promise<void> {
 export class EphemeralColony implements Colony {
   readonly owned = true;
   readonly #logTail: string[] = [];
+  #stopping: Promise<void> | null = null;
 
   private constructor(
     private readonly proc: ChildProcess,
@@ -135,8 +136,17 @@ export class EphemeralColony implements Colony {
     }
   }
 
-  /** SIGTERM the queen (it cascades to hive and bees), wait for it, kill the tree if it overstays. */
-  async stop(): Promise<void> {
+  /**
+   * SIGTERM the queen (it cascades to hive and bees), wait for it, kill the tree if it overstays.
+   * Once: on Ctrl-C both the interrupt and the command's own cleanup call it, and a second SIGTERM
+   * would make the queen exit at once (a second signal forces an exit) instead of cascading.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const pid = this.proc.pid;
     if (pid && isAlive(pid)) {
       this.proc.kill('SIGTERM');

@@ -10,7 +10,7 @@ import {
   type LocalHiveOptions,
 } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, onShutdownSignal } from '@apiary/runtime';
+import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
@@ -29,6 +29,8 @@ import { FrameCatalog } from './frames/catalog.js';
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
  */
 const log = createLogger(`queen[${process.pid}]`);
+// Our keeper may die before we finish stopping (its stdin EOF starts our cascade): finish it silently.
+dropOutputWhenReaderGone();
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

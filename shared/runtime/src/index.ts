@@ -4,3 +4,4 @@ export * from './signals.js';
 export * from './proc-table.js';
 export * from './process-tree.js';
 export * from './fifo.js';
+export * from './stdio.js';

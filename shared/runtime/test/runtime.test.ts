@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createLogger, FifoQueue, isAlive, killTree, parseStat, readProcTable, StateMachine, treeOf, waitForExit } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { createLogger, FifoQueue, isAlive, killTree, parseStat, readProcTable, StateMachine, treeOf, waitForExit, waitUntil } from '../src/index.js';
+
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 describe('FifoQueue', () => {
   it('keeps order across many pushes and shifts, and removes by predicate', () => {
@@ -33,11 +42,20 @@ describe('process table', () => {
   it('finds and kills a whole tree, including a child that moved to its own group', async () => {
     // sh (own group) → sleep (same group) and a setsid'd sleep (own session and group)
     const sh = spawn('sh', ['-c', 'sleep 30 & setsid sleep 31 & wait'], { detached: true, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
-    const tree = treeOf(sh.pid!, readProcTable()).map((p) => p.pid);
-    expect(tree.length).toBe(3);
-    killTree(sh.pid!, 'SIGKILL');
-    expect(await waitForExit(tree, 2000)).toBe(true);
-    expect(tree.some(isAlive)).toBe(false);
+    const tree = () => treeOf(sh.pid!, readProcTable()).map((p) => p.pid);
+    let seen: number[] = [];
+    try {
+      // Until both children have been forked (a loaded machine may take a while to start them).
+      expect(await waitUntil(() => (seen = tree()).length === 3, 10_000), `tree: ${seen.join(', ')}`).toBe(true);
+      // ...and each has exec'd sleep: a kill must reach the real process, not a shell about to exec.
+      expect(await waitUntil(() => tree().filter((p) => p !== sh.pid).every((p) => /^sleep\0/.test(cmdline(p))), 10_000)).toBe(true);
+      seen = tree();
+      killTree(sh.pid!, 'SIGKILL');
+      expect(await waitForExit(seen, 2000)).toBe(true);
+      expect(seen.some(isAlive)).toBe(false);
+    } finally {
+      // After a failure: whatever of ours is still there (checked by command, never a reused pid).
+      for (const p of new Set([sh.pid!, ...seen])) if (/^(sh|sleep)\0/.test(cmdline(p))) process.kill(p, 'SIGKILL');
+    }
   });
 });

@@ -4,6 +4,11 @@ import type { Logger } from '@apiary/runtime';
 import type { Scheduler } from '../tasks/scheduler.js';
 import { HiveSession } from './hive-session.js';
 
+/** Check often enough that a silent hive is declared lost within a tenth of the timeout of it expiring. */
+export function lossCheckEveryMs(hiveTimeoutMs: number): number {
+  return Math.max(50, Math.floor(hiveTimeoutMs / 10));
+}
+
 /**
  * The live registry of connected hives, rebuilt from hello and heartbeats. A hive is lost when its
  * socket closes or when it has been silent for hiveTimeoutMs; its tasks then go back to the scheduler.
@@ -20,8 +25,7 @@ export class HiveRegistry {
     private readonly heartbeatMs: number,
     private readonly log: Logger,
   ) {
-    // Check often enough that a silent hive is declared lost within a tenth of the timeout of it expiring.
-    this.#detector = setInterval(() => this.#detect(), Math.max(50, Math.floor(hiveTimeoutMs / 10)));
+    this.#detector = setInterval(() => this.#detect(), lossCheckEveryMs(hiveTimeoutMs));
     this.#detector.unref();
   }
 
