@@ -6,6 +6,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
+import { waitFor } from './helpers/procs.js';
+import Database from 'better-sqlite3';
+import { rowsOf } from '../services/bee/src/json-safe.js';
 
 /*
  * SQL over frames through the whole system (queen plans on a bee, bees map, one bee merges),
@@ -13,14 +16,17 @@ import { keeper } from './helpers/keeper.js';
  */
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '64KiB', '--min-cell-bytes', '16KiB'];
 
-const QUERIES: [string, boolean][] = [
-  // [sql, ordered]
+/** A known product bug, checked by an it.fails test so that fixing it turns that test red (then drop the tag). */
+const SUM_INT_TYPE_BUG = 'integer sum partials cross Parquet as DOUBLE (DuckDB writes HUGEINT so), so the merged sum is DOUBLE, not HUGEINT';
+
+const QUERIES: [string, boolean, string?][] = [
+  // [sql, ordered, known type bug]
   ['SELECT count(*) FROM sales', true],
   ['SELECT count(*) AS n, sum(amount) AS s, min(amount) AS lo, max(amount) AS hi, avg(amount) AS a FROM sales', true],
   ['SELECT region, count(*) AS n, sum(amount) AS s FROM sales GROUP BY region', false],
   ['SELECT region, avg(amount) AS a, count(note) AS notes FROM sales GROUP BY region ORDER BY region', true],
-  ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true],
-  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true],
+  ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true, SUM_INT_TYPE_BUG],
+  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true, SUM_INT_TYPE_BUG],
   ['SELECT count(*), sum(amount) FROM sales WHERE id < 0', true],
   ['SELECT region, count(*) FROM sales WHERE id > 999999999 GROUP BY region', false],
   ['SELECT max(ts), min(ts) FROM sales WHERE ts >= TIMESTAMP \'2026-03-01\'', true],
@@ -84,16 +90,37 @@ describe('SQL over frames equals plain DuckDB', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  for (const [sql, ordered] of QUERIES) {
+  // The oracle's result rendered as the protocol renders rows (specs/protocol.md), so values
+  // compare as values, and its column names and DuckDB types, which an empty result has too.
+  const both = async (sql: string) => ({ got: await d.client.sql(sql), want: rowsOf(await oracle.runAndReadAll(sql)) });
+  for (const [sql, ordered, typeBug] of QUERIES) {
     it(sql, async () => {
-      const got = await d.client.sql(sql);
-      const want = (await oracle.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-      const wantJs = want.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : v])));
-      const gotNorm = got.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v) ? Number(v) : v])));
-      expect(sameRows(gotNorm, wantJs, ordered), `${JSON.stringify(gotNorm.slice(0, 3))} vs ${JSON.stringify(wantJs.slice(0, 3))}`).toBe(true);
-      expect(got.columns.map((c) => c.name)).toEqual(Object.keys(want[0] ?? Object.fromEntries(got.columns.map((c) => [c.name, 1]))));
+      const { got, want } = await both(sql);
+      expect(got.columns.map((c) => c.name)).toEqual(want.columns.map((c) => c.name));
+      if (!typeBug) expect(got.columns).toEqual(want.columns);
+      expect(sameRows(got.rows, want.rows, ordered), `${JSON.stringify(got.rows.slice(0, 3))} vs ${JSON.stringify(want.rows.slice(0, 3))}`).toBe(true);
     });
+    if (typeBug) {
+      it.fails(`${sql}: column types equal plain DuckDB (known bug: ${typeBug})`, async () => {
+        const { got, want } = await both(sql);
+        expect(got.columns).toEqual(want.columns);
+      });
+    }
   }
+
+  it('a decomposed query runs its map tasks on both hives', async () => {
+    const hives = (await d.client.colony()).hives.map((h) => h.id);
+    expect(hives).toHaveLength(2);
+    const r = await d.client.sql('SELECT region, count(*) AS n FROM sales GROUP BY region');
+    expect(r.explain).toMatch(/plan: decomposed/);
+    const views = await Promise.all(r.tasks.map((id) => d.client.get(id)));
+    // plan, one map task per group, merge
+    const maps = views.slice(1, -1);
+    expect(maps.length).toBe(Number(/groups: (\d+)/.exec(r.explain ?? '')?.[1]));
+    for (const t of maps) expect(t.state).toBe('succeeded');
+    const ranOn = new Set(maps.map((t) => t.attempts.at(-1)!.hive));
+    expect([...ranOn].sort()).toEqual([...hives].sort());
+  });
 
   it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {
     const plan = await d.client.sql('SELECT count(*) FROM sales WHERE id BETWEEN 100 AND 200', { explain: true });
@@ -102,7 +129,27 @@ describe('SQL over frames equals plain DuckDB', () => {
     expect(Number(m![3])).toBe(1);
     expect(Number(m![2])).toBe(Number(m![1]) - 1);
     expect(plan.explain).toMatch(/plan: decomposed/);
-    expect((await d.client.sql('SELECT count(*) AS n FROM sales WHERE id BETWEEN 100 AND 200')).rows).toEqual([{ n: 101 }]);
+    const r = await d.client.sql('SELECT count(*) AS n FROM sales WHERE id BETWEEN 100 AND 200');
+    expect(r.rows).toEqual([{ n: 101 }]);
+    // What the bees were handed: the map tasks' specs, as the queen recorded them in its ledger.
+    const detail = await d.client.frame('sales');
+    const stats = (c: (typeof detail.cellList)[number]) => (c.stats as Record<string, { min: unknown; max: unknown }>).id!;
+    const matching = detail.cellList.filter((c) => Number(stats(c).min) <= 200 && Number(stats(c).max) >= 100).map((c) => path.join(detail.dataRoot, c.path));
+    expect(matching).toHaveLength(1);
+    const opened = await waitFor(() => {
+      const db = new Database(path.join(d.home, 'queen.db'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = db.prepare(`SELECT id, spec FROM tasks WHERE id IN (${r.tasks.map(() => '?').join(', ')})`).all(...r.tasks) as { id: string; spec: string }[];
+        if (rows.length < r.tasks.length) return undefined; // the ledger writes behind; look again
+        const specs = rows.map((x) => JSON.parse(x.spec) as { kind: string; views?: Record<string, string[]> });
+        return specs.filter((x) => x.kind === 'fsql' && x.views?.sales).flatMap((x) => x.views!.sales!);
+      } finally {
+        db.close();
+      }
+    }, 5000, 'the query tasks in the ledger');
+    expect(opened).toEqual(matching);
+    // (and there were other cells to skip)
+    expect(detail.cellList.length).toBeGreaterThan(1);
   });
 
   it('explains a query that cannot be split as a whole-query plan', async () => {
@@ -150,6 +197,41 @@ describe('SQL over frames equals plain DuckDB', () => {
     const p = await keeper(['sql', "SELECT count(*) FROM sales, read_csv('/etc/passwd')"], d.home);
     expect(p.exitCode).toBe(1);
     expect(p.stderr).toMatch(/SQL_ERROR.*Permission Error.*\/etc\/passwd/s);
+  });
+
+  it('frame SQL cannot read outside the data root with any reader, nor attach or copy out', async () => {
+    const outside = path.join(tmp, 'outside.parquet');
+    const gen = await keeper(['sql', `COPY (SELECT 42 AS secret) TO '${outside}' (FORMAT parquet)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const { dataRoot } = await d.client.frame('sales');
+    const token = path.join(d.home, 'tokens', 'client.token');
+    const reads: [string, string][] = [
+      [`SELECT count(*) AS n, any_value(content) AS c FROM sales, read_text('${token}')`, token],
+      [`SELECT count(*) AS n, any_value(content) AS c FROM sales, read_blob('/etc/passwd')`, '/etc/passwd'],
+      [`SELECT count(*) AS n, any_value(file) AS c FROM sales, glob('${d.home}/tokens/*')`, `${d.home}/tokens/*`],
+      [`SELECT count(*) AS n, any_value(secret) AS c FROM sales, read_parquet('${outside}')`, outside],
+      // '..' out of the data root is outside too
+      [`SELECT count(*) AS n, any_value(content) AS c FROM sales, read_text('${dataRoot}/../tokens/client.token')`, `${dataRoot}/../tokens/client.token`],
+    ];
+    for (const [sql, file] of reads) {
+      const r = await fetch(`${d.url}/v1/sql`, { method: 'POST', headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+      const body = (await r.json()) as { code: string; message: string; rows?: unknown };
+      expect(r.status, sql).toBe(400);
+      expect(body.code, sql).toBe('SQL_ERROR');
+      expect(body.message, sql).toContain(`Permission Error: Cannot access file "${file}"`);
+      expect(body.rows).toBeUndefined();
+      expect(JSON.stringify(body)).not.toContain(d.token('client'));
+    }
+    const attached = path.join(tmp, 'attached.duckdb');
+    const copied = path.join(tmp, 'copied.csv');
+    // Each names the frame in its code, so it is frame SQL (plain SQL runs unconfined, by design).
+    for (const sql of [`ATTACH '${attached}' AS other; SELECT count(*) FROM sales`, `ATTACH '${attached}' AS sales`, `COPY (SELECT * FROM sales) TO '${copied}' (FORMAT csv)`, `COPY sales TO '${copied}'`]) {
+      const r = await keeper(['sql', sql], d.home);
+      expect(r.exitCode, sql).toBe(1);
+      expect(r.stderr, sql).toMatch(/SQL_READ_ONLY/);
+    }
+    expect(existsSync(attached)).toBe(false);
+    expect(existsSync(copied)).toBe(false);
   });
 });
 
