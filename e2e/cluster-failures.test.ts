@@ -2,20 +2,39 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeClusterFile } from './helpers/cluster-file.js';
-import { freePort } from './helpers/daemon.js';
-import { canRunFakePis, FakePis } from './helpers/fakepi.js';
+import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
 import { keeper } from './helpers/keeper.js';
-import { killAll, pidsWithHome } from './helpers/procs.js';
+import { pidsWithHome } from './helpers/procs.js';
 
-const can = canRunFakePis();
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A PATH dir holding the basic tools a host has, but no node (and optionally a fake old one). */
 function toolsDir(root: string, name: string, oldNode: boolean): string {
   const dir = path.join(root, name);
   mkdirSync(dir, { recursive: true });
-  for (const t of ['sh', 'bash', 'uname', 'nproc', 'awk', 'df', 'mkdir', 'cat', 'tr', 'grep', 'tail', 'printf', 'getconf', 'pgrep', 'kill', 'rm', 'sleep', 'hostname', 'test']) {
+  for (const t of [
+    'sh',
+    'bash',
+    'uname',
+    'nproc',
+    'awk',
+    'df',
+    'mkdir',
+    'cat',
+    'tr',
+    'grep',
+    'tail',
+    'printf',
+    'getconf',
+    'pgrep',
+    'kill',
+    'rm',
+    'sleep',
+    'hostname',
+    'test',
+  ]) {
     try {
       symlinkSync(execFileSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).trim(), path.join(dir, t));
     } catch {
@@ -29,40 +48,51 @@ function toolsDir(root: string, name: string, oldNode: boolean): string {
   return dir;
 }
 
-describe.skipIf(!can.ok)('cluster up failures: a clear per-host error while the other hosts come up', () => {
-  let pis: FakePis;
-  let home: string;
+describeFakePis('cluster up failures: a clear per-host error while the other hosts come up', () => {
+  let pis: FakePis | undefined;
+  let home: string | undefined;
   let out = '';
   let code: number | undefined;
 
   beforeAll(async () => {
     const tools = mkdtempSync(path.join(os.tmpdir(), 'apiary-tools-'));
-    pis = await FakePis.create(8, { 5: toolsDir(tools, 'nonode', false), 6: toolsDir(tools, 'oldnode', true) });
-    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clfail-'));
-    // pi2 logs in with a key the host does not know; pi3's host key is missing from known_hosts
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(home, 'stranger')]);
-    writeFileSync(path.join(home, 'empty_known_hosts'), '');
-    const file = writeClusterFile(home, pis, await freePort(), {
-      setup: ['test "$(hostname -I | tr -d " ")" != 10.201.7.2 || { echo "setup refused on pi7" >&2; exit 3; }'],
-      perHost: {
-        2: { key: path.join(home, 'stranger') },
-        3: { known_hosts: path.join(home, 'empty_known_hosts') },
-        8: { install_dir: '/proc/apiary-cannot-write' },
-      },
-    });
-    await pis.cut(4);
-    const r = await keeper(['cluster', 'up', file, '--join-timeout', '20s'], home, { timeoutMs: 120_000 });
-    out = r.stdout + r.stderr;
-    code = r.exitCode;
-    rmSync(tools, { recursive: true, force: true });
+    try {
+      pis = await FakePis.create(8, { 5: toolsDir(tools, 'nonode', false), 6: toolsDir(tools, 'oldnode', true) });
+      home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clfail-'));
+      // pi2 logs in with a key the host does not know; pi3's host key is missing from known_hosts
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(home, 'stranger')]);
+      writeFileSync(path.join(home, 'empty_known_hosts'), '');
+      const file = writeClusterFile(home, pis, {
+        setup: [`test "$(hostname -I | tr -d " ")" != ${pis.host(7).address} || { echo "setup refused on pi7" >&2; exit 3; }`],
+        perHost: {
+          2: { key: path.join(home, 'stranger') },
+          3: { known_hosts: path.join(home, 'empty_known_hosts') },
+          8: { install_dir: '/proc/apiary-cannot-write' },
+        },
+      });
+      // pi4 stays cut for the whole file: its failure is part of the fixture.
+      await pis.cut(4);
+      const r = await keeper(['cluster', 'up', file, '--join-timeout', '20s'], home, { timeoutMs: 120_000 });
+      out = r.stdout + r.stderr;
+      code = r.exitCode;
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   }, 180_000);
 
   afterAll(async () => {
-    await keeper(['queen', 'stop'], home).catch(() => undefined);
-    killAll([...pis.hosts.flatMap((h) => pidsWithHome(h.home)), ...pidsWithHome(home)]);
-    await pis?.destroy();
-    rmSync(home, { recursive: true, force: true });
-  });
+    try {
+      if (home) {
+        // The daemon `cluster up` started, and the hives it brought up (pi1; pi3 after the last
+        // test), are this file's fixture: `queen stop` shuts them down. Anything left then leaked.
+        await keeper(['queen', 'stop'], home, { timeoutMs: 60_000 });
+        await reapLeftovers('after the cluster failure tests', [...(pis?.hosts.flatMap((h) => pidsWithHome(h.home)) ?? []), ...pidsWithHome(home)]);
+      }
+    } finally {
+      await pis?.destroy();
+      if (home) rmSync(home, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('says which hosts are up and exits 1', () => {
     expect(out).toMatch(/1\/8 host\(s\) up/);
@@ -70,37 +100,42 @@ describe.skipIf(!can.ok)('cluster up failures: a clear per-host error while the 
     expect(out).not.toMatch(/pi1: failed/);
   });
 
-  const cases: [string, RegExp][] = [
-    ['pi2', /pi2: failed at connect: SSH_AUTH_FAILED: .*refused the key .*stranger.*authorized_keys/],
-    ['pi3', /pi3: failed at connect: HOST_KEY_UNKNOWN: .*not in .*empty_known_hosts.*ssh-keyscan.*--accept-new-host-keys/],
-    ['pi4', /pi4: failed at connect: HOST_UNREACHABLE: cannot reach 10\.201\.4\.2:22/],
-    ['pi5', /pi5: failed at preflight: PREFLIGHT_FAILED: node is not on the PATH/],
-    ['pi6', /pi6: failed at preflight: PREFLIGHT_FAILED: node v18\.19\.0 is too old: apiary needs Node\.js 20 or newer/],
-    ['pi7', /pi7: failed at setup: SETUP_FAILED: .*exited 3: setup refused on pi7/],
-    ['pi8', /pi8: failed at preflight: PREFLIGHT_FAILED: cannot write to \/proc\/apiary-cannot-write/],
+  // The pattern is built when the test runs: pi4's address is known only once the fake Pis exist.
+  const cases: [string, string, () => RegExp][] = [
+    ['pi2', 'connect: SSH_AUTH_FAILED', () => /pi2: failed at connect: SSH_AUTH_FAILED: .*refused the key .*stranger.*authorized_keys/],
+    ['pi3', 'connect: HOST_KEY_UNKNOWN', () => /pi3: failed at connect: HOST_KEY_UNKNOWN: .*not in .*empty_known_hosts.*ssh-keyscan.*--accept-new-host-keys/],
+    ['pi4', 'connect: HOST_UNREACHABLE', () => new RegExp(`pi4: failed at connect: HOST_UNREACHABLE: cannot reach ${escapeRe(pis!.host(4).address)}:22`)],
+    ['pi5', 'preflight: PREFLIGHT_FAILED', () => /pi5: failed at preflight: PREFLIGHT_FAILED: node is not on the PATH/],
+    ['pi6', 'preflight: PREFLIGHT_FAILED', () => /pi6: failed at preflight: PREFLIGHT_FAILED: node v18\.19\.0 is too old: apiary needs Node\.js 20 or newer/],
+    ['pi7', 'setup: SETUP_FAILED', () => /pi7: failed at setup: SETUP_FAILED: .*exited 3: setup refused on pi7/],
+    ['pi8', 'preflight: PREFLIGHT_FAILED', () => /pi8: failed at preflight: PREFLIGHT_FAILED: cannot write to \/proc\/apiary-cannot-write/],
   ];
-  for (const [host, re] of cases) it(`${host}: ${re.source.split(': ')[1] ?? ''}`, () => expect(out).toMatch(re));
+  for (const [host, title, re] of cases) it(`${host} fails at ${title}`, () => expect(out).toMatch(re()));
 
   it("records every host in the queen's node registry: last seen, or the last error", async () => {
     const { QueenClient } = await import('../services/keeper/src/client.js');
-    const q = new QueenClient(JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')).url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
+    const q = new QueenClient(
+      JSON.parse(readFileSync(path.join(home!, 'queen.json'), 'utf8')).url,
+      readFileSync(path.join(home!, 'tokens/client.token'), 'utf8').trim(),
+    );
     const { nodes } = await q.nodes();
     expect(nodes.map((n) => n.name)).toEqual(['pi1', 'pi2', 'pi3', 'pi4', 'pi5', 'pi6', 'pi7', 'pi8']);
-    expect(nodes[0]).toMatchObject({ address: '10.201.1.2', user: 'root', lastError: null });
+    expect(nodes[0]).toMatchObject({ address: pis!.host(1).address, user: 'root', lastError: null });
     expect(nodes[0]!.lastSeen).toBeGreaterThan(0);
     expect(nodes[1]).toMatchObject({ lastSeen: null, lastError: expect.stringMatching(/^SSH_AUTH_FAILED/) });
   });
 
   it('started nothing on the hosts that failed', () => {
-    for (const h of pis.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
+    for (const h of pis!.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
   });
 
   it('--accept-new-host-keys adds an unknown host key to known_hosts and brings the host up', async () => {
-    const knownHosts = path.join(home, 'empty_known_hosts');
-    const file = writeClusterFile(home, pis, Number(JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')).url.split(':').pop()), { hosts: [3], knownHosts });
-    const r = await keeper(['cluster', 'up', file, '--accept-new-host-keys'], home, { timeoutMs: 120_000 });
+    const knownHosts = path.join(home!, 'empty_known_hosts');
+    // queen.port 0 again: this `up` finds the daemon the first one started and tells pi3 its port.
+    const file = writeClusterFile(home!, pis!, { hosts: [3], knownHosts });
+    const r = await keeper(['cluster', 'up', file, '--accept-new-host-keys'], home!, { timeoutMs: 120_000 });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/1\/1 host\(s\) up/);
-    expect(readFileSync(knownHosts, 'utf8')).toMatch(/^10\.201\.3\.2 ssh-ed25519 /m);
-  });
+    expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${escapeRe(pis!.host(3).address)} ssh-ed25519 `, 'm'));
+  }, 180_000);
 });

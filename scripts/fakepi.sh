@@ -2,27 +2,28 @@
 # Fake Raspberry Pis for tests: each is a network namespace with a veth link to this machine and
 # its own real sshd inside. See /work/shared/design/TESTING.md ("Fake Pis: real sshd on this machine").
 #
-#   scripts/fakepi.sh up N DIR    create pi1..piN (namespaces apiary-pi1..apiary-piN), state in DIR
-#   scripts/fakepi.sh down DIR    stop every sshd (and anything else) in them, delete them, rm DIR
-#   scripts/fakepi.sh cut K       take host K's link down (a network partition)
-#   scripts/fakepi.sh heal K      bring host K's link back up
+#   scripts/fakepi.sh up N DIR    create pi1..piN of a new run, state in DIR; prints nothing on stdout
+#   scripts/fakepi.sh net DIR     print the run id X of DIR (its hosts use 10.X.0.0/16)
+#   scripts/fakepi.sh down DIR    stop every sshd (and anything else) of DIR's run, delete it, rm DIR
+#   scripts/fakepi.sh cut DIR K   take host K's link down (a network partition)
+#   scripts/fakepi.sh heal DIR K  bring host K's link back up
 #
-# Needs root, iproute2 and openssh-server (/usr/sbin/sshd). Everything created is named apiary-*
-# (namespaces apiary-piK, host-side links ap-vethK) and uses only 10.201.K.0/24.
+# Needs root, iproute2, flock and openssh-server (/usr/sbin/sshd). Each `up` reserves its own run id
+# X (fakepi-net.sh): two runs at once never share a namespace, a link or an address.
 #
-# Layout of host K (1 <= K <= 200):
-#   this machine: ap-vethK   10.201.K.1/24     namespace apiary-piK: eth0  10.201.K.2/24, lo up
-#   this machine also gets "unreachable 10.201.K.0/24 metric 4242" (the cut guard, see cmd_link)
-#   sshd listens on 10.201.K.2:22 only; root logs in with DIR/id_ed25519 (key auth only).
-#   DIR/known_hosts holds "10.201.K.2 <host key>" for every host.
+# Layout of host K (1 <= K <= 200) of run X:
+#   this machine: apXvK   10.X.K.1/24     namespace apiary-X-piK: eth0  10.X.K.2/24, lo up
+#   this machine also gets "unreachable 10.X.0.0/16 metric 4242" (the cut guard, see cmd_link)
+#   sshd listens on 10.X.K.2:22 only; root logs in with DIR/id_ed25519 (key auth only).
+#   DIR/known_hosts holds "10.X.K.2 <host key>" for every host; DIR/net holds X.
 #   DIR/piK/opt   the host's remote install dir     DIR/piK/home  the host's APIARY_HOME
 #   DIR/piK/ssh_host_ed25519_key, DIR/piK/sshd.pid, DIR/piK/sshd.log
 #
 # REACHING THE QUEEN FROM A FAKE PI: a namespace only has a route to its own /24, so a process in
-# apiary-piK (a hive started over ssh) can reach this machine at 10.201.K.1 and nowhere else (not
-# 127.0.0.1, which is the namespace's own loopback, nor another host's 10.201.J.1). So the queen
-# must listen on 0.0.0.0 (or on every 10.201.K.1), and the hive in piK must be given
-# ws://10.201.K.1:PORT as the queen's address — a different address for each host.
+# host K (a hive started over ssh) can reach this machine at 10.X.K.1 and nowhere else (not
+# 127.0.0.1, which is the namespace's own loopback, nor another host's 10.X.J.1). So the queen
+# must listen on 0.0.0.0 (or on every 10.X.K.1), and the hive in host K must be given
+# ws://10.X.K.1:PORT as the queen's address — a different address for each host.
 #
 # PATH: the fake Pis share this machine's filesystem. sshd gives root sessions its compiled-in
 # default PATH, which may not contain node (e.g. an nvm install); like a real Pi, a fake one must
@@ -30,10 +31,7 @@
 set -euo pipefail
 
 SSHD=/usr/sbin/sshd
-NS_PREFIX=apiary-pi
-LINK_PREFIX=ap-veth
 MAX_HOSTS=200
-GUARD_METRIC=4242       # metric of the per-host "unreachable" guard route
 MARKER=.apiary-fakepi   # DIR must contain this before `down` will delete DIR
 # sshd's compiled-in PATH for sessions (Debian's OpenSSH: _PATH_STDPATH with sbin for root).
 DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -43,7 +41,7 @@ log() { echo "fakepi: $*" >&2; }
 
 usage() {
   cat >&2 <<'EOF'
-usage: fakepi.sh up N DIR | down DIR | cut K | heal K
+usage: fakepi.sh up N DIR | net DIR | down DIR | cut DIR K | heal DIR K
 EOF
   exit 2
 }
@@ -84,19 +82,6 @@ kill_and_wait() {
   wait_gone 20 "$1"
 }
 
-guard_exists() { ip route show "10.201.$1.0/24" | grep -q "^unreachable .* metric $GUARD_METRIC"; }
-
-ns_exists() { ip netns list | awk '{print $1}' | grep -qx -- "$1"; }
-
-# Which DIR created host K ("" if unknown): `up` writes DIR as the alias of both veth ends, so
-# the ownership lives and dies with the host itself.
-owner_of() {
-  local k=$1 alias=
-  alias=$(cat "/sys/class/net/$LINK_PREFIX$k/ifalias" 2>/dev/null) ||
-    alias=$(ip -n "$NS_PREFIX$k" -o link show eth0 2>/dev/null | sed -n 's/.*\\    alias //p') || true
-  printf '%s' "$alias"
-}
-
 # wait_gone TENTHS PID...: wait up to TENTHS/10 s until none of the pids is alive.
 wait_gone() {
   local tenths=$1 i pid; shift
@@ -112,74 +97,47 @@ wait_gone() {
   return 1
 }
 
-# Kill every process in namespace $1: sshd, its sessions and whatever they started (hives, bees).
-kill_ns_procs() {
-  local ns=$1 round pid
-  local -a pids
-  for ((round = 0; round < 3; round++)); do
-    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
-    (( ${#pids[@]} )) || return 0
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait_gone 30 "${pids[@]}" && continue
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    wait_gone 20 "${pids[@]}" || true
+# Stop the sshd of every host DIR knows, by pidfile.
+kill_sshds() {
+  local dir=$1 hostdir pid rc=0
+  for hostdir in "$dir"/pi*; do
+    [[ -f "$hostdir/sshd.pid" ]] || continue
+    pid=$(cat "$hostdir/sshd.pid")
+    if is_sshd "$pid"; then
+      kill_and_wait "$pid" || { log "sshd $pid of ${hostdir##*/} would not die"; rc=1; }
+    fi
+    if is_sshd "$pid"; then log "sshd $pid of ${hostdir##*/} is still alive"; rc=1; fi
   done
-  mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
-  for pid in "${pids[@]}"; do
-    alive "$pid" && { log "processes in $ns would not die: ${pids[*]}"; return 1; }
-  done
-  return 0
+  return $rc
 }
 
-# Tear down host K whoever made it: every process in the namespace, the link, the namespace, the
-# guard route. The link goes first: deleting a veth removes both ends at once, whereas the one a
-# deleted namespace takes with it disappears asynchronously (so `ip link add` right after a
-# `netns del` can still fail with "File exists").
-teardown_host() {
-  local k=$1 ns="$NS_PREFIX$1" link="$LINK_PREFIX$1" ok=0
-  if ns_exists "$ns"; then
-    kill_ns_procs "$ns" || ok=1
-  fi
-  if ip link show "$link" >/dev/null 2>&1; then
-    ip link del "$link" || { log "could not delete link $link"; ok=1; }
-  fi
-  if ns_exists "$ns"; then
-    ip netns del "$ns" || { log "could not delete namespace $ns"; ok=1; }
-  fi
-  if guard_exists "$k"; then
-    ip route del unreachable "10.201.$k.0/24" metric "$GUARD_METRIC" || { log "could not delete guard route of pi$k"; ok=1; }
-  fi
-  return $ok
+# The run id X of DIR ("" when `up` failed before reserving one).
+net_of() {
+  local x
+  x=$(cat "$1/net" 2>/dev/null) || return 0
+  [[ "$x" =~ ^[0-9]+$ ]] || die "$1/net holds '$x', not a run id"
+  echo "$x"
 }
 
 cmd_down() {
-  local dir=$1 rc=0 hostdir k pid owner
+  local dir=$1 rc=0 x holder
   if [[ ! -d "$dir" ]]; then
     log "down: $dir does not exist, nothing to do"
     return 0
   fi
   dir=$(cd "$dir" && pwd)
   [[ -e "$dir/$MARKER" ]] || die "down: $dir is not a fake-Pi dir (no $MARKER); refusing to touch it"
-  for hostdir in "$dir"/pi*; do
-    [[ -d "$hostdir" ]] || continue
-    k=${hostdir##*/pi}
-    [[ "$k" =~ ^[0-9]+$ ]] || continue
-    if [[ -f "$hostdir/sshd.pid" ]]; then
-      pid=$(cat "$hostdir/sshd.pid")
-      if is_sshd "$pid"; then
-        kill_and_wait "$pid" || { log "sshd $pid of pi$k would not die"; rc=1; }
-      fi
-      if is_sshd "$pid"; then log "sshd $pid of pi$k is still alive"; rc=1; fi
+  kill_sshds "$dir" || rc=1
+  x=$(net_of "$dir")
+  if [[ -n "$x" ]]; then
+    read -r holder _ <"$RUNS_DIR/$x" 2>/dev/null || holder=
+    if [[ -n "$holder" && "$holder" != "$dir" ]]; then
+      # Only when this run was reclaimed and X reserved again by another run: not ours to touch.
+      log "down: run $x now belongs to $holder, leaving it alone"
+    else
+      teardown_run "$x" "$dir" || rc=1
     fi
-    owner=$(owner_of "$k")
-    if [[ -n "$owner" && "$owner" != "$dir" ]]; then
-      # A later `up` (another DIR) tore our host down and made its own: not ours to delete.
-      log "down: $NS_PREFIX$k now belongs to $owner, leaving it alone"
-      continue
-    fi
-    teardown_host "$k" || rc=1
-    if ns_exists "$NS_PREFIX$k"; then log "namespace $NS_PREFIX$k still exists"; rc=1; fi
-  done
+  fi
   if (( rc == 0 )); then
     rm -rf -- "$dir"
   else
@@ -218,10 +176,11 @@ up_cleanup() {
 }
 
 cmd_up() {
-  local n=$1 dir=$2 k ns link hostdir path
+  local n=$1 dir=$2 k x ns link hostdir path
   [[ "$n" =~ ^[1-9][0-9]*$ ]] && (( n <= MAX_HOSTS )) || die "N must be 1..$MAX_HOSTS, got '$n'"
   [[ -x "$SSHD" ]] || die "$SSHD not found (apt-get install -y openssh-server)"
   command -v ip >/dev/null || die "ip not found (apt-get install -y iproute2)"
+  command -v flock >/dev/null || die "flock not found (apt-get install -y util-linux)"
   (( $(id -u) == 0 )) || die "must run as root (network namespaces)"
 
   mkdir -p "$dir"
@@ -242,6 +201,9 @@ cmd_up() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
+  x=$(with_lock reserve_net "$dir")
+  echo "$x" >"$dir/net"
+
   mkdir -p /run/sshd   # sshd's privilege-separation dir
   chmod 0755 /run/sshd
 
@@ -252,38 +214,27 @@ cmd_up() {
   path=$(session_path)
 
   for ((k = 1; k <= n; k++)); do
-    ns="$NS_PREFIX$k"; link="$LINK_PREFIX$k"; hostdir="$dir/pi$k"
-    # Idempotent: an earlier run (or a crashed test) may have left this host behind.
-    if ns_exists "$ns" || ip link show "$link" >/dev/null 2>&1 || guard_exists "$k"; then
-      log "$ns already exists; tearing it down first"
-      teardown_host "$k"
-    fi
+    ns=$(ns_name "$x" "$k"); link=$(link_name "$x" "$k"); hostdir="$dir/pi$k"
     mkdir -p "$hostdir/opt" "$hostdir/home"
 
     ip netns add "$ns"
     # The peer is created directly inside the namespace, so it can be called eth0 like on a Pi.
     ip link add "$link" type veth peer name eth0 netns "$ns"
-    ip link set "$link" alias "$dir"          # ownership, see owner_of
-    ip -n "$ns" link set eth0 alias "$dir"
-    ip addr add "10.201.$k.1/24" dev "$link"
+    ip link set "$link" alias "$dir"          # for whoever reads `ip link`: whose host this is
+    ip addr add "10.$x.$k.1/24" dev "$link"
     ip link set "$link" up
-    # Cut guard: while ap-vethK is down its connected route is gone, and without this route
-    # traffic to 10.201.K.2 would follow the default route out of this machine (seen here: the
-    # upstream gateway even accepted the TCP connection). With it, a connect fails at once with
-    # EHOSTUNREACH. The higher metric keeps it behind the connected route while the link is up.
-    ip route add unreachable "10.201.$k.0/24" metric "$GUARD_METRIC"
-    ip -n "$ns" addr add "10.201.$k.2/24" dev eth0
+    ip -n "$ns" addr add "10.$x.$k.2/24" dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
 
     ssh-keygen -q -t ed25519 -N '' -C "apiary-fakepi-pi$k" -f "$hostdir/ssh_host_ed25519_key"
-    echo "10.201.$k.2 $(cut -d' ' -f1,2 "$hostdir/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
+    echo "10.$x.$k.2 $(cut -d' ' -f1,2 "$hostdir/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
 
     # -f /dev/null: no system config at all, only what is given here.
     # StrictModes no: DIR is under /tmp (world-writable), which StrictModes rejects for
     # AuthorizedKeysFile. Subsystem sftp: scp (SFTP protocol since OpenSSH 9) and sftp uploads.
     ip netns exec "$ns" "$SSHD" -f /dev/null -E "$hostdir/sshd.log" \
-      -o ListenAddress="10.201.$k.2" -o Port=22 \
+      -o ListenAddress="10.$x.$k.2" -o Port=22 \
       -o HostKey="$hostdir/ssh_host_ed25519_key" \
       -o PidFile="$hostdir/sshd.pid" \
       -o UsePAM=no -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
@@ -300,31 +251,51 @@ cmd_up() {
   mapfile -t opts < <(ssh_opts "$dir")
   for ((k = 1; k <= n; k++)); do
     local tries=0
-    until ssh "${opts[@]}" "root@10.201.$k.2" true </dev/null; do
+    until ssh "${opts[@]}" "root@10.$x.$k.2" true </dev/null; do
       (( ++tries < 50 )) || die "sshd of pi$k did not accept connections (see $dir/pi$k/sshd.log)"
       sleep 0.1
     done
   done
   UP_DIR=
   trap - EXIT INT TERM
-  log "up: $n fake Pi(s) in $dir"
+  log "up: $n fake Pi(s) in $dir, run $x (10.$x.0.0/16)"
 }
 
-cmd_link() { # cmd_link K up|down
-  check_k "$1"
-  local link="$LINK_PREFIX$1"
+cmd_link() { # cmd_link DIR K up|down
+  local x link
+  [[ -e "$1/$MARKER" ]] || die "$1 is not a fake-Pi dir"
+  check_k "$2"
+  x=$(net_of "$1")
+  [[ -n "$x" ]] || die "$1 has no run id (did up succeed?)"
+  link=$(link_name "$x" "$2")
   ip link show "$link" >/dev/null 2>&1 || die "no such fake Pi link $link"
-  [[ "$2" == up ]] || guard_exists "$1" || die "guard route of pi$1 is missing; refusing to cut (traffic would leak to the default route)"
-  ip link set "$link" "$2"
+  # Cut guard: while the link is down its connected route is gone, and without the run's
+  # "unreachable 10.X.0.0/16" route, traffic to 10.X.K.2 would follow the default route out of this
+  # machine (seen here: the upstream gateway even accepted the TCP connection). With it, a connect
+  # fails at once with EHOSTUNREACH; while the link is up, its /24 is the longer match.
+  [[ "$3" == up ]] || guard_exists "$x" || die "guard route of run $x is missing; refusing to cut (traffic would leak to the default route)"
+  ip link set "$link" "$3"
 }
+
+cmd_net() {
+  [[ -e "$1/$MARKER" ]] || die "$1 is not a fake-Pi dir"
+  local x
+  x=$(net_of "$1")
+  [[ -n "$x" ]] || die "$1 has no run id (did up succeed?)"
+  echo "$x"
+}
+
+# shellcheck source=fakepi-net.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fakepi-net.sh"
 
 main() {
   (( $# >= 1 )) || usage
   case "$1" in
     up)   (( $# == 3 )) || usage; cmd_up "$2" "$3" ;;
+    net)  (( $# == 2 )) || usage; cmd_net "$2" ;;
     down) (( $# == 2 )) || usage; cmd_down "$2" ;;
-    cut)  (( $# == 2 )) || usage; cmd_link "$2" down ;;
-    heal) (( $# == 2 )) || usage; cmd_link "$2" up ;;
+    cut)  (( $# == 3 )) || usage; cmd_link "$2" "$3" down ;;
+    heal) (( $# == 3 )) || usage; cmd_link "$2" "$3" up ;;
     *) usage ;;
   esac
 }

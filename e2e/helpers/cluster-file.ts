@@ -2,14 +2,22 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakePis } from './fakepi.js';
 
-/** A cluster.yaml for fake Pis: each host reaches the queen on its own veth address. */
-export function writeClusterFile(dir: string, pis: FakePis, port: number, o: { key?: string; knownHosts?: string; setup?: string[]; hosts?: number[]; perHost?: Record<number, Record<string, string>> } = {}): string {
+/**
+ * A cluster.yaml for fake Pis: each host reaches the queen on its own veth address. The queen's port
+ * is 0 (any free port: the keeper tells the hives the port the queen bound), so two test runs at
+ * once never race for one; `port` sets one anyway.
+ */
+export function writeClusterFile(
+  dir: string,
+  pis: FakePis,
+  o: { port?: number; key?: string; knownHosts?: string; setup?: string[]; hosts?: number[]; perHost?: Record<number, Record<string, string>> } = {},
+): string {
   const hosts = (o.hosts ?? pis.hosts.map((h) => h.index)).map((k) => pis.hosts[k - 1]!);
   const yaml = [
     'cluster: fakepis',
     'queen:',
     `  address: ${hosts[0]!.hostSideAddress}`,
-    `  port: ${port}`,
+    `  port: ${o.port ?? 0}`,
     '  listen: 0.0.0.0',
     'defaults:',
     '  user: root',

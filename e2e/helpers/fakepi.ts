@@ -4,33 +4,38 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { describe, it } from 'vitest';
 import { alive } from './procs.js';
 
 /**
- * Fake Raspberry Pis for tests: network namespaces apiary-pi1..N, each with a veth link to this
- * machine and a real sshd inside, made and removed by scripts/fakepi.sh (see that script and
+ * Fake Raspberry Pis for tests: network namespaces, each with a veth link to this machine and a
+ * real sshd inside, made and removed by scripts/fakepi.sh (see that script and
  * /work/shared/design/TESTING.md).
  *
- * Host K is reached at 10.201.K.2 (ssh as root with `keyPath`, host keys in `knownHostsPath`).
- * From inside host K, this machine is reachable only at 10.201.K.1: a queen the hives must reach
- * has to listen on 0.0.0.0 (or on each 10.201.K.1), and the hive on piK must be told
- * ws://10.201.K.1:PORT.
+ * Every set of fake Pis is a run with its own id X (`netId`), reserved under a lock by the script:
+ * host K is namespace apiary-X-piK, reached at 10.X.K.2 (ssh as root with `keyPath`, host keys in
+ * `knownHostsPath`). From inside host K, this machine is reachable only at 10.X.K.1: a queen the
+ * hives must reach has to listen on 0.0.0.0 (or on each 10.X.K.1), and the hive on piK must be
+ * told ws://10.X.K.1:PORT. Two runs at once (two test files, two CI jobs) never collide.
  */
 
 const execFileP = promisify(execFile);
 
 export const FAKEPI_SCRIPT = fileURLToPath(new URL('../../scripts/fakepi.sh', import.meta.url));
 export const SSHD = '/usr/sbin/sshd';
-const NS_PREFIX = 'apiary-pi';
+/** Every fake-Pi namespace is called apiary-X-piK. */
+const NS_RE = /^apiary-\d+-pi\d+$/;
 
 export interface FakePiHost {
   /** pi1, pi2, ... */
   name: string;
   /** 1-based host number K. */
   index: number;
-  /** Where ssh reaches the host: 10.201.K.2. */
+  /** Its network namespace: apiary-X-piK. */
+  namespace: string;
+  /** Where ssh reaches the host: 10.X.K.2. */
   address: string;
-  /** This machine as seen from inside the host: 10.201.K.1 (the queen's address for its hive). */
+  /** This machine as seen from inside the host: 10.X.K.1 (the queen's address for its hive). */
   hostSideAddress: string;
   /** DIR/piK/opt: the host's remote install dir. */
   installDir: string;
@@ -49,6 +54,7 @@ export function canRunFakePis(): { ok: boolean; why?: string } {
   if (!existsSync(SSHD)) return { ok: false, why: `${SSHD} not found (apt-get install -y openssh-server)` };
   for (const [bin, args, pkg] of [
     ['ip', ['netns', 'list'], 'iproute2'],
+    ['flock', ['--version'], 'util-linux'],
     ['ssh', ['-V'], 'openssh-client'],
     ['ssh-keygen', ['-?'], 'openssh-client'],
   ] as const) {
@@ -57,6 +63,56 @@ export function canRunFakePis(): { ok: boolean; why?: string } {
     if (bin === 'ip' && r.status !== 0) return { ok: false, why: '`ip netns list` failed: network namespaces are not usable here' };
   }
   return { ok: true };
+}
+
+/** CI=true (or 1): the machine is meant to run every test, so a missing prerequisite is a failure. */
+const inCi = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+
+/**
+ * describe() for tests that need fake Pis. When this machine cannot run them: under CI=true the
+ * suite is a single failing test that says what is missing; elsewhere (a laptop without root) it
+ * is skipped, and the reason is printed.
+ */
+export function describeFakePis(name: string, fn: () => void): void {
+  const can = canRunFakePis();
+  if (can.ok) {
+    describe(name, fn);
+  } else if (inCi) {
+    describe(name, () => {
+      it('can run fake Pis (root, sshd, ip netns)', () => {
+        throw new Error(`CI=true, but this machine cannot run the fake-Pi tests: ${can.why}`);
+      });
+    });
+  } else {
+    console.warn(`skipping "${name}": ${can.why}`);
+    describe.skip(name, fn);
+  }
+}
+
+/**
+ * For afterAll: kills every pid given (SIGKILL) and throws if there were any, so a leak fails the
+ * run instead of being swept away quietly. `what` names where they were found.
+ */
+export async function reapLeftovers(what: string, pids: number[]): Promise<void> {
+  const left = [...new Set(pids)].filter(alive);
+  if (left.length === 0) return;
+  const described = left.map((p) => `${p} (${cmdline(p)})`);
+  for (const p of left) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`leaked process(es) ${what}, killed now: ${described.join('; ')}`);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160);
+  } catch {
+    return '?';
+  }
 }
 
 async function runScript(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -68,13 +124,13 @@ async function runScript(args: string[], timeoutMs: number, env: NodeJS.ProcessE
   }
 }
 
-/** Names of the namespaces called apiary-pi* that exist now. */
-export async function fakePiNamespaces(): Promise<string[]> {
+/** Names of the fake-Pi namespaces (apiary-X-piK) that exist now, of every run or only of run `netId`. */
+export async function fakePiNamespaces(netId?: number): Promise<string[]> {
   const { stdout } = await execFileP('ip', ['netns', 'list']);
   return stdout
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((n) => n.startsWith(NS_PREFIX));
+    .filter((n) => NS_RE.test(n) && (netId === undefined || n.startsWith(`apiary-${netId}-`)));
 }
 
 export class FakePis {
@@ -82,6 +138,8 @@ export class FakePis {
 
   private constructor(
     readonly dir: string,
+    /** This run's id X: its hosts use 10.X.0.0/16 and namespaces apiary-X-piK. */
+    readonly netId: number,
     readonly hosts: FakePiHost[],
   ) {}
 
@@ -90,7 +148,7 @@ export class FakePis {
     return path.join(this.dir, 'id_ed25519');
   }
 
-  /** OpenSSH known_hosts with "10.201.K.2 ssh-ed25519 AAAA..." for every host. */
+  /** OpenSSH known_hosts with "10.X.K.2 ssh-ed25519 AAAA..." for every host. */
   get knownHostsPath(): string {
     return path.join(this.dir, 'known_hosts');
   }
@@ -103,28 +161,32 @@ export class FakePis {
     if (!Number.isInteger(n) || n < 1 || n > 200) throw new Error(`FakePis.create: n must be 1..200, got ${n}`);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'apiary-fakepi-'));
     try {
-      const env = { ...process.env, ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`FAKEPI_PATH_${k}`, v])) };
+      // FAKEPI_OWNER: if this process dies without destroy(), the next `up` reclaims the run.
+      const env = { ...process.env, FAKEPI_OWNER: String(process.pid), ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`FAKEPI_PATH_${k}`, v])) };
       await runScript(['up', String(n), dir], 60_000, env);
     } catch (e) {
-      // The script's trap has already torn down what it made; the dir may remain if it failed early.
+      // The script's trap tears down what it made; if it was killed (timeout), `down` does.
+      await runScript(['down', dir], 60_000).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
+    const netId = Number(readFileSync(path.join(dir, 'net'), 'utf8').trim());
     const hosts: FakePiHost[] = [];
     for (let k = 1; k <= n; k++) {
       const hostDir = path.join(dir, `pi${k}`);
       hosts.push({
         name: `pi${k}`,
         index: k,
-        address: `10.201.${k}.2`,
-        hostSideAddress: `10.201.${k}.1`,
+        namespace: `apiary-${netId}-pi${k}`,
+        address: `10.${netId}.${k}.2`,
+        hostSideAddress: `10.${netId}.${k}.1`,
         installDir: path.join(hostDir, 'opt'),
         home: path.join(hostDir, 'home'),
         sshdPidFile: path.join(hostDir, 'sshd.pid'),
         sshdLog: path.join(hostDir, 'sshd.log'),
       });
     }
-    return new FakePis(dir, hosts);
+    return new FakePis(dir, netId, hosts);
   }
 
   /** Host K (1-based). */
@@ -160,18 +222,24 @@ export class FakePis {
   /** Takes host K's link down: a network partition between this machine and piK. */
   async cut(k: number): Promise<void> {
     this.host(k);
-    await runScript(['cut', String(k)], 10_000);
+    await runScript(['cut', this.dir, String(k)], 10_000);
   }
 
   /** Brings host K's link back up. */
   async heal(k: number): Promise<void> {
     this.host(k);
-    await runScript(['heal', String(k)], 10_000);
+    await runScript(['heal', this.dir, String(k)], 10_000);
+  }
+
+  /** This run's namespaces that exist now. */
+  namespaces(): Promise<string[]> {
+    return fakePiNamespaces(this.netId);
   }
 
   /**
-   * Removes every fake Pi, then asserts that it worked: no apiary-pi* namespace remains, no sshd
-   * from the pidfiles is alive, and the dir is gone. Calling it again does nothing.
+   * Removes this run's fake Pis (and nothing of another run), then asserts that it worked: none of
+   * its namespaces remains, no sshd from the pidfiles is alive, and the dir is gone. Calling it
+   * again does nothing.
    */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -179,11 +247,13 @@ export class FakePis {
     const pids = this.sshdPids();
     await runScript(['down', this.dir], 60_000);
     const problems: string[] = [];
-    const left = await fakePiNamespaces();
+    const left = await this.namespaces();
     if (left.length) problems.push(`namespaces still there: ${left.join(', ')}`);
     const living = pids.filter(alive);
     if (living.length) problems.push(`sshd still alive: ${living.join(', ')}`);
     if (existsSync(this.dir)) problems.push(`${this.dir} still exists`);
+    const { stdout: guard } = await execFileP('ip', ['-4', 'route', 'show', `10.${this.netId}.0.0/16`]);
+    if (guard.trim()) problems.push(`guard route still there: ${guard.trim()}`);
     if (problems.length) throw new Error(`fake Pi cleanup incomplete: ${problems.join('; ')}`);
   }
 }

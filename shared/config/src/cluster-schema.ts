@@ -51,6 +51,7 @@ const E = {
   hostName: 'expected a host name: letters, digits, dot, dash, underscore (at most 64), starting with a letter or digit',
   address: 'expected an IPv4 or IPv6 address, or a hostname made of letters, digits, dots and dashes',
   port: 'expected an integer from 1 to 65535',
+  queenPort: 'expected an integer from 0 to 65535 (0: any free port, chosen when the queen starts)',
   user: 'expected a user name matching ^[a-z_][a-z0-9_-]*$ (at most 32 characters)',
   localPath: 'expected a path on this machine (relative to the cluster file\'s directory; ~/ is your home; ~user/ is not supported)',
   remotePath:
@@ -156,7 +157,7 @@ export const HostSchema = z.strictObject(
 export const QueenSchema = z.strictObject(
   {
     address,
-    port: port.optional(),
+    port: int(E.queenPort, 0, 65535).optional(),
     listen: address.optional(),
   },
   { error: E.queen },

@@ -28,10 +28,11 @@ export const CLUSTER_HOST_DEFAULTS = Object.freeze({
 export interface ClusterQueen {
   /** The queen's address as the hosts see it. */
   readonly address: string;
+  /** 0: any free port; the hives then dial the port the queen actually bound (the keeper fills it in). */
   readonly port: number;
   /** Where the queen binds; defaults to `address`. */
   readonly listen: string;
-  /** What hives dial: `ws://address:port/v1/hive` (IPv6 in brackets). */
+  /** What hives dial: `ws://address:port/v1/hive` (IPv6 in brackets); with port 0, only a template. */
   readonly hiveUrl: string;
 }
 

@@ -273,7 +273,7 @@ describe('errors name the file, the line and column, the field and what was expe
 
   it('reports every problem, in file order', () => {
     const e = errorOf(`cluster: "bad name"
-queen: { address: 10.0.0.10, port: 0 }
+queen: { address: 10.0.0.10, port: 70000 }
 hosts:
   - name: pi1
     adress: 10.0.0.11
@@ -282,7 +282,7 @@ hosts:
     const lines = e.message.split('\n');
     expect(lines).toEqual([
       expect.stringMatching(/^cluster\.yaml:1:10: cluster: expected a cluster name.*, got "bad name"$/),
-      expect.stringMatching(/^cluster\.yaml:2:36: queen\.port: expected an integer from 1 to 65535, got 0$/),
+      expect.stringMatching(/^cluster\.yaml:2:36: queen\.port: expected an integer from 0 to 65535 .*, got 70000$/),
       expect.stringMatching(/^cluster\.yaml:4:5: hosts\[0\]\.address: required; expected an IPv4 or IPv6 address/),
       'cluster.yaml:5:5: hosts[0].adress: unknown key; did you mean address?',
       expect.stringMatching(/^cluster\.yaml:6:11: hosts\[0\]\.user: expected a user name matching .*, got "Pi"$/),
@@ -428,7 +428,12 @@ hosts:
     });
     it('refuses a bad port in defaults and on the queen', () => {
       expectRejected(`cluster: t\nqueen: { address: q }\ndefaults:\n  port: 70000\nhosts: []\n`, 'defaults.port', 4, 9);
-      expectRejected(`cluster: t\nqueen: { address: q, port: x }\nhosts: []\n`, 'queen.port', 2, 28);
+      expectRejected(`cluster: t\nqueen: { address: q, port: x }\nhosts: []\n`, 'queen.port', 2, 28, /expected an integer from 0 to 65535 \(0: any free port/);
+      expectRejected(`cluster: t\nqueen: { address: q, port: -1 }\nhosts: []\n`, 'queen.port', 2, 28);
+    });
+    it('takes queen port 0 (any free port: the keeper tells the hives the port the queen bound)', () => {
+      const c = parseCluster(head('').replace('  address: 10.0.0.10\n', '  address: 10.0.0.10\n  port: 0\n'), path.join(tmp, 'c.yaml'));
+      expect(c.queen.port).toBe(0);
     });
   });
 

@@ -3,9 +3,9 @@ import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import type { ColonyFlags } from '../args.js';
 import type { Colony } from '../colony.js';
 import { EphemeralColony } from '../ephemeral.js';
-import { hostSpecs } from './hosts.js';
+import { hivePort, hostSpecs } from './hosts.js';
 import { ProgressView } from './progress.js';
-import { provisionHost, type HostUp } from './provision.js';
+import { provisionHost, type HostSpec, type HostUp } from './provision.js';
 import { releaseAttached } from './teardown.js';
 
 /**
@@ -29,9 +29,27 @@ export class ClusterColony implements Colony {
     const cfg = loadClusterFile(flags.cluster);
     const joinToken = newToken();
     const queen = await EphemeralColony.start(flags, { host: cfg.queen.listen, port: cfg.queen.port, joinToken });
-    const hosts = hostSpecs(cfg);
-    const view = new ProgressView(hosts.map((h) => h.name), process.stderr);
-    const job = { setupCommands: cfg.setupCommands, fileMounts: cfg.fileMounts, hive: cfg.hive, joinToken, mode: 'attached' as const, acceptNewHostKeys: false, joinTimeoutMs: 30_000 };
+    // queen.port 0: the ephemeral queen bound a free port; its ready line (the client's URL) says which.
+    let hosts: HostSpec[];
+    try {
+      hosts = hostSpecs(cfg, undefined, hivePort(cfg, queen.client.url));
+    } catch (e) {
+      await queen.stop();
+      throw e;
+    }
+    const view = new ProgressView(
+      hosts.map((h) => h.name),
+      process.stderr,
+    );
+    const job = {
+      setupCommands: cfg.setupCommands,
+      fileMounts: cfg.fileMounts,
+      hive: cfg.hive,
+      joinToken,
+      mode: 'attached' as const,
+      acceptNewHostKeys: false,
+      joinTimeoutMs: 30_000,
+    };
     const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, queen.client, (e) => view.update(e))));
     const ups = outcomes.flatMap((o) => (o.ok ? [o.up] : []));
     const colony = new ClusterColony(queen, ups);

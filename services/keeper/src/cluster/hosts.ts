@@ -1,8 +1,24 @@
 import type { ClusterConfig, ClusterHost } from '@apiary/config';
+import { ApiaryError } from '@apiary/protocol';
 import type { HostSpec } from './provision.js';
 
-/** cluster.yaml hosts as the provisioner and the SSH layer take them. */
-export function hostSpecs(cfg: ClusterConfig, only?: string): HostSpec[] {
+const hiveUrl = (address: string, port: number) => `ws://${address.includes(':') ? `[${address}]` : address}:${port}/v1/hive`;
+
+/**
+ * The port the hives dial: `queen.port` as written, or, when it is 0 (any free port), the port of
+ * the queen the hives will join, as its URL says (`queenUrl`: the daemon found or started, or the
+ * ephemeral queen's ready line).
+ */
+export function hivePort(cfg: ClusterConfig, queenUrl: string): number {
+  if (cfg.queen.port !== 0) return cfg.queen.port;
+  const port = Number(new URL(queenUrl).port);
+  if (!Number.isInteger(port) || port < 1)
+    throw new ApiaryError('CONFIG_INVALID', `${cfg.source}: queen.port is 0, and the queen's URL ${queenUrl} names no port for the hives to dial`);
+  return port;
+}
+
+/** cluster.yaml hosts as the provisioner and the SSH layer take them; hives dial the queen on `queenPort`. */
+export function hostSpecs(cfg: ClusterConfig, only?: string, queenPort: number = cfg.queen.port): HostSpec[] {
   const hosts = only ? cfg.hosts.filter((h) => h.name === only) : cfg.hosts;
   return hosts.map((h: ClusterHost) => ({
     name: h.name,
@@ -15,6 +31,6 @@ export function hostSpecs(cfg: ClusterConfig, only?: string): HostSpec[] {
     home: h.home,
     bees: h.bees,
     memoryPerBeeBytes: h.memoryPerBeeBytes,
-    queenWs: h.queenAddress ? `ws://${h.queenAddress.includes(':') ? `[${h.queenAddress}]` : h.queenAddress}:${cfg.queen.port}/v1/hive` : cfg.queen.hiveUrl,
+    queenWs: hiveUrl(h.queenAddress ?? cfg.queen.address, queenPort),
   }));
 }

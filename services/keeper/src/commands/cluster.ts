@@ -1,13 +1,13 @@
 import { daemonPaths, loadClusterFile, parseDuration, readSecretFile, shellQuote, type ClusterConfig } from '@apiary/config';
 import { onShutdownSignal } from '@apiary/runtime';
-import { ApiaryError } from '@apiary/protocol';
+import type { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';
 import { QueenClient } from '../client.js';
 import { queenArgs, startDetached } from '../daemon.js';
 import { findQueen } from '../discovery.js';
 import { EXIT, UsageError } from '../errors.js';
 import { columns } from '../status-view.js';
-import { hostSpecs } from '../cluster/hosts.js';
+import { hivePort, hostSpecs } from '../cluster/hosts.js';
 import { ProgressView } from '../cluster/progress.js';
 import { provisionHost, type ClusterJob } from '../cluster/provision.js';
 import { remotePaths, tailLog } from '../cluster/remote-hive.js';
@@ -23,8 +23,11 @@ function load(positionals: string[]): ClusterConfig {
   return loadClusterFile(positionals[0] ?? 'cluster.yaml');
 }
 
-/** The queen the cluster's hives join: the one running here, or a daemon started for the cluster. */
-async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): Promise<{ client: QueenClient; joinToken: string }> {
+/**
+ * The queen the cluster's hives join: the one running here, or a daemon started for the cluster
+ * (on queen.port; 0 lets it pick a free port). `port` is what the hives dial (see hivePort).
+ */
+async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): Promise<{ client: QueenClient; joinToken: string; port: number }> {
   let target = findQueen(queenFlag);
   if (!target) {
     const s = await startDetached(queenArgs({ host: cfg.queen.listen, port: cfg.queen.port, noLocalHive: true, graceMs: cfg.hive.graceMs }));
@@ -32,7 +35,7 @@ async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): 
     target = findQueen(undefined)!;
   }
   const joinToken = process.env.APIARY_JOIN_TOKEN ?? readSecretFile(daemonPaths().joinTokenFile);
-  return { client: new QueenClient(target.url, target.token), joinToken };
+  return { client: new QueenClient(target.url, target.token), joinToken, port: hivePort(cfg, target.url) };
 }
 
 export async function clusterCommand(argv: string[]): Promise<number> {
@@ -56,7 +59,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
 async function up(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { 'accept-new-host-keys': { type: 'boolean' }, 'join-timeout': { type: 'string' }, queen: { type: 'string' } });
   const cfg = load(positionals);
-  const { client, joinToken } = await clusterQueen(cfg, values.queen);
+  const { client, joinToken, port } = await clusterQueen(cfg, values.queen);
   const job: ClusterJob = {
     setupCommands: cfg.setupCommands,
     fileMounts: cfg.fileMounts,
@@ -66,7 +69,7 @@ async function up(argv: string[]): Promise<number> {
     acceptNewHostKeys: values['accept-new-host-keys'] ?? false,
     joinTimeoutMs: values['join-timeout'] ? parseDuration(values['join-timeout'], '--join-timeout') : 30_000,
   };
-  const hosts = hostSpecs(cfg);
+  const hosts = hostSpecs(cfg, undefined, port);
   const view = new ProgressView(hosts.map((h) => h.name));
   const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, client, (e) => view.update(e))));
   for (const o of outcomes) if (o.ok) o.up.ssh.close();
@@ -75,12 +78,15 @@ async function up(argv: string[]): Promise<number> {
     outcomes.map((o) => {
       const h = cfg.hosts.find((x) => x.name === (o.ok ? o.up.host.name : o.host.name))!;
       const rec = { name: h.name, address: h.address, port: h.port, user: h.user, keyPath: h.key, installDir: h.installDir, labels: { ...h.labels } };
-      return client.putNode({ ...rec, lastSeen: o.ok ? Date.now() : null, lastError: o.ok ? null : `${o.error.code}: ${o.error.message}` }).catch(() => undefined);
+      return client
+        .putNode({ ...rec, lastSeen: o.ok ? Date.now() : null, lastError: o.ok ? null : `${o.error.code}: ${o.error.message}` })
+        .catch(() => undefined);
     }),
   );
   const ok = outcomes.filter((o) => o.ok).length;
   process.stdout.write(`\ncluster ${cfg.name}: ${ok}/${hosts.length} host(s) up\n`);
-  for (const o of outcomes) if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message.replace(`${o.host.name}: `, '')}\n`);
+  for (const o of outcomes)
+    if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message.replace(`${o.host.name}: `, '')}\n`);
   return ok === hosts.length ? EXIT.OK : NOT_ALL_OK;
 }
 
@@ -104,7 +110,10 @@ async function status(argv: string[]): Promise<number> {
   const rows = await Promise.all(
     hostSpecs(cfg).map(async (h) => {
       const reach = await Ssh.connect(h, { readyTimeoutMs: 4000 }).then(
-        (s) => (s.close(), 'yes'),
+        (s) => {
+          s.close();
+          return 'yes';
+        },
         (e: ApiaryError) => e.code ?? 'no',
       );
       const hive = colony?.hives.find((x) => x.resources.name === h.name);
@@ -131,7 +140,12 @@ async function exec(argv: string[]): Promise<number> {
         const ssh = await Ssh.connect(h);
         try {
           const r = await ssh.exec(command);
-          const prefix = (text: string) => text.split('\n').filter((l, i, a) => l || i < a.length - 1).map((l) => `${h.name}| ${l}\n`).join('');
+          const prefix = (text: string) =>
+            text
+              .split('\n')
+              .filter((l, i, a) => l || i < a.length - 1)
+              .map((l) => `${h.name}| ${l}\n`)
+              .join('');
           process.stdout.write(prefix(r.stdout));
           process.stderr.write(prefix(r.stderr));
           process.stdout.write(`${h.name}: exit ${r.code ?? r.signal}\n`);
