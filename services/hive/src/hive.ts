@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { toWireError } from '@apiary/protocol';
 import { CellCache } from './cell-cache.js';
+import { RecentResults, type ResultMessage } from './recent-results.js';
 import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
 
 export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
@@ -39,6 +40,8 @@ export class Hive {
   #reconnects = 0;
   /** Results produced while disconnected (persistent hives), sent after the next welcome. */
   #outbox: HiveToQueen[] = [];
+  /** Results reported lately (persistent hives): resent after a close, answered again on a repeated assign. */
+  readonly #recent = new RecentResults();
   #exitCode = 0;
   #data: DataRoot | undefined;
   #cells: CellCache | null = null;
@@ -97,6 +100,13 @@ export class Hive {
         for (const m of this.#outbox.splice(0)) this.#link.send(m);
         return;
       case 'task.assign': {
+        // This very attempt already ran here: a restarted queen lost its record of assigning it.
+        const done = this.#recent.get(msg.taskId, msg.attempt);
+        if (done) {
+          this.log.info(`task ${msg.taskId} attempt ${msg.attempt} already ran here; sending its result again`);
+          this.#send(done);
+          return;
+        }
         const job = { taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
         if (this.#cells && this.#data && job.spec.kind === 'fsql') void this.#submitRemote(job, this.#data, this.#cells);
         else this.pool.submit(job);
@@ -117,7 +127,13 @@ export class Hive {
 
   #onClose(code: number, reason: string): void {
     // Results queued for a frame that never went out: keep them for the next queen (persistent).
-    if (!this.cfg.ephemeral) this.#outbox.push(...this.#link.takeUnsent().filter((m) => m.type !== 'heartbeat' && m.type !== 'task.started' && m.type !== 'hello'));
+    if (!this.cfg.ephemeral) {
+      this.#outbox.push(...this.#link.takeUnsent().filter((m) => m.type !== 'heartbeat' && m.type !== 'task.started' && m.type !== 'hello'));
+      // Results written just before the close may have died with the queen unread or unrecorded:
+      // send them again (a queen ignores results for attempts it has already settled).
+      const queued = new Set(this.#outbox);
+      for (const m of this.#recent.all()) if (!queued.has(m)) this.#outbox.push(m);
+    }
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
     if (this.sm.is('stopping', 'stopped')) return;
@@ -220,7 +236,9 @@ export class Hive {
   #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
     const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
     const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs, beeState };
-    this.#send(o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error });
+    const msg: ResultMessage = o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error };
+    if (!this.cfg.ephemeral) this.#recent.remember(msg);
+    this.#send(msg);
   }
 
   /** Stop once: running tasks get graceMs, then every bee tree is killed and scratch removed. */

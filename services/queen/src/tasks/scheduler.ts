@@ -122,6 +122,14 @@ export class Scheduler {
         this.#unclaimed.delete(taskId);
         t.attempts[attempt - 1]!.hive = hive.id;
         this.ledger.update(t);
+      } else if (t && t.state === 'queued' && t.attempts.length === attempt - 1 && !elsewhere) {
+        // A queen that died just after assigning it never recorded that (ledger writes trail by a
+        // few ms): the hive has it, so adopt it rather than cancel it and run it again.
+        t.state = 'running';
+        t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null });
+        hive.inFlight.set(taskId, attempt);
+        this.ledger.update(t);
+        this.#emit(t);
       } else {
         stale.push(taskId);
       }
