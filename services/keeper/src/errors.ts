@@ -1,4 +1,4 @@
-import { ApiaryError, type WireError } from '@apiary/protocol';
+import { ApiaryError, ERRORS, isErrorCode, type WireError } from '@apiary/protocol';
 
 /** Exit codes a shell can use. */
 export const EXIT = {
@@ -24,7 +24,7 @@ export class TaskFailedError extends ApiaryError {
   }
 }
 
+/** The error table's keeper exit code (ERRORS[code].keeperExit: USAGE or TASK_FAILED); anything else is TASK_FAILED. */
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof ApiaryError && (e.code === 'USAGE' || e.code === 'CONFIG_INVALID' || e.code === 'FRAME_NAME_INVALID')) return EXIT.USAGE;
-  return EXIT.TASK_FAILED;
+  return e instanceof ApiaryError && isErrorCode(e.code) ? ERRORS[e.code].keeperExit : EXIT.TASK_FAILED;
 }

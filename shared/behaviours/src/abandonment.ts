@@ -1,10 +1,10 @@
-import { ApiaryError, RETRYABLE_CODES, type ErrorCode } from '@apiary/protocol';
+import { ApiaryError, RETRYABLE_CODES, type ErrorCode, USER_ERROR_CODES } from '@apiary/protocol';
 
 /**
  * Task abandonment (see BRIEF "Behaviours"): a failed attempt is retried while attempts remain if
- * the failure was the colony's fault (RETRYABLE_CODES: BEE_MEMORY_EXCEEDED, TASK_TIMEOUT,
- * HIVE_LOST, BEE_CRASHED, CELL_FETCH_FAILED). A user error (SQL_ERROR, TASK_FAILED) is final unless the task opted in
- * to retrying user errors. Every other failure (cancelled, module not found, bad result, …) is
+ * the failure was the colony's fault (RETRYABLE_CODES: retry 'colony' in the protocol's error
+ * table, e.g. BEE_MEMORY_EXCEEDED, HIVE_LOST). A user error (USER_ERROR_CODES: retry 'user', e.g.
+ * SQL_ERROR) is final unless the task opted in to retrying user errors. Every other failure (cancelled, module not found, bad result, …) is
  * final. When attempts run out on a retryable failure the task is abandoned (TASK_ABANDONED with
  * every attempt's diagnostics); a task that asked for a single attempt fails with its original
  * error instead. Pure: no I/O.
@@ -15,8 +15,8 @@ export type RetryDecision = 'retry' | 'fail' | 'abandon';
 /** Default number of attempts in all (the first one included). */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** Errors caused by the task itself; retried only when the task opts in (`retryUserErrors`). */
-export const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SQL_ERROR', 'TASK_FAILED']);
+/** Errors caused by the task itself; retried only when the task opts in (`retryUserErrors`). From the error table. */
+export { USER_ERROR_CODES };
 
 /** Whether a failure with `code` is worth another attempt at all (attempt counts aside). */
 export function isRetryableCode(code: ErrorCode, retryUserErrors = false): boolean {

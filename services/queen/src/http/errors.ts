@@ -1,29 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiaryError, type ErrorCode, type WireError } from '@apiary/protocol';
+import { ApiaryError, ERRORS, type ErrorCode, isErrorCode, type WireError } from '@apiary/protocol';
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  FRAME_NAME_INVALID: 400,
-  INPUT_NOT_FOUND: 400,
-  SQL_ERROR: 400,
-  SQL_READ_ONLY: 400,
-  RESULT_TOO_LARGE: 413,
-  FRAME_NOT_FOUND: 404,
-  FRAME_SCHEMA_MISMATCH: 409,
-  COLONY_HOT: 503,
-  CONFIG_INVALID: 400,
-  AUTH_FAILED: 401,
-  TASK_NOT_FOUND: 404,
-  HIVE_NOT_FOUND: 404,
-  HIVE_LOST: 503,
-  PAYLOAD_TOO_LARGE: 413,
-  QUEEN_DRAINING: 503,
-  COLONY_CRITICAL: 503,
-  NO_HIVES: 503,
-};
-
+/** The status of the code in the error table (ERRORS); a code this queen does not know is a 500. */
 export function httpStatus(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
+  return isErrorCode(code) ? ERRORS[code].http : 500;
 }
 
 /** Every error leaves the queen as `{ code, message }`; fastify's own errors get our codes too. */
