@@ -101,6 +101,9 @@ export class Queen {
     // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.
     const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${dial}:${addr.port}`;
+    // stop() during the awaits above already ran its cascade: attaching a gateway or spawning a hive
+    // now would outlive it (a daemon's local hive is detached), so stop() owns the rest.
+    if (!this.sm.is('starting')) return;
     this.#gateway = new HiveGateway(
       this.app.server,
       this.cfg.joinToken,
@@ -122,7 +125,6 @@ export class Queen {
       this.#localHive = new LocalHive(this.cfg.localHive, mode, this.log, (why) => this.#onLocalHiveGone(why));
       this.#localHive.start(`ws://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken);
     }
-    if (!this.sm.is('starting')) return; // stopped while starting: stop() owns the rest
     // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
     if (!this.cfg.ephemeral) {
       // A write's tasks are steered by the queen that started it: after a restart nobody would commit them.
