@@ -17,7 +17,10 @@ import {
 import { createReadStream, statSync } from 'node:fs';
 import { request, type RawResponse } from './http-request.js';
 
-/** A small HTTP client for the queen's /v1 API, on Node's built-in fetch. */
+/**
+ * A small HTTP client for the queen's /v1 API, on node:http (./http-request.ts) rather than fetch:
+ * fetch gives up on a response after 300 s without headers, and the queen answers a long query or write when it is done.
+ */
 export class QueenClient {
   constructor(
     readonly url: string,
