@@ -37,13 +37,14 @@ async function api(d: TestDaemon, method: string, route: string, body?: unknown)
 
 describe('a daemon with no hive', () => {
   let d: TestDaemon;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-limits-'));
+  let tmp = '';
   beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-limits-'));
     d = await TestDaemon.start(['--no-local-hive']);
   });
   afterAll(async () => {
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('NO_HIVES: a write and a query wait HIVE_WAIT_MS for a hive, then fail (exit 1) instead of hanging', async () => {
@@ -190,8 +191,13 @@ describe('RESULT_TOO_LARGE', () => {
 });
 
 describe('QUEEN_UNREACHABLE', () => {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'apiary-unreachable-'));
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  let home = '';
+  beforeAll(() => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-unreachable-'));
+  });
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
 
   it('a keeper pointed at a queen that is not there says so and exits 1, starting nothing', async () => {
     // A port nobody listens on: bound, then released.
@@ -219,11 +225,14 @@ describe('QUEEN_UNREACHABLE', () => {
 describe('COLONY_HOT', () => {
   let d: TestDaemon | null = null;
   let fake: FakeHive | null = null;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-hot-'));
+  let tmp = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-hot-'));
+  });
   afterAll(async () => {
     await fake?.close();
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('a write on a hot colony waits its bounded time, then fails with 503 COLONY_HOT; once cool, the same write succeeds', async () => {

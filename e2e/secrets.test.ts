@@ -3,6 +3,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, re
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASKS, tempHome } from './helpers/colony.js';
 import { HIVE_BIN } from './helpers/daemon.js';
@@ -42,9 +43,9 @@ function environ(pid: number): string {
 }
 
 describe('secrets: token files, argv and logs', () => {
-  const home = tempHome();
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-secrets-'));
-  const logs = path.join(tmp, 'logs');
+  let home = '';
+  let tmp = '';
+  let logs = '';
   const outputs: string[] = []; // every keeper stdout and stderr of this run
   let client: QueenClient;
   let tokens: { client: string; join: string };
@@ -84,6 +85,9 @@ describe('secrets: token files, argv and logs', () => {
   };
 
   beforeAll(async () => {
+    home = tempHome();
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-secrets-'));
+    logs = path.join(tmp, 'logs');
     mkdirSync(logs);
     const r = await k(['queen', 'start', '--detach', '--port', '0', '--bees', '2', '--memory-per-bee', '256MiB']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -92,9 +96,14 @@ describe('secrets: token files, argv and logs', () => {
     client = new QueenClient(state.url, tokens.client);
     wsUrl = `${state.url.replace(/^http/, 'ws')}/v1/hive`;
     await waitFor(async () => (await client.colony()).hives.length >= 1, 20_000, 'the local hive');
+    // A separate hive that takes its join token from a 0600 file, as `keeper cluster up` starts them.
+    const file = path.join(tmp, 'join.token');
+    writeFileSync(file, tokens.join + '\n', { mode: 0o600 });
+    startHive('filed', file);
   }, 60_000);
 
   afterAll(async () => {
+    if (!home) return;
     const pids = pidsWithHome(home);
     try {
       await keeper(['queen', 'stop'], home);
@@ -107,11 +116,13 @@ describe('secrets: token files, argv and logs', () => {
     }
   });
 
+  /** The --token-file hive of beforeAll has joined with its bees up. */
+  const filedHiveUp = () =>
+    waitFor(async () => (await client.colony()).hives.some((h) => h.resources.name === 'filed' && h.bees.some((b) => b.state === 'idle' || b.state === 'busy')), 20_000, 'the hive joined with --token-file');
+
   it('--token-file (hive): a 0600 file with the join token joins', async () => {
-    const file = path.join(tmp, 'join.token');
-    writeFileSync(file, tokens.join + '\n', { mode: 0o600 });
-    startHive('filed', file);
-    await waitFor(async () => (await client.colony()).hives.some((h) => h.resources.name === 'filed' && h.bees.some((b) => b.state === 'idle')), 20_000, 'the hive joined with --token-file');
+    await filedHiveUp();
+    expect(cmdline(hives[0]!.pid!)).toContain('--token-file');
   });
 
   it('--token-file: a wrong, missing, empty or world-readable file is refused with a clear error', async () => {
@@ -158,6 +169,7 @@ describe('secrets: token files, argv and logs', () => {
   });
 
   it('no token in the argv of any process of the daemon, its hives and bees, nor in a bee environment', async () => {
+    await filedHiveUp();
     // Work in flight, so every bee is alive and busy while we look.
     const running = client.run({ kind: 'js', module: TASKS, export: 'sleep', args: { ms: 3000 } }, {});
     const running2 = client.run({ kind: 'js', module: TASKS, export: 'sleep', args: { ms: 3000 } }, {});
@@ -214,16 +226,24 @@ describe('secrets: token files, argv and logs', () => {
   });
 
   it('after all that (auth failures included), no token in queen.log, the hive logs or any keeper output', async () => {
-    // A hive with the wrong token over a raw socket, and a request with a wrong bearer: both logged as failures.
+    await filedHiveUp();
+    // Failures of its own (so this test stands alone): a hive that offers the client token as its
+    // join token, a request that offers the join token as a bearer, a keeper with a wrong token.
+    const ws = new WebSocket(wsUrl);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, token: tokens.client, running: [], hive: { name: 'mixup', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 1, memoryBytes: 1e9, bees: 1, memoryPerBeeBytes: 3e8, ephemeral: true } }));
+    expect(await new Promise((r) => ws.once('close', (c) => r(c)))).toBe(4401);
     const bad = await fetch(`${client.url}/v1/colony`, { headers: { authorization: `Bearer ${tokens.join}` } });
     expect(bad.status).toBe(401);
+    expect((await k(['status'], { APIARY_TOKEN: tokens.join })).exitCode).toBe(1);
     const stop = await k(['queen', 'stop']);
     expect(stop.exitCode, stop.stderr).toBe(0);
     for (const h of hives) if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');
     await waitFor(() => pidsWithHome(home).length === 0 && true, 20_000, 'every process of the daemon to exit');
     const queenLog = readFileSync(path.join(home, 'logs/queen.log'), 'utf8');
-    // The logs are real: they recorded the refused hive.
-    expect(queenLog).toMatch(/wrong join token; refused/);
+    // The logs are real: they recorded the refused hive (at warn) and the daemon's work (at debug).
+    expect(queenLog).toMatch(/\(mixup\): wrong join token; refused/);
+    expect(queenLog).toMatch(/ debug /);
     const texts: [string, string][] = [['queen.log', queenLog], ...readdirSync(logs).map((f): [string, string] => [f, readFileSync(path.join(logs, f), 'utf8')]), ['keeper output', outputs.join('\n')]];
     expect(texts.find(([n]) => n === 'filed.log')?.[1]).toMatch(/debug|info/);
     for (const [name, text] of texts) {
