@@ -20,6 +20,7 @@ const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?
 const REMOTE_PATH_CHARS_RE = /^[A-Za-z0-9._/~+-]+$/;
 /** Label keys: like Kubernetes label names, without the prefix. */
 export const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -283,7 +283,7 @@ function knownKeys(p: Seg[]): string[] {
 function valueAt(raw: unknown, p: Seg[]): { found: boolean; value?: unknown } {
   let v: unknown = raw;
   for (const s of p) {
-    if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, s)) return { found: false };
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, s)) return { found: false };
     v = (v as Record<string, unknown>)[s as string];
   }
   return { found: true, value: v };

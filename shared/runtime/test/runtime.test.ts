@@ -46,7 +46,11 @@ describe('process table', () => {
     let seen: number[] = [];
     try {
       // Until both children have been forked (a loaded machine may take a while to start them).
-      expect(await waitUntil(() => (seen = tree()).length === 3, 10_000), `tree: ${seen.join(', ')}`).toBe(true);
+      const forked = () => {
+        seen = tree();
+        return seen.length === 3;
+      };
+      expect(await waitUntil(forked, 10_000), `tree: ${seen.join(', ')}`).toBe(true);
       // ...and each has exec'd sleep: a kill must reach the real process, not a shell about to exec.
       expect(await waitUntil(() => tree().filter((p) => p !== sh.pid).every((p) => /^sleep\0/.test(cmdline(p))), 10_000)).toBe(true);
       seen = tree();

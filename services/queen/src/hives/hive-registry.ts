@@ -65,7 +65,7 @@ export class HiveRegistry {
     if (!s || !sched) return;
     s.lastHeartbeatAt = Date.now();
     switch (msg.type) {
-      case 'heartbeat':
+      case 'heartbeat': {
         s.bees = msg.bees;
         s.queued = msg.queued;
         s.loadAvg = msg.loadAvg;
@@ -79,6 +79,7 @@ export class HiveRegistry {
           s.cachedCells = new Set(msg.cachedCells.map((rel) => `${root}/${rel}`));
         }
         return;
+      }
       case 'task.started':
         s.beeBusy(msg.bee, msg.taskId);
         sched.onStarted(s, msg.taskId, msg.attempt, msg.bee, msg.at);
