@@ -6,7 +6,6 @@ import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
 import { checkResultSize } from './result-cap.js';
-import { checkResultSize } from './result-cap.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -65,7 +64,6 @@ async function run(msg: BeeRun): Promise<void> {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };
     }
-    checkResultSize(value);
     checkResultSize(value);
     send({ type: 'result', taskId: msg.taskId, value });
   } catch (e) {
