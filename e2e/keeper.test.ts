@@ -5,13 +5,12 @@ import { TASKS, tempHome } from './helpers/colony.js';
 import { cpuMs, keeper, roleOf, stderrOf } from './helpers/keeper.js';
 import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
+import { HIVE_STOP_OVERSTAY_MS } from '../services/queen/src/local-hive.js';
 
 /** A query that keeps one bee busy for minutes (cancelled long before). */
 const LONG_SQL = 'SELECT sum(hash(i)) FROM range(10000000000) t(i)';
 /** CPU a bee must burn after taking the query to show it is computing (far above an idle bee's). */
 const QUERY_CPU_PROOF_MS = 200;
-/** How long the queen waits, beyond the grace period, for its hive to exit before it kills the tree (queen.ts stop()). */
-const QUEEN_HIVE_OVERSTAY_MS = 500;
 
 /** Run keeper while recording every process of this APIARY_HOME that appears. */
 async function watched(args: string[], home: string) {
@@ -149,7 +148,7 @@ describe('keeper one-shot runs', () => {
 
   it('a second Ctrl-C exits 130 at once while the first is still shutting down; the queen still cascades', async () => {
     // A hive that does not answer (stopped) makes the first shutdown take its grace: the queen
-    // waits graceMs + QUEEN_HIVE_OVERSTAY_MS for it before it kills its tree.
+    // waits graceMs + HIVE_STOP_OVERSTAY_MS for it before it kills its tree.
     const graceMs = 4000;
     const { run, pids, stderr } = await runningQuery(['--grace', `${graceMs}ms`]);
     const hive = pids.find((p) => roleOf(p) === 'hive')!;
@@ -166,7 +165,7 @@ describe('keeper one-shot runs', () => {
       expect(exitedAfter).toBeLessThan(graceMs);
       expect(pids.filter(alive).length, 'the colony is still shutting down').toBeGreaterThan(0);
       // The queen, already stopping, kills the stopped hive's tree after graceMs + its overstay.
-      await waitGone(pids, graceMs + QUEEN_HIVE_OVERSTAY_MS + LOAD_MARGIN_MS);
+      await waitGone(pids, graceMs + HIVE_STOP_OVERSTAY_MS + LOAD_MARGIN_MS);
     } finally {
       for (const p of pidsWithHome(home)) if (p === hive) process.kill(p, 'SIGKILL');
     }

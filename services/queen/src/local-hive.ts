@@ -12,6 +12,8 @@ export interface LocalHiveMode {
 }
 
 const RESPAWN_DELAY_MS = 2000;
+/** At shutdown the hive gets the grace period plus this to exit by itself before its tree is killed. */
+export const HIVE_STOP_OVERSTAY_MS = 500;
 /** An adopted hive is not our child (no exit event): how often its pid is checked. */
 const ADOPTED_POLL_MS = 500;
 

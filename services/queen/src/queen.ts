@@ -11,7 +11,7 @@ import { FrameCatalog } from './frames/catalog.js';
 import { DataRoot } from './frames/data-root.js';
 import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
-import { LocalHive } from './local-hive.js';
+import { LocalHive, HIVE_STOP_OVERSTAY_MS } from './local-hive.js';
 import { QueryRunner } from './query/query-runner.js';
 import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
@@ -188,7 +188,7 @@ export class Queen {
       this.scheduler.drain();
       const local = this.#localHive?.pid ?? null;
       this.registry.shutdownAll(graceMs, opts.keepHives ? (s) => s.resources.pid === local : () => true);
-      await this.#localHive?.stop(graceMs + 500);
+      await this.#localHive?.stop(graceMs + HIVE_STOP_OVERSTAY_MS);
       // A daemon's ledger keeps unfinished tasks for the next start; an ephemeral one answers them now.
       if (this.cfg.ephemeral) this.scheduler.failAll({ code: 'TASK_CANCELLED', message: 'the queen stopped before the task finished' });
       this.registry.close();
