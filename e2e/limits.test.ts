@@ -47,21 +47,25 @@ describe('a daemon with no hive', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('NO_HIVES: a write and a query wait HIVE_WAIT_MS for a hive, then fail (exit 1) instead of hanging', async () => {
-    const csv = path.join(tmp, 'in.csv');
-    writeFileSync(csv, 'a,b\n1,x\n');
-    const t0 = Date.now();
-    const [w, q] = await Promise.all([keeper(['write', 'nohive', csv], d.home), keeper(['sql', 'SELECT 42 AS answer'], d.home)]);
-    const elapsed = Date.now() - t0;
-    for (const r of [w, q]) {
-      expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/NO_HIVES: no hive is connected to (write the frame|run the query)/);
-    }
-    // Both waited the whole bound (they ran side by side), and not much more.
-    expect(elapsed).toBeGreaterThanOrEqual(HIVE_WAIT_MS);
-    expect(elapsed).toBeLessThan(HIVE_WAIT_MS + LOADED_MACHINE_MS);
-    expect((await d.client.frames()).frames.map((f) => f.name)).not.toContain('nohive');
-  }, HIVE_WAIT_MS + 2 * LOADED_MACHINE_MS);
+  it(
+    'NO_HIVES: a write and a query wait HIVE_WAIT_MS for a hive, then fail (exit 1) instead of hanging',
+    async () => {
+      const csv = path.join(tmp, 'in.csv');
+      writeFileSync(csv, 'a,b\n1,x\n');
+      const t0 = Date.now();
+      const [w, q] = await Promise.all([keeper(['write', 'nohive', csv], d.home), keeper(['sql', 'SELECT 42 AS answer'], d.home)]);
+      const elapsed = Date.now() - t0;
+      for (const r of [w, q]) {
+        expect(r.exitCode, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/NO_HIVES: no hive is connected to (write the frame|run the query)/);
+      }
+      // Both waited the whole bound (they ran side by side), and not much more.
+      expect(elapsed).toBeGreaterThanOrEqual(HIVE_WAIT_MS);
+      expect(elapsed).toBeLessThan(HIVE_WAIT_MS + LOADED_MACHINE_MS);
+      expect((await d.client.frames()).frames.map((f) => f.name)).not.toContain('nohive');
+    },
+    HIVE_WAIT_MS + 2 * LOADED_MACHINE_MS,
+  );
 
   it('a batch of 10,000 tasks is accepted; 10,001 is refused with BAD_REQUEST and records nothing', async () => {
     const task = { spec: { kind: 'sql', sql: 'SELECT 1' } };
@@ -118,23 +122,29 @@ describe('a daemon with no hive', () => {
     const r = await new Promise<{ status: number; json: Reply['json']; sentWhenAnswered: number }>((resolve, reject) => {
       let sent = 0;
       let answered = false;
-      const req = http.request(`${d.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        answered = true;
-        const sentWhenAnswered = sent;
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          req.destroy();
-          resolve({ status: res.statusCode!, json: JSON.parse(text), sentWhenAnswered });
-        });
-      });
-      req.on('error', (e) => (answered ? undefined : reject(e)));
+      const req = http.request(
+        `${d.url}/v1/tasks`,
+        { method: 'POST', headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          answered = true;
+          const sentWhenAnswered = sent;
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            req.destroy();
+            resolve({ status: res.statusCode!, json: JSON.parse(text), sentWhenAnswered });
+          });
+        },
+      );
+      req.on('error', (e) => (answered ? undefined : reject(new Error(`${e.message} after ${sent} bytes sent, before any response`))));
+      // One chunk per event-loop turn, each after the last was written: the queen answers and then
+      // closes the socket it will not read, and a response already received must be read before
+      // the next write meets the closed socket (EPIPE would otherwise drop the unread response).
       const pump = () => {
-        while (!answered && sent < offer) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        if (!answered) req.end();
+        if (answered) return;
+        if (sent >= offer) return void req.end();
+        sent += chunk.length;
+        req.write(chunk, (err) => err || setImmediate(pump));
       };
       req.write('{"spec": {"kind": "sql", "sql": "SELECT \'');
       pump();
@@ -209,7 +219,11 @@ describe('QUEEN_UNREACHABLE', () => {
     });
     const url = `http://127.0.0.1:${port}`;
     const env = { APIARY_TOKEN: 'x'.repeat(32) };
-    for (const args of [['sql', '--queen', url, 'SELECT 1'], ['frames', '--queen', url], ['write', '--queen', url, 'f', '/tmp/nothing.csv']]) {
+    for (const args of [
+      ['sql', '--queen', url, 'SELECT 1'],
+      ['frames', '--queen', url],
+      ['write', '--queen', url, 'f', '/tmp/nothing.csv'],
+    ]) {
       const r = await keeper(args, home, { env });
       expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toContain(`QUEEN_UNREACHABLE: cannot reach the queen at ${url}`);
@@ -235,43 +249,51 @@ describe('COLONY_HOT', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('a write on a hot colony waits its bounded time, then fails with 503 COLONY_HOT; once cool, the same write succeeds', async () => {
-    d = await TestDaemon.start(['--no-local-hive']);
-    // Every bee flat out at 90 % of its budget with one job queued per bee:
-    // T = 0.4·1 + 0.4·0.9 + 0.2·0.5 = 0.86, hot (≥ 0.85) but not critical (< 0.95).
-    fake = await FakeHive.join(d.port, d.token('join'), { name: 'furnace', bees: 2, beatEveryMs: 300 });
-    fake.report({ cpuPercent: 100, rssFraction: 0.9, queued: 2 });
-    const t = await waitFor(async () => {
-      const c = await d!.client.colony();
-      return c.temperature.level === 'hot' && c.temperature;
-    }, 5000, 'hot temperature');
-    expect(t.value).toBeGreaterThanOrEqual(TEMPERATURE_THRESHOLDS.hot);
-    expect(t.value).toBeLessThan(TEMPERATURE_THRESHOLDS.critical);
+  it(
+    'a write on a hot colony waits its bounded time, then fails with 503 COLONY_HOT; once cool, the same write succeeds',
+    async () => {
+      d = await TestDaemon.start(['--no-local-hive']);
+      // Every bee flat out at 90 % of its budget with one job queued per bee:
+      // T = 0.4·1 + 0.4·0.9 + 0.2·0.5 = 0.86, hot (≥ 0.85) but not critical (< 0.95).
+      fake = await FakeHive.join(d.port, d.token('join'), { name: 'furnace', bees: 2, beatEveryMs: 300 });
+      fake.report({ cpuPercent: 100, rssFraction: 0.9, queued: 2 });
+      const t = await waitFor(
+        async () => {
+          const c = await d!.client.colony();
+          return c.temperature.level === 'hot' && c.temperature;
+        },
+        5000,
+        'hot temperature',
+      );
+      expect(t.value).toBeGreaterThanOrEqual(TEMPERATURE_THRESHOLDS.hot);
+      expect(t.value).toBeLessThan(TEMPERATURE_THRESHOLDS.critical);
 
-    const csv = path.join(tmp, 'hot.csv');
-    writeFileSync(csv, 'a,b\n1,x\n2,y\n');
-    const t0 = Date.now();
-    const [viaHttp, viaKeeper] = await Promise.all([api(d, 'POST', '/v1/frames/hot/write', { path: csv }), keeper(['write', 'hot', csv], d.home)]);
-    const elapsed = Date.now() - t0;
-    expect(viaHttp.status).toBe(503);
-    expect(viaHttp.json).toMatchObject({ code: 'COLONY_HOT' });
-    expect(viaHttp.json.message).toMatch(/stayed hot .* for \d+ ms; retry the write/);
-    expect(Number(viaHttp.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(viaKeeper.exitCode, viaKeeper.stderr).toBe(1);
-    expect(viaKeeper.stderr).toMatch(/COLONY_HOT/);
-    // They waited the whole bound (side by side), then gave up without much delay.
-    expect(elapsed).toBeGreaterThanOrEqual(REGULATION_DEFAULTS.writeMaxWaitMs);
-    expect(elapsed).toBeLessThan(REGULATION_DEFAULTS.writeMaxWaitMs + LOADED_MACHINE_MS);
-    expect((await api(d, 'GET', '/v1/frames/hot')).json.code).toBe('FRAME_NOT_FOUND');
+      const csv = path.join(tmp, 'hot.csv');
+      writeFileSync(csv, 'a,b\n1,x\n2,y\n');
+      const t0 = Date.now();
+      const [viaHttp, viaKeeper] = await Promise.all([api(d, 'POST', '/v1/frames/hot/write', { path: csv }), keeper(['write', 'hot', csv], d.home)]);
+      const elapsed = Date.now() - t0;
+      expect(viaHttp.status).toBe(503);
+      expect(viaHttp.json).toMatchObject({ code: 'COLONY_HOT' });
+      expect(viaHttp.json.message).toMatch(/stayed hot .* for \d+ ms; retry the write/);
+      expect(Number(viaHttp.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(viaKeeper.exitCode, viaKeeper.stderr).toBe(1);
+      expect(viaKeeper.stderr).toMatch(/COLONY_HOT/);
+      // They waited the whole bound (side by side), then gave up without much delay.
+      expect(elapsed).toBeGreaterThanOrEqual(REGULATION_DEFAULTS.writeMaxWaitMs);
+      expect(elapsed).toBeLessThan(REGULATION_DEFAULTS.writeMaxWaitMs + LOADED_MACHINE_MS);
+      expect((await api(d, 'GET', '/v1/frames/hot')).json.code).toBe('FRAME_NOT_FOUND');
 
-    // Cool down: the furnace leaves and a real hive joins; the same write now goes through.
-    await fake.close();
-    fake = null;
-    d.startHive('real');
-    await d.waitHives(1);
-    expect((await d.client.colony()).temperature.level).not.toMatch(/hot|critical/);
-    const ok = await keeper(['write', 'hot', csv, '--json'], d.home);
-    expect(ok.exitCode, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ frame: 'hot', version: 1, rows_written: 2 });
-  }, REGULATION_DEFAULTS.writeMaxWaitMs + 4 * LOADED_MACHINE_MS + 20_000);
+      // Cool down: the furnace leaves and a real hive joins; the same write now goes through.
+      await fake.close();
+      fake = null;
+      d.startHive('real');
+      await d.waitHives(1);
+      expect((await d.client.colony()).temperature.level).not.toMatch(/hot|critical/);
+      const ok = await keeper(['write', 'hot', csv, '--json'], d.home);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ frame: 'hot', version: 1, rows_written: 2 });
+    },
+    REGULATION_DEFAULTS.writeMaxWaitMs + 4 * LOADED_MACHINE_MS + 20_000,
+  );
 });

@@ -61,11 +61,29 @@ describe('secrets: token files, argv and logs', () => {
   /** A separate hive (as on another machine) with --token-file, its stderr to logs/<name>.log. */
   const startHive = (name: string, tokenFile: string): ChildProcess => {
     const fd = openSync(path.join(logs, `${name}.log`), 'a');
-    const h = spawn(process.execPath, [HIVE_BIN, '--queen', wsUrl, '--name', name, '--bees', '1', '--memory-per-bee', '256MiB', '--cache-dir', path.join(home, `cache-${name}`), '--token-file', tokenFile], {
-      detached: true,
-      stdio: ['ignore', 'ignore', fd],
-      env: cleanEnv({ APIARY_HOME: home, ...DEBUG }),
-    });
+    const h = spawn(
+      process.execPath,
+      [
+        HIVE_BIN,
+        '--queen',
+        wsUrl,
+        '--name',
+        name,
+        '--bees',
+        '1',
+        '--memory-per-bee',
+        '256MiB',
+        '--cache-dir',
+        path.join(home, `cache-${name}`),
+        '--token-file',
+        tokenFile,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', 'ignore', fd],
+        env: cleanEnv({ APIARY_HOME: home, ...DEBUG }),
+      },
+    );
     closeSync(fd);
     hives.push(h);
     return h;
@@ -73,13 +91,31 @@ describe('secrets: token files, argv and logs', () => {
 
   /** A hive that must refuse to run: its exit code and stderr. */
   const failingHive = async (tokenFile: string) => {
-    const r = await execa(process.execPath, [HIVE_BIN, '--queen', wsUrl, '--name', 'refused', '--bees', '1', '--memory-per-bee', '256MiB', '--cache-dir', path.join(home, 'cache-refused'), '--token-file', tokenFile], {
-      reject: false,
-      stdin: 'ignore',
-      timeout: 30_000,
-      env: cleanEnv({ APIARY_HOME: home, ...DEBUG }),
-      extendEnv: false,
-    });
+    const r = await execa(
+      process.execPath,
+      [
+        HIVE_BIN,
+        '--queen',
+        wsUrl,
+        '--name',
+        'refused',
+        '--bees',
+        '1',
+        '--memory-per-bee',
+        '256MiB',
+        '--cache-dir',
+        path.join(home, 'cache-refused'),
+        '--token-file',
+        tokenFile,
+      ],
+      {
+        reject: false,
+        stdin: 'ignore',
+        timeout: 30_000,
+        env: cleanEnv({ APIARY_HOME: home, ...DEBUG }),
+        extendEnv: false,
+      },
+    );
     writeFileSync(path.join(logs, `refused-${path.basename(tokenFile)}.log`), r.stderr);
     return r;
   };
@@ -91,7 +127,10 @@ describe('secrets: token files, argv and logs', () => {
     mkdirSync(logs);
     const r = await k(['queen', 'start', '--detach', '--port', '0', '--bees', '2', '--memory-per-bee', '256MiB']);
     expect(r.exitCode, r.stderr).toBe(0);
-    tokens = { client: readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), join: readFileSync(path.join(home, 'tokens/join.token'), 'utf8').trim() };
+    tokens = {
+      client: readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(),
+      join: readFileSync(path.join(home, 'tokens/join.token'), 'utf8').trim(),
+    };
     const state = JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string };
     client = new QueenClient(state.url, tokens.client);
     wsUrl = `${state.url.replace(/^http/, 'ws')}/v1/hive`;
@@ -118,7 +157,11 @@ describe('secrets: token files, argv and logs', () => {
 
   /** The --token-file hive of beforeAll has joined with its bees up. */
   const filedHiveUp = () =>
-    waitFor(async () => (await client.colony()).hives.some((h) => h.resources.name === 'filed' && h.bees.some((b) => b.state === 'idle' || b.state === 'busy')), 20_000, 'the hive joined with --token-file');
+    waitFor(
+      async () => (await client.colony()).hives.some((h) => h.resources.name === 'filed' && h.bees.some((b) => b.state === 'idle' || b.state === 'busy')),
+      20_000,
+      'the hive joined with --token-file',
+    );
 
   it('--token-file (hive): a 0600 file with the join token joins', async () => {
     await filedHiveUp();
@@ -173,10 +216,14 @@ describe('secrets: token files, argv and logs', () => {
     // Work in flight, so every bee is alive and busy while we look.
     const running = client.run({ kind: 'js', module: TASKS, export: 'sleep', args: { ms: 3000 } }, {});
     const running2 = client.run({ kind: 'js', module: TASKS, export: 'sleep', args: { ms: 3000 } }, {});
-    const colony = await waitFor(async () => {
-      const c = await client.colony();
-      return c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'busy').length >= 2 && c;
-    }, 20_000, 'busy bees');
+    const colony = await waitFor(
+      async () => {
+        const c = await client.colony();
+        return c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'busy').length >= 2 && c;
+      },
+      20_000,
+      'busy bees',
+    );
     const pids = pidsWithHome(home);
     const beePids = colony.hives.flatMap((h) => h.bees.map((b) => b.pid)).filter((p): p is number => p !== null);
     // queen + local hive + the --token-file hive + 3 bees, all seen.
@@ -202,13 +249,22 @@ describe('secrets: token files, argv and logs', () => {
     const eph = tempHome();
     try {
       const run = keeper(['run', TASKS, '--export', 'sleep', '--args', '{"ms":4000}', '--bees', '1'], eph, { env: DEBUG });
-      const seen = await waitFor(() => {
-        const pids = pidsWithHome(eph);
-        const queen = pids.find((p) => environ(p).includes('APIARY_CLIENT_TOKEN='));
-        // keeper, queen, hive and a bee
-        return queen !== undefined && pids.length >= 4 && { pids, queen };
-      }, 20_000, 'the ephemeral colony');
-      const env = Object.fromEntries(environ(seen.queen).split('\0').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const seen = await waitFor(
+        () => {
+          const pids = pidsWithHome(eph);
+          const queen = pids.find((p) => environ(p).includes('APIARY_CLIENT_TOKEN='));
+          // keeper, queen, hive and a bee
+          return queen !== undefined && pids.length >= 4 && { pids, queen };
+        },
+        20_000,
+        'the ephemeral colony',
+      );
+      const env = Object.fromEntries(
+        environ(seen.queen)
+          .split('\0')
+          .filter(Boolean)
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       const secrets = [env.APIARY_CLIENT_TOKEN!, env.APIARY_JOIN_TOKEN!];
       expect(secrets.every((s) => s.length >= 16)).toBe(true);
       for (const pid of pidsWithHome(eph)) for (const s of secrets) expect(cmdline(pid), `argv of ${pid}`).not.toContain(s);
@@ -231,7 +287,27 @@ describe('secrets: token files, argv and logs', () => {
     // join token, a request that offers the join token as a bearer, a keeper with a wrong token.
     const ws = new WebSocket(wsUrl);
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'hello', protocol: 1, token: tokens.client, running: [], hive: { name: 'mixup', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 1, memoryBytes: 1e9, bees: 1, memoryPerBeeBytes: 3e8, ephemeral: true } }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: 1,
+        token: tokens.client,
+        running: [],
+        hive: {
+          name: 'mixup',
+          host: 'x',
+          pid: 1,
+          arch: 'x64',
+          platform: 'linux',
+          node: '20',
+          cores: 1,
+          memoryBytes: 1e9,
+          bees: 1,
+          memoryPerBeeBytes: 3e8,
+          ephemeral: true,
+        },
+      }),
+    );
     expect(await new Promise((r) => ws.once('close', (c) => r(c)))).toBe(4401);
     const bad = await fetch(`${client.url}/v1/colony`, { headers: { authorization: `Bearer ${tokens.join}` } });
     expect(bad.status).toBe(401);
@@ -244,7 +320,11 @@ describe('secrets: token files, argv and logs', () => {
     // The logs are real: they recorded the refused hive (at warn) and the daemon's work (at debug).
     expect(queenLog).toMatch(/\(mixup\): wrong join token; refused/);
     expect(queenLog).toMatch(/ debug /);
-    const texts: [string, string][] = [['queen.log', queenLog], ...readdirSync(logs).map((f): [string, string] => [f, readFileSync(path.join(logs, f), 'utf8')]), ['keeper output', outputs.join('\n')]];
+    const texts: [string, string][] = [
+      ['queen.log', queenLog],
+      ...readdirSync(logs).map((f): [string, string] => [f, readFileSync(path.join(logs, f), 'utf8')]),
+      ['keeper output', outputs.join('\n')],
+    ];
     expect(texts.find(([n]) => n === 'filed.log')?.[1]).toMatch(/debug|info/);
     for (const [name, text] of texts) {
       expect(text, name).not.toContain(tokens.client);

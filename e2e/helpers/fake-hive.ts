@@ -23,10 +23,27 @@ export class FakeHive {
       ws.once('error', reject);
     });
     const h = new FakeHive(ws, o.bees);
-    ws.send(JSON.stringify({
-      type: 'hello', protocol: 1, token: joinToken, running: [],
-      hive: { name: o.name, host: 'fake', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: o.bees, memoryBytes: 2e9, bees: o.bees, memoryPerBeeBytes: 3e8, ephemeral: false },
-    }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: 1,
+        token: joinToken,
+        running: [],
+        hive: {
+          name: o.name,
+          host: 'fake',
+          pid: 1,
+          arch: 'x64',
+          platform: 'linux',
+          node: '20',
+          cores: o.bees,
+          memoryBytes: 2e9,
+          bees: o.bees,
+          memoryPerBeeBytes: 3e8,
+          ephemeral: false,
+        },
+      }),
+    );
     h.#send();
     h.#timer = setInterval(() => h.#send(), o.beatEveryMs);
     return h;
@@ -35,7 +52,17 @@ export class FakeHive {
   /** A heartbeat where every bee uses cpuPercent of a core and rssFraction of its budget, with `queued` waiting. */
   static load(bees: number, l: { cpuPercent: number; rssFraction: number; queued: number }): Record<string, unknown> {
     const budget = 3e8;
-    const bee = (id: number) => ({ id, pid: null, state: 'busy', taskId: null, rssBytes: Math.round(budget * l.rssFraction), budgetBytes: budget, cpuPercent: l.cpuPercent, tasksRun: 0, restarts: 0 });
+    const bee = (id: number) => ({
+      id,
+      pid: null,
+      state: 'busy',
+      taskId: null,
+      rssBytes: Math.round(budget * l.rssFraction),
+      budgetBytes: budget,
+      cpuPercent: l.cpuPercent,
+      tasksRun: 0,
+      restarts: 0,
+    });
     return { type: 'heartbeat', at: Date.now(), bees: Array.from({ length: bees }, (_, i) => bee(i)), queued: l.queued, loadAvg: 0, freeMemoryBytes: 1e9 };
   }
 
