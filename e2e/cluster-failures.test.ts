@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeClusterFile } from './helpers/cluster-file.js';
+import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
 import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
 import { keeper } from './helpers/keeper.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
 import { pidsWithHome } from './helpers/procs.js';
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -48,6 +49,9 @@ function toolsDir(root: string, name: string, oldNode: boolean): string {
   return dir;
 }
 
+/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
+const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
+
 describeFakePis('cluster up failures: a clear per-host error while the other hosts come up', () => {
   let pis: FakePis | undefined;
   let home: string | undefined;
@@ -86,7 +90,11 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
         // The daemon `cluster up` started, and the hives it brought up (pi1; pi3 after the last
         // test), are this file's fixture: `queen stop` shuts them down. Anything left then leaked.
         await keeper(['queen', 'stop'], home, { timeoutMs: 60_000 });
-        await reapLeftovers('after the cluster failure tests', [...(pis?.hosts.flatMap((h) => pidsWithHome(h.home)) ?? []), ...pidsWithHome(home)]);
+        await reapLeftovers(
+          'after the cluster failure tests',
+          [...(pis?.hosts.flatMap((h) => pidsWithHome(h.home)) ?? []), ...pidsWithHome(home)],
+          STOP_GRACE_MS,
+        );
       }
     } finally {
       await pis?.destroy();

@@ -1,10 +1,11 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { QueenClient } from '../services/keeper/src/client.js';
 import { TASKS } from './helpers/colony.js';
-import { writeClusterFile } from './helpers/cluster-file.js';
+import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
 import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
 import { keeper } from './helpers/keeper.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
@@ -12,6 +13,23 @@ import { HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/ti
 
 const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
 const HOSTS = ['pi1', 'pi2', 'pi3'];
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+/** The built files of the install set (local path, path under a host's install dir). */
+const BUILT = [
+  ['services/hive/dist/hive.bundle.mjs', 'hive.mjs'],
+  ['services/bee/dist/entry.js', 'node_modules/@apiary/bee/dist/entry.js'],
+  ['services/bee/dist/bee.bundle.mjs', 'node_modules/@apiary/bee/dist/bee.bundle.mjs'],
+] as const;
+/** Size and mtime in whole seconds: what `cluster up` compares to skip a file. */
+function stamp(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.size}:${Math.floor(s.mtimeMs / 1000)}`;
+  } catch {
+    return 'missing';
+  }
+}
+const buildStamp = () => BUILT.map(([local]) => stamp(path.join(REPO, local))).join(' ');
 /** A test here may bring the whole cluster up first (ensureUp): ~10 s unloaded, 40 s seen loaded. */
 const TEST_TIMEOUT_MS = 180_000;
 
@@ -22,6 +40,9 @@ const TEST_TIMEOUT_MS = 180_000;
  * starts runs with the queen's defaults.
  */
 const HIVE_LOST_WITHIN_MS = QUEEN_DEFAULTS.hiveTimeoutMs + HIVE_LOSS_CHECK_MS + LOAD_MARGIN_MS;
+
+/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
+const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
 
 describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () => {
   let pis: FakePis;
@@ -37,6 +58,9 @@ describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () 
   };
   const hostPids = () => pis.hosts.flatMap((h) => pidsWithHome(h.home));
   const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number };
+  /** The fake Pis share this filesystem: each host's install dir holds what `up` last uploaded. */
+  const hostsHoldThisBuild = () =>
+    pis.hosts.every((h) => BUILT.every(([local, remote]) => stamp(path.join(REPO, local)) === stamp(path.join(h.installDir, remote))));
   const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
 
   /** The hives connected to the daemon with their bees, by host name; null when no daemon answers. */
@@ -83,7 +107,7 @@ describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () 
         if (hostPids().length > 0) await run(['cluster', 'down', file]);
         if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
         // Anything still running now leaked.
-        await reapLeftovers('after the SSH cluster tests', [...hostPids(), ...pidsWithHome(home)]);
+        await reapLeftovers('after the SSH cluster tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
       }
     } finally {
       await pis?.destroy();
@@ -125,16 +149,27 @@ describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () 
     'cluster up again, against the running daemon, changes nothing on hosts that are up',
     async () => {
       await ensureUp();
-      const before = (await client().colony()).hives.map((h) => h.resources.pid).sort();
-      // queen.port is still 0: the hives must be told the running daemon's port, or their config
-      // would change and they would be restarted.
-      const r = await run(['cluster', 'up', file]);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/3\/3 host\(s\) up/);
-      expect(r.stdout).not.toMatch(/[1-9]\d* file\(s\) changed/);
-      expect(r.stdout).not.toMatch(/started a queen/);
-      const after = (await client().colony()).hives.map((h) => h.resources.pid).sort();
-      expect(after).toEqual(before);
+      // "Nothing changed" needs hosts that hold this build, and no rebuild while we check: in a
+      // shared checkout someone else's `npm run build` changes the install set for real.
+      for (let attempt = 1; ; attempt++) {
+        if (!hostsHoldThisBuild()) {
+          const sync = await run(['cluster', 'up', file]);
+          expect(sync.exitCode, sync.stdout + sync.stderr).toBe(0);
+        }
+        const build = buildStamp();
+        const before = (await client().colony()).hives.map((h) => h.resources.pid).sort();
+        // queen.port is still 0: the hives must be told the running daemon's port, or their config
+        // would change and they would be restarted.
+        const r = await run(['cluster', 'up', file]);
+        if (buildStamp() !== build && attempt < 3) continue; // rebuilt meanwhile: check again
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/3\/3 host\(s\) up/);
+        expect(r.stdout).not.toMatch(/[1-9]\d* file\(s\) changed/);
+        expect(r.stdout).not.toMatch(/started a queen/);
+        const after = (await client().colony()).hives.map((h) => h.resources.pid).sort();
+        expect(after).toEqual(before);
+        return;
+      }
     },
     TEST_TIMEOUT_MS,
   );

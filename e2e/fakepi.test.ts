@@ -156,7 +156,7 @@ describeFakePis('fake Pis: real sshd in network namespaces', () => {
     } finally {
       for (const s of sets) await s.destroy(); // no-op for a set destroyed above
     }
-  }, 180_000);
+  }, 300_000); // 45 s with one core kept busy; 105 s with a second run of the cluster tests beside it
 
   it('destroy removes the namespaces, the sshds and the dir', async () => {
     const p = pis!;

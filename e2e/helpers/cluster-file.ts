@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakePis } from './fakepi.js';
 
+/** The hives' grace period in these cluster files: a hive told to stop exits within it. */
+export const CLUSTER_HIVE_GRACE_MS = 1000;
+
 /**
  * A cluster.yaml for fake Pis: each host reaches the queen on its own veth address. The queen's port
  * is 0 (any free port: the keeper tells the hives the port the queen bound), so two test runs at
@@ -26,7 +29,7 @@ export function writeClusterFile(
     '  bees: 1',
     '  memory_per_bee: 256MiB',
     'hive:',
-    '  grace: 1s',
+    `  grace: ${CLUSTER_HIVE_GRACE_MS}ms`,
     ...(o.setup ? ['setup_commands:', ...o.setup.map((c) => `  - ${JSON.stringify(c)}`)] : []),
     'hosts:',
     ...hosts.flatMap((h) => [

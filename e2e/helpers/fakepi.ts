@@ -90,11 +90,15 @@ export function describeFakePis(name: string, fn: () => void): void {
 }
 
 /**
- * For afterAll: kills every pid given (SIGKILL) and throws if there were any, so a leak fails the
- * run instead of being swept away quietly. `what` names where they were found.
+ * For afterAll: gives the pids `exitWithinMs` to exit on their own (processes already told to stop,
+ * e.g. hives a stopping queen sent `shutdown`), then kills the rest (SIGKILL) and throws if there
+ * were any, so a leak fails the run instead of being swept away quietly. `what` says where.
  */
-export async function reapLeftovers(what: string, pids: number[]): Promise<void> {
-  const left = [...new Set(pids)].filter(alive);
+export async function reapLeftovers(what: string, pids: number[], exitWithinMs = 0): Promise<void> {
+  const unique = [...new Set(pids)];
+  const deadline = Date.now() + exitWithinMs;
+  while (unique.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const left = unique.filter(alive);
   if (left.length === 0) return;
   const described = left.map((p) => `${p} (${cmdline(p)})`);
   for (const p of left) {
