@@ -2,7 +2,7 @@
 // hives joined, a second `up` with nothing to change, and `cluster down`. Needs root, sshd and ip.
 // The baseline is the bare SSH cost: one `ssh host true` to each host, in parallel, same run.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KEEPER_BIN, NODE, REPO_ROOT, makeTempDir, removeTempDir, round, runCommand, timeCommand } from '../lib.mjs';
 
@@ -14,12 +14,14 @@ export const timeoutMs = 5 * 60_000;
 const FAKEPI = path.join(REPO_ROOT, 'scripts', 'fakepi.sh');
 const N = 3;
 
-function clusterYaml(dir, port) {
+// x: the fake-Pi run's id (fakepi.sh writes it to DIR/net): its hosts are 10.x.K.2. Queen port 0:
+// any free port, which the hives are told.
+function clusterYaml(dir, x) {
   const hosts = [];
   for (let k = 1; k <= N; k++) {
-    hosts.push(`  - name: pi${k}`, `    address: 10.201.${k}.2`, `    queen_address: 10.201.${k}.1`, `    install_dir: ${dir}/pi${k}/opt`, `    home: ${dir}/pi${k}/home`);
+    hosts.push(`  - name: pi${k}`, `    address: 10.${x}.${k}.2`, `    queen_address: 10.${x}.${k}.1`, `    install_dir: ${dir}/pi${k}/opt`, `    home: ${dir}/pi${k}/home`);
   }
-  return ['cluster: bench', 'queen:', '  address: 10.201.1.1', `  port: ${port}`, '  listen: 0.0.0.0', 'defaults:', '  user: root', `  key: ${dir}/id_ed25519`, `  known_hosts: ${dir}/known_hosts`, '  bees: 1', '  memory_per_bee: 256MiB', 'hosts:', ...hosts].join('\n') + '\n';
+  return ['cluster: bench', 'queen:', `  address: 10.${x}.1.1`, '  port: 0', '  listen: 0.0.0.0', 'defaults:', '  user: root', `  key: ${dir}/id_ed25519`, `  known_hosts: ${dir}/known_hosts`, '  bees: 1', '  memory_per_bee: 256MiB', 'hosts:', ...hosts].join('\n') + '\n';
 }
 
 export async function run() {
@@ -35,10 +37,11 @@ export async function run() {
     const dir = path.join(pis, 'fleet');
     await timeCommand('bash', [FAKEPI, 'up', String(N), dir], { timeoutMs: 120_000 });
     const file = path.join(home, 'cluster.yaml');
-    writeFileSync(file, clusterYaml(dir, 20000 + (process.pid % 20000)));
+    const x = readFileSync(path.join(dir, 'net'), 'utf8').trim();
+    writeFileSync(file, clusterYaml(dir, x));
     const ssh = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        timeCommand('ssh', ['-i', `${dir}/id_ed25519`, '-o', `UserKnownHostsFile=${dir}/known_hosts`, '-o', 'BatchMode=yes', `root@10.201.${i + 1}.2`, 'true'], { timeoutMs: 30_000 }),
+        timeCommand('ssh', ['-i', `${dir}/id_ed25519`, '-o', `UserKnownHostsFile=${dir}/known_hosts`, '-o', 'BatchMode=yes', `root@10.${x}.${i + 1}.2`, 'true'], { timeoutMs: 30_000 }),
       ),
     );
     const sshMs = Math.max(...ssh.map((r) => r.wallMs));
