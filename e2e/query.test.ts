@@ -16,17 +16,14 @@ import { rowsOf } from '../services/bee/src/json-safe.js';
  */
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '64KiB', '--min-cell-bytes', '16KiB'];
 
-/** A known product bug, checked by an it.fails test so that fixing it turns that test red (then drop the tag). */
-const SUM_INT_TYPE_BUG = 'integer sum partials cross Parquet as DOUBLE (DuckDB writes HUGEINT so), so the merged sum is DOUBLE, not HUGEINT';
-
-const QUERIES: [string, boolean, string?][] = [
-  // [sql, ordered, known type bug]
+const QUERIES: [string, boolean][] = [
+  // [sql, ordered]
   ['SELECT count(*) FROM sales', true],
   ['SELECT count(*) AS n, sum(amount) AS s, min(amount) AS lo, max(amount) AS hi, avg(amount) AS a FROM sales', true],
   ['SELECT region, count(*) AS n, sum(amount) AS s FROM sales GROUP BY region', false],
   ['SELECT region, avg(amount) AS a, count(note) AS notes FROM sales GROUP BY region ORDER BY region', true],
-  ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true, SUM_INT_TYPE_BUG],
-  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true, SUM_INT_TYPE_BUG],
+  ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true],
+  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true],
   ['SELECT count(*), sum(amount) FROM sales WHERE id < 0', true],
   ['SELECT region, count(*) FROM sales WHERE id > 999999999 GROUP BY region', false],
   ['SELECT max(ts), min(ts) FROM sales WHERE ts >= TIMESTAMP \'2026-03-01\'', true],
@@ -93,19 +90,12 @@ describe('SQL over frames equals plain DuckDB', () => {
   // The oracle's result rendered as the protocol renders rows (specs/protocol.md), so values
   // compare as values, and its column names and DuckDB types, which an empty result has too.
   const both = async (sql: string) => ({ got: await d.client.sql(sql), want: rowsOf(await oracle.runAndReadAll(sql)) });
-  for (const [sql, ordered, typeBug] of QUERIES) {
+  for (const [sql, ordered] of QUERIES) {
     it(sql, async () => {
       const { got, want } = await both(sql);
-      expect(got.columns.map((c) => c.name)).toEqual(want.columns.map((c) => c.name));
-      if (!typeBug) expect(got.columns).toEqual(want.columns);
+      expect(got.columns).toEqual(want.columns); // names and DuckDB types
       expect(sameRows(got.rows, want.rows, ordered), `${JSON.stringify(got.rows.slice(0, 3))} vs ${JSON.stringify(want.rows.slice(0, 3))}`).toBe(true);
     });
-    if (typeBug) {
-      it.fails(`${sql}: column types equal plain DuckDB (known bug: ${typeBug})`, async () => {
-        const { got, want } = await both(sql);
-        expect(got.columns).toEqual(want.columns);
-      });
-    }
   }
 
   it('a decomposed query runs its map tasks on both hives', async () => {

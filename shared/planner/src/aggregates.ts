@@ -1,7 +1,7 @@
 // Decomposable aggregates: the partials a map computes and how a merge combines them, with
 // merged results cast to the type plain DuckDB gives the original aggregate.
-import { cast, child, coalesce, columnPath, columnRef, exprKey, func, intConst, nodes, str, withAlias, type Node } from './ast.js';
-import { classify, looksNumeric } from './columns.js';
+import { cast, child, coalesce, columnRef, exprKey, func, intConst, nodes, str, withAlias, type Node } from './ast.js';
+import { numericKind } from './numeric.js';
 import type { FrameColumn, FrameInfo } from './types.js';
 
 export const AGGREGATES = new Set(['count_star', 'count', 'sum', 'min', 'max', 'avg', 'mean']);
@@ -19,9 +19,10 @@ export class Partials {
   readonly list: { name: string; ast: Node; key: string }[] = [];
   constructor(private readonly scope: Scope) {}
 
-  /** The partials column computing fn(arg) per group of cells, shared by equal aggregates. */
-  add(fn: string, arg: Node | null): string {
-    const ast = func(fn, arg ? [arg] : []);
+  /** The partials column computing fn(arg) (cast to `as`, if given) per group of cells, shared by equal aggregates. */
+  add(fn: string, arg: Node | null, as?: Node): string {
+    const call = func(fn, arg ? [arg] : []);
+    const ast = as ? { ...cast(call, ''), cast_type: as } : call;
     const key = exprKey(ast, this.scope.qualifier);
     const found = this.list.find((p) => p.key === key);
     if (found) return found.name;
@@ -32,35 +33,18 @@ export class Partials {
 }
 
 const ref = (name: string): Node => columnRef(name);
-const NUMERIC_IDS = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT',
-  'UINTEGER', 'UBIGINT', 'UHUGEINT', 'FLOAT', 'DOUBLE', 'DECIMAL']);
-const ARITHMETIC = new Set(['+', '-', '*', '/', '//', '%']);
+/** DECIMAL(38, 0): holds any sum of up to 10^18 64-bit integers, and Parquet keeps it exactly. */
+const EXACT_INT: Node = { id: 'DECIMAL', type_info: { type: 'DECIMAL_TYPE_INFO', alias: '', extension_info: null, width: 38, scale: 0 } };
 
-/** Provably numeric (so avg(e) is DOUBLE and equals sum(e) / count(e)); unsure means no. */
-export function isNumeric(e: Node, scope: Scope): boolean {
-  switch (str(e, 'class')) {
-    case 'CONSTANT': {
-      const value = child(e, 'value');
-      const type = value && child(value, 'type');
-      return !!type && value['is_null'] !== true && NUMERIC_IDS.has(str(type, 'id'));
-    }
-    case 'COLUMN_REF': {
-      const path = columnPath(e, scope.qualifier);
-      if (path.length !== 1) return false;
-      if (scope.declared) return classify(scope.declared.get(path[0]!)?.type).kind === 'num';
-      return looksNumeric(scope.frame, path[0]!);
-    }
-    case 'CAST': {
-      const type = child(e, 'cast_type');
-      return !!type && NUMERIC_IDS.has(str(type, 'id'));
-    }
-    case 'FUNCTION': {
-      const args = nodes(e, 'children');
-      return ARITHMETIC.has(str(e, 'function_name')) && args.length > 0 && args.every((a) => isNumeric(a, scope));
-    }
-    default:
-      return false;
-  }
+/**
+ * The partial sum(arg) column. Integer sums are HUGEINT, which DuckDB writes to Parquet as DOUBLE
+ * (inexact above 2^53), so they travel as DECIMAL(38, 0); DOUBLE and DECIMAL(38, s) sums cross as is.
+ */
+function sumPartial(name: string, arg: Node, partials: Partials, scope: Scope): { column: string; int: boolean } {
+  const kind = numericKind(arg, scope);
+  if (kind === null) throw new NotDecomposable(`${name}(…) of a value whose numeric type is not known`);
+  if (kind === 'huge') throw new NotDecomposable(`${name}(…) of HUGEINT may exceed DECIMAL(38, 0), the widest exact partial`);
+  return kind === 'int' ? { column: partials.add('sum', arg, EXACT_INT), int: true } : { column: partials.add('sum', arg), int: false };
 }
 
 function checkPlain(e: Node, name: string): void {
@@ -87,14 +71,18 @@ export function mergeAggregate(e: Node, partials: Partials, scope: Scope): Node 
   switch (name) {
     case 'count':
       return cast(coalesce([func('sum', [ref(partials.add('count', arg))]), intConst(0)]), 'BIGINT');
-    case 'sum': // sum over sums keeps the type: HUGEINT, DOUBLE or DECIMAL(38, s)
+    case 'sum': {
+      // sum over sums keeps DOUBLE or DECIMAL(38, s); an integer sum goes back to DuckDB's HUGEINT
+      const p = sumPartial(name, arg, partials, scope);
+      const merged = func('sum', [ref(p.column)]);
+      return p.int ? cast(merged, 'HUGEINT') : merged;
+    }
     case 'min':
     case 'max':
       return func(name, [ref(partials.add(name, arg))]);
     default: {
       // avg / mean
-      if (!isNumeric(arg, scope)) throw new NotDecomposable(`${name}(…) of a value not known to be numeric`);
-      const sum = cast(func('sum', [ref(partials.add('sum', arg))]), 'DOUBLE');
+      const sum = cast(func('sum', [ref(sumPartial(name, arg, partials, scope).column)]), 'DOUBLE');
       const count = cast(func('sum', [ref(partials.add('count', arg))]), 'DOUBLE');
       return func('/', [sum, func('nullif', [count, intConst(0)])], true);
     }

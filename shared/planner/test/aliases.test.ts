@@ -14,7 +14,8 @@ const CASES: [string, Kind, Kind][] = [
   ['SELECT g AS grp, count(*) AS n FROM sales GROUP BY grp ORDER BY n DESC, grp', 'decomposed', 'whole'],
   ['SELECT k % 3 AS m, count(*) AS n FROM sales WHERE m = 1 GROUP BY m', 'whole', 'whole'],
   ['SELECT k % 3 AS i, count(*) AS n FROM sales WHERE i > 0 GROUP BY k % 3 ORDER BY i', 'decomposed', 'whole'],
-  ['SELECT g, sum(x) AS x FROM sales GROUP BY g ORDER BY x DESC', 'decomposed', 'decomposed'],
+  // (max, not sum: without a schema a sum's type, so its partial, is unknown and it runs whole)
+  ['SELECT g, max(x) AS x FROM sales GROUP BY g ORDER BY x DESC', 'decomposed', 'decomposed'],
   ['SELECT g, -sum(i) AS g FROM sales GROUP BY g ORDER BY g', 'decomposed', 'whole'],
   ['SELECT g, count(*) AS n FROM sales GROUP BY g ORDER BY n * 2 DESC, g LIMIT 3', 'decomposed', 'whole'],
   ['SELECT sum(i) AS tot, tot * 2 AS twice FROM sales', 'whole', 'whole'],

@@ -69,9 +69,11 @@ describe('decomposed plans equal plain DuckDB', () => {
     if (plan.kind === 'decomposed') expect(plan.groups.length).toBeGreaterThanOrEqual(Math.min(3, plan.frame.cells.length));
   });
 
+  // Without a schema an integral DOUBLE looks like an integer, so a sum's partial type is unknown.
   it.each(QUERIES.slice(0, 12))('without declared columns: %s', async (sql) => {
     const plan = await checkQuery(duck.conn, sql, [fx.untyped]);
-    expect(plan.kind).toBe('decomposed');
+    if (/\b(sum|avg)\(/i.test(sql)) expect(plan.kind === 'whole' && plan.reason).toMatch(/numeric type is not known/);
+    else expect(plan.kind).toBe('decomposed');
   });
 
   it.each(QUERIES.slice(0, 16))('several cells per group: %s', async (sql) => {

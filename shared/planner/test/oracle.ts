@@ -1,5 +1,8 @@
 // The oracle: run a plan the way bees would (map per cell group into `partials`, then merge; or
 // the whole query over pruned views) and compare with plain DuckDB over all the files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { frameViewSql, planQuery, renderPlan, type Catalog, type PlanOptions, type RenderedPlan } from '../src/index.js';
@@ -19,12 +22,21 @@ export async function runPlan(conn: DuckDBConnection, plan: RenderedPlan, catalo
     for (const f of plan.frames) await view(f.frame, f.cells.map((c) => c.path));
     return query(conn, plan.sql);
   }
-  await conn.run('DROP TABLE IF EXISTS partials');
-  for (const [i, g] of plan.groups.entries()) {
-    await view(plan.frame.frame, g.cells.map((c) => c.path));
-    await conn.run(i === 0 ? `CREATE TEMP TABLE partials AS ${plan.mapSql}` : `INSERT INTO partials ${plan.mapSql}`);
+  // As bees do: each map's rows go through a Parquet file, and the merge reads a view over them
+  // (Parquet changes some types, e.g. HUGEINT comes back as DOUBLE).
+  const dir = mkdtempSync(join(tmpdir(), 'apiary-partials-'));
+  try {
+    const files: string[] = [];
+    for (const [i, g] of plan.groups.entries()) {
+      await view(plan.frame.frame, g.cells.map((c) => c.path));
+      files.push(join(dir, `partial-${i}.parquet`));
+      await conn.run(`COPY (${plan.mapSql}) TO '${files[i]}' (FORMAT parquet)`);
+    }
+    await conn.run(frameViewSql(plan.partialsTable, files));
+    return await query(conn, plan.mergeSql);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return query(conn, plan.mergeSql);
 }
 
 export async function runPlain(conn: DuckDBConnection, sql: string, catalog: Catalog): Promise<Result> {
