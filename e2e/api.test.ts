@@ -87,7 +87,19 @@ describe('queen API: auth, validation, limits', () => {
     type: 'hello',
     protocol: 1,
     token,
-    hive: { name: 'intruder', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 1, memoryBytes: 1e9, bees: 1, memoryPerBeeBytes: 3e8, ephemeral: true },
+    hive: {
+      name: 'intruder',
+      host: 'x',
+      pid: 1,
+      arch: 'x64',
+      platform: 'linux',
+      node: '20',
+      cores: 1,
+      memoryBytes: 1e9,
+      bees: 1,
+      memoryPerBeeBytes: 3e8,
+      ephemeral: true,
+    },
     running: [],
   });
 
@@ -169,7 +181,10 @@ describe('queen API: auth, validation, limits', () => {
     let text = '';
     while (!/"state":"succeeded"/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
     ac.abort();
-    const states = [...text.matchAll(/data: (.*)/g)].map((m) => JSON.parse(m[1]!)).filter((e) => e.id === t.id).map((e) => e.state);
+    const states = [...text.matchAll(/data: (.*)/g)]
+      .map((m) => JSON.parse(m[1]!))
+      .filter((e) => e.id === t.id)
+      .map((e) => e.state);
     expect(states).toContain('running');
     expect(states.at(-1)).toBe('succeeded');
   });
@@ -186,15 +201,54 @@ describe('colony temperature regulation', () => {
     // A hive that speaks the real protocol and reports every bee flat out: CPU, memory and queue.
     const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/hive`);
     await new Promise((r) => ws.once('open', r));
-    const bee = (id: number, hot: boolean) => ({ id, pid: null, state: 'busy', taskId: null, rssBytes: hot ? 3e8 : 1e6, budgetBytes: 3e8, cpuPercent: hot ? 100 : 0, tasksRun: 0, restarts: 0 });
-    const beat = (hot: boolean) => ({ type: 'heartbeat', at: Date.now(), bees: [0, 1].map((i) => bee(i, hot)), queued: hot ? 100 : 0, loadAvg: 0, freeMemoryBytes: 1e9 });
-    ws.send(JSON.stringify({
-      type: 'hello', protocol: 1, token: d.token('join'), running: [],
-      hive: { name: 'furnace', host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 2, memoryBytes: 2e9, bees: 2, memoryPerBeeBytes: 3e8, ephemeral: false },
-    }));
+    const bee = (id: number, hot: boolean) => ({
+      id,
+      pid: null,
+      state: 'busy',
+      taskId: null,
+      rssBytes: hot ? 3e8 : 1e6,
+      budgetBytes: 3e8,
+      cpuPercent: hot ? 100 : 0,
+      tasksRun: 0,
+      restarts: 0,
+    });
+    const beat = (hot: boolean) => ({
+      type: 'heartbeat',
+      at: Date.now(),
+      bees: [0, 1].map((i) => bee(i, hot)),
+      queued: hot ? 100 : 0,
+      loadAvg: 0,
+      freeMemoryBytes: 1e9,
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: 1,
+        token: d.token('join'),
+        running: [],
+        hive: {
+          name: 'furnace',
+          host: 'x',
+          pid: 1,
+          arch: 'x64',
+          platform: 'linux',
+          node: '20',
+          cores: 2,
+          memoryBytes: 2e9,
+          bees: 2,
+          memoryPerBeeBytes: 3e8,
+          ephemeral: false,
+        },
+      }),
+    );
     ws.send(JSON.stringify(beat(true)));
     await waitFor(async () => (await d!.client.colony()).temperature.level === 'critical', 5000, 'critical temperature');
-    const submit = () => fetch(`${d!.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${d!.token('client')}`, 'content-type': 'application/json' }, body: JSON.stringify({ spec: { kind: 'sql', sql: 'SELECT 1' } }) });
+    const submit = () =>
+      fetch(`${d!.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d!.token('client')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ spec: { kind: 'sql', sql: 'SELECT 1' } }),
+      });
     const refused = await submit();
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ code: 'COLONY_CRITICAL' });

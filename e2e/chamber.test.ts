@@ -148,13 +148,22 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
   });
 
   it('seals DuckDB between tasks: tables and budget settings a task leaves behind are gone for the next', async () => {
-    const dirty = await colony.client.run({ kind: 'sql', sql: "CREATE TABLE leftover AS SELECT 1 AS x; SET memory_limit = '20GB'; SET threads = 2; SELECT 1 AS done" }, {});
+    const dirty = await colony.client.run(
+      { kind: 'sql', sql: "CREATE TABLE leftover AS SELECT 1 AS x; SET memory_limit = '20GB'; SET threads = 2; SELECT 1 AS done" },
+      {},
+    );
     expect(dirty.state, dirty.error?.message).toBe('succeeded');
     // A script that fails half-way has still created its table: the next task must not see it either.
     const failed = await colony.client.run({ kind: 'sql', sql: 'CREATE TABLE half AS SELECT 1 AS x; SELECT * FROM no_such_table' }, {});
     expect(failed.error?.code).toBe('SQL_ERROR');
     for (let i = 0; i < 4; i++) {
-      const t = await colony.client.run({ kind: 'sql', sql: "SELECT (SELECT count(*) FROM duckdb_tables()) AS tables, current_setting('threads') AS threads, current_setting('memory_limit') AS mem" }, {});
+      const t = await colony.client.run(
+        {
+          kind: 'sql',
+          sql: "SELECT (SELECT count(*) FROM duckdb_tables()) AS tables, current_setting('threads') AS threads, current_setting('memory_limit') AS mem",
+        },
+        {},
+      );
       expect(t.value).toMatchObject({ kind: 'sql', rows: [{ tables: 0, threads: 1 }] });
       expect(String((t.value as unknown as { rows: { mem: string }[] }).rows[0]!.mem)).not.toMatch(/GiB|GB/);
     }

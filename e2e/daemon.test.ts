@@ -166,12 +166,16 @@ describe('queen daemon', () => {
     const before = (await d.client.colony()).hives[0]!.bees[0]!;
     const run = keeper(['sql', 'SELECT sum(hash(i)) FROM range(10000000000) t(i)'], d.home);
     // The daemon's only bee is busy with the keeper's query (nothing else runs on this fresh daemon).
-    const task = await waitFor(async () => {
-      const { tasks } = await d!.client.list('running', 10);
-      const t = tasks.find((x) => x.kind === 'sql');
-      const bee = (await d!.client.colony()).hives[0]?.bees[0];
-      return t && bee?.state === 'busy' && bee.taskId === t.id ? t : undefined;
-    }, 20_000, "the daemon's bee to run the query");
+    const task = await waitFor(
+      async () => {
+        const { tasks } = await d!.client.list('running', 10);
+        const t = tasks.find((x) => x.kind === 'sql');
+        const bee = (await d!.client.colony()).hives[0]?.bees[0];
+        return t && bee?.state === 'busy' && bee.taskId === t.id ? t : undefined;
+      },
+      20_000,
+      "the daemon's bee to run the query",
+    );
     expect((await d.client.list(undefined, 10)).tasks).toHaveLength(1);
     run.kill('SIGINT');
     const r = await run;

@@ -88,7 +88,11 @@ describe('frames: writes, catalog, atomic versions', () => {
     // Cells are where the catalog says, with the recorded checksum.
     const c0 = f1.cellList[0]!;
     expect(c0.path).toMatch(/^frames\/events\/cells\/[\w-]+\.parquet$/);
-    expect(createHash('sha256').update(readFileSync(path.join(f1.dataRoot, c0.path))).digest('hex')).toBe(c0.sha256);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(path.join(f1.dataRoot, c0.path)))
+        .digest('hex'),
+    ).toBe(c0.sha256);
     expect(await countCells(f1)).toBe(100_000);
 
     await makeCsv('b.csv', 100_000, 150_000);
@@ -205,13 +209,17 @@ describe('frames: writes, catalog, atomic versions', () => {
       (e: ApiaryError) => ({ ok: false as const, e }),
     );
     // The busy bee running the write task: found through the API, as an operator would.
-    const pid = await waitFor(async () => {
-      const { tasks } = await d.client.list('running', 10);
-      const t = tasks.find((x) => x.kind === 'write');
-      if (!t) return undefined;
-      const bee = (await d.client.colony()).hives.flatMap((h) => h.bees).find((b) => b.state === 'busy' && b.taskId === t.id);
-      return bee?.pid ?? undefined;
-    }, 20_000, 'a bee running the write');
+    const pid = await waitFor(
+      async () => {
+        const { tasks } = await d.client.list('running', 10);
+        const t = tasks.find((x) => x.kind === 'write');
+        if (!t) return undefined;
+        const bee = (await d.client.colony()).hives.flatMap((h) => h.bees).find((b) => b.state === 'busy' && b.taskId === t.id);
+        return bee?.pid ?? undefined;
+      },
+      20_000,
+      'a bee running the write',
+    );
     await waitFor(() => existsSync(path.join(frameDir('sturdy'), 'staging')), 10_000, 'the write to stage');
     process.kill(pid, 'SIGKILL');
 

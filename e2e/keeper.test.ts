@@ -60,7 +60,10 @@ describe('keeper one-shot runs', () => {
   it('--format json prints a JSON array of row objects; --format csv prints CSV', async () => {
     const j = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'json'], home);
     expect(j.exitCode, j.stderr).toBe(0);
-    expect(JSON.parse(j.stdout)).toEqual([{ a: 1, b: 'x,y' }, { a: 2, b: null }]);
+    expect(JSON.parse(j.stdout)).toEqual([
+      { a: 1, b: 'x,y' },
+      { a: 2, b: null },
+    ]);
     const c = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'csv'], home);
     expect(c.stdout).toBe('a,b\r\n1,"x,y"\r\n2,\r\n');
   });

@@ -22,13 +22,17 @@ describe('shutdown cascade and orphan handling', () => {
     colony = await TestColony.start({ bees: 2, graceMs });
     const pidFile = path.join(tmp, `${task}-${Date.now()}.pid`);
     void colony.client.submit(js(task, { pidFile, ms: 20_000 }), { maxAttempts: 1 });
-    await waitFor(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').length > 0;
-      } catch {
-        return false;
-      }
-    }, 10_000, 'task child pid');
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(pidFile, 'utf8').length > 0;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'task child pid',
+    );
     const child = Number(readFileSync(pidFile, 'utf8'));
     const pids = [...colony.pids(), child];
     expect(pids.length).toBeGreaterThanOrEqual(5); // queen, hive, 2 bees, the task's child
@@ -74,5 +78,4 @@ describe('shutdown cascade and orphan handling', () => {
     const took = await waitGone(bees, orphanBoundMs);
     expect(took).toBeLessThanOrEqual(orphanBoundMs);
   });
-
 });

@@ -131,7 +131,10 @@ describe('memory budget enforcement', () => {
     let t: TaskView;
     try {
       t = await colony.client.run(
-        { kind: 'sql', sql: `SELECT count(*) AS n, sum(c) AS total, sum(k * c) AS weighted FROM (SELECT i % ${groups} AS k, count(*) AS c FROM range(${rows}) t(i) GROUP BY k)` },
+        {
+          kind: 'sql',
+          sql: `SELECT count(*) AS n, sum(c) AS total, sum(k * c) AS weighted FROM (SELECT i % ${groups} AS k, count(*) AS c FROM range(${rows}) t(i) GROUP BY k)`,
+        },
         { maxAttempts: 1, timeoutMs: 120_000 },
       );
     } finally {
@@ -142,7 +145,10 @@ describe('memory budget enforcement', () => {
     // Every key 0..groups-1 appears twice: Σ k·2 = groups·(groups−1).
     expect(t.value).toMatchObject({ kind: 'sql', rows: [{ n: groups, total: rows, weighted: groups * (groups - 1) }] });
     // DuckDB's spill files (duckdb_temp_storage*.tmp) appeared in this bee's scratch dir while it ran ...
-    expect([...seen].filter((f) => f.startsWith('duckdb_temp')), `scratch entries seen: ${[...seen].join(', ')}`).not.toEqual([]);
+    expect(
+      [...seen].filter((f) => f.startsWith('duckdb_temp')),
+      `scratch entries seen: ${[...seen].join(', ')}`,
+    ).not.toEqual([]);
     // ... and are gone after the task (the chamber empties scratch).
     expect(readdirSync(scratch)).toEqual([]);
     const after = (await colony.colony()).hives[0]!.bees[0]!;

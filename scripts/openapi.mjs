@@ -16,7 +16,12 @@ const errors = {
   413: error('PAYLOAD_TOO_LARGE: body over the limit (10 MiB by default)'),
   503: error('QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header'),
 };
-const waitParam = { name: 'waitMs', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 60000 }, description: 'long-poll: hold the response until the task is terminal or this many ms pass' };
+const waitParam = {
+  name: 'waitMs',
+  in: 'query',
+  schema: { type: 'integer', minimum: 0, maximum: 60000 },
+  description: 'long-poll: hold the response until the task is terminal or this many ms pass',
+};
 const frameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: P.FRAME_NAME.source } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -28,32 +33,126 @@ const doc = {
   paths: {
     '/v1/health': { get: { security: [], summary: 'Liveness; the only route without a token', responses: { 200: { description: '{ ok, state, pid }' } } } },
     '/v1/tasks': {
-      post: { summary: 'Submit one task', parameters: [waitParam], requestBody: json(P.SubmitTask), responses: { 200: { description: 'terminal (with waitMs)', ...json(P.TaskView) }, 202: { description: 'accepted', ...json(P.TaskView) }, ...errors } },
-      get: { summary: 'Recent tasks, newest first', parameters: [{ name: 'state', in: 'query', schema: schema(P.TaskState) }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: { description: '{ tasks: TaskView[] }' }, 401: errors[401] } },
+      post: {
+        summary: 'Submit one task',
+        parameters: [waitParam],
+        requestBody: json(P.SubmitTask),
+        responses: { 200: { description: 'terminal (with waitMs)', ...json(P.TaskView) }, 202: { description: 'accepted', ...json(P.TaskView) }, ...errors },
+      },
+      get: {
+        summary: 'Recent tasks, newest first',
+        parameters: [
+          { name: 'state', in: 'query', schema: schema(P.TaskState) },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+        ],
+        responses: { 200: { description: '{ tasks: TaskView[] }' }, 401: errors[401] },
+      },
     },
-    '/v1/tasks/batch': { post: { summary: 'Submit up to 10,000 tasks in one transaction', requestBody: json(P.SubmitBatch), responses: { 202: { description: 'accepted', ...json(P.BatchAccepted) }, ...errors } } },
-    '/v1/tasks/wait': { post: { summary: 'Wait for many tasks', requestBody: json(P.WaitMany), responses: { 200: { description: '{ tasks: TaskView[] }' }, ...errors } } },
+    '/v1/tasks/batch': {
+      post: {
+        summary: 'Submit up to 10,000 tasks in one transaction',
+        requestBody: json(P.SubmitBatch),
+        responses: { 202: { description: 'accepted', ...json(P.BatchAccepted) }, ...errors },
+      },
+    },
+    '/v1/tasks/wait': {
+      post: { summary: 'Wait for many tasks', requestBody: json(P.WaitMany), responses: { 200: { description: '{ tasks: TaskView[] }' }, ...errors } },
+    },
     '/v1/tasks/{id}': {
-      get: { summary: 'One task: state, attempts, result', parameters: [idParam, waitParam], responses: { 200: json(P.TaskView), 404: error('TASK_NOT_FOUND') } },
+      get: {
+        summary: 'One task: state, attempts, result',
+        parameters: [idParam, waitParam],
+        responses: { 200: json(P.TaskView), 404: error('TASK_NOT_FOUND') },
+      },
       delete: { summary: 'Cancel (idempotent)', parameters: [idParam], responses: { 200: json(P.TaskView), 404: error('TASK_NOT_FOUND') } },
     },
-    '/v1/events': { get: { summary: 'Server-sent events: `event: task` per state change', parameters: [{ name: 'task', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'text/event-stream of TaskEvent', content: { 'text/event-stream': { schema: schema(P.TaskEvent) } } } } } },
+    '/v1/events': {
+      get: {
+        summary: 'Server-sent events: `event: task` per state change',
+        parameters: [{ name: 'task', in: 'query', schema: { type: 'string' } }],
+        responses: { 200: { description: 'text/event-stream of TaskEvent', content: { 'text/event-stream': { schema: schema(P.TaskEvent) } } } },
+      },
+    },
     '/v1/colony': { get: { summary: 'Queen, temperature, hives and bees', responses: { 200: json(P.ColonyView), 401: errors[401] } } },
     '/v1/hives': { get: { summary: 'Connected hives', responses: { 200: { description: '{ hives: HiveView[] }' }, 401: errors[401] } } },
     '/v1/nodes': { get: { summary: "The cluster's node registry", responses: { 200: { description: '{ nodes: NodeRecord[] }' }, 401: errors[401] } } },
-    '/v1/nodes/{name}': { put: { summary: 'Record a host (keeper cluster up)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(P.NodeRecord), responses: { 200: json(P.NodeRecord), ...errors } } },
-    '/v1/hives/{name}/shutdown': { post: { summary: 'Stop one hive (keeper cluster down)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(P.StopHiveRequest), responses: { 202: { description: 'stopping' }, 404: error('HIVE_LOST: no such hive connected') } } },
-    '/v1/sql': { post: { summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)', requestBody: json(P.SqlRequest), responses: { 200: json(P.SqlResponse), ...errors } } },
-    '/v1/frames/{name}/upload': { put: { summary: 'Write the request body (a csv, parquet or json file) as the next version of a frame', parameters: [{ name: 'maxAttempts', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 20 } }, { name: 'timeoutMs', in: 'query', schema: { type: 'integer', minimum: 1 } }, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }, { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['csv', 'parquet', 'json'] } }, { name: 'mode', in: 'query', schema: { type: 'string', enum: ['append', 'overwrite'] } }, { name: 'partitionBy', in: 'query', schema: { type: 'string' } }], requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, responses: { 200: { description: 'the write result (see WriteResponse)' }, ...errors } } },
-    '/v1/cells/{path}': {
-      get: { summary: 'A cell or query partial under the data root, for remote hives (join token)', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'the Parquet file', content: { 'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } } } }, 404: error('FRAME_NOT_FOUND') } },
-      put: { summary: 'A query partial or result sent back by a remote hive (join token)', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 201: { description: 'stored' }, ...errors } },
+    '/v1/nodes/{name}': {
+      put: {
+        summary: 'Record a host (keeper cluster up)',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: json(P.NodeRecord),
+        responses: { 200: json(P.NodeRecord), ...errors },
+      },
     },
-    '/v1/admin/shutdown': { post: { summary: 'Graceful stop: drain, grace period, cascade', requestBody: json(P.ShutdownRequest), responses: { 202: { description: 'stopping' }, 401: errors[401] } } },
-    '/v1/frames': { get: { summary: 'Frames: current version, versions, rows, cells, bytes', responses: { 200: { description: '{ frames: FrameSummary[] }' }, 401: errors[401] } } },
+    '/v1/hives/{name}/shutdown': {
+      post: {
+        summary: 'Stop one hive (keeper cluster down)',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: json(P.StopHiveRequest),
+        responses: { 202: { description: 'stopping' }, 404: error('HIVE_LOST: no such hive connected') },
+      },
+    },
+    '/v1/sql': {
+      post: {
+        summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)',
+        requestBody: json(P.SqlRequest),
+        responses: { 200: json(P.SqlResponse), ...errors },
+      },
+    },
+    '/v1/frames/{name}/upload': {
+      put: {
+        summary: 'Write the request body (a csv, parquet or json file) as the next version of a frame',
+        parameters: [
+          { name: 'maxAttempts', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 20 } },
+          { name: 'timeoutMs', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'format', in: 'query', required: true, schema: { type: 'string', enum: ['csv', 'parquet', 'json'] } },
+          { name: 'mode', in: 'query', schema: { type: 'string', enum: ['append', 'overwrite'] } },
+          { name: 'partitionBy', in: 'query', schema: { type: 'string' } },
+        ],
+        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: { 200: { description: 'the write result (see WriteResponse)' }, ...errors },
+      },
+    },
+    '/v1/cells/{path}': {
+      get: {
+        summary: 'A cell or query partial under the data root, for remote hives (join token)',
+        parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          200: { description: 'the Parquet file', content: { 'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } } } },
+          404: error('FRAME_NOT_FOUND'),
+        },
+      },
+      put: {
+        summary: 'A query partial or result sent back by a remote hive (join token)',
+        parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 201: { description: 'stored' }, ...errors },
+      },
+    },
+    '/v1/admin/shutdown': {
+      post: {
+        summary: 'Graceful stop: drain, grace period, cascade',
+        requestBody: json(P.ShutdownRequest),
+        responses: { 202: { description: 'stopping' }, 401: errors[401] },
+      },
+    },
+    '/v1/frames': {
+      get: {
+        summary: 'Frames: current version, versions, rows, cells, bytes',
+        responses: { 200: { description: '{ frames: FrameSummary[] }' }, 401: errors[401] },
+      },
+    },
     '/v1/frames/{name}': {
-      get: { summary: "A frame's schema, per-column stats, cells and version history", parameters: [frameParam], responses: { 200: json(P.FrameDetail), 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') } },
-      delete: { summary: 'Drop a frame: catalog entries and cell files', parameters: [frameParam], responses: { 200: { description: '{ frame, cells_deleted }' }, 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') } },
+      get: {
+        summary: "A frame's schema, per-column stats, cells and version history",
+        parameters: [frameParam],
+        responses: { 200: json(P.FrameDetail), 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') },
+      },
+      delete: {
+        summary: 'Drop a frame: catalog entries and cell files',
+        parameters: [frameParam],
+        responses: { 200: { description: '{ frame, cells_deleted }' }, 400: error('FRAME_NAME_INVALID'), 404: error('FRAME_NOT_FOUND') },
+      },
     },
     '/v1/frames/{name}/write': {
       post: {
@@ -65,11 +164,13 @@ const doc = {
           400: error('BAD_REQUEST, FRAME_NAME_INVALID, INPUT_NOT_FOUND or SQL_ERROR (unreadable input)'),
           409: error('FRAME_SCHEMA_MISMATCH: an append with other columns'),
           503: error('COLONY_HOT (stayed hot for the whole wait), QUEEN_DRAINING or NO_HIVES; Retry-After when retryable'),
-          500: error("TASK_ABANDONED, BEE_CRASHED, … : a write task failed; no version was recorded"),
+          500: error('TASK_ABANDONED, BEE_CRASHED, … : a write task failed; no version was recorded'),
         },
       },
     },
-    '/v1/hive': { get: { summary: 'WebSocket upgrade for hives (see specs/protocol.md)', security: [], responses: { 101: { description: 'switching protocols' } } } },
+    '/v1/hive': {
+      get: { summary: 'WebSocket upgrade for hives (see specs/protocol.md)', security: [], responses: { 101: { description: 'switching protocols' } } },
+    },
   },
 };
 

@@ -73,11 +73,15 @@ export class TestColony {
 
   /** Wait until a hive has joined and `bees` bees are idle. */
   async waitIdle(bees: number, timeoutMs = 20_000): Promise<ColonyView> {
-    return waitFor(async () => {
-      const c = await this.colony();
-      const idle = c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'idle').length;
-      return idle >= bees ? c : undefined;
-    }, timeoutMs, `${bees} idle bees`);
+    return waitFor(
+      async () => {
+        const c = await this.colony();
+        const idle = c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'idle').length;
+        return idle >= bees ? c : undefined;
+      },
+      timeoutMs,
+      `${bees} idle bees`,
+    );
   }
 
   async hivePid(): Promise<number> {

@@ -67,7 +67,11 @@ export class TestDaemon {
   }
 
   async startQueen(): Promise<void> {
-    const q = spawn(process.execPath, [QUEEN_BIN, '--port', String(this.port), ...this.args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
+    const q = spawn(process.execPath, [QUEEN_BIN, '--port', String(this.port), ...this.args], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.env,
+    });
     this.queen = q;
     createInterface({ input: q.stderr! }).on('line', (l) => this.stderr.push(l));
     this.url = await new Promise<string>((resolve, reject) => {
@@ -84,7 +88,20 @@ export class TestDaemon {
   startHive(name: string, extra: string[] = []): ChildProcess {
     const h = spawn(
       process.execPath,
-      [HIVE_BIN, '--queen', `ws://127.0.0.1:${this.port}/v1/hive`, '--name', name, '--bees', '2', '--memory-per-bee', '256MiB', '--cache-dir', path.join(this.home, `cache-${name}`), ...extra],
+      [
+        HIVE_BIN,
+        '--queen',
+        `ws://127.0.0.1:${this.port}/v1/hive`,
+        '--name',
+        name,
+        '--bees',
+        '2',
+        '--memory-per-bee',
+        '256MiB',
+        '--cache-dir',
+        path.join(this.home, `cache-${name}`),
+        ...extra,
+      ],
       { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...this.env, APIARY_JOIN_TOKEN: this.token('join') } },
     );
     createInterface({ input: h.stderr! }).on('line', (l) => this.stderr.push(`[${name}] ${l}`));
@@ -93,18 +110,26 @@ export class TestDaemon {
   }
 
   async waitHives(n: number, timeoutMs = 20_000): Promise<void> {
-    await waitFor(async () => {
-      const c = await this.client.colony();
-      return c.hives.filter((h) => h.bees.length > 0 && h.bees.every((b) => b.state === 'idle' || b.state === 'busy')).length >= n;
-    }, timeoutMs, `${n} hive(s) with bees up`);
+    await waitFor(
+      async () => {
+        const c = await this.client.colony();
+        return c.hives.filter((h) => h.bees.length > 0 && h.bees.every((b) => b.state === 'idle' || b.state === 'busy')).length >= n;
+      },
+      timeoutMs,
+      `${n} hive(s) with bees up`,
+    );
   }
 
   /** Wait until `bees` bees are idle; answers the colony view at that moment. */
   async waitIdle(bees: number, timeoutMs = 20_000): Promise<ColonyView> {
-    return waitFor(async () => {
-      const c = await this.client.colony();
-      return c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'idle').length >= bees ? c : undefined;
-    }, timeoutMs, `${bees} idle bees`);
+    return waitFor(
+      async () => {
+        const c = await this.client.colony();
+        return c.hives.flatMap((h) => h.bees).filter((b) => b.state === 'idle').length >= bees ? c : undefined;
+      },
+      timeoutMs,
+      `${bees} idle bees`,
+    );
   }
 
   /** Stop everything: SIGTERM the queen (cascade), then make sure nothing of this home survives. */

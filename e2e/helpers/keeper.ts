@@ -4,7 +4,11 @@ import { parseStat } from '@apiary/runtime';
 import { KEEPER_BIN } from './colony.js';
 
 /** Run the keeper CLI as a user would, with its own APIARY_HOME; never throws on a non-zero exit. */
-export function keeper(args: string[], home: string, opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): ResultPromise<{ reject: false; stdin: 'ignore' }> {
+export function keeper(
+  args: string[],
+  home: string,
+  opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {},
+): ResultPromise<{ reject: false; stdin: 'ignore' }> {
   return execa(process.execPath, [KEEPER_BIN, ...args], {
     reject: false,
     stdin: 'ignore',

@@ -13,7 +13,13 @@ const TOKEN = 'x'.repeat(32);
 export const QUEEN_DEFAULTS = resolveQueenConfig({ clientToken: TOKEN, joinToken: TOKEN, ephemeral: true, home: '/nonexistent' });
 
 /** The hive's defaults: task timeout, memory poll, grace. */
-export const HIVE_DEFAULTS = resolveHiveConfig({ queenUrl: 'ws://127.0.0.1:1/v1/hive', joinToken: TOKEN, bees: 1, memoryPerBee: '256MiB', cacheDir: '/nonexistent' });
+export const HIVE_DEFAULTS = resolveHiveConfig({
+  queenUrl: 'ws://127.0.0.1:1/v1/hive',
+  joinToken: TOKEN,
+  bees: 1,
+  memoryPerBee: '256MiB',
+  cacheDir: '/nonexistent',
+});
 
 /** A hive silent for hiveTimeoutMs is declared lost at the next check, at most this much later. */
 export const HIVE_LOSS_CHECK_MS = lossCheckEveryMs(QUEEN_DEFAULTS.hiveTimeoutMs);

@@ -107,7 +107,8 @@ export function apiClient(baseUrl, token, { maxSockets = 16 } = {}) {
   async function json(method, pathname, body, opts = {}) {
     const r = await request(method, pathname, body, opts);
     const ok = opts.ok ? opts.ok.includes(r.status) : r.status >= 200 && r.status < 300;
-    if (!ok) throw new Error(`${method} ${pathname}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body.slice(0, 300) : JSON.stringify(r.body).slice(0, 300)}`);
+    if (!ok)
+      throw new Error(`${method} ${pathname}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body.slice(0, 300) : JSON.stringify(r.body).slice(0, 300)}`);
     return r.body;
   }
   return { request, json, agent, close: () => agent.destroy() };
@@ -288,7 +289,20 @@ export async function startHive(_ctx, d, { name = 'second', bees = 1, memoryPerB
   try {
     child = spawnTracked(
       NODE,
-      [...nodeArgs, HIVE_BIN, '--queen', `ws://127.0.0.1:${d.port}/v1/hive`, '--name', name, '--bees', String(bees), '--memory-per-bee', memoryPerBee, '--cache-dir', cacheDir],
+      [
+        ...nodeArgs,
+        HIVE_BIN,
+        '--queen',
+        `ws://127.0.0.1:${d.port}/v1/hive`,
+        '--name',
+        name,
+        '--bees',
+        String(bees),
+        '--memory-per-bee',
+        memoryPerBee,
+        '--cache-dir',
+        cacheDir,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv({ APIARY_HOME: d.home, APIARY_JOIN_TOKEN: d.joinToken }) },
     );
   } catch (e) {
@@ -320,7 +334,14 @@ export async function startHive(_ctx, d, { name = 'second', bees = 1, memoryPerB
   d.extraHives.push(h);
   d.pids.add(child.pid);
   try {
-    const colony = await d.waitColony((c) => allIdle(c.hives?.find((x) => x.resources?.pid === child.pid), bees), `hive ${name} joined with all bees idle`);
+    const colony = await d.waitColony(
+      (c) =>
+        allIdle(
+          c.hives?.find((x) => x.resources?.pid === child.pid),
+          bees,
+        ),
+      `hive ${name} joined with all bees idle`,
+    );
     h.beePids = colony.hives.find((x) => x.resources.pid === child.pid).bees.map((b) => b.pid);
     return h;
   } catch (e) {
@@ -386,7 +407,10 @@ export async function stopEchoChildren(kids) {
       // gone
     }
   }
-  const left = await waitForGone(kids.map((c) => c.pid), 3000);
+  const left = await waitForGone(
+    kids.map((c) => c.pid),
+    3000,
+  );
   for (const p of left) await killTree(p);
   return left;
 }

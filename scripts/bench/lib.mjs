@@ -73,7 +73,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function randomToken(len = 32) {
   // base64url of enough bytes, cut to exactly len chars of [A-Za-z0-9_-].
-  return randomBytes(Math.ceil((len * 3) / 4) + 1).toString('base64url').slice(0, len);
+  return randomBytes(Math.ceil((len * 3) / 4) + 1)
+    .toString('base64url')
+    .slice(0, len);
 }
 
 /** Race a promise against a timeout (rejects with a labelled error; clears its timer either way). */
@@ -332,11 +334,7 @@ export async function runCommand(cmd, args, opts = {}) {
   const r = await child.exited;
   clearTimeout(timer);
   // Let the pipes drain, but do not wait forever on a grandchild that kept them open.
-  await withTimeout(
-    Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]),
-    2000,
-    'stdio close',
-  ).catch(() => {
+  await withTimeout(Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]), 2000, 'stdio close').catch(() => {
     child.stdout?.destroy();
     child.stderr?.destroy();
   });
@@ -422,7 +420,11 @@ export function readJsonLine(child, timeoutMs, label = 'child') {
     child.stdout.on('data', onData);
     // On exit, let stdout drain first (the line may still be in the pipe), then give up.
     child.exited
-      .then((r) => withTimeout(once(child.stdout, 'close'), 1000, 'stdout close').catch(() => undefined).then(() => r))
+      .then((r) =>
+        withTimeout(once(child.stdout, 'close'), 1000, 'stdout close')
+          .catch(() => undefined)
+          .then(() => r),
+      )
       .then((r) => done(reject, new Error(`${label}: exited (${r.signal ?? `code ${r.code}`}) before printing its JSON line`)));
   });
 }

@@ -66,7 +66,14 @@ async function discover() {
       if (typeof mod.description !== 'string') problems.push('description');
       if (typeof mod.run !== 'function') problems.push('run()');
       if (problems.length > 0) throw new Error(`missing or invalid export(s): ${problems.join(', ')}`);
-      suites.push({ file, name: mod.name, description: mod.description, run: mod.run, order: Number(mod.order ?? 100), timeoutMs: Number(mod.timeoutMs ?? DEFAULT_SUITE_TIMEOUT_MS) });
+      suites.push({
+        file,
+        name: mod.name,
+        description: mod.description,
+        run: mod.run,
+        order: Number(mod.order ?? 100),
+        timeoutMs: Number(mod.timeoutMs ?? DEFAULT_SUITE_TIMEOUT_MS),
+      });
     } catch (e) {
       suites.push({ file, name: path.basename(file, '.mjs'), description: '(failed to load)', loadError: e, order: Number.NEGATIVE_INFINITY });
     }
@@ -95,10 +102,11 @@ function table(rows) {
   ];
   // Same number of decimals for the numbers of one column that share a unit, so they line up.
   const places = new Map();
-  for (const r of rows) for (const k of ['value', 'baseline', 'ratio']) {
-    const key = `${k}|${k === 'ratio' ? '' : r.unit}`;
-    places.set(key, Math.max(places.get(key) ?? 0, decimalsOf(r[k])));
-  }
+  for (const r of rows)
+    for (const k of ['value', 'baseline', 'ratio']) {
+      const key = `${k}|${k === 'ratio' ? '' : r.unit}`;
+      places.set(key, Math.max(places.get(key) ?? 0, decimalsOf(r[k])));
+    }
   const cells = rows.map((r) =>
     cols.map((c) => {
       const d = places.get(`${c.key}|${c.key === 'ratio' ? '' : r.unit}`);
@@ -181,7 +189,13 @@ async function main() {
   }
   const runs = intEnv('BENCH_RUNS', 7, 1);
   const cpus = os.cpus();
-  const env = { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus[0]?.model?.trim() ?? '?', cores: cpus.length, memoryMiB: Math.round(os.totalmem() / 2 ** 20) };
+  const env = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus[0]?.model?.trim() ?? '?',
+    cores: cpus.length,
+    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+  };
   out(`apiary bench — node ${env.node}, ${env.platform}, ${env.cores} cores (${env.cpu}), ${env.memoryMiB} MiB, BENCH_RUNS=${runs}`);
 
   const results = [];
@@ -209,7 +223,11 @@ async function main() {
   out(bad.length === 0 ? `  all ${results.length} suite(s) ok` : `  ${bad.length} of ${results.length} suite(s) not ok: ${bad.map((r) => r.name).join(', ')}`);
 
   if (json) {
-    const doc = { startedAt: new Date(Date.now() - results.reduce((s, r) => s + r.durationMs, 0)).toISOString(), env: { ...env, benchRuns: runs }, suites: results };
+    const doc = {
+      startedAt: new Date(Date.now() - results.reduce((s, r) => s + r.durationMs, 0)).toISOString(),
+      env: { ...env, benchRuns: runs },
+      suites: results,
+    };
     await writeFile(json, JSON.stringify(doc, null, 2) + '\n');
     out(`  results written to ${json}`);
   }

@@ -19,9 +19,31 @@ const N = 3;
 function clusterYaml(dir, x) {
   const hosts = [];
   for (let k = 1; k <= N; k++) {
-    hosts.push(`  - name: pi${k}`, `    address: 10.${x}.${k}.2`, `    queen_address: 10.${x}.${k}.1`, `    install_dir: ${dir}/pi${k}/opt`, `    home: ${dir}/pi${k}/home`);
+    hosts.push(
+      `  - name: pi${k}`,
+      `    address: 10.${x}.${k}.2`,
+      `    queen_address: 10.${x}.${k}.1`,
+      `    install_dir: ${dir}/pi${k}/opt`,
+      `    home: ${dir}/pi${k}/home`,
+    );
   }
-  return ['cluster: bench', 'queen:', `  address: 10.${x}.1.1`, '  port: 0', '  listen: 0.0.0.0', 'defaults:', '  user: root', `  key: ${dir}/id_ed25519`, `  known_hosts: ${dir}/known_hosts`, '  bees: 1', '  memory_per_bee: 256MiB', 'hosts:', ...hosts].join('\n') + '\n';
+  return (
+    [
+      'cluster: bench',
+      'queen:',
+      `  address: 10.${x}.1.1`,
+      '  port: 0',
+      '  listen: 0.0.0.0',
+      'defaults:',
+      '  user: root',
+      `  key: ${dir}/id_ed25519`,
+      `  known_hosts: ${dir}/known_hosts`,
+      '  bees: 1',
+      '  memory_per_bee: 256MiB',
+      'hosts:',
+      ...hosts,
+    ].join('\n') + '\n'
+  );
 }
 
 export async function run() {
@@ -41,7 +63,11 @@ export async function run() {
     writeFileSync(file, clusterYaml(dir, x));
     const ssh = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        timeCommand('ssh', ['-i', `${dir}/id_ed25519`, '-o', `UserKnownHostsFile=${dir}/known_hosts`, '-o', 'BatchMode=yes', `root@10.${x}.${i + 1}.2`, 'true'], { timeoutMs: 30_000 }),
+        timeCommand(
+          'ssh',
+          ['-i', `${dir}/id_ed25519`, '-o', `UserKnownHostsFile=${dir}/known_hosts`, '-o', 'BatchMode=yes', `root@10.${x}.${i + 1}.2`, 'true'],
+          { timeoutMs: 30_000 },
+        ),
       ),
     );
     const sshMs = Math.max(...ssh.map((r) => r.wallMs));
@@ -49,9 +75,29 @@ export async function run() {
     const again = await keeper(['cluster', 'up', file]);
     const down = await keeper(['cluster', 'down', file]);
     return [
-      { metric: `cluster up, ${N} hosts from nothing to joined`, value: round(first.wallMs, 0), unit: 'ms', baseline: round(sshMs, 0), ratio: round(first.wallMs / sshMs, 1), note: 'includes starting the queen and uploading ~70 MB per host' },
-      { metric: 'cluster up again (nothing changed)', value: round(again.wallMs, 0), unit: 'ms', baseline: round(sshMs, 0), ratio: round(again.wallMs / sshMs, 1) },
-      { metric: 'cluster down (stop + verify every host)', value: round(down.wallMs, 0), unit: 'ms', baseline: round(sshMs, 0), ratio: round(down.wallMs / sshMs, 1), ok: /no process of ours remains/.test(down.stdout) },
+      {
+        metric: `cluster up, ${N} hosts from nothing to joined`,
+        value: round(first.wallMs, 0),
+        unit: 'ms',
+        baseline: round(sshMs, 0),
+        ratio: round(first.wallMs / sshMs, 1),
+        note: 'includes starting the queen and uploading ~70 MB per host',
+      },
+      {
+        metric: 'cluster up again (nothing changed)',
+        value: round(again.wallMs, 0),
+        unit: 'ms',
+        baseline: round(sshMs, 0),
+        ratio: round(again.wallMs / sshMs, 1),
+      },
+      {
+        metric: 'cluster down (stop + verify every host)',
+        value: round(down.wallMs, 0),
+        unit: 'ms',
+        baseline: round(sshMs, 0),
+        ratio: round(down.wallMs / sshMs, 1),
+        ok: /no process of ours remains/.test(down.stdout),
+      },
       { metric: `bare ssh true to ${N} hosts in parallel`, value: round(sshMs, 0), unit: 'ms' },
     ];
   } finally {

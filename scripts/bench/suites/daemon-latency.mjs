@@ -5,19 +5,7 @@
 // client (keep-alive), the floor of the client -> queen hop.
 
 import path from 'node:path';
-import {
-  BENCH_DIR,
-  NODE,
-  intEnv,
-  isAlive,
-  killTree,
-  percentile,
-  readJsonLine,
-  round,
-  spawnTracked,
-  tailLines,
-  waitForGone,
-} from '../lib.mjs';
+import { BENCH_DIR, NODE, intEnv, isAlive, killTree, percentile, readJsonLine, round, spawnTracked, tailLines, waitForGone } from '../lib.mjs';
 import { apiClient, cpuMsOf, echoRoundTrips, noopSpec, startDaemon, startEchoChildren, stopEchoChildren, teardownRow } from '../daemon-lib.mjs';
 
 export const name = 'daemon-latency';
@@ -74,7 +62,7 @@ export async function run(ctx) {
       if (Number.isFinite(r.body.finishedAt) && Number.isFinite(r.body.createdAt)) server.push(r.body.finishedAt - r.body.createdAt);
     }
     const me = process.cpuUsage(me0);
-    const cpu = Object.entries(procs).map(([k, p]) => [k, ((cpuMsOf(p) ?? NaN) - cpu0[k]) * 1000 / n]);
+    const cpu = Object.entries(procs).map(([k, p]) => [k, (((cpuMsOf(p) ?? NaN) - cpu0[k]) * 1000) / n]);
     if (lat.length === 0) throw new Error(`no task succeeded: ${firstBad}`);
     const s = stats(lat);
     const note = `${lat.length} sequential tasks after ${warmup} warm-up; target p50 <= ${TARGET_P50_MS} ms`;
@@ -82,11 +70,21 @@ export async function run(ctx) {
     rows.push({ metric: 'apiary: task alone, p90', value: round(s.p90, 2), unit: 'ms' });
     rows.push({ metric: 'apiary: task alone, p99', value: round(s.p99, 2), unit: 'ms', baseline: round(ipc.p99, 3), ratio: round(s.p99 / ipc.p99, 1) });
     rows.push({ metric: 'apiary: task alone, max', value: round(s.max, 2), unit: 'ms' });
-    rows.push({ metric: 'apiary: queen createdAt -> finishedAt, p50', value: round(percentile(server, 50), 2), unit: 'ms', note: 'from the task view (Date.now(), 1 ms resolution)' });
+    rows.push({
+      metric: 'apiary: queen createdAt -> finishedAt, p50',
+      value: round(percentile(server, 50), 2),
+      unit: 'ms',
+      note: 'from the task view (Date.now(), 1 ms resolution)',
+    });
     const total = cpu.reduce((a, [, us]) => a + (Number.isFinite(us) ? us : 0), 0);
     for (const [k, us] of cpu) rows.push({ metric: `CPU per task alone: ${k}`, value: round(us, 0), unit: 'us' });
     rows.push({ metric: 'CPU per task alone: bench client', value: round((me.user + me.system) / n, 0), unit: 'us', note: 'this process (HTTP client)' });
-    rows.push({ metric: 'CPU per task alone: colony total', value: round(total, 0), unit: 'us', note: 'the hops run one after another, so this is mostly on the critical path; /proc, 10 ms ticks' });
+    rows.push({
+      metric: 'CPU per task alone: colony total',
+      value: round(total, 0),
+      unit: 'us',
+      note: 'the hops run one after another, so this is mostly on the critical path; /proc, 10 ms ticks',
+    });
     rows.push({
       metric: 'tasks not succeeded',
       value: bad,
@@ -94,9 +92,19 @@ export async function run(ctx) {
       ok: bad === 0,
       note: bad === 0 ? 'every response 200, succeeded, value checked' : `e.g. ${firstBad}`,
     });
-    rows.push({ metric: 'baseline: raw IPC round trip, p50', value: round(ipc.p50 * 1000, 0), unit: 'us', note: `fork + serialization 'advanced', 1 child, ${IPC_ROUND_TRIPS} sequential` });
+    rows.push({
+      metric: 'baseline: raw IPC round trip, p50',
+      value: round(ipc.p50 * 1000, 0),
+      unit: 'us',
+      note: `fork + serialization 'advanced', 1 child, ${IPC_ROUND_TRIPS} sequential`,
+    });
     rows.push({ metric: 'baseline: raw IPC round trip, p99', value: round(ipc.p99 * 1000, 0), unit: 'us' });
-    rows.push({ metric: 'baseline: bare node:http POST, p50', value: round(httpFloor.p50 * 1000, 0), unit: 'us', note: `same keep-alive client, ${HTTP_ROUND_TRIPS} sequential; the HTTP floor` });
+    rows.push({
+      metric: 'baseline: bare node:http POST, p50',
+      value: round(httpFloor.p50 * 1000, 0),
+      unit: 'us',
+      note: `same keep-alive client, ${HTTP_ROUND_TRIPS} sequential; the HTTP floor`,
+    });
     rows.push({ metric: 'baseline: bare node:http POST, p99', value: round(httpFloor.p99 * 1000, 0), unit: 'us' });
   } finally {
     teardown = await d.stop();

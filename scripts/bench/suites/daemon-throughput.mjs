@@ -10,11 +10,7 @@
 // Each mode runs BENCH_THROUGHPUT_RUNS times (default min(BENCH_RUNS, 3)), interleaved; the median
 // is reported. The CPU time each process spent per task (from /proc) is reported for the wait runs.
 
-import {
-  intEnv,
-  median,
-  round,
-} from '../lib.mjs';
+import { intEnv, median, round } from '../lib.mjs';
 import {
   cpuMsOf,
   echoRoundTrips,
@@ -87,7 +83,9 @@ export async function run(ctx) {
           }
         }
         results[mode].push(res);
-        ctx.log(`run ${r + 1}/${runs} ${mode}: ${Math.round(res.perSec)} tasks/s (${res.ms.toFixed(0)} ms; submit ${res.submitMs.toFixed(0)} ms)${res.bad.length ? `; ${res.bad.length} not succeeded` : ''}`);
+        ctx.log(
+          `run ${r + 1}/${runs} ${mode}: ${Math.round(res.perSec)} tasks/s (${res.ms.toFixed(0)} ms; submit ${res.submitMs.toFixed(0)} ms)${res.bad.length ? `; ${res.bad.length} not succeeded` : ''}`,
+        );
       }
     }
 
@@ -110,16 +108,34 @@ export async function run(ctx) {
       });
     }
     const submitMs = median(results.wait.map((x) => x.submitMs));
-    rows.push({ metric: 'batch submit alone (wait runs)', value: Math.round(total / (submitMs / 1000)), unit: 'tasks/s', note: `all ${total} acknowledged in ${Math.round(submitMs)} ms (median), batches of ${batch}, ${MAX_IN_FLIGHT_BATCHES} in flight` });
+    rows.push({
+      metric: 'batch submit alone (wait runs)',
+      value: Math.round(total / (submitMs / 1000)),
+      unit: 'tasks/s',
+      note: `all ${total} acknowledged in ${Math.round(submitMs)} ms (median), batches of ${batch}, ${MAX_IN_FLIGHT_BATCHES} in flight`,
+    });
     rows.push({
       metric: 'tasks not succeeded',
       value: bad,
       unit: 'tasks',
       ok: bad === 0,
-      note: bad === 0 ? `all ${runs * 2 * total} succeeded${results.wait.length ? ' (wait runs: every value checked)' : ''}` : `e.g. ${JSON.stringify([...results.wait, ...results.sse].find((x) => x.bad.length)?.bad[0]).slice(0, 200)}`,
+      note:
+        bad === 0
+          ? `all ${runs * 2 * total} succeeded${results.wait.length ? ' (wait runs: every value checked)' : ''}`
+          : `e.g. ${JSON.stringify([...results.wait, ...results.sse].find((x) => x.bad.length)?.bad[0]).slice(0, 200)}`,
     });
-    rows.push({ metric: 'baseline: raw IPC, 2 children, depth 1', value: Math.round(base.depth1), unit: 'round trips/s', note: `fork + serialization 'advanced', ${total} round trips, median of ${runs}` });
-    rows.push({ metric: 'baseline: raw IPC, 2 children, depth 2', value: Math.round(base.depth2), unit: 'round trips/s', note: 'the ceiling used for the ratio (the queen keeps 2 tasks in flight per bee)' });
+    rows.push({
+      metric: 'baseline: raw IPC, 2 children, depth 1',
+      value: Math.round(base.depth1),
+      unit: 'round trips/s',
+      note: `fork + serialization 'advanced', ${total} round trips, median of ${runs}`,
+    });
+    rows.push({
+      metric: 'baseline: raw IPC, 2 children, depth 2',
+      value: Math.round(base.depth2),
+      unit: 'round trips/s',
+      note: 'the ceiling used for the ratio (the queen keeps 2 tasks in flight per bee)',
+    });
 
     // Where the CPU goes (wait runs): per task, per process; with 2 cores the sum bounds tasks/s.
     if (usage.tasks > 0) {
@@ -137,7 +153,12 @@ export async function run(ctx) {
       }
       const clientUs = (usage.client * 1000) / usage.tasks;
       rows.push({ metric: 'CPU per task: bench client', value: round(clientUs, 0), unit: 'us', note: 'this process (HTTP client, JSON)' });
-      rows.push({ metric: 'CPU per task: colony total', value: round(sum, 0), unit: 'us', note: `2 cores => at most ~${Math.round(2e6 / (sum + clientUs))} tasks/s if CPU-bound; /proc utime+stime, 10 ms ticks` });
+      rows.push({
+        metric: 'CPU per task: colony total',
+        value: round(sum, 0),
+        unit: 'us',
+        note: `2 cores => at most ~${Math.round(2e6 / (sum + clientUs))} tasks/s if CPU-bound; /proc utime+stime, 10 ms ticks`,
+      });
     }
   } finally {
     teardown = await d.stop();

@@ -114,7 +114,12 @@ export async function run(ctx) {
     const gen = lastJsonLine(g.stdout);
     if (gen?.type !== 'generated' || gen.rows !== nRows) throw new Error(`gen-lineitem: unexpected output ${g.stdout.slice(0, 300)}`);
     ctx.log(`generated ${nRows} rows in ${gen.files.length} files (${mib(gen.bytes)} MiB) in ${gen.ms} ms`);
-    rows.push({ metric: 'input: lineitem-like Parquet', value: nRows, unit: 'rows', note: `${gen.files.length} files, ${mib(gen.bytes)} MiB; generated in ${(gen.ms / 1000).toFixed(1)} s` });
+    rows.push({
+      metric: 'input: lineitem-like Parquet',
+      value: nRows,
+      unit: 'rows',
+      note: `${gen.files.length} files, ${mib(gen.bytes)} MiB; generated in ${(gen.ms / 1000).toFixed(1)} s`,
+    });
     const glob = path.join(inputDir, '*.parquet');
 
     // --- The daemon and the baseline process.
@@ -199,7 +204,9 @@ export async function run(ctx) {
         if (i < warmup) continue;
         apiaryMs.push(ms);
         duckMs.push(b.wallMs);
-        ctx.log(`${qname} run ${i - warmup + 1}/${runs}: apiary ${ms.toFixed(0)} ms, DuckDB ${b.wallMs.toFixed(0)} ms${cmp.problem ? `; MISMATCH ${cmp.problem}` : ''}`);
+        ctx.log(
+          `${qname} run ${i - warmup + 1}/${runs}: apiary ${ms.toFixed(0)} ms, DuckDB ${b.wallMs.toFixed(0)} ms${cmp.problem ? `; MISMATCH ${cmp.problem}` : ''}`,
+        );
       }
       const a = median(apiaryMs);
       const b = median(duckMs);
@@ -224,7 +231,10 @@ export async function run(ctx) {
         value: problems.length === 0 ? 'match' : 'MISMATCH',
         unit: '',
         ok: problems.length === 0,
-        note: problems.length === 0 ? `${compare === compareQ1 ? 'same groups and counts; ' : ''}max relative diff ${maxRel.toExponential(1)} (tolerance ${REL_TOL})` : problems.join('; ').slice(0, 300),
+        note:
+          problems.length === 0
+            ? `${compare === compareQ1 ? 'same groups and counts; ' : ''}max relative diff ${maxRel.toExponential(1)} (tolerance ${REL_TOL})`
+            : problems.join('; ').slice(0, 300),
       });
     }
   } finally {
@@ -234,7 +244,8 @@ export async function run(ctx) {
     await removeTempDir(inputDir);
   }
   rows.push(teardownRow(teardown));
-  if (!duckGone) rows.push({ metric: 'baseline DuckDB process gone', value: 'FAIL', unit: '', ok: false, note: 'it outlived stdin close + SIGTERM; SIGKILLed' });
+  if (!duckGone)
+    rows.push({ metric: 'baseline DuckDB process gone', value: 'FAIL', unit: '', ok: false, note: 'it outlived stdin close + SIGTERM; SIGKILLed' });
   return rows;
 }
 

@@ -67,10 +67,20 @@ export async function run(ctx) {
     }
     const kill = times.SIGKILL;
     const stop = times.SIGSTOP;
-    rows.push({ metric: 'SIGKILL -> lost, median', value: round(median(kill), 1), unit: 'ms', note: `${kill.length} runs, polling /v1/colony every ${POLL_MS} ms; ${PREDECESSORS}` });
+    rows.push({
+      metric: 'SIGKILL -> lost, median',
+      value: round(median(kill), 1),
+      unit: 'ms',
+      note: `${kill.length} runs, polling /v1/colony every ${POLL_MS} ms; ${PREDECESSORS}`,
+    });
     rows.push({ metric: 'SIGKILL -> lost, max', value: round(Math.max(...kill), 1), unit: 'ms' });
     if (exits.length > 0) {
-      rows.push({ metric: 'SIGKILL -> hive exit seen here, median', value: round(median(exits), 1), unit: 'ms', note: 'reference: when the kernel had torn the process down (its exit event in this process)' });
+      rows.push({
+        metric: 'SIGKILL -> hive exit seen here, median',
+        value: round(median(exits), 1),
+        unit: 'ms',
+        note: 'reference: when the kernel had torn the process down (its exit event in this process)',
+      });
     }
     rows.push({
       metric: 'SIGSTOP -> lost, median',
@@ -85,7 +95,10 @@ export async function run(ctx) {
       value: orphanFailures === 0 && orphanMs.length > 0 ? Math.max(...orphanMs) : 'FAIL',
       unit: orphanFailures === 0 ? 'ms' : '',
       ok: orphanFailures === 0 && orphanMs.length > 0,
-      note: orphanFailures === 0 ? `from the SIGKILL ending each SIGSTOP round, polled every 5 ms (SIGKILL rounds checked too)` : `${orphanFailures} bee(s) still alive ${ORPHAN_TIMEOUT_MS} ms after their hive's SIGKILL`,
+      note:
+        orphanFailures === 0
+          ? `from the SIGKILL ending each SIGSTOP round, polled every 5 ms (SIGKILL rounds checked too)`
+          : `${orphanFailures} bee(s) still alive ${ORPHAN_TIMEOUT_MS} ms after their hive's SIGKILL`,
     });
     rows.push({
       metric: 'second hives and bees gone after SIGKILL',

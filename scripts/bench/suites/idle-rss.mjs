@@ -119,7 +119,9 @@ async function colonyIdleRss(ctx, baselineBytes) {
         lastErr = e;
       }
       if (Date.now() >= deadline) {
-        throw new Error(`colony not idle within ${IDLE_TIMEOUT_MS} ms: ${lastErr ? lastErr.message : JSON.stringify(colony?.hives?.map((h) => h.bees?.map((b) => b.state)))}`);
+        throw new Error(
+          `colony not idle within ${IDLE_TIMEOUT_MS} ms: ${lastErr ? lastErr.message : JSON.stringify(colony?.hives?.map((h) => h.bees?.map((b) => b.state)))}`,
+        );
       }
       if (!isAlive(queen.pid)) throw new Error('queen exited while waiting for the colony to go idle');
       await sleep(100);

@@ -45,7 +45,13 @@ export class Duck {
       current_setting('threads') AS threads, current_setting('memory_limit') AS mem, current_setting('temp_directory') AS tmp,
       current_setting('enable_external_access') AS ext`);
     const row = r.getRowObjectsJS()[0] as { objects: bigint; threads: bigint | number; tmp: string; ext: boolean } | undefined;
-    const dirty = !row || Number(row.objects) > 0 || Number(row.threads) !== 1 || row.tmp !== this.opts.tempDir || row.ext !== true || !this.#memoryLimitIntact(r.getRowObjectsJS()[0]?.mem);
+    const dirty =
+      !row ||
+      Number(row.objects) > 0 ||
+      Number(row.threads) !== 1 ||
+      row.tmp !== this.opts.tempDir ||
+      row.ext !== true ||
+      !this.#memoryLimitIntact(r.getRowObjectsJS()[0]?.mem);
     if (!dirty) return false;
     this.close();
     [this.instance, this.conn] = await Duck.#create(this.opts);

@@ -25,7 +25,10 @@ async function load(specifier: string): Promise<Record<string, unknown>> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(url.replace('file://', ''))) {
-      throw new ApiaryError('TASK_MODULE_NOT_FOUND', `cannot find task module ${specifier}: check the path (relative paths resolve against the current directory)`);
+      throw new ApiaryError(
+        'TASK_MODULE_NOT_FOUND',
+        `cannot find task module ${specifier}: check the path (relative paths resolve against the current directory)`,
+      );
     }
     throw new ApiaryError('TASK_MODULE_NOT_FOUND', `cannot load task module ${specifier}: ${err.message}`);
   }

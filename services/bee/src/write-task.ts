@@ -40,12 +40,18 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   } else {
     // DuckDB cannot rotate files while partitioning: partition first, then re-cut oversized files.
     const col = ident(spec.partitionBy);
-    await duck.query(`COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, PARTITION_BY (${col}), WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+    await duck.query(
+      `COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, PARTITION_BY (${col}), WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE ${rowGroup})`,
+      ctx.signal,
+    );
     for (const f of await parquetFiles(spec.outDir)) {
       const abs = path.join(spec.outDir, f);
       if ((await stat(abs)).size <= spec.maxCellBytes) continue;
       const dir = abs.replace(/\.parquet$/, '.split');
-      await duck.query(`COPY (SELECT * FROM read_parquet(${lit(abs)})) TO ${lit(dir)} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+      await duck.query(
+        `COPY (SELECT * FROM read_parquet(${lit(abs)})) TO ${lit(dir)} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`,
+        ctx.signal,
+      );
       await rm(abs);
     }
   }

@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/hive.bundle.mjs";
+import '../dist/hive.bundle.mjs';

@@ -35,8 +35,7 @@ export class BeePool {
   ) {
     this.chambers = Array.from(
       { length: cfg.bees },
-      (_, i) =>
-        new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
+      (_, i) => new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
     );
   }
 

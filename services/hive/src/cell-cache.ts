@@ -92,12 +92,16 @@ export class CellCache {
     if (!res.ok || !res.body) throw fail(`HTTP ${res.status}`);
     const hash = createHash('sha256');
     try {
-      await pipeline(Readable.fromWeb(res.body as never), async function* (src: AsyncIterable<Buffer>) {
-        for await (const chunk of src) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      }, createWriteStream(part));
+      await pipeline(
+        Readable.fromWeb(res.body as never),
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const chunk of src) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(part),
+      );
     } catch (e) {
       await rm(part, { force: true });
       throw fail((e as Error).message);

@@ -23,8 +23,7 @@ export const HiveErrors = {
     message: `bee ${bee} exited while running the task (${signal ? `signal ${signal}` : `exit code ${code}`})`,
   }),
   cancelled: (why: string): WireError => ({ code: 'TASK_CANCELLED', message: why }),
-  noToken: (): ApiaryError =>
-    new ApiaryError('CONFIG_INVALID', 'no join token: set APIARY_JOIN_TOKEN or pass --token-file PATH (a 0600 file)'),
+  noToken: (): ApiaryError => new ApiaryError('CONFIG_INVALID', 'no join token: set APIARY_JOIN_TOKEN or pass --token-file PATH (a 0600 file)'),
 };
 
 function mb(n: number): string {

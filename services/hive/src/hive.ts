@@ -65,11 +65,15 @@ export class Hive {
       },
       log,
     );
-    this.#link = new QueenLink(cfg.queenUrl, {
-      onOpen: () => this.#hello(),
-      onMessage: (m) => this.#onMessage(m),
-      onClose: (code, reason) => this.#onClose(code, reason),
-    }, log);
+    this.#link = new QueenLink(
+      cfg.queenUrl,
+      {
+        onOpen: () => this.#hello(),
+        onMessage: (m) => this.#onMessage(m),
+        onClose: (code, reason) => this.#onClose(code, reason),
+      },
+      log,
+    );
   }
 
   /** Fork the bees and connect to the queen at the same time: both take a few hundred ms. */
@@ -205,7 +209,7 @@ export class Hive {
     const cache = new CellCache(path.join(this.cfg.cacheDir, 'cells'), this.cfg.cellCacheBytes, httpBase(this.cfg.queenUrl), this.cfg.joinToken);
     this.#cells = cache;
     void cache.load().catch((e) => this.log.warn(`cell cache: ${(e as Error).message}`));
-    this.log.info('reading cells over HTTP (the queen\'s data root is not visible here)', { cache: cache.dir });
+    this.log.info("reading cells over HTTP (the queen's data root is not visible here)", { cache: cache.dir });
   }
 
   async #submitRemote(job: Job, data: DataRoot, cache: CellCache): Promise<void> {
@@ -214,7 +218,15 @@ export class Hive {
       this.#remoteJobs.set(job.taskId, r);
       this.pool.submit(r.job);
     } catch (e) {
-      this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, bee: -1, durationMs: 0, beeState: 'idle', error: toWireError(e, 'CELL_FETCH_FAILED') });
+      this.#send({
+        type: 'task.failed',
+        taskId: job.taskId,
+        attempt: job.attempt,
+        bee: -1,
+        durationMs: 0,
+        beeState: 'idle',
+        error: toWireError(e, 'CELL_FETCH_FAILED'),
+      });
     }
   }
 

@@ -56,25 +56,25 @@ function usage<T>(f: () => T): T {
 async function main(): Promise<number> {
   const { values } = usage(() =>
     parseArgs({
-    options: {
-      queen: { type: 'string' },
-      name: { type: 'string' },
-      bees: { type: 'string' },
-      'memory-per-bee': { type: 'string' },
-      timeout: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      grace: { type: 'string' },
-      'memory-poll': { type: 'string' },
-      'reserve-memory': { type: 'string' },
-      'fetch-cells': { type: 'string' },
-      'cell-cache': { type: 'string' },
-      'token-file': { type: 'string' },
-      config: { type: 'string' },
-      ephemeral: { type: 'boolean' },
-      'exit-with-stdin': { type: 'boolean' },
-    },
-    strict: true,
-  }),
+      options: {
+        queen: { type: 'string' },
+        name: { type: 'string' },
+        bees: { type: 'string' },
+        'memory-per-bee': { type: 'string' },
+        timeout: { type: 'string' },
+        'cache-dir': { type: 'string' },
+        grace: { type: 'string' },
+        'memory-poll': { type: 'string' },
+        'reserve-memory': { type: 'string' },
+        'fetch-cells': { type: 'string' },
+        'cell-cache': { type: 'string' },
+        'token-file': { type: 'string' },
+        config: { type: 'string' },
+        ephemeral: { type: 'boolean' },
+        'exit-with-stdin': { type: 'boolean' },
+      },
+      strict: true,
+    }),
   );
   // --config FILE: the same options as JSON (what `keeper cluster up` uploads); flags win over it.
   const file = values.config ? readConfigFile(values.config) : {};

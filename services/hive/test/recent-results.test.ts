@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { RECENT_RESULTS_MAX, RECENT_RESULTS_MS, RecentResults, type ResultMessage } from '../src/recent-results.js';
 
-const ok = (taskId: string, attempt = 1): ResultMessage => ({ type: 'task.succeeded', taskId, attempt, bee: 0, durationMs: 1, beeState: 'idle', value: { kind: 'js', value: taskId } });
+const ok = (taskId: string, attempt = 1): ResultMessage => ({
+  type: 'task.succeeded',
+  taskId,
+  attempt,
+  bee: 0,
+  durationMs: 1,
+  beeState: 'idle',
+  value: { kind: 'js', value: taskId },
+});
 
 describe('RecentResults', () => {
   it('answers by task and attempt, for RECENT_RESULTS_MS', () => {
@@ -24,8 +32,14 @@ describe('RecentResults', () => {
 
   it('does not keep a cancellation: the task never ran, so a re-assignment must run it', () => {
     const r = new RecentResults();
-    r.remember({ type: 'task.failed', taskId: 'c', attempt: 1, bee: -1, durationMs: 0, beeState: 'exited', error: { code: 'TASK_CANCELLED', message: 'x' } }, 1000);
-    r.remember({ type: 'task.failed', taskId: 'f', attempt: 1, bee: 0, durationMs: 5, beeState: 'idle', error: { code: 'TASK_FAILED', message: 'boom' } }, 1000);
+    r.remember(
+      { type: 'task.failed', taskId: 'c', attempt: 1, bee: -1, durationMs: 0, beeState: 'exited', error: { code: 'TASK_CANCELLED', message: 'x' } },
+      1000,
+    );
+    r.remember(
+      { type: 'task.failed', taskId: 'f', attempt: 1, bee: 0, durationMs: 5, beeState: 'idle', error: { code: 'TASK_FAILED', message: 'boom' } },
+      1000,
+    );
     expect(r.get('c', 1, 1000)).toBeUndefined();
     expect(r.get('f', 1, 1000)?.type).toBe('task.failed');
   });

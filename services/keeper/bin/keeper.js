@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/keeper.bundle.mjs";
+import '../dist/keeper.bundle.mjs';

@@ -33,7 +33,13 @@ export class QueenClient {
     return this.#send<T>(method, path, headers, body === undefined ? undefined : JSON.stringify(body), signal);
   }
 
-  async #send<T>(method: string, path: string, headers: Record<string, string>, body: string | NodeJS.ReadableStream | undefined, signal?: AbortSignal): Promise<T> {
+  async #send<T>(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | NodeJS.ReadableStream | undefined,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let res: RawResponse;
     try {
       res = await request(this.url + path, { method, headers, body, signal });
@@ -67,8 +73,17 @@ export class QueenClient {
   }
 
   /** SQL that may name frames: the queen plans it and bees run it. */
-  sql(sql: string, o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite' } = {}, signal?: AbortSignal): Promise<SqlResponse> {
-    return this.#call('POST', '/v1/sql', { sql, explain: o.explain ?? false, limits: o.limits ?? {}, ...(o.into ? { into: o.into, intoMode: o.intoMode ?? 'overwrite' } : {}) }, signal);
+  sql(
+    sql: string,
+    o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite' } = {},
+    signal?: AbortSignal,
+  ): Promise<SqlResponse> {
+    return this.#call(
+      'POST',
+      '/v1/sql',
+      { sql, explain: o.explain ?? false, limits: o.limits ?? {}, ...(o.into ? { into: o.into, intoMode: o.intoMode ?? 'overwrite' } : {}) },
+      signal,
+    );
   }
 
   colony(): Promise<ColonyView> {
@@ -116,9 +131,20 @@ export class QueenClient {
   }
 
   /** Stream a local file to the queen as the input of a write (for a queen on another machine). */
-  uploadFrame(name: string, file: string, q: { format: string; mode?: string; partitionBy?: string; maxAttempts?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<WriteResponse> {
+  uploadFrame(
+    name: string,
+    file: string,
+    q: { format: string; mode?: string; partitionBy?: string; maxAttempts?: number; timeoutMs?: number },
+    signal?: AbortSignal,
+  ): Promise<WriteResponse> {
     const opt = (k: string, v: string | number | undefined) => (v === undefined ? {} : { [k]: String(v) });
-    const params = new URLSearchParams({ format: q.format, ...opt('mode', q.mode), ...opt('partitionBy', q.partitionBy), ...opt('maxAttempts', q.maxAttempts), ...opt('timeoutMs', q.timeoutMs) });
+    const params = new URLSearchParams({
+      format: q.format,
+      ...opt('mode', q.mode),
+      ...opt('partitionBy', q.partitionBy),
+      ...opt('maxAttempts', q.maxAttempts),
+      ...opt('timeoutMs', q.timeoutMs),
+    });
     const headers = { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) };
     return this.#send<WriteResponse>('PUT', `/v1/frames/${encodeURIComponent(name)}/upload?${params}`, headers, createReadStream(file), signal);
   }

@@ -9,7 +9,15 @@ import { isAlive, killTree, waitUntil } from '@apiary/runtime';
 const START_TIMEOUT_MS = 20_000;
 
 /** Arguments for a daemon queen from keeper flags (validated already). */
-export function queenArgs(o: { host?: string; port?: number; bees?: number; memoryPerBeeBytes?: number; timeoutMs?: number; graceMs?: number; noLocalHive?: boolean }): string[] {
+export function queenArgs(o: {
+  host?: string;
+  port?: number;
+  bees?: number;
+  memoryPerBeeBytes?: number;
+  timeoutMs?: number;
+  graceMs?: number;
+  noLocalHive?: boolean;
+}): string[] {
   const a = [QUEEN_MAIN];
   if (o.host) a.push('--host', o.host);
   if (o.port !== undefined) a.push('--port', String(o.port));
@@ -33,10 +41,14 @@ export async function startDetached(args: string[], p: DaemonPaths = daemonPaths
   const pid = child.pid;
   if (!pid) throw new ApiaryError('QUEEN_START_FAILED', 'could not start the queen process');
   let state: DaemonState | null = null;
-  await waitUntil(() => {
-    state = readDaemonState(p);
-    return (state !== null && state.pid === pid) || !isAlive(pid);
-  }, START_TIMEOUT_MS, 50);
+  await waitUntil(
+    () => {
+      state = readDaemonState(p);
+      return (state !== null && state.pid === pid) || !isAlive(pid);
+    },
+    START_TIMEOUT_MS,
+    50,
+  );
   if (state && (state as DaemonState).pid === pid) return state;
   if (isAlive(pid)) killTree(pid, 'SIGKILL');
   throw new ApiaryError('QUEEN_START_FAILED', `the queen did not start; the end of ${p.logFile}:\n${tail(p.logFile, 12)}`);

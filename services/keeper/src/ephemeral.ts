@@ -101,8 +101,7 @@ export class EphemeralColony implements Colony {
 
   #awaitReady(): Promise<string> {
     return new Promise((resolve, reject) => {
-      const fail = (why: string) =>
-        reject(new ApiaryError('QUEEN_START_FAILED', `the queen did not start: ${why}\n${this.#logTail.slice(-10).join('\n')}`));
+      const fail = (why: string) => reject(new ApiaryError('QUEEN_START_FAILED', `the queen did not start: ${why}\n${this.#logTail.slice(-10).join('\n')}`));
       const timer = setTimeout(() => fail(`no ready line within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
       createInterface({ input: this.proc.stdout! }).once('line', (line) => {
         clearTimeout(timer);

@@ -17,7 +17,11 @@ export function formatTable(r: SqlResult): string {
   const body = r.rows.map((row) => cols.map((c) => cell(row[c.name])));
   const widths = cols.map((c, i) => Math.max(c.name.length, ...body.map((b) => (b[i] ?? '').length)));
   const num = cols.map((c) => NUMERIC.test(c.type));
-  const line = (vals: string[]) => vals.map((v, i) => (num[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' │ ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (num[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join(' │ ')
+      .trimEnd();
   const out = [line(cols.map((c) => c.name)), widths.map((w) => '─'.repeat(w)).join('─┼─')];
   for (const b of body) out.push(line(b));
   out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`);

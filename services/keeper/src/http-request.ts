@@ -11,7 +11,10 @@ export interface RawResponse {
  * write may take longer than that, and the queen answers only when it is done. `body` is a string
  * or a stream (uploads); `signal` aborts the request (the queen then cancels the work).
  */
-export function request(url: string, o: { method: string; headers: Record<string, string>; body?: string | NodeJS.ReadableStream; signal?: AbortSignal }): Promise<RawResponse> {
+export function request(
+  url: string,
+  o: { method: string; headers: Record<string, string>; body?: string | NodeJS.ReadableStream; signal?: AbortSignal },
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
     const req = mod.request(url, { method: o.method, headers: o.headers, signal: o.signal }, (res) => {

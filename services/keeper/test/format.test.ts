@@ -3,8 +3,14 @@ import { formatCsv, formatTable } from '../src/format.js';
 
 const r = {
   kind: 'sql' as const,
-  columns: [{ name: 'name', type: 'VARCHAR' }, { name: 'n', type: 'BIGINT' }],
-  rows: [{ name: 'a "q", b', n: 5 }, { name: null, n: 12345 }],
+  columns: [
+    { name: 'name', type: 'VARCHAR' },
+    { name: 'n', type: 'BIGINT' },
+  ],
+  rows: [
+    { name: 'a "q", b', n: 5 },
+    { name: null, n: 12345 },
+  ],
 };
 
 describe('output formats', () => {

@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../dist/queen.bundle.mjs";
+import '../dist/queen.bundle.mjs';

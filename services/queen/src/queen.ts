@@ -139,11 +139,14 @@ export class Queen {
   }
 
   #admit(): void {
-    if (!this.sm.is('serving', 'starting')) throw new ApiaryError('QUEEN_DRAINING', 'the queen is shutting down and takes no new work; retry against a running queen');
+    if (!this.sm.is('serving', 'starting'))
+      throw new ApiaryError('QUEEN_DRAINING', 'the queen is shutting down and takes no new work; retry against a running queen');
     const t = this.temperature();
     const a = admit('query', t.value);
     if (a.action === 'refuse') {
-      throw new ApiaryError('COLONY_CRITICAL', `the colony is critical (temperature ${t.value.toFixed(2)}); retry in ${a.retryAfterMs} ms`, { retryAfterMs: a.retryAfterMs });
+      throw new ApiaryError('COLONY_CRITICAL', `the colony is critical (temperature ${t.value.toFixed(2)}); retry in ${a.retryAfterMs} ms`, {
+        retryAfterMs: a.retryAfterMs,
+      });
     }
   }
 

@@ -7,4 +7,3 @@ export function tokenMatches(given: string | undefined, expected: string): boole
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
 }
-

@@ -4,7 +4,14 @@ import { admitWrite } from '../src/frames/admission.js';
 import { FrameCatalog, type NewCell } from '../src/frames/catalog.js';
 import { compareBounds, mergeStats } from '../src/frames/stats.js';
 
-const temp = (value: number, level: TemperatureView['level']): TemperatureView => ({ value, level, cpu: value, memoryPressure: value, queuePressure: 0, regulation: '' });
+const temp = (value: number, level: TemperatureView['level']): TemperatureView => ({
+  value,
+  level,
+  cpu: value,
+  memoryPressure: value,
+  queuePressure: 0,
+  regulation: '',
+});
 
 const schema = [
   { name: 'id', type: 'BIGINT' },
@@ -42,7 +49,11 @@ describe('write admission', () => {
 describe('frame catalog', () => {
   it('records appends and overwrites as versions made of cells', () => {
     const c = FrameCatalog.memory();
-    expect(c.commit({ frame: 'f', mode: 'append', writeId: 'w1', schema, cells: [cell('a', 0, 9), cell('b', 10, 19, 2)] })).toEqual({ version: 1, rows: 20, bytes: 200 });
+    expect(c.commit({ frame: 'f', mode: 'append', writeId: 'w1', schema, cells: [cell('a', 0, 9), cell('b', 10, 19, 2)] })).toEqual({
+      version: 1,
+      rows: 20,
+      bytes: 200,
+    });
     expect(c.commit({ frame: 'f', mode: 'append', writeId: 'w2', schema, cells: [cell('c', 20, 29)] }).version).toBe(2);
     expect(c.cells('f').map((x) => x.id)).toEqual(['a', 'b', 'c']);
     expect(c.cells('f', 1).map((x) => x.id)).toEqual(['a', 'b']);
@@ -82,7 +93,17 @@ describe('stats bounds', () => {
 
   it('skips all-NULL cells and makes unknown bounds unknown', () => {
     const s = [{ name: 'x', type: 'BIGINT' }];
-    expect(mergeStats(s, [{ rows: 2, stats: { x: { min: null, max: null, null_count: 2 } } }, { rows: 3, stats: { x: { min: 4, max: 9, null_count: 0 } } }])[0]).toMatchObject({ min: 4, max: 9, null_count: 2 });
-    expect(mergeStats(s, [{ rows: 3, stats: { x: { min: null, max: null, null_count: 0 } } }, { rows: 3, stats: { x: { min: 4, max: 9, null_count: 0 } } }])[0]).toMatchObject({ min: null, max: null });
+    expect(
+      mergeStats(s, [
+        { rows: 2, stats: { x: { min: null, max: null, null_count: 2 } } },
+        { rows: 3, stats: { x: { min: 4, max: 9, null_count: 0 } } },
+      ])[0],
+    ).toMatchObject({ min: 4, max: 9, null_count: 2 });
+    expect(
+      mergeStats(s, [
+        { rows: 3, stats: { x: { min: null, max: null, null_count: 0 } } },
+        { rows: 3, stats: { x: { min: 4, max: 9, null_count: 0 } } },
+      ])[0],
+    ).toMatchObject({ min: null, max: null });
   });
 });

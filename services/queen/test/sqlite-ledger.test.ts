@@ -72,7 +72,14 @@ function peek<T>(sql: string, ...params: unknown[]): T[] {
 function bigValue(bytes: number): TaskValue {
   const rows = [];
   for (let i = 0; rows.length * 60 < bytes; i++) rows.push({ i, s: `row ${i} ünïcödé ${'x'.repeat(30)}` });
-  return { kind: 'sql', columns: [{ name: 'i', type: 'INTEGER' }, { name: 's', type: 'VARCHAR' }], rows };
+  return {
+    kind: 'sql',
+    columns: [
+      { name: 'i', type: 'INTEGER' },
+      { name: 's', type: 'VARCHAR' },
+    ],
+    rows,
+  };
 }
 
 describe('SqliteLedger', () => {
@@ -159,9 +166,7 @@ describe('SqliteLedger', () => {
     l.flush();
 
     expect(readdirSync(resultsDir)).toEqual([`${big.id}.json`]); // and no temp file left behind
-    const rows = peek<{ id: string; value: string | null; value_file: string | null }>(
-      'SELECT id, value, value_file FROM tasks ORDER BY seq',
-    );
+    const rows = peek<{ id: string; value: string | null; value_file: string | null }>('SELECT id, value, value_file FROM tasks ORDER BY seq');
     expect(rows).toEqual([
       { id: big.id, value: null, value_file: `${big.id}.json` },
       { id: small.id, value: JSON.stringify(smallV), value_file: null },

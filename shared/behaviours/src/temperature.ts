@@ -80,9 +80,7 @@ export function isAtLeast(level: TemperatureLevel, than: TemperatureLevel): bool
 export function computeTemperature(input: TemperatureInput): Temperature {
   const cpu = clamp01(input.cpu);
   const memoryPressure =
-    input.hostMemoryPressure === undefined
-      ? clamp01(input.memoryPressure)
-      : Math.max(clamp01(input.memoryPressure), clamp01(input.hostMemoryPressure));
+    input.hostMemoryPressure === undefined ? clamp01(input.memoryPressure) : Math.max(clamp01(input.memoryPressure), clamp01(input.hostMemoryPressure));
   const queue = queuePressure(input.queued, input.bees);
   const raw = TEMPERATURE_WEIGHTS.cpu * cpu + TEMPERATURE_WEIGHTS.memory * memoryPressure + TEMPERATURE_WEIGHTS.queue * queue;
   const value = round3(clamp01(raw));
@@ -104,11 +102,7 @@ export type BeeLoad = Pick<BeeStatus, 'state' | 'cpuPercent' | 'rssBytes' | 'bud
  *   cpu            = mean(min(cpuPercent / 100, 1))
  *   memoryPressure = Σ rssBytes / Σ budgetBytes, clamped to [0, 1]
  */
-export function temperatureInputFromBees(
-  bees: readonly BeeLoad[],
-  queued: number,
-  opts: { hostMemoryPressure?: number } = {},
-): TemperatureInput {
+export function temperatureInputFromBees(bees: readonly BeeLoad[], queued: number, opts: { hostMemoryPressure?: number } = {}): TemperatureInput {
   const live = bees.filter((b) => b.state !== 'exited');
   let cpuSum = 0;
   let rss = 0;
@@ -129,11 +123,7 @@ export function temperatureInputFromBees(
 }
 
 /** Shorthand: `computeTemperature(temperatureInputFromBees(...))`. */
-export function temperatureFromBees(
-  bees: readonly BeeLoad[],
-  queued: number,
-  opts: { hostMemoryPressure?: number } = {},
-): Temperature {
+export function temperatureFromBees(bees: readonly BeeLoad[], queued: number, opts: { hostMemoryPressure?: number } = {}): Temperature {
   return computeTemperature(temperatureInputFromBees(bees, queued, opts));
 }
 

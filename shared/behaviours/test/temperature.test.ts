@@ -31,7 +31,6 @@ function bee(over: Partial<BeeStatus> & { id: number }): BeeStatus {
   });
 }
 
-
 describe('classifyTemperature', () => {
   it.each([
     [0, 'cold'],
@@ -159,18 +158,12 @@ describe('temperature from BeeStatus lists', () => {
   });
 
   it('counts starting and stopping bees as live', () => {
-    const bees = [
-      bee({ id: 0, state: 'starting', cpuPercent: 100 }),
-      bee({ id: 1, state: 'stopping', cpuPercent: 0 }),
-    ];
+    const bees = [bee({ id: 0, state: 'starting', cpuPercent: 100 }), bee({ id: 1, state: 'stopping', cpuPercent: 0 })];
     expect(temperatureInputFromBees(bees, 0)).toMatchObject({ cpu: 0.5, bees: 2 });
   });
 
   it('weights memory by budget, not by bee', () => {
-    const bees = [
-      bee({ id: 0, rssBytes: 100 * MiB, budgetBytes: 100 * MiB }),
-      bee({ id: 1, rssBytes: 0, budgetBytes: 300 * MiB }),
-    ];
+    const bees = [bee({ id: 0, rssBytes: 100 * MiB, budgetBytes: 100 * MiB }), bee({ id: 1, rssBytes: 0, budgetBytes: 300 * MiB })];
     expect(temperatureInputFromBees(bees, 0).memoryPressure).toBe(0.25);
   });
 

@@ -173,7 +173,11 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
   f.hosts.forEach((h, i) => {
     const first = seen.get(h.name);
     if (first === undefined) seen.set(h.name, i);
-    else problem(['hosts', i, 'name'], `duplicate host name "${h.name}"; hosts[${first}] (line ${at(locate(doc, ['hosts', first, 'name']).offset).line}) already has it`);
+    else
+      problem(
+        ['hosts', i, 'name'],
+        `duplicate host name "${h.name}"; hosts[${first}] (line ${at(locate(doc, ['hosts', first, 'name']).offset).line}) already has it`,
+      );
     if (h.user === undefined && f.defaults?.user === undefined) {
       problem(['hosts', i, 'user'], 'required; set it on the host or in defaults (expected a user name matching ^[a-z_][a-z0-9_-]*$)');
     }
@@ -238,12 +242,7 @@ export function resolveLocalPath(p: string, baseDir: string, homeDir: string = o
 
 // ---- error reporting ----
 
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  raw: unknown,
-  doc: Document,
-  at: (offset: number) => { line: number; column: number },
-): ClusterFileIssue[] {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, at: (offset: number) => { line: number; column: number }): ClusterFileIssue[] {
   const p = issue.path.filter((s): s is Seg => typeof s !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {

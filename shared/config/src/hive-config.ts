@@ -48,9 +48,16 @@ export interface HiveConfig {
 const Schema = z.object({
   queenUrl: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
   joinToken: z.string().min(16, 'must be at least 16 characters'),
-  name: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash, underscore'),
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash, underscore'),
   bees: z.number().int().min(1).max(256),
-  memoryPerBeeBytes: z.number().int().min(MIN_MEMORY_PER_BEE, `must be at least ${formatBytes(MIN_MEMORY_PER_BEE)}`),
+  memoryPerBeeBytes: z
+    .number()
+    .int()
+    .min(MIN_MEMORY_PER_BEE, `must be at least ${formatBytes(MIN_MEMORY_PER_BEE)}`),
   taskTimeoutMs: z.number().int().min(10).max(86_400_000),
   heartbeatMs: z.number().int().min(50).max(60_000),
   memoryPollMs: z.number().int().min(10).max(10_000),
@@ -58,7 +65,10 @@ const Schema = z.object({
   cacheDir: z.string().min(1),
   ephemeral: z.boolean(),
   fetchCells: z.enum(['auto', 'always', 'never']),
-  cellCacheBytes: z.number().int().min(16 * 1024 * 1024, 'must be at least 16 MiB'),
+  cellCacheBytes: z
+    .number()
+    .int()
+    .min(16 * 1024 * 1024, 'must be at least 16 MiB'),
 });
 
 export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number {
@@ -79,8 +89,7 @@ export function resolveHiveConfig(o: HiveOptions): HiveConfig {
     joinToken: o.joinToken,
     name: o.name ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-'),
     bees,
-    memoryPerBeeBytes:
-      o.memoryPerBee === undefined ? defaultMemoryPerBee(bees, reserve) : parseSize(o.memoryPerBee, 'memory per bee'),
+    memoryPerBeeBytes: o.memoryPerBee === undefined ? defaultMemoryPerBee(bees, reserve) : parseSize(o.memoryPerBee, 'memory per bee'),
     taskTimeoutMs: o.taskTimeout === undefined ? 30_000 : parseDuration(o.taskTimeout, 'task timeout'),
     heartbeatMs: o.heartbeatMs ?? 1000,
     memoryPollMs: o.memoryPollMs ?? 100,

@@ -60,7 +60,11 @@ const Schema = z.object({
   graceMs: z.number().int().min(0).max(600_000),
   hiveTimeoutMs: z.number().int().min(100).max(600_000),
   heartbeatMs: z.number().int().min(50).max(60_000),
-  maxBodyBytes: z.number().int().min(1024).max(1024 ** 3),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 ** 3),
   home: z.string().min(1),
   dataRoot: z.string().min(1).nullable(),
   minCellBytes: z.number().int().min(1).optional(),

@@ -399,7 +399,13 @@ hosts:
       '',
     ];
     it.each(bad)('refuses host address %j', (a) => {
-      expectRejected(head(second(`    address: ${JSON.stringify(a)}\n    user: pi\n`)), 'hosts[1].address', 9, 14, /expected an IPv4 or IPv6 address, or a hostname/);
+      expectRejected(
+        head(second(`    address: ${JSON.stringify(a)}\n    user: pi\n`)),
+        'hosts[1].address',
+        9,
+        14,
+        /expected an IPv4 or IPv6 address, or a hostname/,
+      );
     });
     it.each(['10.0.0.12', '::1', 'fe80::1%eth0', '2001:db8::7', 'pi2', 'pi2.local', 'node-7.cluster.example.com', 'PI2.LAN'])(
       'accepts host address %j',
@@ -438,7 +444,24 @@ hosts:
   });
 
   describe('remote paths (they reach remote shells)', () => {
-    const bad = ['opt/apiary', 'apiary', '~', '~bob/apiary', '/opt/my apiary', '/opt/$HOME', '/opt/`id`', '/opt/a;b', '/opt/a|b', "/opt/it's", '/opt/"x"', '/opt/a*', '/opt/a\nb', '/opt/../etc', '$HOME/apiary', '/opt/é'];
+    const bad = [
+      'opt/apiary',
+      'apiary',
+      '~',
+      '~bob/apiary',
+      '/opt/my apiary',
+      '/opt/$HOME',
+      '/opt/`id`',
+      '/opt/a;b',
+      '/opt/a|b',
+      "/opt/it's",
+      '/opt/"x"',
+      '/opt/a*',
+      '/opt/a\nb',
+      '/opt/../etc',
+      '$HOME/apiary',
+      '/opt/é',
+    ];
     it.each(bad)('refuses install_dir %j', (p) => {
       expectRejected(head(`    install_dir: ${JSON.stringify(p)}\n`), 'hosts[0].install_dir', 8, 18, /expected an absolute path or one starting with ~\//);
     });
@@ -486,7 +509,10 @@ hosts:
 
   describe('setup commands', () => {
     it('are free-form one-line strings', () => {
-      const c = parseCluster(head('', `setup_commands:\n  - "echo $HOME && ls | wc -l > /tmp/n; test -d /opt || sudo mkdir /opt"\n  - 'echo "it''s fine"'\n`), 'c.yaml');
+      const c = parseCluster(
+        head('', `setup_commands:\n  - "echo $HOME && ls | wc -l > /tmp/n; test -d /opt || sudo mkdir /opt"\n  - 'echo "it''s fine"'\n`),
+        'c.yaml',
+      );
       expect(c.setupCommands).toEqual(['echo $HOME && ls | wc -l > /tmp/n; test -d /opt || sudo mkdir /opt', `echo "it's fine"`]);
     });
     it.each([

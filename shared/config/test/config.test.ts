@@ -26,7 +26,15 @@ describe('config resolution', () => {
 
   it('fills defaults and freezes', () => {
     const c = resolveHiveConfig({ ...base, bees: 2, memoryPerBee: '256MiB' });
-    expect(c).toMatchObject({ bees: 2, memoryPerBeeBytes: 256 * 1024 ** 2, taskTimeoutMs: 30_000, heartbeatMs: 1000, memoryPollMs: 100, graceMs: 5000, ephemeral: false });
+    expect(c).toMatchObject({
+      bees: 2,
+      memoryPerBeeBytes: 256 * 1024 ** 2,
+      taskTimeoutMs: 30_000,
+      heartbeatMs: 1000,
+      memoryPollMs: 100,
+      graceMs: 5000,
+      ephemeral: false,
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 

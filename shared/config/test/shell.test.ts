@@ -8,8 +8,7 @@ import { remoteCommand, sftpRemotePath, shellQuote, shellQuoteRemotePath } from 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-shell-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const sh = (command: string, env: NodeJS.ProcessEnv = process.env): string =>
-  execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', env, cwd: tmp });
+const sh = (command: string, env: NodeJS.ProcessEnv = process.env): string => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', env, cwd: tmp });
 
 const nasty = [
   'plain',

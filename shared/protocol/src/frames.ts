@@ -13,7 +13,10 @@ export const FRAME_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function checkFrameName(name: string): string {
   if (!FRAME_NAME.test(name)) {
-    throw new ApiaryError('FRAME_NAME_INVALID', `invalid frame name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and _, not starting with a digit`);
+    throw new ApiaryError(
+      'FRAME_NAME_INVALID',
+      `invalid frame name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and _, not starting with a digit`,
+    );
   }
   return name;
 }

@@ -128,7 +128,10 @@ export const SqlRequest = z.object({
   explain: z.boolean().default(false),
   limits: TaskLimits.default({}),
   /** Write the result to this frame (a new version) instead of returning rows: for large results. */
-  into: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a frame name: lower-case letters, digits, underscore').optional(),
+  into: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a frame name: lower-case letters, digits, underscore')
+    .optional(),
   intoMode: z.enum(['append', 'overwrite']).default('overwrite'),
 });
 export type SqlRequest = z.infer<typeof SqlRequest>;

@@ -33,7 +33,6 @@ export const WriteTaskSpec = z.object({
   partitionBy: z.string().min(1).max(256).optional(),
 });
 
-
 /**
  * SQL over frames, as planned by the queen: each frame is a view over its (pruned) cells, the
  * database can read only `allowDirs` (the data root), and `into` writes the result to a Parquet

@@ -25,7 +25,12 @@ describe('FifoQueue', () => {
 
 describe('StateMachine', () => {
   it('allows only the listed transitions', () => {
-    const m = new StateMachine<'a' | 'b' | 'c'>('m', 'a', { a: ['b'], b: ['c'], c: [] }, createLogger('t', () => {}));
+    const m = new StateMachine<'a' | 'b' | 'c'>(
+      'm',
+      'a',
+      { a: ['b'], b: ['c'], c: [] },
+      createLogger('t', () => {}),
+    );
     m.to('b');
     expect(() => m.to('a')).toThrow(/illegal transition b → a/);
     m.to('c');
@@ -52,7 +57,15 @@ describe('process table', () => {
       };
       expect(await waitUntil(forked, 10_000), `tree: ${seen.join(', ')}`).toBe(true);
       // ...and each has exec'd sleep: a kill must reach the real process, not a shell about to exec.
-      expect(await waitUntil(() => tree().filter((p) => p !== sh.pid).every((p) => /^sleep\0/.test(cmdline(p))), 10_000)).toBe(true);
+      expect(
+        await waitUntil(
+          () =>
+            tree()
+              .filter((p) => p !== sh.pid)
+              .every((p) => /^sleep\0/.test(cmdline(p))),
+          10_000,
+        ),
+      ).toBe(true);
       seen = tree();
       killTree(sh.pid!, 'SIGKILL');
       expect(await waitForExit(seen, 2000)).toBe(true);

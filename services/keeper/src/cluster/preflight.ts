@@ -37,19 +37,29 @@ export async function preflight(ssh: Ssh, installDir: string): Promise<HostFacts
     `printf 'disk=%s\\n' "$(df -Pk ${dir} 2>/dev/null | awk 'NR==2 {print $4 * 1024}')"`,
   ].join('; ');
   const r = await ssh.exec(script, { timeoutMs: 20_000 });
-  const kv = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+  const kv = Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+  );
   const fail = (msg: string) => new ApiaryError('PREFLIGHT_FAILED', `${name}: ${msg}`);
   const node = kv.node ?? 'missing';
   if (node === 'missing' || !/^v\d+\./.test(node)) {
-    throw fail(`node is not on the PATH of ${ssh.target.user}@${ssh.target.address} for non-interactive SSH: install Node.js 20 or newer, or put it on the PATH that sshd gives commands (~/.profile is not read)`);
+    throw fail(
+      `node is not on the PATH of ${ssh.target.user}@${ssh.target.address} for non-interactive SSH: install Node.js 20 or newer, or put it on the PATH that sshd gives commands (~/.profile is not read)`,
+    );
   }
   const major = Number(node.slice(1).split('.')[0]);
   if (major < 20) throw fail(`node ${node} is too old: apiary needs Node.js 20 or newer`);
   if (kv.writable !== 'yes') {
-    throw fail(`cannot write to ${expandHome(installDir, home)} as ${ssh.target.user}: create it and give it to that user (sudo mkdir -p DIR && sudo chown ${ssh.target.user} DIR), or pick another install_dir`);
+    throw fail(
+      `cannot write to ${expandHome(installDir, home)} as ${ssh.target.user}: create it and give it to that user (sudo mkdir -p DIR && sudo chown ${ssh.target.user} DIR), or pick another install_dir`,
+    );
   }
   const disk = Number(kv.disk ?? 0);
-  if (disk > 0 && disk < MIN_DISK_BYTES) throw fail(`only ${(disk / 1048576).toFixed(0)} MiB free under ${installDir}: a hive needs at least ${MIN_DISK_BYTES / 1048576} MiB`);
+  if (disk > 0 && disk < MIN_DISK_BYTES)
+    throw fail(`only ${(disk / 1048576).toFixed(0)} MiB free under ${installDir}: a hive needs at least ${MIN_DISK_BYTES / 1048576} MiB`);
   return {
     home,
     node,

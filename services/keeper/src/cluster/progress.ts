@@ -12,7 +12,10 @@ export class ProgressView {
   #drawn = 0;
 
   /** `out`: stdout for cluster commands; stderr when stdout carries a query's result. */
-  constructor(hosts: string[], private readonly out: NodeJS.WriteStream = process.stdout) {
+  constructor(
+    hosts: string[],
+    private readonly out: NodeJS.WriteStream = process.stdout,
+  ) {
     this.#tty = out.isTTY === true;
     for (const h of hosts) this.#rows.set(h, { step: 'waiting', state: 'run', detail: '', done: [] });
     if (this.#tty) this.#draw();
@@ -32,7 +35,9 @@ export class ProgressView {
   #draw(): void {
     const width = Math.max(...[...this.#rows.keys()].map((h) => h.length));
     const lines = [...this.#rows].map(([h, r]) => {
-      const steps = STEPS.map((s) => (r.done.includes(s) ? `${s} ✓` : s === r.step ? `${s} ${MARK[r.state]}` : '')).filter(Boolean).join('  ');
+      const steps = STEPS.map((s) => (r.done.includes(s) ? `${s} ✓` : s === r.step ? `${s} ${MARK[r.state]}` : ''))
+        .filter(Boolean)
+        .join('  ');
       return `${h.padEnd(width)}  ${steps}${r.detail && r.state === 'fail' ? `\n${' '.repeat(width + 2)}${r.detail}` : ''}`;
     });
     const text = lines.join('\n');

@@ -56,17 +56,37 @@ export async function provisionHost(h: HostSpec, job: ClusterJob, queen: QueenCl
   try {
     ssh = await run('connect', () => Ssh.connect(h, { acceptNewHostKeys: job.acceptNewHostKeys }));
     const s = ssh;
-    const facts = await run('preflight', () => preflight(s, h.installDir), (f) => `node ${f.node}, ${f.arch}, ${f.cores} cores`);
+    const facts = await run(
+      'preflight',
+      () => preflight(s, h.installDir),
+      (f) => `node ${f.node}, ${f.arch}, ${f.cores} cores`,
+    );
     const layout: RemoteLayout = { installDir: expandHome(h.installDir, facts.home), home: expandHome(h.home, facts.home) };
-    await run('setup', async () => {
-      for (const cmd of job.setupCommands) {
-        const r = await s.exec(cmd, { timeoutMs: 600_000 });
-        if (r.code !== 0) throw new ApiaryError('SETUP_FAILED', `${h.name}: setup command \`${cmd}\` exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
-      }
-      return job.setupCommands.length;
-    }, (n) => `${n} command(s)`);
-    const changed = await run('upload', () => syncFiles(s, filesFor(h, job, layout, facts.platform, nodeArch(facts.arch))), (n) => `${n} file(s) changed`);
-    const channel = await run('start', () => startHive(s, layout, job, changed > 0), (c) => (c ? 'attached to this session' : 'detached'));
+    await run(
+      'setup',
+      async () => {
+        for (const cmd of job.setupCommands) {
+          const r = await s.exec(cmd, { timeoutMs: 600_000 });
+          if (r.code !== 0)
+            throw new ApiaryError(
+              'SETUP_FAILED',
+              `${h.name}: setup command \`${cmd}\` exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`,
+            );
+        }
+        return job.setupCommands.length;
+      },
+      (n) => `${n} command(s)`,
+    );
+    const changed = await run(
+      'upload',
+      () => syncFiles(s, filesFor(h, job, layout, facts.platform, nodeArch(facts.arch))),
+      (n) => `${n} file(s) changed`,
+    );
+    const channel = await run(
+      'start',
+      () => startHive(s, layout, job, changed > 0),
+      (c) => (c ? 'attached to this session' : 'detached'),
+    );
     await run('join', () => waitForJoin(queen, h.name, job.joinTimeoutMs, async () => (channel ? '' : await tailLog(s, layout))));
     return { ok: true, up: { host: h, ssh: s, layout, channel } };
   } catch (e) {
@@ -117,5 +137,8 @@ async function waitForJoin(queen: QueenClient, name: string, timeoutMs: number, 
     await new Promise((r) => setTimeout(r, 200));
   }
   const tail = await log().catch(() => '');
-  throw new ApiaryError('HIVE_JOIN_TIMEOUT', `${name}: the hive started but did not join the queen within ${timeoutMs} ms: can the host reach the queen's address? ${tail ? `\nlast lines of its log:\n${tail}` : ''}`);
+  throw new ApiaryError(
+    'HIVE_JOIN_TIMEOUT',
+    `${name}: the hive started but did not join the queen within ${timeoutMs} ms: can the host reach the queen's address? ${tail ? `\nlast lines of its log:\n${tail}` : ''}`,
+  );
 }

@@ -26,7 +26,10 @@ function hiveArgv(l: RemoteLayout, extra: string[] = []): string[] {
 /** The pid of our running hive on the host, if any (pidfile checked against the process's command line). */
 export async function runningHivePid(ssh: Ssh, l: RemoteLayout): Promise<number | null> {
   const p = remotePaths(l);
-  const r = await ssh.exec(`pid=$(cat ${shellQuote(p.pid)} 2>/dev/null) && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF ${shellQuote(p.hive)} && echo $pid`, { timeoutMs: 15_000 });
+  const r = await ssh.exec(
+    `pid=$(cat ${shellQuote(p.pid)} 2>/dev/null) && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF ${shellQuote(p.hive)} && echo $pid`,
+    { timeoutMs: 15_000 },
+  );
   const pid = Number(r.stdout.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
@@ -44,7 +47,8 @@ export async function startDetached(ssh: Ssh, l: RemoteLayout): Promise<number> 
     `>> ${shellQuote(p.log)} 2>&1 < /dev/null & echo $! > ${shellQuote(p.pid)}; } && cat ${shellQuote(p.pid)}`;
   const r = await ssh.exec(cmd, { timeoutMs: 15_000 });
   const pid = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new ApiaryError('SETUP_FAILED', `${ssh.target.name}: could not start the hive: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0)
+    throw new ApiaryError('SETUP_FAILED', `${ssh.target.name}: could not start the hive: ${r.stderr.trim() || r.stdout.trim()}`);
   return pid;
 }
 
@@ -77,7 +81,10 @@ function ownPattern(installDir: string): string {
 /** Pids of any process of ours on the host: a hive or bee started from this install dir. */
 export async function ourProcesses(ssh: Ssh, l: RemoteLayout): Promise<number[]> {
   const r = await ssh.exec(`pgrep -f -- ${shellQuote(ownPattern(l.installDir))} || true`, { timeoutMs: 15_000 });
-  return r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return r.stdout
+    .split('\n')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** Last resort after a stop: SIGKILL each of our processes by pid. */

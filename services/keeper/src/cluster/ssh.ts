@@ -48,10 +48,20 @@ export class Ssh {
         client.end();
         if (keyProblem) return reject(keyProblem);
         if (e.level === 'client-authentication') {
-          return reject(new ApiaryError('SSH_AUTH_FAILED', `${t.name}: ${t.user}@${t.address} refused the key ${t.keyPath}: add its public key to ~${t.user}/.ssh/authorized_keys on the host`));
+          return reject(
+            new ApiaryError(
+              'SSH_AUTH_FAILED',
+              `${t.name}: ${t.user}@${t.address} refused the key ${t.keyPath}: add its public key to ~${t.user}/.ssh/authorized_keys on the host`,
+            ),
+          );
         }
         if ((e.code && UNREACHABLE.has(e.code)) || /Timed out while waiting for handshake/.test(e.message)) {
-          return reject(new ApiaryError('HOST_UNREACHABLE', `${t.name}: cannot reach ${t.address}:${t.port} (${e.code ?? e.message}): is the host up, on this network, with sshd listening?`));
+          return reject(
+            new ApiaryError(
+              'HOST_UNREACHABLE',
+              `${t.name}: cannot reach ${t.address}:${t.port} (${e.code ?? e.message}): is the host up, on this network, with sshd listening?`,
+            ),
+          );
         }
         reject(new ApiaryError('HOST_UNREACHABLE', `${t.name}: SSH to ${t.address}:${t.port} failed: ${e.message}`));
       });
@@ -73,8 +83,14 @@ export class Ssh {
           }
           keyProblem =
             v.reason === 'mismatch'
-              ? new ApiaryError('HOST_KEY_MISMATCH', `${t.name}: the ${type} host key of ${t.address} differs from ${t.knownHostsPath}: someone may be intercepting the connection, or the host was reinstalled (then remove its old line)`)
-              : new ApiaryError('HOST_KEY_UNKNOWN', `${t.name}: ${t.address}'s host key is not in ${t.knownHostsPath}: check it and add it (ssh-keyscan -p ${t.port} ${t.address} >> ${t.knownHostsPath}), or pass --accept-new-host-keys`);
+              ? new ApiaryError(
+                  'HOST_KEY_MISMATCH',
+                  `${t.name}: the ${type} host key of ${t.address} differs from ${t.knownHostsPath}: someone may be intercepting the connection, or the host was reinstalled (then remove its old line)`,
+                )
+              : new ApiaryError(
+                  'HOST_KEY_UNKNOWN',
+                  `${t.name}: ${t.address}'s host key is not in ${t.knownHostsPath}: check it and add it (ssh-keyscan -p ${t.port} ${t.address} >> ${t.knownHostsPath}), or pass --accept-new-host-keys`,
+                );
           return false;
         },
       });

@@ -13,10 +13,25 @@ export const DEMO_USAGE = `keeper demo [--rows N] [--bees N] [--memory-per-bee 2
   then remove everything.`;
 
 const QUERIES: [title: string, sql: (glob: string) => string][] = [
-  ['Orders and revenue by region', (g) => `SELECT region, count(*) AS orders, round(sum(amount), 2) AS revenue FROM read_parquet('${g}') GROUP BY region ORDER BY region`],
-  ['Revenue by quarter', (g) => `SELECT quarter(ordered_at) AS quarter, round(sum(amount), 2) AS revenue, round(avg(amount), 2) AS avg_order FROM read_parquet('${g}') GROUP BY 1 ORDER BY 1`],
-  ['Top 5 customers', (g) => `SELECT customer, count(*) AS orders, round(sum(amount), 2) AS spent FROM read_parquet('${g}') GROUP BY customer ORDER BY spent DESC, customer LIMIT 5`],
-  ['Order size distribution', (g) => `SELECT CASE WHEN amount < 100 THEN 'small' WHEN amount < 500 THEN 'medium' ELSE 'large' END AS size, count(*) AS orders FROM read_parquet('${g}') GROUP BY 1 ORDER BY 2 DESC`],
+  [
+    'Orders and revenue by region',
+    (g) => `SELECT region, count(*) AS orders, round(sum(amount), 2) AS revenue FROM read_parquet('${g}') GROUP BY region ORDER BY region`,
+  ],
+  [
+    'Revenue by quarter',
+    (g) =>
+      `SELECT quarter(ordered_at) AS quarter, round(sum(amount), 2) AS revenue, round(avg(amount), 2) AS avg_order FROM read_parquet('${g}') GROUP BY 1 ORDER BY 1`,
+  ],
+  [
+    'Top 5 customers',
+    (g) =>
+      `SELECT customer, count(*) AS orders, round(sum(amount), 2) AS spent FROM read_parquet('${g}') GROUP BY customer ORDER BY spent DESC, customer LIMIT 5`,
+  ],
+  [
+    'Order size distribution',
+    (g) =>
+      `SELECT CASE WHEN amount < 100 THEN 'small' WHEN amount < 500 THEN 'medium' ELSE 'large' END AS size, count(*) AS orders FROM read_parquet('${g}') GROUP BY 1 ORDER BY 2 DESC`,
+  ],
 ];
 
 export async function demoCommand(argv: string[]): Promise<number> {

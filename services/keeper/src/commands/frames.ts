@@ -43,7 +43,9 @@ export async function framesCommand(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? JSON.stringify(f, null, 2) + '\n' : renderDetail(f));
   } else {
     const r = await client.dropFrame(name!);
-    process.stdout.write(values.json ? JSON.stringify(r) + '\n' : `dropped frame ${r.frame} (${r.cells_deleted} cell file${r.cells_deleted === 1 ? '' : 's'} deleted)\n`);
+    process.stdout.write(
+      values.json ? JSON.stringify(r) + '\n' : `dropped frame ${r.frame} (${r.cells_deleted} cell file${r.cells_deleted === 1 ? '' : 's'} deleted)\n`,
+    );
   }
   return EXIT.OK;
 }

@@ -41,7 +41,9 @@ async function start(argv: string[]): Promise<number> {
   if (values.detach) {
     const s = await startDetached(args);
     const p = daemonPaths();
-    process.stdout.write(`queen started: pid ${s.pid} at ${s.url}\n  log:          ${p.logFile}\n  client token: ${p.clientTokenFile}\n  join token:   ${p.joinTokenFile}\n`);
+    process.stdout.write(
+      `queen started: pid ${s.pid} at ${s.url}\n  log:          ${p.logFile}\n  client token: ${p.clientTokenFile}\n  join token:   ${p.joinTokenFile}\n`,
+    );
     return EXIT.OK;
   }
   // Foreground: same process group, so Ctrl-C reaches the queen too; we wait for its cascade to finish.
@@ -96,6 +98,8 @@ async function status(argv: string[]): Promise<number> {
   }
   const up = Math.round((Date.now() - s.startedAt) / 1000);
   const bees = c.hives.reduce((n, h) => n + h.bees.length, 0);
-  process.stdout.write(`queen running: pid ${s.pid} at ${s.url}, up ${up}s; ${c.hives.length} hive(s), ${bees} bee(s), ${c.queued} queued, ${c.running} running\n`);
+  process.stdout.write(
+    `queen running: pid ${s.pid} at ${s.url}, up ${up}s; ${c.hives.length} hive(s), ${bees} bee(s), ${c.queued} queued, ${c.running} running\n`,
+  );
   return EXIT.OK;
 }

@@ -9,7 +9,13 @@ export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv] [--explai
   --into FRAME writes the result to a frame (a new version) instead of printing it.`;
 
 export async function sqlCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, format: { type: 'string', short: 'f' }, explain: { type: 'boolean' }, into: { type: 'string' }, append: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS,
+    format: { type: 'string', short: 'f' },
+    explain: { type: 'boolean' },
+    into: { type: 'string' },
+    append: { type: 'boolean' },
+  });
   if (values.help) {
     process.stdout.write(SQL_USAGE + '\n');
     return 0;

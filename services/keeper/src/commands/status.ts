@@ -19,7 +19,12 @@ function connect(queen: string | undefined): QueenClient | null {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' }, queen: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parse(argv, {
+    json: { type: 'boolean' },
+    watch: { type: 'boolean', short: 'w' },
+    queen: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const client = connect(values.queen);
   if (!client) {
     process.stderr.write('no queen is running: start one with `keeper queen start --detach`, or pass --queen URL\n');

@@ -61,7 +61,12 @@ export async function writeCommand(argv: string[]): Promise<number> {
     const remote = !/^https?:\/\/(127\.|localhost|\[::1\])/.test(client.url);
     const r =
       values.upload || remote
-        ? await client.uploadFrame(frame, uploadable(req.path), { format: req.format ?? formatOf(req.path), mode: req.mode, partitionBy: req.partitionBy, maxAttempts: req.maxAttempts, timeoutMs: req.timeoutMs }, session.signal)
+        ? await client.uploadFrame(
+            frame,
+            uploadable(req.path),
+            { format: req.format ?? formatOf(req.path), mode: req.mode, partitionBy: req.partitionBy, maxAttempts: req.maxAttempts, timeoutMs: req.timeoutMs },
+            session.signal,
+          )
         : await client.writeFrame(frame, req, session.signal);
     process.stdout.write(values.json ? JSON.stringify(r) + '\n' : summary(r));
     return 0;

@@ -18,11 +18,11 @@ export async function admitWrite(temperature: () => TemperatureView, signal?: Ab
     }
     if (a.action === 'admit' && !isAtLeast(t.level, 'hot')) return;
     const after = a.action === 'refuse' ? a.retryAfterMs : retryAfterMs(t.value, opts);
-    throw new ApiaryError(
-      'COLONY_HOT',
-      `the colony stayed ${t.level} (temperature ${t.value.toFixed(2)}) for ${waitedMs} ms; retry the write in ${after} ms`,
-      { retryAfterMs: after, temperature: t.value, level: t.level },
-    );
+    throw new ApiaryError('COLONY_HOT', `the colony stayed ${t.level} (temperature ${t.value.toFixed(2)}) for ${waitedMs} ms; retry the write in ${after} ms`, {
+      retryAfterMs: after,
+      temperature: t.value,
+      level: t.level,
+    });
   }
 }
 

@@ -89,7 +89,10 @@ export class FrameCatalog {
     const want = JSON.parse(cur.schema) as Column[];
     if (JSON.stringify(want) !== JSON.stringify(schema)) {
       const show = (s: readonly Column[]) => s.map((c) => `${c.name} ${c.type}`).join(', ');
-      throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `cannot append to ${frame}: it has (${show(want)}) but the data has (${show(schema)}); use --mode overwrite to replace it`);
+      throw new ApiaryError(
+        'FRAME_SCHEMA_MISMATCH',
+        `cannot append to ${frame}: it has (${show(want)}) but the data has (${show(schema)}); use --mode overwrite to replace it`,
+      );
     }
   }
 
@@ -175,18 +178,28 @@ export class FrameCatalog {
 
   /** Forget a frame; returns the relative paths of every cell it had (the caller deletes the files). */
   drop(name: string): string[] {
-    return this.db.transaction(() => {
-      if (!this.has(name)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
-      const paths = this.db.prepare<[string], { path: string }>('SELECT path FROM cells WHERE frame = ?').all(name).map((r) => r.path);
-      this.db.prepare('DELETE FROM version_cells WHERE frame = ?').run(name);
-      this.db.prepare('DELETE FROM frames WHERE name = ?').run(name);
-      return paths;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (!this.has(name)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
+        const paths = this.db
+          .prepare<[string], { path: string }>('SELECT path FROM cells WHERE frame = ?')
+          .all(name)
+          .map((r) => r.path);
+        this.db.prepare('DELETE FROM version_cells WHERE frame = ?').run(name);
+        this.db.prepare('DELETE FROM frames WHERE name = ?').run(name);
+        return paths;
+      })
+      .immediate();
   }
 
   /** Every recorded cell path, for the start-up sweep of files no version owns. */
   allCellPaths(): Set<string> {
-    return new Set(this.db.prepare<[], { path: string }>('SELECT path FROM cells').all().map((r) => r.path));
+    return new Set(
+      this.db
+        .prepare<[], { path: string }>('SELECT path FROM cells')
+        .all()
+        .map((r) => r.path),
+    );
   }
 
   close(): void {

@@ -9,7 +9,10 @@ const WAIT_SLICE_MS = 60_000;
  */
 export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], limits: TaskLimits, signal: AbortSignal): Promise<TaskValue[]> {
   // Writes read inputs and write cells on the queen's filesystem: only hives that see it may run them.
-  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })), { onQueenFs: true });
+  const recs = scheduler.submitMany(
+    specs.map((spec) => ({ spec, limits })),
+    { onQueenFs: true },
+  );
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
   // cancel() is a no-op on a finished task.

@@ -158,7 +158,10 @@ function sameSchema(results: readonly WriteResult[]): WriteResult['schema'] {
   for (const r of results) {
     if (JSON.stringify(r.schema) !== JSON.stringify(first)) {
       const show = (s: WriteResult['schema']) => s.map((c) => `${c.name} ${c.type}`).join(', ');
-      throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `the input files do not share one schema: (${show(first)}) vs (${show(r.schema)}); write them separately or convert them first`);
+      throw new ApiaryError(
+        'FRAME_SCHEMA_MISMATCH',
+        `the input files do not share one schema: (${show(first)}) vs (${show(r.schema)}); write them separately or convert them first`,
+      );
     }
   }
   return first;

@@ -57,4 +57,3 @@ function abortOnClose(raw: { once: (e: 'close', f: () => void) => void }): Abort
   raw.once('close', () => ac.abort());
   return ac.signal;
 }
-

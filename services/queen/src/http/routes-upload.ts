@@ -44,13 +44,25 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
         const limit = new Transform({
           transform(chunk: Buffer, _enc, cb) {
             seen += chunk.length;
-            cb(seen > MAX_UPLOAD_BYTES ? new ApiaryError('PAYLOAD_TOO_LARGE', `uploads are limited to ${MAX_UPLOAD_BYTES} bytes: put the file on the queen's machine and write it by path`) : null, chunk);
+            cb(
+              seen > MAX_UPLOAD_BYTES
+                ? new ApiaryError(
+                    'PAYLOAD_TOO_LARGE',
+                    `uploads are limited to ${MAX_UPLOAD_BYTES} bytes: put the file on the queen's machine and write it by path`,
+                  )
+                : null,
+              chunk,
+            );
           },
         });
         await pipeline(req.body as NodeJS.ReadableStream, limit, createWriteStream(file, { mode: 0o600 }));
         const ac = new AbortController();
         reply.raw.once('close', () => reply.raw.writableFinished || ac.abort());
-        return await deps.frames.writer.write(name, { path: file, format: q.format, mode: q.mode, partitionBy: q.partitionBy, maxAttempts: q.maxAttempts, timeoutMs: q.timeoutMs }, ac.signal);
+        return await deps.frames.writer.write(
+          name,
+          { path: file, format: q.format, mode: q.mode, partitionBy: q.partitionBy, maxAttempts: q.maxAttempts, timeoutMs: q.timeoutMs },
+          ac.signal,
+        );
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

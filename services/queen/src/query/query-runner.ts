@@ -73,7 +73,13 @@ export class QueryRunner {
     }
   }
 
-  async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
+  async #steps(
+    sql: string,
+    opts: QueryOptions,
+    into: string | undefined,
+    exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>,
+    tasks: string[],
+  ): Promise<SqlResponse> {
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
       await this.#hivesUp(opts.signal);
@@ -97,14 +103,21 @@ export class QueryRunner {
     if (plan.kind === 'whole' && plan.frames.length === 0) return plainSql();
     if (plan.kind === 'whole') {
       const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
-      return { ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns, cells }), into), explain: planned.explain, tasks, written: null };
+      return {
+        ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns, cells }), into),
+        explain: planned.explain,
+        tasks,
+        written: null,
+      };
     }
     const dir = path.join(this.dataRoot, 'queries', randomUUID());
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
       await Promise.all(
-        plan.groups.map((g, i) => exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells })),
+        plan.groups.map((g, i) =>
+          exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells }),
+        ),
       );
       const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into });
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
@@ -175,7 +188,10 @@ function toRows(v: TaskValue, into?: string): Pick<SqlResponse, 'columns' | 'row
   const r = v as SqlResult;
   if (into) return { columns: [], rows: [] };
   if (r.rows.length > MAX_RESULT_ROWS) {
-    throw new ApiaryError('RESULT_TOO_LARGE', `the result has ${r.rows.length} rows, over ${MAX_RESULT_ROWS}: add a LIMIT, aggregate further, or write it to a frame with --into FRAME`);
+    throw new ApiaryError(
+      'RESULT_TOO_LARGE',
+      `the result has ${r.rows.length} rows, over ${MAX_RESULT_ROWS}: add a LIMIT, aggregate further, or write it to a frame with --into FRAME`,
+    );
   }
   return { columns: r.columns, rows: r.rows };
 }

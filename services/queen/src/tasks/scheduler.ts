@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { shouldRetry } from '@apiary/behaviours';
-import {
-  ApiaryError,
-  TERMINAL_STATES,
-  type TaskLimits,
-  type TaskSpec,
-  type TaskValue,
-  type WireError,
-} from '@apiary/protocol';
+import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
 import { FifoQueue, type Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
@@ -151,7 +144,10 @@ export class Scheduler {
       if (!hive) {
         if (t.onQueenFs && this.#noHiveSeesQueenFs()) {
           this.#queue.shift();
-          this.#finish(t, 'failed', null, { code: 'NO_HIVES', message: "no connected hive can read the queen's files (writes and results into frames need a hive on the queen's machine)" });
+          this.#finish(t, 'failed', null, {
+            code: 'NO_HIVES',
+            message: "no connected hive can read the queen's files (writes and results into frames need a hive on the queen's machine)",
+          });
           continue;
         }
         return;
@@ -176,7 +172,8 @@ export class Scheduler {
     for (const h of this.hives()) {
       if (h.free <= 0 || (t.onQueenFs && h.dataInPlace !== true)) continue;
       const tried = t.attempts.filter((a) => a.hive === h.id).length;
-      const held = cells.length === 0 ? 0 : h.dataInPlace === true ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
+      const held =
+        cells.length === 0 ? 0 : h.dataInPlace === true ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
       const score = tried * 1_000_000 - held * 1_000 - h.free;
       if (score < bestScore) {
         best = h;

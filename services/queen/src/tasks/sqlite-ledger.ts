@@ -133,9 +133,7 @@ export class SqliteLedger implements TaskLedger {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       this.#update = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ? WHERE id = ?');
-      this.#updateWithValue = db.prepare(
-        'UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?',
-      );
+      this.#updateWithValue = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?');
       // Attempts only grow and are mutated in place, so every update rewrites them all (rarely > 1).
       this.#upsertAttempt = db.prepare(
         `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -155,7 +153,9 @@ export class SqliteLedger implements TaskLedger {
       for (const row of this.#liveRows.all()) this.#live.set(row.id, this.#hydrate(row));
     } catch (e) {
       db.close();
-      throw e instanceof ApiaryError ? e : new ApiaryError('INTERNAL', `cannot open task ledger ${opts.file}: ${(e as Error).message}`, undefined, { cause: e });
+      throw e instanceof ApiaryError
+        ? e
+        : new ApiaryError('INTERNAL', `cannot open task ledger ${opts.file}: ${(e as Error).message}`, undefined, { cause: e });
     }
   }
 
@@ -174,7 +174,9 @@ export class SqliteLedger implements TaskLedger {
     } catch (e) {
       if (e instanceof ApiaryError) throw e;
       const dup = (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-      throw new ApiaryError('INTERNAL', dup ? `task id already exists: ${(e as Error).message}` : `cannot record tasks: ${(e as Error).message}`, undefined, { cause: e });
+      throw new ApiaryError('INTERNAL', dup ? `task id already exists: ${(e as Error).message}` : `cannot record tasks: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
     }
     // Only after the commit: a failed batch leaves no trace in memory either.
     recs.forEach((r, i) => {
