@@ -1,6 +1,6 @@
 // Decomposable aggregates: the partials a map computes and how a merge combines them, with
 // merged results cast to the type plain DuckDB gives the original aggregate.
-import { cast, child, coalesce, columnRef, exprKey, func, intConst, nodes, str, withAlias, type Node } from './ast.js';
+import { cast, child, coalesce, columnRef, exprKey, func, intConst, nodes, some, str, withAlias, type Node } from './ast.js';
 import { numericKind } from './numeric.js';
 import type { FrameColumn, FrameInfo } from './types.js';
 
@@ -47,6 +47,20 @@ function sumPartial(name: string, arg: Node, partials: Partials, scope: Scope): 
   return kind === 'int' ? { column: partials.add('sum', arg, EXACT_INT), int: true } : { column: partials.add('sum', arg), int: false };
 }
 
+/**
+ * Types whose values Parquet gives back as another type (HUGEINT as DOUBLE, TIMESTAMP_S as
+ * TIMESTAMP, BIT as VARCHAR, …); UNBOUND is a type DuckDB resolves later, e.g. an ENUM. Frame
+ * columns come from Parquet and round-trip; only a CAST or a literal can bring these in.
+ */
+const PARQUET_CHANGES = new Set(['HUGEINT', 'UHUGEINT', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'BIT', 'BIGNUM', 'VARINT', 'UNION', 'UNBOUND']);
+
+function typeIdOf(n: Node): string | null {
+  if (n['class'] === 'CAST') return str(child(n, 'cast_type') ?? {}, 'id');
+  const value = n['class'] === 'CONSTANT' ? child(n, 'value') : null;
+  const type = value && child(value, 'type');
+  return type ? str(type, 'id') : null;
+}
+
 function checkPlain(e: Node, name: string): void {
   const orders = child(e, 'order_bys');
   if (e['distinct'] === true) throw new NotDecomposable(`${name}(DISTINCT …) is not decomposable`);
@@ -79,6 +93,9 @@ export function mergeAggregate(e: Node, partials: Partials, scope: Scope): Node 
     }
     case 'min':
     case 'max':
+      if (some(arg, (n) => PARQUET_CHANGES.has(typeIdOf(n) ?? ''))) {
+        throw new NotDecomposable(`${name}(…) of a type Parquet does not keep (its partial would change type)`);
+      }
       return func(name, [ref(partials.add(name, arg))]);
     default: {
       // avg / mean
