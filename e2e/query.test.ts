@@ -23,10 +23,10 @@ const QUERIES: [string, boolean][] = [
   ['SELECT region, count(*) AS n, sum(amount) AS s FROM sales GROUP BY region', false],
   ['SELECT region, avg(amount) AS a, count(note) AS notes FROM sales GROUP BY region ORDER BY region', true],
   ['SELECT day, sum(qty) FROM sales WHERE id BETWEEN 1000 AND 20000 GROUP BY day ORDER BY day LIMIT 5', true],
-  ['SELECT region, sum(qty) AS q FROM sales WHERE region IN (\'north\', \'east\') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC', true],
+  ["SELECT region, sum(qty) AS q FROM sales WHERE region IN ('north', 'east') GROUP BY region HAVING sum(qty) > 10 ORDER BY q DESC", true],
   ['SELECT count(*), sum(amount) FROM sales WHERE id < 0', true],
   ['SELECT region, count(*) FROM sales WHERE id > 999999999 GROUP BY region', false],
-  ['SELECT max(ts), min(ts) FROM sales WHERE ts >= TIMESTAMP \'2026-03-01\'', true],
+  ["SELECT max(ts), min(ts) FROM sales WHERE ts >= TIMESTAMP '2026-03-01'", true],
   ['SELECT qty % 3 AS k, count(*), avg(qty) FROM sales GROUP BY qty % 3', false],
   ['SELECT count(DISTINCT region) FROM sales', true],
   ['SELECT median(amount) FROM sales WHERE id < 5000', true],
@@ -64,11 +64,17 @@ describe('SQL over frames equals plain DuckDB', () => {
 
     await d.waitHives(2);
     const src = path.join(tmp, 'sales.parquet');
-    const gen = await keeper(['sql', `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
+    const gen = await keeper(
+      [
+        'sql',
+        `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
       round((hash(i * 7) % 100000) / 100.0, 2)::DOUBLE AS amount, (hash(i * 3) % 20)::INT AS qty,
       CASE WHEN i % 13 = 0 THEN NULL ELSE 'n' || (i % 5) END AS note,
       DATE '2026-01-01' + (i // 500)::INT AS day, TIMESTAMP '2026-01-01' + to_minutes(i) AS ts
-      FROM range(60000) t(i) ORDER BY i) TO '${src}' (FORMAT parquet)`], d.home);
+      FROM range(60000) t(i) ORDER BY i) TO '${src}' (FORMAT parquet)`,
+      ],
+      d.home,
+    );
     expect(gen.exitCode, gen.stderr).toBe(0);
     const w = await keeper(['write', 'sales', src, '--json'], d.home);
     expect(w.exitCode, w.stderr).toBe(0);
@@ -126,17 +132,24 @@ describe('SQL over frames equals plain DuckDB', () => {
     const stats = (c: (typeof detail.cellList)[number]) => (c.stats as Record<string, { min: unknown; max: unknown }>).id!;
     const matching = detail.cellList.filter((c) => Number(stats(c).min) <= 200 && Number(stats(c).max) >= 100).map((c) => path.join(detail.dataRoot, c.path));
     expect(matching).toHaveLength(1);
-    const opened = await waitFor(() => {
-      const db = new Database(path.join(d.home, 'queen.db'), { readonly: true, fileMustExist: true });
-      try {
-        const rows = db.prepare(`SELECT id, spec FROM tasks WHERE id IN (${r.tasks.map(() => '?').join(', ')})`).all(...r.tasks) as { id: string; spec: string }[];
-        if (rows.length < r.tasks.length) return undefined; // the ledger writes behind; look again
-        const specs = rows.map((x) => JSON.parse(x.spec) as { kind: string; views?: Record<string, string[]> });
-        return specs.filter((x) => x.kind === 'fsql' && x.views?.sales).flatMap((x) => x.views!.sales!);
-      } finally {
-        db.close();
-      }
-    }, 5000, 'the query tasks in the ledger');
+    const opened = await waitFor(
+      () => {
+        const db = new Database(path.join(d.home, 'queen.db'), { readonly: true, fileMustExist: true });
+        try {
+          const rows = db.prepare(`SELECT id, spec FROM tasks WHERE id IN (${r.tasks.map(() => '?').join(', ')})`).all(...r.tasks) as {
+            id: string;
+            spec: string;
+          }[];
+          if (rows.length < r.tasks.length) return undefined; // the ledger writes behind; look again
+          const specs = rows.map((x) => JSON.parse(x.spec) as { kind: string; views?: Record<string, string[]> });
+          return specs.filter((x) => x.kind === 'fsql' && x.views?.sales).flatMap((x) => x.views!.sales!);
+        } finally {
+          db.close();
+        }
+      },
+      5000,
+      'the query tasks in the ledger',
+    );
     expect(opened).toEqual(matching);
     // (and there were other cells to skip)
     expect(detail.cellList.length).toBeGreaterThan(1);
@@ -204,7 +217,11 @@ describe('SQL over frames equals plain DuckDB', () => {
       [`SELECT count(*) AS n, any_value(content) AS c FROM sales, read_text('${dataRoot}/../tokens/client.token')`, `${dataRoot}/../tokens/client.token`],
     ];
     for (const [sql, file] of reads) {
-      const r = await fetch(`${d.url}/v1/sql`, { method: 'POST', headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+      const r = await fetch(`${d.url}/v1/sql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sql }),
+      });
       const body = (await r.json()) as { code: string; message: string; rows?: unknown };
       expect(r.status, sql).toBe(400);
       expect(body.code, sql).toBe('SQL_ERROR');
@@ -215,7 +232,12 @@ describe('SQL over frames equals plain DuckDB', () => {
     const attached = path.join(tmp, 'attached.duckdb');
     const copied = path.join(tmp, 'copied.csv');
     // Each names the frame in its code, so it is frame SQL (plain SQL runs unconfined, by design).
-    for (const sql of [`ATTACH '${attached}' AS other; SELECT count(*) FROM sales`, `ATTACH '${attached}' AS sales`, `COPY (SELECT * FROM sales) TO '${copied}' (FORMAT csv)`, `COPY sales TO '${copied}'`]) {
+    for (const sql of [
+      `ATTACH '${attached}' AS other; SELECT count(*) FROM sales`,
+      `ATTACH '${attached}' AS sales`,
+      `COPY (SELECT * FROM sales) TO '${copied}' (FORMAT csv)`,
+      `COPY sales TO '${copied}'`,
+    ]) {
       const r = await keeper(['sql', sql], d.home);
       expect(r.exitCode, sql).toBe(1);
       expect(r.stderr, sql).toMatch(/SQL_READ_ONLY/);
@@ -263,7 +285,11 @@ describe('a hive on another machine fetches cells over HTTP', () => {
     const cacheDir = path.join(d.home, 'cache-faraway', 'cells');
     for (const c of detail.cellList) {
       expect(existsSync(path.join(cacheDir, c.path)), c.path).toBe(true);
-      expect(createHash('sha256').update(readFileSync(path.join(cacheDir, c.path))).digest('hex')).toBe(c.sha256);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(path.join(cacheDir, c.path)))
+          .digest('hex'),
+      ).toBe(c.sha256);
     }
   });
 });

@@ -13,9 +13,32 @@ export type ColumnClass =
   | { kind: 'unknown' };
 
 const NUMERIC = new Set([
-  'TINYINT', 'SMALLINT', 'INTEGER', 'INT', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER',
-  'UBIGINT', 'UHUGEINT', 'FLOAT', 'REAL', 'DOUBLE', 'DECIMAL', 'NUMERIC', 'INT1', 'INT2', 'INT4', 'INT8',
-  'FLOAT4', 'FLOAT8', 'DOUBLE PRECISION', 'LONG', 'SHORT', 'SIGNED',
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'INT',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'FLOAT',
+  'REAL',
+  'DOUBLE',
+  'DECIMAL',
+  'NUMERIC',
+  'INT1',
+  'INT2',
+  'INT4',
+  'INT8',
+  'FLOAT4',
+  'FLOAT8',
+  'DOUBLE PRECISION',
+  'LONG',
+  'SHORT',
+  'SIGNED',
 ]);
 const STRING = new Set(['VARCHAR', 'TEXT', 'STRING', 'CHAR', 'BPCHAR']);
 const TIME: Record<string, { unit: TimeUnit; zoned: boolean }> = {
@@ -33,7 +56,11 @@ const TIME: Record<string, { unit: TimeUnit; zoned: boolean }> = {
 
 /** Upper-cased type name without modifiers: "decimal(12, 2)" → "DECIMAL". */
 export function baseTypeName(type: string): string {
-  return type.trim().toUpperCase().replace(/\s*\(.*\)\s*$/, '').replace(/\s+/g, ' ');
+  return type
+    .trim()
+    .toUpperCase()
+    .replace(/\s*\(.*\)\s*$/, '')
+    .replace(/\s+/g, ' ');
 }
 
 export function classify(type: string | undefined): ColumnClass {

@@ -11,9 +11,7 @@ export type Constant =
   /** A typed literal such as TIMESTAMP '…' or DATE '…': exactly this instant. */
   | { kind: 'time'; at: Instant; zoned: boolean };
 
-const NUMERIC_CONSTANT = new Set([
-  'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'FLOAT', 'DOUBLE',
-]);
+const NUMERIC_CONSTANT = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'FLOAT', 'DOUBLE']);
 
 /** True when the instant is a whole number of `unit`s, so casting it to that unit is exact. */
 export function fitsUnit(at: Instant, unit: TimeUnit): boolean {

@@ -8,9 +8,7 @@ import { cloneJson } from './json.js';
 import { containsAggregate, keyColumn, rewrite, type RewriteContext } from './rewrite.js';
 import type { OutputName } from './types.js';
 
-export type Decomposition =
-  | { ok: true; map: Node; merge: Node; outputs: OutputName[] }
-  | { ok: false; reason: string };
+export type Decomposition = { ok: true; map: Node; merge: Node; outputs: OutputName[] } | { ok: false; reason: string };
 
 const MODIFIERS = new Set(['ORDER_MODIFIER', 'LIMIT_MODIFIER', 'LIMIT_PERCENT_MODIFIER']);
 const FORBIDDEN: Record<string, string> = {
@@ -157,11 +155,12 @@ export function decompose(node: Node, ref: FrameRef): Decomposition {
 /** Bare column names (lower-case) used in an expression. */
 function referencedNames(e: Node | null, scope: Scope): string[] {
   const out: string[] = [];
-  if (e) walk(e, (n) => {
-    if (n['class'] === 'COLUMN_REF') {
-      const path = columnPath(n, scope.qualifier);
-      if (path.length === 1) out.push(path[0]!);
-    }
-  });
+  if (e)
+    walk(e, (n) => {
+      if (n['class'] === 'COLUMN_REF') {
+        const path = columnPath(n, scope.qualifier);
+        if (path.length === 1) out.push(path[0]!);
+      }
+    });
   return out;
 }

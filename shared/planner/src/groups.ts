@@ -11,9 +11,7 @@ export interface GroupingOptions {
 function pack(sorted: Cell[], count: number): Cell[][] {
   const groups: { cells: Cell[]; bytes: number }[] = Array.from({ length: count }, () => ({ cells: [], bytes: 0 }));
   for (const cell of sorted) {
-    const lightest = groups.reduce((a, b) =>
-      b.bytes < a.bytes || (b.bytes === a.bytes && b.cells.length < a.cells.length) ? b : a,
-    );
+    const lightest = groups.reduce((a, b) => (b.bytes < a.bytes || (b.bytes === a.bytes && b.cells.length < a.cells.length) ? b : a));
     lightest.cells.push(cell);
     lightest.bytes += cell.bytes;
   }

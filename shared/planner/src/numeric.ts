@@ -12,8 +12,25 @@ import type { FrameColumn } from './types.js';
 export type NumericKind = 'int' | 'huge' | 'other';
 
 const KINDS: Record<string, NumericKind> = {};
-for (const t of ['TINYINT', 'SMALLINT', 'INTEGER', 'INT', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT',
-  'INT1', 'INT2', 'INT4', 'INT8', 'LONG', 'SHORT', 'SIGNED']) KINDS[t] = 'int';
+for (const t of [
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'INT',
+  'BIGINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'INT1',
+  'INT2',
+  'INT4',
+  'INT8',
+  'LONG',
+  'SHORT',
+  'SIGNED',
+])
+  KINDS[t] = 'int';
 for (const t of ['HUGEINT', 'UHUGEINT']) KINDS[t] = 'huge';
 for (const t of ['FLOAT', 'REAL', 'DOUBLE', 'DECIMAL', 'NUMERIC', 'FLOAT4', 'FLOAT8', 'DOUBLE PRECISION']) KINDS[t] = 'other';
 

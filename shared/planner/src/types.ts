@@ -100,6 +100,4 @@ export interface DecomposedPlan {
 
 export type Plan = WholePlan | DecomposedPlan;
 
-export type RenderedPlan =
-  | (WholePlan & { sql: string })
-  | (DecomposedPlan & { mapSql: string; mergeSql: string });
+export type RenderedPlan = (WholePlan & { sql: string }) | (DecomposedPlan & { mapSql: string; mergeSql: string });

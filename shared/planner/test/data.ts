@@ -93,5 +93,12 @@ export async function makeRegions(conn: DuckDBConnection, dir: string): Promise<
     await conn.run(`COPY (SELECT * FROM (VALUES ${rows}) v(g, region)) TO '${path}' (FORMAT parquet)`);
     cells.push({ path, bytes: statSync(path).size, ...(await cellStats(conn, path)) });
   }
-  return { name: 'regions', cells, columns: [{ name: 'g', type: 'VARCHAR' }, { name: 'region', type: 'VARCHAR' }] };
+  return {
+    name: 'regions',
+    cells,
+    columns: [
+      { name: 'g', type: 'VARCHAR' },
+      { name: 'region', type: 'VARCHAR' },
+    ],
+  };
 }

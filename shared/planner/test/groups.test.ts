@@ -22,7 +22,10 @@ describe('groupCells', () => {
   it('is deterministic and keeps catalog order inside and across groups', () => {
     const input = cells(10, 40, 10, 40);
     const a = groupCells(input, { bees: 2, targetBytesPerGroup: 1000 });
-    expect(paths(a)).toEqual([['c0', 'c1'], ['c2', 'c3']]);
+    expect(paths(a)).toEqual([
+      ['c0', 'c1'],
+      ['c2', 'c3'],
+    ]);
     expect(paths(groupCells(input, { bees: 2, targetBytesPerGroup: 1000 }))).toEqual(paths(a));
     expect(a.map((g) => g.index)).toEqual([0, 1]);
   });

@@ -19,7 +19,11 @@ const columnsOf = (catalog: Catalog, frame: string) => catalog.find((f) => f.nam
 export async function runPlan(conn: DuckDBConnection, plan: RenderedPlan, catalog: Catalog): Promise<Result> {
   const view = (frame: string, files: string[]) => conn.run(frameViewSql(frame, files, columnsOf(catalog, frame)));
   if (plan.kind === 'whole') {
-    for (const f of plan.frames) await view(f.frame, f.cells.map((c) => c.path));
+    for (const f of plan.frames)
+      await view(
+        f.frame,
+        f.cells.map((c) => c.path),
+      );
     return query(conn, plan.sql);
   }
   // As bees do: each map's rows go through a Parquet file, and the merge reads a view over them
@@ -28,7 +32,10 @@ export async function runPlan(conn: DuckDBConnection, plan: RenderedPlan, catalo
   try {
     const files: string[] = [];
     for (const [i, g] of plan.groups.entries()) {
-      await view(plan.frame.frame, g.cells.map((c) => c.path));
+      await view(
+        plan.frame.frame,
+        g.cells.map((c) => c.path),
+      );
       files.push(join(dir, `partial-${i}.parquet`));
       await conn.run(`COPY (${plan.mapSql}) TO '${files[i]}' (FORMAT parquet)`);
     }
@@ -40,7 +47,14 @@ export async function runPlan(conn: DuckDBConnection, plan: RenderedPlan, catalo
 }
 
 export async function runPlain(conn: DuckDBConnection, sql: string, catalog: Catalog): Promise<Result> {
-  for (const f of catalog) await conn.run(frameViewSql(f.name, f.cells.map((c) => c.path), f.columns));
+  for (const f of catalog)
+    await conn.run(
+      frameViewSql(
+        f.name,
+        f.cells.map((c) => c.path),
+        f.columns,
+      ),
+    );
   return query(conn, sql);
 }
 
@@ -66,12 +80,7 @@ export function expectSameResult(actual: Result, expected: Result, ordered: bool
 }
 
 /** Plan, run both ways, compare; returns the plan for further assertions. */
-export async function checkQuery(
-  conn: DuckDBConnection,
-  sql: string,
-  catalog: Catalog,
-  options?: Partial<PlanOptions>,
-): Promise<RenderedPlan> {
+export async function checkQuery(conn: DuckDBConnection, sql: string, catalog: Catalog, options?: Partial<PlanOptions>): Promise<RenderedPlan> {
   const plan = await planFor(conn, sql, catalog, options);
   const actual = await runPlan(conn, plan, catalog);
   const expected = await runPlain(conn, sql, catalog);

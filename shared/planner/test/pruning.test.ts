@@ -19,7 +19,7 @@ const CASES: [string, number[], number[]][] = [
   ['id BETWEEN 150 AND 250', [1, 2], [1, 2]],
   ['id IN (5, 450)', [0, 4], [0, 4]],
   ['id IN (5, NULL)', [0], [0]],
-  ['id < 100 AND g = \'a\'', [0], [0]],
+  ["id < 100 AND g = 'a'", [0], [0]],
   ['id >= 120.5 AND id < 2e2', [1], [1]],
   ['id > -5 AND id <= 0', [0], [0]],
   ['id > -1 AND id < 0', [], []],

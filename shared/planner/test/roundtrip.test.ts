@@ -22,7 +22,7 @@ const WHERES = [
   "CASE WHEN k > 3 THEN 'hi' ELSE 'lo' END = 'hi'",
   'coalesce(i, 0) + coalesce(k, 0) > 10',
   "[k, 1] = [2, 1] OR {'a': k}.a = 3",
-  "list_contains([1, 3, 5], k) AND len(list_filter([i, k], v -> v > 0)) = 2",
+  'list_contains([1, 3, 5], k) AND len(list_filter([i, k], v -> v > 0)) = 2',
   "g = 'it''s' OR s = E'item-0001' OR 'é😀' = s",
   'big > 9223372036854775000 OR big = 9007199254740993',
   'x > 1e2 AND x < 123.456789012345',

@@ -83,11 +83,11 @@ describe('sums and averages over several cells equal plain DuckDB, types include
     expect(plan.kind === 'whole' && plan.reason).toMatch(/HUGEINT may exceed DECIMAL\(38, 0\)/);
   });
 
-  it.each([
-    'SELECT max(CAST(b AS HUGEINT)) AS m FROM nums',
-    "SELECT g, min(CAST(TIMESTAMP '2024-01-01 00:00:07' AS TIMESTAMP_S)) AS t FROM nums GROUP BY g",
-  ])('min/max of a type Parquet gives back as another runs whole: %s', async (sql) => {
-    const plan = await checkQuery(duck.conn, sql, [frame], SPLIT);
-    expect(plan.kind === 'whole' && plan.reason).toMatch(/a type Parquet does not keep/);
-  });
+  it.each(['SELECT max(CAST(b AS HUGEINT)) AS m FROM nums', "SELECT g, min(CAST(TIMESTAMP '2024-01-01 00:00:07' AS TIMESTAMP_S)) AS t FROM nums GROUP BY g"])(
+    'min/max of a type Parquet gives back as another runs whole: %s',
+    async (sql) => {
+      const plan = await checkQuery(duck.conn, sql, [frame], SPLIT);
+      expect(plan.kind === 'whole' && plan.reason).toMatch(/a type Parquet does not keep/);
+    },
+  );
 });
