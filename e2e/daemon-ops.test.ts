@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { daemonPaths } from '@apiary/config';
 import { QueenClient } from '../services/keeper/src/client.js';
 import { KEEPER_BIN, TASKS, tempHome } from './helpers/colony.js';
-import { freePort, TestDaemon } from './helpers/daemon.js';
+import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
 
@@ -42,9 +42,9 @@ describe('daemon operations', () => {
     'keeper queen start --detach writes pidfile, state, log and tokens (0600) under APIARY_HOME; keeper queen stop removes the pid/state files and every process',
     async () => {
       home = tempHome();
-      const port = await freePort();
       const p = daemonPaths(home);
-      const start = await keeper(['queen', 'start', '--detach', '--port', String(port), '--bees', '1', '--memory-per-bee', '256MiB'], home);
+      // Port 0: the queen binds a free port and reports it (the keeper prints it, the state file holds it).
+      const start = await keeper(['queen', 'start', '--detach', '--port', '0', '--bees', '1', '--memory-per-bee', '256MiB'], home);
       expect(start.exitCode, start.stderr).toBe(0);
       const pid = Number(/queen started: pid (\d+)/.exec(start.stdout)?.[1]);
       expect(start.stdout).toContain(p.logFile);
@@ -56,6 +56,8 @@ describe('daemon operations', () => {
       expect(Number(readFileSync(p.pidFile, 'utf8').trim())).toBe(pid);
       const state = JSON.parse(readFileSync(p.stateFile, 'utf8')) as { url: string; pid: number };
       expect(state.pid).toBe(pid);
+      const port = Number(/ at http:\/\/127\.0\.0\.1:(\d+)/.exec(start.stdout)?.[1]);
+      expect(port).toBeGreaterThan(0);
       expect(state.url).toBe(`http://127.0.0.1:${port}`);
       expect(alive(pid)).toBe(true);
       expect(

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ColonyView } from '@apiary/protocol';
@@ -9,21 +8,6 @@ import { QUEEN_BIN, ROOT, tempHome } from './colony.js';
 import { killAll, pidsWithHome, waitFor, waitGone } from './procs.js';
 
 export const HIVE_BIN = path.join(ROOT, 'services/hive/bin/hive.js');
-
-/**
- * A port that was free a moment ago. Racy (another process may bind it before the caller does):
- * prefer letting the process that needs a port bind 0 and report it.
- */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A queen daemon (durable ledger, persistent local hive) in its own APIARY_HOME, so it can be
