@@ -26,7 +26,9 @@ function readConfig(p: DaemonPaths): KeeperConfig {
 /**
  * Which queen a command talks to: --queen URL > APIARY_QUEEN > `queen` in APIARY_HOME/config.json >
  * a running local daemon. null means none: the command runs on an ephemeral colony of its own.
- * The token: APIARY_TOKEN > `token` in config.json > APIARY_HOME/tokens/client.token.
+ * The token: APIARY_TOKEN > `token` in config.json (sent only to config.json's `queen`, when it names
+ * one) > APIARY_HOME/tokens/client.token, which belongs to the local daemon and is sent only to the URL
+ * in its state file: a --queen URL elsewhere must not receive it.
  */
 export function findQueen(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): QueenTarget | null {
   const p = daemonPaths(env.APIARY_HOME);
@@ -35,7 +37,19 @@ export function findQueen(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   if (!found) return null;
   const [url, source] = found;
   if (!/^https?:\/\//.test(url)) throw new ApiaryError('USAGE', `queen URL "${url}" (from ${source}) must start with http:// or https://`);
-  return { url: url.replace(/\/+$/, ''), token: clientToken(p, cfg, env, url), source };
+  const target = url.replace(/\/+$/, '');
+  return { url: target, token: clientToken(p, cfg, env, target), source };
+}
+
+/** Two queen URLs name the same queen when scheme, host, port and path agree (trailing slashes aside). */
+function sameQueen(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.origin === y.origin && x.pathname.replace(/\/+$/, '') === y.pathname.replace(/\/+$/, '');
+  } catch {
+    return false;
+  }
 }
 
 function pick(flag: string | undefined, env: NodeJS.ProcessEnv, cfg: KeeperConfig, p: DaemonPaths): [string, QueenTarget['source']] | null {
@@ -48,7 +62,15 @@ function pick(flag: string | undefined, env: NodeJS.ProcessEnv, cfg: KeeperConfi
 
 function clientToken(p: DaemonPaths, cfg: KeeperConfig, env: NodeJS.ProcessEnv, url: string): string {
   if (env.APIARY_TOKEN) return env.APIARY_TOKEN;
-  if (cfg.token) return cfg.token;
+  if (cfg.token && (!cfg.queen || sameQueen(cfg.queen, url))) return cfg.token;
+  const local = readDaemonState(p);
+  if (!local || !sameQueen(local.url, url)) {
+    const whose = local ? `the local queen's (${local.url})` : "the local queen's";
+    throw new ApiaryError(
+      'AUTH_FAILED',
+      `no client token for the queen at ${url}: ${p.clientTokenFile} is ${whose} and is not sent elsewhere; set APIARY_TOKEN`,
+    );
+  }
   try {
     return readSecretFile(p.clientTokenFile);
   } catch (e) {
