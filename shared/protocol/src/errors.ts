@@ -65,6 +65,7 @@ export const ERRORS = {
   SSH_AUTH_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'The host refused our SSH key.' },
   HOST_KEY_UNKNOWN: { http: 500, retry: 'never', keeperExit: 1, description: "The host's SSH key is not in known_hosts." },
   HOST_KEY_MISMATCH: { http: 500, retry: 'never', keeperExit: 1, description: "The host's SSH key differs from the one in known_hosts." },
+  HOST_KEY_REVOKED: { http: 500, retry: 'never', keeperExit: 1, description: "The host's SSH key is marked @revoked in known_hosts." },
   PREFLIGHT_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'The host lacks something a hive needs (node >= 20, disk, write access).' },
   SETUP_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'A setup command or an upload failed on the host.' },
   HIVE_JOIN_TIMEOUT: { http: 500, retry: 'never', keeperExit: 1, description: 'The hive started but did not join the queen in time.' },

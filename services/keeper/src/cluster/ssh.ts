@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
 import { ApiaryError } from '@apiary/protocol';
-import { addHostKey, keyTypeOf, verifyHostKey } from './known-hosts.js';
+import { addHostKey, hostKeyAlgorithms, keyTypeOf, verifyHostKey } from './known-hosts.js';
 
 export interface SshTarget {
   name: string;
@@ -22,6 +22,12 @@ export interface ExecResult {
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
 
 /** One SSH connection to one host (ssh2): key auth, host key checked against known_hosts. */
+/** Ask a listed host for a key type known_hosts has for it first (as OpenSSH does); ssh2's defaults otherwise. */
+function hostKeyAlgorithmsFor(t: SshTarget): { algorithms?: { serverHostKey: ServerHostKeyAlgorithm[] } } {
+  const algs = hostKeyAlgorithms(t.knownHostsPath, t.address, t.port);
+  return algs ? { algorithms: { serverHostKey: algs } } : {};
+}
+
 export class Ssh {
   #sftp: Promise<SFTPWrapper> | null = null;
 
@@ -73,6 +79,7 @@ export class Ssh {
         readyTimeout: o.readyTimeoutMs ?? 8000,
         keepaliveInterval: 2000,
         keepaliveCountMax: 2,
+        ...hostKeyAlgorithmsFor(t),
         hostVerifier: (key: Buffer) => {
           const type = keyTypeOf(key);
           const v = verifyHostKey(t.knownHostsPath, t.address, t.port, type, key);
@@ -82,15 +89,20 @@ export class Ssh {
             return true;
           }
           keyProblem =
-            v.reason === 'mismatch'
+            v.reason === 'revoked'
               ? new ApiaryError(
-                  'HOST_KEY_MISMATCH',
-                  `${t.name}: the ${type} host key of ${t.address} differs from ${t.knownHostsPath}: someone may be intercepting the connection, or the host was reinstalled (then remove its old line)`,
+                  'HOST_KEY_REVOKED',
+                  `${t.name}: the ${type} host key of ${t.address} is marked @revoked in ${t.knownHostsPath}: refusing it (--accept-new-host-keys never accepts a revoked key)`,
                 )
-              : new ApiaryError(
-                  'HOST_KEY_UNKNOWN',
-                  `${t.name}: ${t.address}'s host key is not in ${t.knownHostsPath}: check it and add it (ssh-keyscan -p ${t.port} ${t.address} >> ${t.knownHostsPath}), or pass --accept-new-host-keys`,
-                );
+              : v.reason === 'mismatch'
+                ? new ApiaryError(
+                    'HOST_KEY_MISMATCH',
+                    `${t.name}: the ${type} host key of ${t.address} differs from ${t.knownHostsPath}: someone may be intercepting the connection, or the host was reinstalled (then remove its old line)`,
+                  )
+                : new ApiaryError(
+                    'HOST_KEY_UNKNOWN',
+                    `${t.name}: ${t.address}'s host key is not in ${t.knownHostsPath}: check it and add it (ssh-keyscan -p ${t.port} ${t.address} >> ${t.knownHostsPath}), or pass --accept-new-host-keys`,
+                  );
           return false;
         },
       });
