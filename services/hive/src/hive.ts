@@ -11,6 +11,7 @@ import { toWireError } from '@apiary/protocol';
 import { CellCache } from './cell-cache.js';
 import { RecentResults, type ResultMessage } from './recent-results.js';
 import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
+import { checkTaskPaths } from './task-paths.js';
 
 export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
 
@@ -112,6 +113,21 @@ export class Hive {
           return;
         }
         const job = { taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
+        try {
+          checkTaskPaths(job.spec, this.#data?.root);
+        } catch (e) {
+          this.log.warn(`task ${job.taskId}: ${(e as Error).message}`);
+          this.#send({
+            type: 'task.failed',
+            taskId: job.taskId,
+            attempt: job.attempt,
+            bee: -1,
+            durationMs: 0,
+            beeState: 'idle',
+            error: toWireError(e, 'BAD_REQUEST'),
+          });
+          return;
+        }
         if (this.#cells && this.#data && job.spec.kind === 'fsql') void this.#submitRemote(job, this.#data, this.#cells);
         else this.pool.submit(job);
         return;

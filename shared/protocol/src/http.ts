@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TaskSpec, TaskLimits, TaskValue, AttemptInfo } from './task.js';
+import { ClientTaskSpec, TaskLimits, TaskValue, AttemptInfo } from './task.js';
 import { BeeStatus, HiveResources } from './status.js';
 import { WireErrorSchema } from './wire-error.js';
 
@@ -12,8 +12,9 @@ export const TaskState = z.enum(['queued', 'running', 'succeeded', 'failed', 'ab
 export type TaskState = z.infer<typeof TaskState>;
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'abandoned', 'cancelled']);
 
+/** A client's task: only `sql` and `js` specs (internal kinds are the queen's; see ClientTaskSpec). */
 export const SubmitTask = z.object({
-  spec: TaskSpec,
+  spec: ClientTaskSpec,
   limits: TaskLimits.default({}),
 });
 export type SubmitTask = z.infer<typeof SubmitTask>;

@@ -20,9 +20,13 @@ export const BeeStatus = z.object({
 export type BeeStatus = z.infer<typeof BeeStatus>;
 
 /** What a hive tells the queen about its machine in `hello`. */
+/** Names end up in logs and tables: printable text only (a newline in a name forged log lines). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
+
 export const HiveResources = z.object({
-  name: z.string().min(1).max(128),
-  host: z.string().max(256),
+  name: z.string().min(1).max(128).regex(NO_CONTROL, 'must not contain control characters'),
+  host: z.string().max(256).regex(NO_CONTROL, 'must not contain control characters'),
   pid: z.number().int(),
   arch: z.string(),
   platform: z.string(),

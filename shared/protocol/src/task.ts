@@ -67,6 +67,26 @@ export type PlanTaskSpec = z.infer<typeof PlanTaskSpec>;
 
 export const TaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec, WriteTaskSpec, FrameSqlTaskSpec, PlanTaskSpec]);
 export type TaskSpec = z.infer<typeof TaskSpec>;
+
+/** The kinds only the queen constructs (from /v1/frames writes and /v1/sql plans); never from a client. */
+export const INTERNAL_TASK_KINDS: readonly string[] = ['write', 'fsql', 'plan'];
+
+/**
+ * What a client may submit on /v1/tasks: `sql` and `js` only. An internal kind would let a client
+ * choose a write task's outDir (which a bee empties) or an fsql task's allowDirs, so it is refused
+ * with a message naming the routes that make those tasks.
+ */
+export const ClientTaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec], {
+  error: (issue) => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
+    if (typeof kind === 'string' && INTERNAL_TASK_KINDS.includes(kind)) {
+      return `task kind '${kind}' is internal to the queen; clients submit 'sql' or 'js' (frames: /v1/frames and /v1/sql)`;
+    }
+    return `task kind must be 'sql' or 'js'`;
+  },
+});
+export type ClientTaskSpec = z.infer<typeof ClientTaskSpec>;
 export type SqlTaskSpec = z.infer<typeof SqlTaskSpec>;
 export type JsTaskSpec = z.infer<typeof JsTaskSpec>;
 export type WriteTaskSpec = z.infer<typeof WriteTaskSpec>;

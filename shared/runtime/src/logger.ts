@@ -24,7 +24,7 @@ export function createLogger(component: string, write: (line: string) => void = 
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < min) return;
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + safeJson(fields) : '';
-    write(`${new Date().toISOString()} ${level.padEnd(5)} ${component} ${msg}${extra}\n`);
+    write(`${new Date().toISOString()} ${level.padEnd(5)} ${escapeControl(component)} ${escapeControl(msg)}${extra}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -41,4 +41,20 @@ function safeJson(v: unknown): string {
   } catch {
     return '"<unserialisable>"';
   }
+}
+
+/**
+ * One log call is one line: control characters (newline, CR, ESC, …) in a message or component
+ * (and the line separators U+2028/U+2029) are written as \n, \r, \xNN or \uNNNN, so text from outside (a hive's name, an error message) cannot
+ * forge a line or a terminal escape. Fields are JSON, which already escapes them.
+ */
+export function escapeControl(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return s.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }

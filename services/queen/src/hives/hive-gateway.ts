@@ -5,9 +5,9 @@ import { ApiaryError, CloseCodes, decodeFrame, HiveToQueen, type Hello } from '@
 import type { Logger } from '@apiary/runtime';
 import { tokenMatches } from '../tokens.js';
 import { HIVE_MAX_FRAME_BYTES, PRE_HELLO_MAX_FRAME_BYTES, setFrameLimit } from './frame-limit.js';
+import { HELLO_CLOSE_GRACE_MS, HIVE_HELLO_TIMEOUT_MS, refuseUpgrade, upgradeRefusal } from './pre-auth.js';
 
 export const HIVE_PATH = '/v1/hive';
-const HELLO_TIMEOUT_MS = 5000;
 
 export interface GatewayHandlers {
   /** A hive said hello with the right token; returns false to refuse it (e.g. the queen is draining). */
@@ -18,12 +18,15 @@ export interface GatewayHandlers {
 
 /**
  * Where hives connect: a WebSocket endpoint on the queen's HTTP port. The first frame must be a
- * `hello` with the join token within 5 s; anything else closes the socket unregistered. Until that
- * hello is accepted a frame may be at most PRE_HELLO_MAX_FRAME_BYTES (ws closes a larger one with
- * 1009 from its header, unread); after it, maxPayload.
+ * `hello` with the join token within HIVE_HELLO_TIMEOUT_MS; anything else closes the socket
+ * unregistered. Until that hello is accepted a frame may be at most PRE_HELLO_MAX_FRAME_BYTES (ws
+ * closes a larger one with 1009 from its header, unread); after it, maxPayload. Upgrades with an
+ * Origin header, or beyond MAX_PENDING_HIVE_SOCKETS unauthenticated ones, are refused (pre-auth.ts).
  */
 export class HiveGateway {
   readonly #wss: WebSocketServer;
+  /** Upgraded sockets without an accepted hello yet. */
+  #pending = 0;
 
   constructor(
     server: Server,
@@ -39,11 +42,25 @@ export class HiveGateway {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+      const refusal = upgradeRefusal(req, this.#pending);
+      if (refusal) {
+        this.log.warn(`hive ${req.socket.remoteAddress ?? '?'}: upgrade refused (${refusal.status}): ${refusal.reason}`);
+        refuseUpgrade(socket, refusal.status, refusal.reason);
+        return;
+      }
+      // Counted from now: handleUpgrade may complete on a later turn, and the cap must hold meanwhile.
+      this.#pending++;
+      let counted = true;
+      const release = () => {
+        if (counted) this.#pending--;
+        counted = false;
+      };
+      socket.once('close', release);
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, release));
     });
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, req: IncomingMessage, release: () => void): void {
     const peer = req.socket.remoteAddress ?? '?';
     try {
       setFrameLimit(ws, Math.min(PRE_HELLO_MAX_FRAME_BYTES, this.maxPayload));
@@ -53,7 +70,11 @@ export class HiveGateway {
       return;
     }
     let hello: Hello | null = null;
-    const timer = setTimeout(() => ws.close(CloseCodes.BAD_MESSAGE, 'no hello'), HELLO_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      ws.close(CloseCodes.BAD_MESSAGE, 'no hello');
+      // A peer that ignores the close frame would otherwise hold its slot for ws's 30 s close timeout.
+      setTimeout(() => ws.terminate(), HELLO_CLOSE_GRACE_MS).unref();
+    }, HIVE_HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => {
       let msgs: HiveToQueen[];
       try {
@@ -83,6 +104,7 @@ export class HiveGateway {
             return;
           }
           hello = msg;
+          release();
           setFrameLimit(ws, this.maxPayload);
           continue;
         }
