@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { daemonPaths, removeDaemonState, writeDaemonState, writePrivateFile } from '@apiary/config';
 import { tempHome } from './helpers/colony.js';
@@ -30,6 +31,7 @@ describe('the local client token goes only to the local queen', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     writePrivateFile(daemonPaths(home).clientTokenFile, `${LOCAL_TOKEN}\n`);
+    writePrivateFile(daemonPaths(home).joinTokenFile, `${'J'.repeat(43)}\n`);
   });
   afterAll(async () => {
     await new Promise((r) => server?.close(r));
@@ -66,6 +68,17 @@ describe('the local client token goes only to the local queen', () => {
       seen.every((h) => h === `Bearer ${ENV_TOKEN}`),
       String(seen),
     ).toBe(true);
+  });
+
+  it('cluster up --queen at another URL: the local join token is not handed to its hives either (AUTH_FAILED, set APIARY_JOIN_TOKEN)', async () => {
+    localDaemonAt('http://127.0.0.1:1');
+    const file = path.join(home, 'cluster.yaml');
+    // A host nobody reaches: the keeper must stop before any SSH, at the join token.
+    writeFileSync(file, ['cluster: t', 'queen:', '  address: 127.0.0.1', 'hosts:', '  - name: a', '    address: 192.0.2.1', '    user: pi', ''].join('\n'));
+    const r = await keeper(['cluster', 'up', file, '--queen', url], home, { env: { APIARY_TOKEN: ENV_TOKEN } });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/AUTH_FAILED: no join token for the queen at .*set APIARY_JOIN_TOKEN/);
+    expect(seen).toEqual([]);
   });
 
   it('the local daemon URL itself gets the local token (the server above sees it, so the refusals are real)', async () => {

@@ -60,6 +60,23 @@ function pick(flag: string | undefined, env: NodeJS.ProcessEnv, cfg: KeeperConfi
   return d ? [d.url, 'local daemon'] : null;
 }
 
+/**
+ * The join token hives started for the queen at `url` present: APIARY_JOIN_TOKEN, else the local
+ * daemon's tokens/join.token, and that only when `url` is the local daemon's (as with the client token).
+ */
+export function joinTokenFor(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.APIARY_JOIN_TOKEN) return env.APIARY_JOIN_TOKEN;
+  const p = daemonPaths(env.APIARY_HOME);
+  const local = readDaemonState(p);
+  if (!local || !sameQueen(local.url, url)) {
+    throw new ApiaryError(
+      'AUTH_FAILED',
+      `no join token for the queen at ${url}: ${p.joinTokenFile} is the local queen's and is not sent elsewhere; set APIARY_JOIN_TOKEN`,
+    );
+  }
+  return readSecretFile(p.joinTokenFile);
+}
+
 function clientToken(p: DaemonPaths, cfg: KeeperConfig, env: NodeJS.ProcessEnv, url: string): string {
   if (env.APIARY_TOKEN) return env.APIARY_TOKEN;
   if (cfg.token && (!cfg.queen || sameQueen(cfg.queen, url))) return cfg.token;

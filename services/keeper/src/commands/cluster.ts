@@ -1,10 +1,10 @@
-import { daemonPaths, loadClusterFile, parseDuration, readSecretFile, shellQuote, type ClusterConfig } from '@apiary/config';
+import { loadClusterFile, parseDuration, shellQuote, type ClusterConfig } from '@apiary/config';
 import { onShutdownSignal } from '@apiary/runtime';
 import type { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';
 import { QueenClient } from '../client.js';
 import { queenArgs, startDetached } from '../daemon.js';
-import { findQueen } from '../discovery.js';
+import { findQueen, joinTokenFor } from '../discovery.js';
 import { EXIT, UsageError } from '../errors.js';
 import { columns } from '../status-view.js';
 import { hivePort, hostSpecs } from '../cluster/hosts.js';
@@ -34,7 +34,7 @@ async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): 
     process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
     target = findQueen(undefined)!;
   }
-  const joinToken = process.env.APIARY_JOIN_TOKEN ?? readSecretFile(daemonPaths().joinTokenFile);
+  const joinToken = joinTokenFor(target.url);
   return { client: new QueenClient(target.url, target.token), joinToken, port: hivePort(cfg, target.url) };
 }
 
