@@ -44,7 +44,7 @@ describe('known_hosts, read as OpenSSH does', () => {
     expect(verifyHostKey(plain, '10.9.9.3', P, keys.ed.type, keys.ed.blob)).toEqual({ ok: false, reason: 'unknown' });
     expect(verifyHostKey(plain, H, 22, keys.ed.type, keys.ed.blob)).toEqual({ ok: false, reason: 'unknown' });
     const hashed = knownHosts('hashed', [`${HP} ${keys.ed.type} ${keys.ed.b64}`]);
-    execFileSync('ssh-keygen', ['-q', '-H', '-f', hashed]);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', hashed], { stdio: 'ignore' }); // it prints where it kept the original
     expect(readFileSync(hashed, 'utf8')).not.toContain(H);
     expect(check(hashed, keys.ed)).toEqual({ ok: true });
     expect(check(hashed, keys.ed2)).toEqual({ ok: false, reason: 'mismatch' });
