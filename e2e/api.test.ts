@@ -6,6 +6,7 @@ import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
 import { PRE_HELLO_MAX_FRAME_BYTES } from '../services/queen/src/hives/frame-limit.js';
+import { helloFrame } from './helpers/hello.js';
 
 /** The queen closes a socket that sent no hello within this long (specs/protocol.md, Handshake). */
 const HELLO_TIMEOUT_MS = 5000;
@@ -83,25 +84,7 @@ describe('queen API: auth, validation, limits', () => {
     return { code, messages };
   }
 
-  const hello = (token: string) => ({
-    type: 'hello',
-    protocol: 1,
-    token,
-    hive: {
-      name: 'intruder',
-      host: 'x',
-      pid: 1,
-      arch: 'x64',
-      platform: 'linux',
-      node: '20',
-      cores: 1,
-      memoryBytes: 1e9,
-      bees: 1,
-      memoryPerBeeBytes: 3e8,
-      ephemeral: true,
-    },
-    running: [],
-  });
+  const hello = (token: string) => helloFrame(token, 'intruder');
 
   it('a hive with a wrong join token is closed with AUTH_FAILED and never registered', async () => {
     const r = await wsAttempt(hello('w'.repeat(32)));
@@ -220,27 +203,7 @@ describe('colony temperature regulation', () => {
       loadAvg: 0,
       freeMemoryBytes: 1e9,
     });
-    ws.send(
-      JSON.stringify({
-        type: 'hello',
-        protocol: 1,
-        token: d.token('join'),
-        running: [],
-        hive: {
-          name: 'furnace',
-          host: 'x',
-          pid: 1,
-          arch: 'x64',
-          platform: 'linux',
-          node: '20',
-          cores: 2,
-          memoryBytes: 2e9,
-          bees: 2,
-          memoryPerBeeBytes: 3e8,
-          ephemeral: false,
-        },
-      }),
-    );
+    ws.send(JSON.stringify(helloFrame(d.token('join'), 'furnace', { cores: 2, memoryBytes: 2e9, bees: 2, ephemeral: false })));
     ws.send(JSON.stringify(beat(true)));
     await waitFor(async () => (await d!.client.colony()).temperature.level === 'critical', 5000, 'critical temperature');
     const submit = () =>

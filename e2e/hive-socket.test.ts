@@ -8,19 +8,12 @@ import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/procs.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
+import { helloFrame } from './helpers/hello.js';
 
 /** Health on a loaded 2-core machine answers in milliseconds; this only separates "answers" from "blocked". */
 const RESPONSIVE_MS = 2000;
 /** A silent socket is closed at the hello deadline; a peer ignoring the close frame is cut HELLO_CLOSE_GRACE_MS later. */
 const SILENT_CLOSED_WITHIN_MS = HIVE_HELLO_TIMEOUT_MS + HELLO_CLOSE_GRACE_MS + LOAD_MARGIN_MS;
-
-const helloFrame = (token: string, name: string) => ({
-  type: 'hello',
-  protocol: 1,
-  token,
-  hive: { name, host: 'x', pid: 1, arch: 'x64', platform: 'linux', node: '20', cores: 1, memoryBytes: 1e9, bees: 1, memoryPerBeeBytes: 3e8, ephemeral: true },
-  running: [],
-});
 
 /** Open a socket; resolves once it is open, or with the HTTP status the upgrade was refused with. */
 function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; status: number | null }> {

@@ -10,6 +10,7 @@ import { HIVE_BIN } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
 import { QueenClient } from '../services/keeper/src/client.js';
+import { helloFrame } from './helpers/hello.js';
 
 /*
  * Tokens travel by env or 0600 files, never argv (world-readable in /proc), and never reach a log.
@@ -287,27 +288,7 @@ describe('secrets: token files, argv and logs', () => {
     // join token, a request that offers the join token as a bearer, a keeper with a wrong token.
     const ws = new WebSocket(wsUrl);
     await new Promise((r) => ws.once('open', r));
-    ws.send(
-      JSON.stringify({
-        type: 'hello',
-        protocol: 1,
-        token: tokens.client,
-        running: [],
-        hive: {
-          name: 'mixup',
-          host: 'x',
-          pid: 1,
-          arch: 'x64',
-          platform: 'linux',
-          node: '20',
-          cores: 1,
-          memoryBytes: 1e9,
-          bees: 1,
-          memoryPerBeeBytes: 3e8,
-          ephemeral: true,
-        },
-      }),
-    );
+    ws.send(JSON.stringify(helloFrame(tokens.client, 'mixup')));
     expect(await new Promise((r) => ws.once('close', (c) => r(c)))).toBe(4401);
     const bad = await fetch(`${client.url}/v1/colony`, { headers: { authorization: `Bearer ${tokens.join}` } });
     expect(bad.status).toBe(401);

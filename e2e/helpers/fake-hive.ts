@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { helloFrame } from './hello.js';
 
 /**
  * A hive that speaks the real protocol over a real socket but runs no bees: it reports whatever
@@ -23,27 +24,7 @@ export class FakeHive {
       ws.once('error', reject);
     });
     const h = new FakeHive(ws, o.bees);
-    ws.send(
-      JSON.stringify({
-        type: 'hello',
-        protocol: 1,
-        token: joinToken,
-        running: [],
-        hive: {
-          name: o.name,
-          host: 'fake',
-          pid: 1,
-          arch: 'x64',
-          platform: 'linux',
-          node: '20',
-          cores: o.bees,
-          memoryBytes: 2e9,
-          bees: o.bees,
-          memoryPerBeeBytes: 3e8,
-          ephemeral: false,
-        },
-      }),
-    );
+    ws.send(JSON.stringify(helloFrame(joinToken, o.name, { host: 'fake', cores: o.bees, memoryBytes: 2e9, bees: o.bees, ephemeral: false })));
     h.#send();
     h.#timer = setInterval(() => h.#send(), o.beatEveryMs);
     return h;

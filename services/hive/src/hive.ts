@@ -7,7 +7,7 @@ import { backoffMs, QueenLink } from './queen-link.js';
 import { hiveResources } from './resources.js';
 import os from 'node:os';
 import path from 'node:path';
-import { toWireError } from '@apiary/protocol';
+import { toWireError, type WireError } from '@apiary/protocol';
 import { CellCache } from './cell-cache.js';
 import { RecentResults, type ResultMessage } from './recent-results.js';
 import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
@@ -117,15 +117,7 @@ export class Hive {
           checkTaskPaths(job.spec, this.#data?.root);
         } catch (e) {
           this.log.warn(`task ${job.taskId}: ${(e as Error).message}`);
-          this.#send({
-            type: 'task.failed',
-            taskId: job.taskId,
-            attempt: job.attempt,
-            bee: -1,
-            durationMs: 0,
-            beeState: 'idle',
-            error: toWireError(e, 'BAD_REQUEST'),
-          });
+          this.#failBeforeBee(job, toWireError(e, 'BAD_REQUEST'));
           return;
         }
         if (this.#cells && this.#data && job.spec.kind === 'fsql') void this.#submitRemote(job, this.#data, this.#cells);
@@ -234,16 +226,13 @@ export class Hive {
       this.#remoteJobs.set(job.taskId, r);
       this.pool.submit(r.job);
     } catch (e) {
-      this.#send({
-        type: 'task.failed',
-        taskId: job.taskId,
-        attempt: job.attempt,
-        bee: -1,
-        durationMs: 0,
-        beeState: 'idle',
-        error: toWireError(e, 'CELL_FETCH_FAILED'),
-      });
+      this.#failBeforeBee(job, toWireError(e, 'CELL_FETCH_FAILED'));
     }
+  }
+
+  /** A task that fails before any bee takes it (bee -1): its paths were refused or its cells unreachable. */
+  #failBeforeBee(job: { taskId: string; attempt: number }, error: WireError): void {
+    this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, bee: -1, durationMs: 0, beeState: 'idle', error });
   }
 
   #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
