@@ -5,6 +5,8 @@ import { ApiaryError } from '@apiary/protocol';
 export interface Migration {
   version: number;
   up: string;
+  /** Run after the step's transaction commits: statements SQLite refuses inside one (VACUUM). Must be idempotent. */
+  afterCommit?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -111,6 +113,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX version_cells_cell ON version_cells (cell_id);
     `,
   },
+  {
+    version: 4,
+    up: `
+      -- A task's captured stdout/stderr per attempt (the last 64 KiB; see specs/lifecycle.md).
+      ALTER TABLE attempts ADD COLUMN output TEXT;
+      -- Retention prunes finished tasks oldest first, by finish time.
+      CREATE INDEX tasks_finished ON tasks (finished_at, seq) WHERE finished_at IS NOT NULL;
+      -- Pages freed by pruning go back to the file system in small steps (PRAGMA incremental_vacuum).
+      -- An existing database only switches mode with a VACUUM, which cannot run in a transaction.
+      PRAGMA auto_vacuum = INCREMENTAL;
+    `,
+    afterCommit: 'VACUUM',
+  },
 ];
 
 /**
@@ -133,6 +148,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
       db.exec(m.up);
       db.pragma(`user_version = ${m.version}`);
     }).immediate();
+    if (m.afterCommit) db.exec(m.afterCommit);
   }
   return latest;
 }
