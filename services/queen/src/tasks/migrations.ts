@@ -126,6 +126,15 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     afterCommit: 'VACUUM',
   },
+  {
+    version: 5,
+    up: `
+      -- The attempt token sent with each dispatch (<queen epoch>.<attempt>.<random>, see specs/protocol.md):
+      -- results are accepted only with the current attempt's token. The epoch counter lives in meta.
+      ALTER TABLE attempts ADD COLUMN token TEXT;
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', '0');
+    `,
+  },
 ];
 
 /**
