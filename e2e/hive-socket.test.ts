@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { HELLO_CLOSE_GRACE_MS, HIVE_HELLO_TIMEOUT_MS, MAX_PENDING_HIVE_SOCKETS } from '../services/queen/src/hives/pre-auth.js';
+import { HIVE_MAX_FRAME_BYTES, PRE_HELLO_MAX_FRAME_BYTES } from '../services/queen/src/hives/frame-limit.js';
 import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/procs.js';
@@ -26,6 +27,27 @@ function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: 
     });
     ws.once('error', (e) => reject(e));
   });
+}
+
+/** The announced frame: 255 MiB, under the authenticated limit, so only the pre-hello limit refuses it. */
+const HUGE_FRAME_BYTES = 255 * 1024 * 1024;
+/** The pre-hello limit is checked on the frame header, before any payload: the close is immediate, bar a loaded machine. */
+const HUGE_CLOSED_WITHIN_MS = LOAD_MARGIN_MS;
+/** We stream at most this much of the payload (one reused 1 MiB buffer), so the test never allocates 255 MiB. */
+const STREAM_CAP_BYTES = 64 * 1024 * 1024;
+/** The queen may grow by socket buffers and a few allocations, far below the bytes streamed at it. */
+const RSS_GROWTH_MAX_BYTES = 32 * 1024 * 1024;
+
+const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/** A masked client text-frame header announcing `len` payload bytes (64-bit length form). */
+function frameHeader(len: number): Buffer {
+  const h = Buffer.alloc(14);
+  h[0] = 0x81; // FIN + text
+  h[1] = 0x80 | 127; // masked, 64-bit length follows
+  h.writeBigUInt64BE(BigInt(len), 2);
+  h.writeUInt32BE(0x12345678, 10); // mask key
+  return h;
 }
 
 const closed = (ws: WebSocket) => new Promise<number>((r) => (ws.readyState === WebSocket.CLOSED ? r(-1) : ws.once('close', (c) => r(c))));
@@ -58,6 +80,43 @@ describe('hive socket hardening (pre-auth limits, origin, log injection) and the
     expect(elapsed).toBeGreaterThanOrEqual(HIVE_HELLO_TIMEOUT_MS - 50); // not before the deadline
     expect(elapsed).toBeLessThan(SILENT_CLOSED_WITHIN_MS);
     expect(await healthMs()).toBeLessThan(RESPONSIVE_MS);
+  });
+
+  it(`a ${HUGE_FRAME_BYTES / 2 ** 20} MiB frame announced before hello is closed with 1009 from its header; health stays fast; RSS does not follow the bytes`, async () => {
+    expect(HUGE_FRAME_BYTES).toBeLessThan(HIVE_MAX_FRAME_BYTES); // only the pre-hello limit can refuse it
+    expect(HUGE_FRAME_BYTES).toBeGreaterThan(PRE_HELLO_MAX_FRAME_BYTES);
+    const pid = d.queen!.pid!;
+    const rss0 = rssBytes(pid);
+    const { ws, status } = await open(hiveUrl);
+    expect(status).toBeNull();
+    const sock = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    sock.on('error', () => undefined); // writes racing the close may fail with EPIPE: expected
+    const code = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    let done = false;
+    void code.then(() => (done = true));
+    const t0 = Date.now();
+    sock.write(frameHeader(HUGE_FRAME_BYTES));
+    // Stream part of the payload, with backpressure, until the queen closes or the cap is reached.
+    const chunk = Buffer.alloc(1024 * 1024, 0x78);
+    const streaming = (async () => {
+      let sent = 0;
+      while (!done && sent < STREAM_CAP_BYTES && !sock.destroyed && sock.writable) {
+        sent += chunk.length;
+        if (!sock.write(chunk)) await new Promise((r) => (sock.once('drain', r), sock.once('close', r)));
+      }
+      return sent;
+    })();
+    expect(await healthMs()).toBeLessThan(RESPONSIVE_MS);
+    const got = await Promise.race([code, new Promise<number>((r) => setTimeout(() => r(-2), HUGE_CLOSED_WITHIN_MS + HIVE_HELLO_TIMEOUT_MS))]);
+    const elapsed = Date.now() - t0;
+    ws.terminate();
+    await streaming;
+    expect(got, 'closed for its size (1009), not at the hello deadline (4400) or never').toBe(1009);
+    expect(elapsed).toBeLessThan(HUGE_CLOSED_WITHIN_MS);
+    expect(await healthMs()).toBeLessThan(RESPONSIVE_MS);
+    expect(rssBytes(pid) - rss0).toBeLessThan(RSS_GROWTH_MAX_BYTES);
+    // Still serving hives: the local one is there.
+    expect((await d.client.colony()).hives.length).toBeGreaterThanOrEqual(1);
   });
 
   it(`at most ${MAX_PENDING_HIVE_SOCKETS} unauthenticated sockets: the next upgrade is 503; a real hive joins once they are gone`, async () => {
