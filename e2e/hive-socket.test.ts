@@ -102,7 +102,11 @@ describe('hive socket hardening (pre-auth limits, origin, log injection) and the
       let sent = 0;
       while (!done && sent < STREAM_CAP_BYTES && !sock.destroyed && sock.writable) {
         sent += chunk.length;
-        if (!sock.write(chunk)) await new Promise((r) => (sock.once('drain', r), sock.once('close', r)));
+        if (!sock.write(chunk))
+          await new Promise((r) => {
+            sock.once('drain', r);
+            sock.once('close', r);
+          });
       }
       return sent;
     })();
