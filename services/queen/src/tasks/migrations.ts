@@ -135,6 +135,33 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', '0');
     `,
   },
+  {
+    version: 6,
+    up: `
+      -- Scoped API tokens (keeper token create/list/revoke): only the sha256 of each secret is kept.
+      CREATE TABLE api_tokens (
+        id           TEXT PRIMARY KEY NOT NULL,
+        name         TEXT NOT NULL,
+        scope        TEXT NOT NULL CHECK (scope IN ('admin', 'submit', 'read')),
+        hash         BLOB NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      ) WITHOUT ROWID;
+
+      -- Idempotency-Key on task submission: a retry with the same key (per token) gets the same task ids.
+      -- Written in the transaction that creates the tasks, so a crash cannot separate the two.
+      CREATE TABLE idempotency_keys (
+        token_id     TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash TEXT NOT NULL,   -- sha256 of route + body: the same key with another body is refused
+        task_ids     TEXT NOT NULL,   -- JSON array, in submission order
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (token_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
 ];
 
 /**
