@@ -15,6 +15,8 @@ import { Queen } from './queen.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 import { FrameCatalog } from './frames/catalog.js';
+import { TokenStore } from './auth/token-store.js';
+import { Idempotency } from './tasks/idempotency.js';
 
 /*
  * apiary-queen [--home DIR] [--host H] [--port P] [--ephemeral] [--exit-with-stdin] [--no-local-hive]
@@ -96,6 +98,9 @@ async function main(): Promise<number> {
     nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
     // The catalog shares the daemon's database (and its migrations); an ephemeral one is in memory.
     catalog: ledger ? FrameCatalog.open(ledger.database) : undefined,
+    // Scoped tokens (hashes) and idempotency keys live in the ledger's database too (migration 6).
+    tokens: ledger ? TokenStore.sqlite(ledger.database) : undefined,
+    idempotency: ledger ? Idempotency.sqlite(ledger.database) : undefined,
   });
   onShutdownSignal((sig) => {
     log.info(`${sig}: stopping`);

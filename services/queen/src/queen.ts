@@ -17,6 +17,8 @@ import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
+import { Idempotency } from './tasks/idempotency.js';
+import { TokenStore } from './auth/token-store.js';
 
 export type QueenState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -48,11 +50,14 @@ export class Queen {
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog } = {},
+    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.paths = daemonPaths(cfg.home);
     this.ledger = deps.ledger ?? new MemoryLedger();
+    // Idempotency keys are recorded in the transaction that creates their tasks (tasks/idempotency.ts).
+    const idempotency = deps.idempotency ?? Idempotency.memory();
+    idempotency.attach(this.ledger);
     this.registry = new HiveRegistry(cfg.hiveTimeoutMs, cfg.heartbeatMs, log);
     this.scheduler = new Scheduler(this.ledger, () => this.registry.sessions(), { maxAttempts: 3 }, log);
     this.registry.attach(this.scheduler);
@@ -62,6 +67,10 @@ export class Queen {
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
       clientToken: cfg.clientToken,
       joinToken: cfg.joinToken,
+      // An ephemeral queen's scoped tokens live as long as it does.
+      tokens: deps.tokens ?? TokenStore.memory(),
+      idempotency,
+      get: (id) => this.ledger.get(id),
       maxBodyBytes: cfg.maxBodyBytes,
       scheduler: this.scheduler,
       admit: () => this.#admit(),

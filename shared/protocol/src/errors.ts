@@ -43,6 +43,12 @@ export const ERRORS = {
     keeperExit: 1,
     description: "The task went over its bee's memory budget; the bee was killed and replaced.",
   },
+  MEMORY_READING_INVALID: {
+    http: 500,
+    retry: 'never',
+    keeperExit: 1,
+    description: "A live bee's memory reading is impossible (0 RSS, or no usable page size): its budget cannot be enforced.",
+  },
   BEE_CRASHED: { http: 500, retry: 'colony', keeperExit: 1, description: 'The bee process died while running the task.' },
   CELL_FETCH_FAILED: {
     http: 500,
@@ -75,6 +81,12 @@ export const ERRORS = {
   HOST_KEY_REVOKED: { http: 500, retry: 'never', keeperExit: 1, description: "The host's SSH key is marked @revoked in known_hosts." },
   PREFLIGHT_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'The host lacks something a hive needs (node >= 20, disk, write access).' },
   SETUP_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'A setup command or an upload failed on the host.' },
+  BINDING_FETCH_FAILED: {
+    http: 500,
+    retry: 'never',
+    keeperExit: 1,
+    description: "The host's DuckDB binding is not installed here and could not be fetched from the npm registry (or failed its integrity check).",
+  },
   HIVE_JOIN_TIMEOUT: { http: 500, retry: 'never', keeperExit: 1, description: 'The hive started but did not join the queen in time.' },
   REMOTE_COMMAND_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'A command run over SSH failed.' },
   // Frames
