@@ -4,6 +4,8 @@ import {
   type FrameDetail,
   type FrameSummary,
   type NodeRecord,
+  type PruneRequest,
+  type PruneResponse,
   type SqlResponse,
   type TaskLimits,
   type TaskSpec,
@@ -119,6 +121,11 @@ export class QueenClient {
 
   nodes(): Promise<{ nodes: NodeRecord[] }> {
     return this.#call('GET', '/v1/nodes');
+  }
+
+  /** Delete finished tasks now (`keeper tasks prune`); unset fields take the queen's retention policy. */
+  prune(req: PruneRequest): Promise<PruneResponse> {
+    return this.#call('POST', '/v1/admin/prune', req);
   }
 
   shutdown(keepHives: boolean): Promise<unknown> {

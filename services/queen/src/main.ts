@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import {
   daemonPaths,
   loadOrCreateToken,
+  parseDuration,
   parseSize,
   readDaemonPid,
   removeDaemonState,
@@ -14,6 +15,7 @@ import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiar
 import { Queen } from './queen.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
+import { RetentionRunner } from './tasks/retention-runner.js';
 import { FrameCatalog } from './frames/catalog.js';
 import { TokenStore } from './auth/token-store.js';
 import { Idempotency } from './tasks/idempotency.js';
@@ -22,10 +24,13 @@ import { Idempotency } from './tasks/idempotency.js';
  * apiary-queen [--home DIR] [--host H] [--port P] [--ephemeral] [--exit-with-stdin] [--no-local-hive]
  *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR] [--hive-timeout MS]
  *   [--data-root DIR] [--min-cell-bytes SIZE] [--cell-bytes SIZE]
+ *   [--retain-for DUR] [--retain-tasks N] [--prune-every DUR]
  * Frames' cells live under the data root: daemon default APIARY_HOME/data; an ephemeral queen uses
  * <cache-dir>/../data (its keeper's run dir), else a temp dir it removes when it stops.
  * --min-cell-bytes lowers the 16 MiB leafcutter floor; --cell-bytes replaces the memory-per-bee/4
  * target (both for tests and tuning: with bees of >= 192 MiB the target alone is >= 48 MiB).
+ * Retention (daemon): finished tasks older than --retain-for (7d) or beyond the newest --retain-tasks
+ * (100000) are pruned with their result files every --prune-every (60s); see tasks/retention.ts.
  * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
@@ -53,11 +58,15 @@ async function main(): Promise<number> {
       'data-root': { type: 'string' },
       'min-cell-bytes': { type: 'string' },
       'cell-bytes': { type: 'string' },
+      'retain-for': { type: 'string' },
+      'retain-tasks': { type: 'string' },
+      'prune-every': { type: 'string' },
     },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const size = (v: string | undefined, what: string) => (v === undefined ? undefined : parseSize(v, what));
+  const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
   const ephemeral = values.ephemeral ?? false;
   const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   if (!ephemeral) {
@@ -90,11 +99,18 @@ async function main(): Promise<number> {
     dataRoot: values['data-root'],
     minCellBytes: size(values['min-cell-bytes'], '--min-cell-bytes'),
     cellBytes: size(values['cell-bytes'], '--cell-bytes'),
+    retentionMaxAgeMs: duration(values['retain-for'], '--retain-for'),
+    retentionMaxTasks: num(values['retain-tasks']),
+    retentionIntervalMs: duration(values['prune-every'], '--prune-every'),
   });
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
+  const retention = ledger
+    ? new RetentionRunner(ledger, { maxAgeMs: cfg.retentionMaxAgeMs, maxTasks: cfg.retentionMaxTasks }, cfg.retentionIntervalMs, log.child('retention'))
+    : undefined;
   const queen = new Queen(cfg, log, {
     ledger,
+    retention,
     nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
     // The catalog shares the daemon's database (and its migrations); an ephemeral one is in memory.
     catalog: ledger ? FrameCatalog.open(ledger.database) : undefined,

@@ -17,6 +17,7 @@ import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
+import type { RetentionRunner } from './tasks/retention-runner.js';
 import { Idempotency } from './tasks/idempotency.js';
 import { TokenStore } from './auth/token-store.js';
 
@@ -43,6 +44,7 @@ export class Queen {
   #gateway: HiveGateway | null = null;
   #localHive: LocalHive | null = null;
   #stopping: Promise<void> | null = null;
+  #retention: RetentionRunner | null = null;
   readonly paths: DaemonPaths;
   readonly frames: { catalog: FrameCatalog; writer: FrameWriter; root: DataRoot; dataRoot: string };
   url = '';
@@ -50,7 +52,7 @@ export class Queen {
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency } = {},
+    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency; retention?: RetentionRunner } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.paths = daemonPaths(cfg.home);
@@ -80,7 +82,13 @@ export class Queen {
       list: (q) => this.ledger.list(q),
       stopHive: (h, graceMs) => this.registry.stopOne(h, graceMs ?? this.cfg.graceMs),
       nodes: deps.nodes ?? new MemoryNodeStore(),
+      // An ephemeral queen's memory ledger lives as long as its one command: nothing to prune.
+      prune: async (r) =>
+        deps.retention
+          ? deps.retention.run({ maxAgeMs: r.olderThanMs ?? deps.retention.policy.maxAgeMs, maxTasks: r.keep ?? deps.retention.policy.maxTasks })
+          : { pruned: 0, durationMs: 0 },
     });
+    this.#retention = deps.retention ?? null;
   }
 
   #frames(catalog: FrameCatalog) {
@@ -143,6 +151,7 @@ export class Queen {
         else if (t.spec.kind === 'plan' || t.spec.kind === 'fsql') this.scheduler.cancel(t.id, 'the queen restarted during the query; run it again');
       }
       this.scheduler.recover(this.cfg.hiveTimeoutMs + 8000);
+      this.#retention?.start();
     }
     this.sm.to('serving', this.url);
   }
@@ -207,6 +216,7 @@ export class Queen {
       this.#gateway?.close();
       await this.app.close();
       this.frames.catalog.close();
+      this.#retention?.stop();
       this.ledger.close();
       await this.frames.root.dispose();
       this.sm.to('stopped');

@@ -30,6 +30,12 @@ export interface QueenOptions {
   minCellBytes?: number;
   /** Target cell size instead of memory per bee / 4 (tests and tuning); at least minCellBytes. */
   cellBytes?: number;
+  /** Retention of finished tasks (daemon ledger): prune those finished longer ago than this (default 7 days). */
+  retentionMaxAgeMs?: number;
+  /** … and keep at most this many finished tasks (default 100,000). */
+  retentionMaxTasks?: number;
+  /** How often retention runs (default 60 s). */
+  retentionIntervalMs?: number;
 }
 
 export interface QueenConfig {
@@ -48,7 +54,13 @@ export interface QueenConfig {
   readonly dataRoot: string | null;
   readonly minCellBytes?: number;
   readonly cellBytes?: number;
+  readonly retentionMaxAgeMs: number;
+  readonly retentionMaxTasks: number;
+  readonly retentionIntervalMs: number;
 }
+
+/** Retention defaults, as README states them: a week, 100,000 finished tasks, checked every minute. */
+export const RETENTION_DEFAULTS = { maxAgeMs: 7 * 86_400_000, maxTasks: 100_000, intervalMs: 60_000 } as const;
 
 const Schema = z.object({
   host: z.string().min(1),
@@ -69,6 +81,9 @@ const Schema = z.object({
   dataRoot: z.string().min(1).nullable(),
   minCellBytes: z.number().int().min(1).optional(),
   cellBytes: z.number().int().min(1).optional(),
+  retentionMaxAgeMs: z.number().int().min(0).max(3650 * 86_400_000),
+  retentionMaxTasks: z.number().int().min(0).max(1_000_000_000),
+  retentionIntervalMs: z.number().int().min(100).max(86_400_000),
 });
 
 export function resolveQueenConfig(o: QueenOptions): QueenConfig {
@@ -87,6 +102,9 @@ export function resolveQueenConfig(o: QueenOptions): QueenConfig {
     dataRoot: defaultDataRoot(o),
     minCellBytes: o.minCellBytes,
     cellBytes: o.cellBytes,
+    retentionMaxAgeMs: o.retentionMaxAgeMs ?? RETENTION_DEFAULTS.maxAgeMs,
+    retentionMaxTasks: o.retentionMaxTasks ?? RETENTION_DEFAULTS.maxTasks,
+    retentionIntervalMs: o.retentionIntervalMs ?? RETENTION_DEFAULTS.intervalMs,
   };
   const r = Schema.safeParse(candidate);
   if (!r.success) {

@@ -33,9 +33,9 @@ export function parseSize(input: string | number, what = 'size'): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "30s", "500ms", "2m", or a plain number of milliseconds. */
+/** "30s", "500ms", "2m", "7d", or a plain number of milliseconds. */
 export function parseDuration(input: string | number, what = 'duration'): number {
   if (typeof input === 'number') {
     if (Number.isFinite(input) && input >= 0) return Math.floor(input);

@@ -22,6 +22,12 @@ export type SubmitTask = z.infer<typeof SubmitTask>;
 export const AttemptView = AttemptInfo.extend({
   attempt: z.number().int().positive(),
   error: WireErrorSchema.nullable(),
+  /**
+   * What the attempt printed (stdout and stderr interleaved in arrival order): the last
+   * TASK_OUTPUT_MAX_BYTES (64 KiB), starting with TASK_OUTPUT_CUT_MARKER when earlier output was
+   * dropped. Only on GET /v1/tasks/:id (and POST /v1/tasks), and only for attempts that printed.
+   */
+  output: z.string().optional(),
 });
 export type AttemptView = z.infer<typeof AttemptView>;
 
@@ -107,6 +113,20 @@ export const TaskEvent = z.object({
 export type TaskEvent = z.infer<typeof TaskEvent>;
 
 export const StopHiveRequest = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() });
+
+/**
+ * POST /v1/admin/prune: delete finished tasks (rows, attempts, result files) now. Unset fields take
+ * the queen's retention policy (--retain-for, --retain-tasks). Queued and running tasks are never pruned.
+ */
+export const PruneRequest = z.object({
+  /** Prune tasks that finished longer ago than this. */
+  olderThanMs: z.number().int().min(0).optional(),
+  /** Keep at most this many finished tasks (the newest). */
+  keep: z.number().int().min(0).optional(),
+});
+export type PruneRequest = z.infer<typeof PruneRequest>;
+export const PruneResponse = z.object({ pruned: z.number().int().nonnegative(), durationMs: z.number().nonnegative() });
+export type PruneResponse = z.infer<typeof PruneResponse>;
 
 /** One host of the cluster's node registry (PUT /v1/nodes/:name, GET /v1/nodes). */
 export const NodeRecord = z.object({

@@ -8,3 +8,4 @@ export * from './http.js';
 export * from './codec.js';
 export * from './frames.js';
 export * from './limits.js';
+export * from './task-output.js';

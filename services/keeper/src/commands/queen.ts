@@ -7,6 +7,7 @@ import { queenArgs, startDetached } from '../daemon.js';
 import { EXIT, UsageError } from '../errors.js';
 
 export const QUEEN_USAGE = `keeper queen start [--detach] [--host 127.0.0.1] [--port 7474] [--bees N] [--memory-per-bee S] [--no-local-hive]
+    [--retain-for 7d] [--retain-tasks 100000] [--prune-every 60s]
 keeper queen stop [--keep-hives]
 keeper queen status [--json]
   The long-running queen daemon. Its pidfile, state, log (logs/queen.log), SQLite ledger and 0600
@@ -27,8 +28,13 @@ async function start(argv: string[]): Promise<number> {
     host: { type: 'string' },
     port: { type: 'string' },
     'no-local-hive': { type: 'boolean' },
+    'retain-for': { type: 'string' },
+    'retain-tasks': { type: 'string' },
+    'prune-every': { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`keeper queen start: unexpected "${positionals[0]}"`);
+  // Retention flags go to the queen as given: it validates them (CONFIG_INVALID) with the rest of its config.
+  const retention = (['retain-for', 'retain-tasks', 'prune-every'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]]));
   const flags = colonyFlags(values);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: "${values.port}" is not a port number`);
@@ -37,7 +43,7 @@ async function start(argv: string[]): Promise<number> {
     process.stdout.write(`a queen is already running: pid ${running.pid} at ${running.url}\n`);
     return EXIT.OK;
   }
-  const args = queenArgs({ ...flags, host: values.host, port, noLocalHive: values['no-local-hive'] });
+  const args = [...queenArgs({ ...flags, host: values.host, port, noLocalHive: values['no-local-hive'] }), ...retention];
   if (values.detach) {
     const s = await startDetached(args);
     const p = daemonPaths();

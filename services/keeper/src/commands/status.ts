@@ -4,11 +4,13 @@ import { QueenClient } from '../client.js';
 import { findQueen } from '../discovery.js';
 import { EXIT, UsageError } from '../errors.js';
 import { renderColony, renderTasks } from '../status-view.js';
+import { pruneCommand, taskDetailCommand, TASK_DETAIL_USAGE } from './task-detail.js';
 
 export const STATUS_USAGE = `keeper status [--json] [--watch] [--queen URL]
   The colony at a glance: hives, bees (state, task, memory against budget), queue, temperature.
 keeper tasks [--abandoned | --state STATE] [--limit N] [--json] [--queen URL]
-  Recent tasks with every attempt's diagnostics (hive, bee, error, start, duration).`;
+  Recent tasks with every attempt's diagnostics (hive, bee, error, start, duration).
+${TASK_DETAIL_USAGE}`;
 
 /** Exit code when no queen is running (as `systemctl status` does for an inactive unit). */
 const NOT_RUNNING = 3;
@@ -47,6 +49,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
 }
 
 export async function tasksCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'prune') return pruneCommand(argv.slice(1));
+  if (argv[0] !== undefined && !argv[0].startsWith('-')) return taskDetailCommand(argv);
   const { values } = parse(argv, {
     abandoned: { type: 'boolean' },
     state: { type: 'string' },

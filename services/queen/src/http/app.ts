@@ -8,9 +8,10 @@ import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
 import { registerSqlRoutes } from './routes-sql.js';
 import { registerUploadRoutes } from './routes-upload.js';
 import { registerCellRoutes } from './routes-cells.js';
+import { registerRetentionRoutes, type RetentionRouteDeps } from './routes-retention.js';
 import type { QueryRunner } from '../query/query-runner.js';
 
-export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps {
+export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps {
   maxBodyBytes: number;
   queries: QueryRunner;
 }
@@ -30,5 +31,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSqlRoutes(app, deps);
   registerUploadRoutes(app, deps);
   registerCellRoutes(app, deps);
+  registerRetentionRoutes(app, deps);
   return app;
 }

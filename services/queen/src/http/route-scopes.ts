@@ -44,6 +44,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'POST /v1/hives/:hive/shutdown': 'admin',
   'PUT /v1/nodes/:name': 'admin',
   'POST /v1/admin/shutdown': 'admin',
+  'POST /v1/admin/prune': 'admin',
   'GET /v1/admin/routes': 'admin',
   'GET /v1/admin/tokens': 'admin',
   'POST /v1/admin/tokens': 'admin',

@@ -4,6 +4,7 @@ import Database, { type Statement } from 'better-sqlite3';
 import { ApiaryError, type AttemptView, type TaskValue } from '@apiary/protocol';
 import { isLive, type ListFilter, type TaskLedger, type TaskRecord } from './ledger.js';
 import { migrate } from './migrations.js';
+import { TaskPruner, type RetentionPolicy } from './retention.js';
 
 export interface SqliteLedgerOptions {
   /** Database file, or ':memory:' (tests). */
@@ -92,6 +93,7 @@ export class SqliteLedger implements TaskLedger {
   readonly #written = new WeakMap<TaskRecord, { value: TaskValue | null; bytes: number }>();
   #flushTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  #pruner: TaskPruner | null = null;
 
   readonly #insert: Statement<unknown[]>;
   readonly #update: Statement<unknown[]>;
@@ -232,6 +234,28 @@ export class SqliteLedger implements TaskLedger {
   flush(): void {
     this.#assertOpen();
     this.#flushNow();
+  }
+
+  /** Retention (retention.ts): delete up to `limit` finished tasks past the policy, and forget them here. */
+  pruneBatch(policy: RetentionPolicy, now: number, limit: number): number {
+    this.#assertOpen();
+    // Finished in memory but not yet written still reads as running: write first, so it can be judged.
+    this.#flushNow();
+    this.#pruner ??= new TaskPruner(this.#db, this.#resultsDir);
+    const { ids } = this.#pruner.batch(policy, now, limit);
+    for (const id of ids) this.#cache.delete(id);
+    return ids.length;
+  }
+
+  /**
+   * Hand pages freed by pruning back to the file system (auto_vacuum=INCREMENTAL, migration 4). In WAL
+   * mode the file shrinks at a checkpoint; TRUNCATE also resets the WAL, which otherwise keeps the
+   * size of the largest burst of writes since it was created.
+   */
+  vacuum(): void {
+    this.#assertOpen();
+    this.#db.pragma('incremental_vacuum');
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   close(): void {
