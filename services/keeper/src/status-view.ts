@@ -38,7 +38,8 @@ function beeRow(hive: string, b: BeeStatus): string[] {
     b.taskId ? b.taskId.slice(0, 8) : '-',
     String(b.tasksRun),
     String(b.restarts),
-    `${bar(b.rssBytes, b.budgetBytes)} ${formatBytes(b.rssBytes)} / ${formatBytes(b.budgetBytes)}`,
+    // A reading that cannot be true is said so, never drawn as an empty bar.
+    b.memoryError ? `${b.memoryError.code} (budget ${formatBytes(b.budgetBytes)} not enforced)` : `${bar(b.rssBytes, b.budgetBytes)} ${formatBytes(b.rssBytes)} / ${formatBytes(b.budgetBytes)}`,
   ];
 }
 

@@ -68,6 +68,13 @@ export const ERRORS = {
   },
   AUTH_FAILED: { http: 401, retry: 'never', keeperExit: 1, description: 'Missing or wrong token.' },
   FORBIDDEN: { http: 403, retry: 'never', keeperExit: 1, description: "The token is valid but its scope does not reach this route or action." },
+  TOKEN_NOT_FOUND: { http: 404, retry: 'never', keeperExit: 1, description: 'No active API token with that id.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    http: 422,
+    retry: 'never',
+    keeperExit: 1,
+    description: 'The Idempotency-Key was already used with a different request; a new request needs a new key.',
+  },
   QUEEN_DRAINING: { http: 503, retry: 'never', keeperExit: 1, description: 'The queen is shutting down and takes no new work.' },
   QUEEN_UNREACHABLE: { http: 500, retry: 'never', keeperExit: 1, description: 'The queen cannot be reached.' },
   QUEEN_START_FAILED: { http: 500, retry: 'never', keeperExit: 1, description: 'The queen process did not start.' },

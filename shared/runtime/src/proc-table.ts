@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
@@ -17,27 +18,59 @@ export interface ProcInfo {
 
 export const HAS_PROCFS = process.platform === 'linux';
 
-/**
- * The page size, from our own RSS in bytes and in pages (/proc/self/statm): no `getconf` child
- * process (~15 ms each on a Pi) on the path of every hive and keeper start.
- */
-function pageSizeBytes(): number {
-  try {
-    const pages = Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]);
-    const bytes = process.memoryUsage.rss();
-    const guess = bytes / pages;
-    // Round to the nearest power of two (4 KiB on x86, 4/16/64 KiB on arm64).
-    return pages > 0 ? 2 ** Math.round(Math.log2(guess)) : 4096;
-  } catch {
-    return 4096;
+/** A plausible page size: a power of two from 1 KiB to 1 MiB (4 KiB on x86, 4/16/64 KiB on arm64). */
+export function validPageSize(n: number): boolean {
+  return Number.isInteger(n) && n >= 1024 && n <= 1 << 20 && (n & (n - 1)) === 0;
+}
+
+const AT_NULL = 0;
+const AT_PAGESZ = 6;
+
+/** AT_PAGESZ from an auxiliary vector (/proc/self/auxv: pairs of native words); 0 when absent. */
+export function pageSizeFromAuxv(buf: Buffer, wordBytes: 4 | 8): number {
+  const read = (o: number) => (wordBytes === 8 ? Number(buf.readBigUInt64LE(o)) : buf.readUInt32LE(o));
+  for (let o = 0; o + 2 * wordBytes <= buf.length; o += 2 * wordBytes) {
+    const type = read(o);
+    if (type === AT_NULL) break;
+    if (type === AT_PAGESZ) return read(o + wordBytes);
   }
+  return 0;
+}
+
+/**
+ * The kernel's page size: from our auxiliary vector (no child process, ~15 ms each on a Pi, on the
+ * path of every hive start), else `getconf PAGESIZE` once; 0 when neither gives a plausible one,
+ * and then every RSS reads 0, which the hive reports as MEMORY_READING_INVALID. Not derived from
+ * our own RSS: under qemu-user a process's own /proc/self/stat reads 0 RSS.
+ */
+function systemPageSize(): number {
+  try {
+    const word = ['arm', 'ia32', 'mips', 'mipsel', 'ppc'].includes(process.arch) ? 4 : 8;
+    const n = pageSizeFromAuxv(readFileSync('/proc/self/auxv'), word);
+    if (validPageSize(n)) return n;
+  } catch {
+    // no /proc/self/auxv: ask getconf
+  }
+  try {
+    const n = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    if (validPageSize(n)) return n;
+  } catch {
+    // no getconf either
+  }
+  return 0;
+}
+
+/** The page size readProcTable multiplies RSS pages by (0: unknown, every RSS reads 0). Cached. */
+export function pageSizeBytes(): number {
+  if (pageSize < 0) pageSize = systemPageSize();
+  return pageSize;
 }
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux port we run on. */
 const TICKS_PER_SEC = 100;
 
-let pageSize = 0;
-let ticksPerSec = 0;
+let pageSize = -1;
+const ticksPerSec = TICKS_PER_SEC;
 
 export function parseStat(text: string, page: number, hz: number): ProcInfo | null {
   // comm sits in parentheses and may itself hold spaces or ')': split after the last ')'.
@@ -57,10 +90,7 @@ export function parseStat(text: string, page: number, hz: number): ProcInfo | nu
 }
 
 export function readProcTable(): Map<number, ProcInfo> {
-  if (pageSize === 0) {
-    pageSize = pageSizeBytes();
-    ticksPerSec = TICKS_PER_SEC;
-  }
+  const page = pageSizeBytes();
   const table = new Map<number, ProcInfo>();
   let names: string[];
   try {
@@ -72,7 +102,7 @@ export function readProcTable(): Map<number, ProcInfo> {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     try {
-      const info = parseStat(readFileSync(`/proc/${name}/stat`, 'utf8'), pageSize, ticksPerSec);
+      const info = parseStat(readFileSync(`/proc/${name}/stat`, 'utf8'), page, ticksPerSec);
       if (info && info.state !== 'Z') table.set(info.pid, info);
     } catch {
       // the process ended between readdir and read

@@ -103,9 +103,9 @@ async function get(url: string, accept: string): Promise<Buffer> {
 /** Unpack an npm tarball (gzip'd tar, files under package/) into dir. */
 async function unpack(tgz: Buffer, dir: string): Promise<void> {
   const file = `${dir}.tgz`;
+  mkdirSync(dir, { recursive: true });
   writeFileSync(file, tgz);
   try {
-    mkdirSync(dir, { recursive: true });
     await execFileP('tar', ['-xzf', file, '-C', dir, '--strip-components=1', '--no-same-owner'], { timeout: 60_000 });
   } finally {
     rmSync(file, { force: true });

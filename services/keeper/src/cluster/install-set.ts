@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApiaryError } from '@apiary/protocol';
+import { bindingName, ensureBinding } from './bindings.js';
 
 /** One file of a remote install: a local source (or generated content) and where it goes. */
 export interface InstallFile {
@@ -26,7 +27,8 @@ function walk(dir: string, into: string, out: InstallFile[]): void {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p, path.posix.join(into, e.name), out);
     // type declarations and maps are dead weight on a Pi
-    else if (!/\.(d\.ts|map|md)$/.test(e.name)) out.push({ local: p, remote: path.posix.join(into, e.name), mode: statSync(p).mode & 0o755 });
+    else if (!/\.(d\.ts|map|md)$/.test(e.name) && e.name !== '.apiary-integrity')
+      out.push({ local: p, remote: path.posix.join(into, e.name), mode: statSync(p).mode & 0o755 });
   }
 }
 
@@ -38,9 +40,10 @@ export function nodeArch(uname: string): string {
 
 /**
  * Everything a hive needs on a host, as files to upload: the hive and bee bundles and the DuckDB
- * package with the native binding for the host's platform and arch. Nothing is fetched on the host.
+ * package with the native binding for the host's platform and arch (fetched here from the npm
+ * registry when this machine lacks it, see bindings.ts). Nothing is fetched on the host.
  */
-export function installSet(installDir: string, platform: string, arch: string): InstallFile[] {
+export async function installSet(installDir: string, platform: string, arch: string): Promise<InstallFile[]> {
   const hiveDist = path.dirname(require.resolve('@apiary/hive/entry'));
   const beeDir = path.dirname(path.dirname(require.resolve('@apiary/bee/entry')));
   const hiveBundle = path.join(hiveDist, 'hive.bundle.mjs');
@@ -51,16 +54,12 @@ export function installSet(installDir: string, platform: string, arch: string): 
     { remote: `${installDir}/node_modules/@apiary/bee/dist/entry.js`, local: path.join(beeDir, 'dist/entry.js'), mode: 0o644 },
     { remote: `${installDir}/node_modules/@apiary/bee/dist/bee.bundle.mjs`, local: path.join(beeDir, 'dist/bee.bundle.mjs'), mode: 0o644 },
   ];
-  const binding = `@duckdb/node-bindings-${platform}-${arch}`;
-  for (const name of ['@duckdb/node-api', '@duckdb/node-bindings', binding]) {
+  for (const name of ['@duckdb/node-api', '@duckdb/node-bindings']) {
     const dir = packageDir(name);
-    if (!dir) {
-      throw new ApiaryError(
-        'PREFLIGHT_FAILED',
-        `the host is ${platform}-${arch}, and this machine has no ${name} to upload: run \`npm install --no-save --os=${platform} --cpu=${arch} ${binding}\` in the apiary checkout, then run cluster up again`,
-      );
-    }
+    if (!dir) throw new ApiaryError('PREFLIGHT_FAILED', `this machine has no ${name} to upload: run \`npm install\` in the apiary checkout`);
     walk(dir, `${installDir}/node_modules/${name}`, files);
   }
+  const binding = await ensureBinding(platform, arch);
+  walk(binding.dir, `${installDir}/node_modules/${bindingName(platform, arch)}`, files);
   return files;
 }

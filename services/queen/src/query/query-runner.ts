@@ -82,6 +82,9 @@ export class QueryRunner {
   ): Promise<SqlResponse> {
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
+      if (opts.sandboxOnly) {
+        throw new ApiaryError('FORBIDDEN', 'plain SQL (it reads no frame) runs outside the sandbox: it needs scope submit', { need: 'submit' });
+      }
       await this.#hivesUp(opts.signal);
       // A plain query writing into the data root must run where the data root is.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
@@ -176,6 +179,8 @@ export interface QueryOptions {
   signal: AbortSignal;
   into?: string;
   intoMode?: 'append' | 'overwrite';
+  /** A read-scope caller: only SQL over frames, in the bees' sandbox; plain SQL (any file, any COPY) is FORBIDDEN. */
+  sandboxOnly?: boolean;
 }
 
 /** SQL text safe to wrap in COPY ( … ): no trailing semicolon or comment. */
