@@ -1,10 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { BEE_ENV } from '@apiary/bee';
 import { BEE_MAIN } from '@apiary/bee/entry';
-import { BeeToHive, validate, type BeeState, type BeeStatus, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
+import { BeeToHive, validate, type BeeState, type BeeStatus, type TaskLimits, type TaskSpec, type TaskValue, type WireError, type RestartReason } from '@apiary/protocol';
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
 import { HiveErrors } from './errors.js';
+import { MemoryReading } from './memory-reading.js';
 import { dirStamp, emptyDir } from './scratch.js';
 
 /** Aborting with a reason of our own: without one, abort() builds a DOMException (~10 µs) per task. */
@@ -61,6 +62,7 @@ export class Chamber {
   #retired = false;
   /** The current bee printed V8's heap-limit message; `#errTail` catches it split across chunks. */
   #heapOom = false;
+  #memory: MemoryReading;
   #errTail = '';
   rssBytes = 0;
   cpuPercent = 0;
@@ -68,6 +70,8 @@ export class Chamber {
   restarts = -1;
   idleSince = 0;
 
+  /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
+  readonly restartReasons: Partial<Record<RestartReason, number>> = {};
   constructor(
     readonly id: number,
     readonly budgetBytes: number,
@@ -77,6 +81,7 @@ export class Chamber {
     private readonly onExit: (c: Chamber) => void,
   ) {
     this.sm = new StateMachine<BeeState>(`bee-${id}`, 'exited', BEE_TRANSITIONS, log);
+    this.#memory = new MemoryReading(id, log);
   }
 
   get pid(): number | null {
@@ -88,6 +93,10 @@ export class Chamber {
     this.sm.to('starting');
     this.restarts++;
     this.#killReason = null;
+    if (this.restarts >= 0) {
+      const why = restartReason(this.#killReason);
+      this.restartReasons[why] = (this.restartReasons[why] ?? 0) + 1;
+    }
     this.#ready = this.#spawn();
     return this.#ready;
   }
@@ -270,6 +279,8 @@ export class Chamber {
   /** Take a usage sample of the bee's tree; over budget means the tree is killed. */
   sample(u: TreeUsage | undefined, now: number): void {
     if (!u || !this.#child) return;
+    // An impossible reading (0 bytes) is reported, never compared with the budget as if it were real.
+    if (!this.#memory.accept(u, this.pid)) return;
     this.rssBytes = u.rssBytes;
     if (this.#lastCpu.at > 0 && now > this.#lastCpu.at) {
       this.cpuPercent = Math.max(0, ((u.cpuMs - this.#lastCpu.ms) / (now - this.#lastCpu.at)) * 100);
@@ -289,6 +300,16 @@ export class Chamber {
       cpuPercent: Math.round(this.cpuPercent * 10) / 10,
       tasksRun: this.tasksRun,
       restarts: Math.max(0, this.restarts),
+      ...(this.#memory.error ? { memoryError: { code: this.#memory.error.code, message: this.#memory.error.message } } : {}),
     };
   }
+      restartReasons: { ...this.restartReasons },
+}
+
+/** Why a bee went, from the reason it was killed with (none: it died on its own). */
+function restartReason(killed: WireError | null): RestartReason {
+  if (killed?.code === 'BEE_MEMORY_EXCEEDED') return 'memory';
+  if (killed?.code === 'TASK_TIMEOUT') return 'timeout';
+  if (killed?.code === 'TASK_CANCELLED') return 'cancel';
+  return 'crash';
 }

@@ -16,6 +16,8 @@ export const BeeStatus = z.object({
   cpuPercent: z.number().nonnegative(),
   tasksRun: z.number().int().nonnegative(),
   restarts: z.number().int().nonnegative(),
+  /** Set while the bee's memory cannot be read (MEMORY_READING_INVALID): its budget is not enforced. */
+  memoryError: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type BeeStatus = z.infer<typeof BeeStatus>;
 
