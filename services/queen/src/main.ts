@@ -25,12 +25,15 @@ import { Idempotency } from './tasks/idempotency.js';
  *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR] [--hive-timeout MS]
  *   [--data-root DIR] [--min-cell-bytes SIZE] [--cell-bytes SIZE]
  *   [--retain-for DUR] [--retain-tasks N] [--prune-every DUR]
+ *   [--metrics-port P [--metrics-host 127.0.0.1]]
  * Frames' cells live under the data root: daemon default APIARY_HOME/data; an ephemeral queen uses
  * <cache-dir>/../data (its keeper's run dir), else a temp dir it removes when it stops.
  * --min-cell-bytes lowers the 16 MiB leafcutter floor; --cell-bytes replaces the memory-per-bee/4
  * target (both for tests and tuning: with bees of >= 192 MiB the target alone is >= 48 MiB).
  * Retention (daemon): finished tasks older than --retain-for (7d) or beyond the newest --retain-tasks
  * (100000) are pruned with their result files every --prune-every (60s); see tasks/retention.ts.
+ * --metrics-port opens a second listener with GET /metrics and no token (a local Prometheus); the
+ * main port's /metrics needs the client token. The ready line then also carries "metricsUrl".
  * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
@@ -61,6 +64,8 @@ async function main(): Promise<number> {
       'retain-for': { type: 'string' },
       'retain-tasks': { type: 'string' },
       'prune-every': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'metrics-port': { type: 'string' },
     },
     strict: true,
   });
@@ -102,6 +107,8 @@ async function main(): Promise<number> {
     retentionMaxAgeMs: duration(values['retain-for'], '--retain-for'),
     retentionMaxTasks: num(values['retain-tasks']),
     retentionIntervalMs: duration(values['prune-every'], '--prune-every'),
+    metricsHost: values['metrics-host'],
+    metricsPort: num(values['metrics-port']),
   });
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
@@ -131,7 +138,8 @@ async function main(): Promise<number> {
   const stopped = new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
   await queen.start();
   if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt });
-  process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid }) + '\n');
+  const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
+  process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid, ...metricsUrl }) + '\n');
   await stopped;
   if (!ephemeral) removeDaemonState(paths);
   return 0;

@@ -17,9 +17,12 @@ import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
-import type { RetentionRunner } from './tasks/retention-runner.js';
 import { Idempotency } from './tasks/idempotency.js';
 import { TokenStore } from './auth/token-store.js';
+import { QueenMetrics } from './metrics/metrics.js';
+import { MetricsListener } from './metrics/metrics-listener.js';
+import { fileBytes } from './metrics/file-bytes.js';
+import type { RetentionRunner } from './tasks/retention-runner.js';
 
 export type QueenState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -48,6 +51,10 @@ export class Queen {
   readonly paths: DaemonPaths;
   readonly frames: { catalog: FrameCatalog; writer: FrameWriter; root: DataRoot; dataRoot: string };
   url = '';
+  readonly metrics: QueenMetrics;
+  #metricsListener: MetricsListener | null = null;
+  /** Where the tokenless metrics listener answers ('' when not asked for). */
+  metricsUrl = '';
 
   constructor(
     readonly cfg: QueenConfig,
@@ -64,6 +71,14 @@ export class Queen {
     this.scheduler = new Scheduler(this.ledger, () => this.registry.sessions(), { maxAttempts: 3 }, log);
     this.registry.attach(this.scheduler);
     this.frames = this.#frames(deps.catalog ?? FrameCatalog.memory());
+    this.metrics = new QueenMetrics(this.scheduler, {
+      hives: () => [...this.registry.sessions()].map((s) => ({ name: s.resources.name, lastHeartbeatAt: s.lastHeartbeatAt, bees: s.bees })),
+      queued: () => this.scheduler.queued,
+      running: () => [...this.registry.sessions()].reduce((n, s) => n + s.inFlight.size, 0),
+      temperature: () => this.temperature().value,
+      ledgerBytes: () => (this.cfg.ephemeral ? 0 : fileBytes(this.paths.db) + fileBytes(`${this.paths.db}-wal`)),
+      frames: () => this.frames.catalog.list(),
+    });
     this.app = buildApp({
       frames: this.frames,
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
@@ -82,6 +97,7 @@ export class Queen {
       list: (q) => this.ledger.list(q),
       stopHive: (h, graceMs) => this.registry.stopOne(h, graceMs ?? this.cfg.graceMs),
       nodes: deps.nodes ?? new MemoryNodeStore(),
+      metrics: this.metrics,
       // An ephemeral queen's memory ledger lives as long as its one command: nothing to prune.
       prune: async (r) =>
         deps.retention
@@ -118,6 +134,11 @@ export class Queen {
     // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.
     const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${dial}:${addr.port}`;
+    if (this.cfg.metrics) {
+      this.#metricsListener = new MetricsListener(this.metrics);
+      this.metricsUrl = await this.#metricsListener.listen(this.cfg.metrics.host, this.cfg.metrics.port);
+      this.log.info(`metrics without a token at ${this.metricsUrl}`);
+    }
     // stop() during the awaits above already ran its cascade: attaching a gateway or spawning a hive
     // now would outlive it (a daemon's local hive is detached), so stop() owns the rest.
     if (!this.sm.is('starting')) return;
@@ -214,6 +235,7 @@ export class Queen {
       if (this.cfg.ephemeral) this.scheduler.failAll({ code: 'TASK_CANCELLED', message: 'the queen stopped before the task finished' });
       this.registry.close();
       this.#gateway?.close();
+      await this.#metricsListener?.close();
       await this.app.close();
       this.frames.catalog.close();
       this.#retention?.stop();

@@ -1,0 +1,10 @@
+import type { FastifyInstance } from 'fastify';
+
+export interface MetricsRouteDeps {
+  metrics: { contentType: string; text(): Promise<string> };
+}
+
+/** GET /metrics: Prometheus text format, behind the bearer token like every route (scope read). */
+export function registerMetricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.text()));
+}
