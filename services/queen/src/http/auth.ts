@@ -75,12 +75,24 @@ export function requireScope(p: Principal | undefined, need: Scope, what: string
     throw new ApiaryError('FORBIDDEN', `${what} needs a token of scope ${need} (this one has ${p?.scope ?? 'none'})`, { need });
 }
 
+const ROUTES = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
+
+/** Every route registered on the app since installAuth (fastify's automatic HEAD twins included). */
+export function liveRoutes(app: FastifyInstance): { method: string; url: string }[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 /**
  * Authenticate every request and check it against the route table (route-scopes.ts). Unknown URLs
  * still need a credential before they get their 404, so the API's shape is not open to probing.
  */
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const sources = [bearerSource(deps), ...(deps.sources ?? [])];
+  const routes: { method: string; url: string }[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   app.addHook('onRequest', async (req) => {
     const pattern = req.routeOptions.url;
     const need = pattern === undefined ? undefined : routeNeed(req.method, pattern);

@@ -1,16 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import { SqlRequest, validate } from '@apiary/protocol';
 import type { QueryRunner } from '../query/query-runner.js';
+import { requireScope } from './auth.js';
+import { satisfies } from './route-scopes.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
 export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; admit(): void }): void {
   app.post('/v1/sql', async (req, reply) => {
     deps.admit();
     const body = validate(SqlRequest, req.body, 'sql request');
+    // Reading is the read scope's; `into` writes a frame, which is submit's (route-scopes.ts).
+    if (body.into !== undefined) requireScope(req.principal, 'submit', 'POST /v1/sql with "into" (it writes a frame)');
     const ac = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
-    return deps.queries.run(body.sql, { explain: body.explain, limits: body.limits, signal: ac.signal, into: body.into, intoMode: body.intoMode });
+    return deps.queries.run(body.sql, {
+      explain: body.explain,
+      limits: body.limits,
+      signal: ac.signal,
+      into: body.into,
+      intoMode: body.intoMode,
+      sandboxOnly: !satisfies(req.principal?.scope ?? 'read', 'submit'),
+    });
   });
 }
