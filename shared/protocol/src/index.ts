@@ -5,6 +5,7 @@ export * from './status.js';
 export * from './hive-wire.js';
 export * from './bee-wire.js';
 export * from './http.js';
+export * from './api-tokens.js';
 export * from './codec.js';
 export * from './frames.js';
 export * from './limits.js';

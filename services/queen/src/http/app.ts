@@ -8,11 +8,15 @@ import { registerFrameRoutes, type FrameRouteDeps } from './routes-frames.js';
 import { registerSqlRoutes } from './routes-sql.js';
 import { registerUploadRoutes } from './routes-upload.js';
 import { registerCellRoutes } from './routes-cells.js';
+import { registerTokenRoutes } from './routes-tokens.js';
+import type { TokenStore } from '../auth/token-store.js';
 import { registerRetentionRoutes, type RetentionRouteDeps } from './routes-retention.js';
 import type { QueryRunner } from '../query/query-runner.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps {
   maxBodyBytes: number;
+  /** Scoped tokens: verified by auth, managed under /v1/admin/tokens. */
+  tokens: TokenStore;
   queries: QueryRunner;
 }
 
@@ -31,6 +35,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSqlRoutes(app, deps);
   registerUploadRoutes(app, deps);
   registerCellRoutes(app, deps);
+  registerTokenRoutes(app, deps);
   registerRetentionRoutes(app, deps);
   return app;
 }
