@@ -7,6 +7,7 @@ import { statusCommand, tasksCommand, STATUS_USAGE } from './commands/status.js'
 import { CLUSTER_USAGE } from './commands/cluster-usage.js';
 import { writeCommand, WRITE_USAGE } from './commands/write.js';
 import { framesCommand, FRAMES_USAGE } from './commands/frames.js';
+import { tokenCommand, TOKEN_USAGE } from './commands/token.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   tasks: tasksCommand,
   write: writeCommand,
   frames: framesCommand,
+  token: tokenCommand,
   // Loaded on use: ssh2 and the SSH code cost every other command ~50 ms of start-up.
   cluster: async (argv) => (await import('./commands/cluster.js')).clusterCommand(argv),
 };
@@ -33,6 +35,7 @@ Usage:
   ${DEMO_USAGE.replace(/\n/g, '\n  ')}
   ${QUEEN_USAGE.replace(/\n/g, '\n  ')}
   ${STATUS_USAGE.replace(/\n/g, '\n  ')}
+  ${TOKEN_USAGE.replace(/\n/g, '\n  ')}
   ${CLUSTER_USAGE.replace(/\n/g, '\n  ')}
 
 Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,

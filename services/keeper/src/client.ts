@@ -16,8 +16,17 @@ import {
   type WriteResponse,
 } from '@apiary/protocol';
 
+import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CreatedToken, TokenInfo, TokenScope } from '@apiary/protocol';
 import { request, type RawResponse } from './http-request.js';
+
+/**
+ * Waits between submission retries after a connection failure: about 8 s in all, enough for a
+ * daemon to be restarted by its supervisor; each retry carries the first attempt's Idempotency-Key.
+ */
+const SUBMIT_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 
 /**
  * A small HTTP client for the queen's /v1 API, on node:http (./http-request.ts) rather than fetch:
@@ -29,8 +38,8 @@ export class QueenClient {
     private readonly token: string,
   ) {}
 
-  async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+  async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extra: Record<string, string> = {}): Promise<T> {
+    const headers: Record<string, string> = { ...extra, authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return this.#send<T>(method, path, headers, body === undefined ? undefined : JSON.stringify(body), signal);
   }
@@ -63,7 +72,37 @@ export class QueenClient {
   }
 
   submit(spec: TaskSpec, limits: TaskLimits = {}, waitMs = 0, signal?: AbortSignal): Promise<TaskView> {
-    return this.#call('POST', `/v1/tasks?waitMs=${waitMs}`, { spec, limits }, signal);
+    return this.#submitOnce('POST', `/v1/tasks?waitMs=${waitMs}`, { spec, limits }, signal);
+  }
+
+  /**
+   * A submission with an Idempotency-Key, retried with the same key while the queen cannot be
+   * reached (refused, reset, or the answer lost): the queen creates the task(s) at most once, and a
+   * retry of a request it did take gets the same ids.
+   */
+  async #submitOnce<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const key = randomUUID();
+    for (let i = 0; ; i++) {
+      try {
+        return await this.#call<T>(method, path, body, signal, { 'idempotency-key': key });
+      } catch (e) {
+        const retry = e instanceof ApiaryError && e.code === 'QUEEN_UNREACHABLE' && i < SUBMIT_RETRY_DELAYS_MS.length && !signal?.aborted;
+        if (!retry) throw e;
+        await sleep(SUBMIT_RETRY_DELAYS_MS[i], undefined, { signal });
+      }
+    }
+  }
+
+  createToken(scope: TokenScope, name?: string): Promise<CreatedToken> {
+    return this.#call('POST', '/v1/admin/tokens', name === undefined ? { scope } : { scope, name });
+  }
+
+  listTokens(): Promise<{ tokens: TokenInfo[] }> {
+    return this.#call('GET', '/v1/admin/tokens');
+  }
+
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.#call('DELETE', `/v1/admin/tokens/${encodeURIComponent(id)}`);
   }
 
   get(id: string, waitMs = 0, signal?: AbortSignal): Promise<TaskView> {
@@ -97,7 +136,7 @@ export class QueenClient {
   }
 
   submitBatch(tasks: { spec: TaskSpec; limits?: TaskLimits }[]): Promise<{ ids: string[] }> {
-    return this.#call('POST', '/v1/tasks/batch', { tasks: tasks.map((t) => ({ spec: t.spec, limits: t.limits ?? {} })) });
+    return this.#submitOnce('POST', '/v1/tasks/batch', { tasks: tasks.map((t) => ({ spec: t.spec, limits: t.limits ?? {} })) });
   }
 
   waitMany(ids: string[], waitMs: number): Promise<{ tasks: TaskView[] }> {
