@@ -18,6 +18,8 @@ const STDERR_DRAIN_MS = 1000;
 export interface Job {
   taskId: string;
   attempt: number;
+  /** The queen's attempt token, carried back with every report of this attempt. */
+  token: string;
   spec: TaskSpec;
   limits: TaskLimits;
   avoidBees: readonly number[];

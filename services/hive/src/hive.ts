@@ -1,5 +1,5 @@
 import type { HiveConfig } from '@apiary/config';
-import { CloseCodes, type HiveToQueen, type QueenToHive } from '@apiary/protocol';
+import { CloseCodes, type QueenToHive } from '@apiary/protocol';
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { BeePool } from './bee-pool.js';
 import type { Job, Outcome } from './chamber.js';
@@ -39,9 +39,7 @@ export class Hive {
   #beatTimer: NodeJS.Timeout | null = null;
   #welcomeTimer: NodeJS.Timeout | null = null;
   #reconnects = 0;
-  /** Results produced while disconnected (persistent hives), sent after the next welcome. */
-  #outbox: HiveToQueen[] = [];
-  /** Results reported lately (persistent hives): resent after a close, answered again on a repeated assign. */
+  /** Results of a persistent hive: kept until the queen acknowledges them, resent after every welcome. */
   readonly #recent = new RecentResults();
   #exitCode = 0;
   #data: DataRoot | undefined;
@@ -85,7 +83,9 @@ export class Hive {
   }
 
   #hello(): void {
-    const running = this.pool.held().map((j) => ({ taskId: j.taskId, attempt: j.attempt }));
+    // What this hive holds: attempts still running or queued, and results not yet acknowledged (resent after welcome).
+    const running = this.pool.held().map((j) => ({ taskId: j.taskId, attempt: j.attempt, token: j.token }));
+    for (const m of this.#recent.unacked()) running.push({ taskId: m.taskId, attempt: m.attempt, token: m.token });
     this.#link.send({ type: 'hello', protocol: 1, token: this.cfg.joinToken, hive: hiveResources(this.cfg), running });
     this.#welcomeTimer = setTimeout(() => {
       this.log.warn('no welcome from the queen; reconnecting');
@@ -102,17 +102,17 @@ export class Hive {
         this.#reconnects = 0;
         this.sm.to('ready', `hive id ${msg.hiveId}`);
         this.#startHeartbeat(msg.heartbeatMs);
-        for (const m of this.#outbox.splice(0)) this.#link.send(m);
+        for (const m of this.#recent.unacked()) this.#link.send(m);
         return;
       case 'task.assign': {
         // This very attempt already ran here: a restarted queen lost its record of assigning it.
-        const done = this.#recent.get(msg.taskId, msg.attempt);
+        const done = this.#recent.get(msg.taskId, msg.attempt, msg.token);
         if (done) {
           this.log.info(`task ${msg.taskId} attempt ${msg.attempt} already ran here; sending its result again`);
           this.#send(done);
           return;
         }
-        const job = { taskId: msg.taskId, attempt: msg.attempt, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
+        const job = { taskId: msg.taskId, attempt: msg.attempt, token: msg.token, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
         try {
           checkTaskPaths(job.spec, this.#data?.root);
         } catch (e) {
@@ -127,6 +127,9 @@ export class Hive {
       case 'task.cancel':
         this.pool.cancel(msg.taskId);
         return;
+      case 'result.ack':
+        this.#recent.ack(msg.taskId, msg.attempt, msg.token);
+        return;
       case 'shutdown':
         void this.stop(msg.graceMs);
         return;
@@ -138,14 +141,9 @@ export class Hive {
   }
 
   #onClose(code: number, reason: string): void {
-    // Results queued for a frame that never went out: keep them for the next queen (persistent).
-    if (!this.cfg.ephemeral) {
-      this.#outbox.push(...this.#link.takeUnsent().filter((m) => m.type !== 'heartbeat' && m.type !== 'task.started' && m.type !== 'hello'));
-      // Results written just before the close may have died with the queen unread or unrecorded:
-      // send them again (a queen ignores results for attempts it has already settled).
-      const queued = new Set(this.#outbox);
-      for (const m of this.#recent.all()) if (!queued.has(m)) this.#outbox.push(m);
-    }
+    // Messages of a frame that never went out: results are kept unacknowledged in #recent (and resent
+    // after the next welcome); heartbeats and starts are stale by then.
+    this.#link.takeUnsent();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
     if (this.sm.is('stopping', 'stopped')) return;
@@ -197,12 +195,14 @@ export class Hive {
     }, 20);
   }
 
-  #send(m: HiveToQueen): void {
-    if (!this.#link.send(m) && !this.cfg.ephemeral && m.type !== 'task.started') this.#outbox.push(m);
+  /** A result goes out now if connected; a persistent hive also keeps it until the queen acknowledges it. */
+  #send(m: ResultMessage): void {
+    if (!this.cfg.ephemeral) this.#recent.remember(m);
+    this.#link.send(m);
   }
 
   #onStarted(job: Job, bee: number): void {
-    this.#send({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, bee, at: Date.now() });
+    this.#link.send({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, token: job.token, bee, at: Date.now() });
   }
 
   /**
@@ -231,8 +231,8 @@ export class Hive {
   }
 
   /** A task that fails before any bee takes it (bee -1): its paths were refused or its cells unreachable. */
-  #failBeforeBee(job: { taskId: string; attempt: number }, error: WireError): void {
-    this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, bee: -1, durationMs: 0, beeState: 'idle', error });
+  #failBeforeBee(job: { taskId: string; attempt: number; token: string }, error: WireError): void {
+    this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, token: job.token, bee: -1, durationMs: 0, beeState: 'idle', error });
   }
 
   #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
@@ -252,9 +252,8 @@ export class Hive {
 
   #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
     const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
-    const ref = { taskId: job.taskId, attempt: job.attempt, bee, durationMs, beeState };
+    const ref = { taskId: job.taskId, attempt: job.attempt, token: job.token, bee, durationMs, beeState };
     const msg: ResultMessage = o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error };
-    if (!this.cfg.ephemeral) this.#recent.remember(msg);
     this.#send(msg);
   }
 

@@ -15,5 +15,6 @@ export function hiveResources(cfg: HiveConfig): HiveResources {
     bees: cfg.bees,
     memoryPerBeeBytes: cfg.memoryPerBeeBytes,
     ephemeral: cfg.ephemeral,
+    taskTimeoutMs: cfg.taskTimeoutMs,
   };
 }

@@ -8,7 +8,14 @@ import { WireErrorSchema } from './wire-error.js';
  * messages (see FrameBatcher). Every message is validated against these unions on arrival.
  */
 
-const TaskRef = { taskId: z.string().min(1).max(128), attempt: z.number().int().positive() };
+/**
+ * Every dispatch names its attempt by a token the queen made and recorded before sending it (see
+ * specs/protocol.md, "Attempt tokens"): `<queen epoch>.<attempt>.<random>`. Results, starts and
+ * reconnect claims carry it back; the queen accepts them only for the current attempt on the hive
+ * that holds it.
+ */
+export const AttemptToken = z.string().min(1).max(64);
+const TaskRef = { taskId: z.string().min(1).max(128), attempt: z.number().int().positive(), token: AttemptToken };
 
 // hive → queen
 export const Hello = z.object({
@@ -16,8 +23,11 @@ export const Hello = z.object({
   protocol: z.literal(1),
   token: z.string().min(1).max(512),
   hive: HiveResources,
-  /** Tasks the hive is still running (after a reconnect), so the queen reconciles them. */
-  running: z.array(z.object(TaskRef)).default([]),
+  /**
+   * Attempts the hive still holds (after a reconnect): running or queued ones, and finished ones
+   * whose result the queen has not acknowledged yet (resent after welcome), so the queen reconciles them.
+   */
+  running: z.array(z.object(TaskRef)).max(100_000).default([]),
 });
 export const Heartbeat = z.object({
   type: z.literal('heartbeat'),
@@ -73,10 +83,16 @@ export const TaskAssign = z.object({
   avoidBees: z.array(z.number().int()).default([]),
 });
 export const TaskCancel = z.object({ type: z.literal('task.cancel'), taskId: z.string() });
+/**
+ * Sent after the queen committed what a result did to the ledger (accepted: true), or after it
+ * refused the result as not the current attempt of this hive (accepted: false, STALE_ATTEMPT).
+ * Either way the hive stops keeping it for resending.
+ */
+export const ResultAck = z.object({ type: z.literal('result.ack'), ...TaskRef, accepted: z.boolean() });
 export const Shutdown = z.object({ type: z.literal('shutdown'), graceMs: z.number().int().nonnegative() });
 export const QueenError = z.object({ type: z.literal('error'), error: WireErrorSchema });
 
-export const QueenToHive = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskCancel, Shutdown, QueenError]);
+export const QueenToHive = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskCancel, ResultAck, Shutdown, QueenError]);
 export type QueenToHive = z.infer<typeof QueenToHive>;
 
 /** WebSocket close codes apiary uses (4000-4999 is the application range). */
@@ -90,3 +106,4 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 export type TaskAssign = z.infer<typeof TaskAssign>;
 export type TaskSucceeded = z.infer<typeof TaskSucceeded>;
 export type TaskFailed = z.infer<typeof TaskFailed>;
+export type ResultAck = z.infer<typeof ResultAck>;

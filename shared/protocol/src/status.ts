@@ -38,5 +38,7 @@ export const HiveResources = z.object({
   bees: z.number().int().positive(),
   memoryPerBeeBytes: z.number().positive(),
   ephemeral: z.boolean(),
+  /** The hive's timeout for tasks that set none: the queen's deadline per attempt uses it too. */
+  taskTimeoutMs: z.number().int().positive().max(86_400_000).optional(),
 });
 export type HiveResources = z.infer<typeof HiveResources>;

@@ -145,5 +145,7 @@ export const AttemptInfo = z.object({
   bee: z.number().int(),
   startedAt: z.number(),
   durationMs: z.number(),
+  /** The attempt token the queen sent with this dispatch (see specs/protocol.md); absent on attempts from before tokens. */
+  token: z.string().optional(),
 });
 export type AttemptInfo = z.infer<typeof AttemptInfo>;

@@ -55,6 +55,7 @@ export class HiveRegistry {
     const stale = this.#scheduler?.claim(s, hello.running) ?? [];
     for (const taskId of stale) s.send({ type: 'task.cancel', taskId });
     this.log.info(`hive joined: ${id}`, { host: hello.hive.host, bees: hello.hive.bees, pid: hello.hive.pid });
+    if (s.beeCount < hello.hive.bees) this.log.warn(`hive ${id} advertises ${hello.hive.bees} bees on ${hello.hive.cores} cores; given work for ${s.beeCount}`);
     this.#scheduler?.pump();
     return s;
   }
@@ -66,7 +67,8 @@ export class HiveRegistry {
     s.lastHeartbeatAt = Date.now();
     switch (msg.type) {
       case 'heartbeat': {
-        s.bees = msg.bees;
+        // Bees beyond the ones it may use (see HiveSession.beeCount) are not the queen's concern.
+        s.bees = msg.bees.length > s.beeCount ? msg.bees.slice(0, s.beeCount) : msg.bees;
         s.queued = msg.queued;
         s.loadAvg = msg.loadAvg;
         s.freeMemoryBytes = msg.freeMemoryBytes;
@@ -82,15 +84,15 @@ export class HiveRegistry {
       }
       case 'task.started':
         s.beeBusy(msg.bee, msg.taskId);
-        sched.onStarted(s, msg.taskId, msg.attempt, msg.bee, msg.at);
+        sched.onStarted(s, msg, msg.bee, msg.at);
         return;
       case 'task.succeeded':
         s.beeDone(msg.bee, msg.beeState);
-        sched.onSucceeded(s, msg.taskId, msg.attempt, msg.value, msg.durationMs);
+        sched.onSucceeded(s, msg, msg.value, msg.durationMs);
         return;
       case 'task.failed':
         s.beeDone(msg.bee, msg.beeState);
-        sched.onFailed(s, msg.taskId, msg.attempt, msg.error, msg.durationMs);
+        sched.onFailed(s, msg, msg.error, msg.durationMs);
         return;
     }
   }

@@ -1,4 +1,5 @@
 import type WebSocket from 'ws';
+import { beeCap } from './bee-cap.js';
 import { FrameBatcher, type BeeState, type BeeStatus, type HiveResources, type HiveView, type QueenToHive } from '@apiary/protocol';
 
 /** A connected hive as the queen sees it: rebuilt from hello and heartbeats, never persisted. */
@@ -29,9 +30,14 @@ export class HiveSession {
     });
   }
 
+  /** The bees the queen counts on: as advertised, capped by the hive's cores (see beeCap). */
+  get beeCount(): number {
+    return beeCap(this.resources);
+  }
+
   /** Tasks in flight per hive: every bee busy plus one queued behind each, so a bee never waits on a round trip. */
   get capacity(): number {
-    return this.resources.bees * 2;
+    return this.beeCount * 2;
   }
 
   get free(): number {

@@ -30,6 +30,8 @@ export interface ListFilter {
  * for a task for as long as it is queued or running.
  */
 export interface TaskLedger {
+  /** This queen's epoch (see epoch.ts): 1 for a ledger that does not outlive the queen. */
+  readonly epoch: number;
   /** Record a new task; throws if its id is taken. */
   create(rec: TaskRecord): void;
   /** Record a batch: all or none (a taken id fails the whole batch). */
@@ -41,6 +43,8 @@ export interface TaskLedger {
   list(filter: ListFilter): TaskRecord[];
   /** Queued and running tasks, oldest first (createdAt, then creation order). */
   nonTerminal(): TaskRecord[];
+  /** Commit every pending update before returning (the scheduler does before it sends assigns and acks). */
+  flush(): void;
   close(): void;
 }
 
@@ -51,6 +55,7 @@ export function isLive(t: TaskRecord): boolean {
 export class MemoryLedger implements TaskLedger {
   // Map order is creation order.
   readonly #tasks = new Map<string, TaskRecord>();
+  readonly epoch = 1;
 
   create(rec: TaskRecord): void {
     this.createMany([rec]);
@@ -71,6 +76,10 @@ export class MemoryLedger implements TaskLedger {
 
   update(_rec: TaskRecord): void {
     // records are held by reference: nothing to write
+  }
+
+  flush(): void {
+    // nothing is ever pending
   }
 
   list(filter: ListFilter): TaskRecord[] {

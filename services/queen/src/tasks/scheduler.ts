@@ -3,6 +3,9 @@ import { shouldRetry } from '@apiary/behaviours';
 import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
 import { FifoQueue, type Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
+import { ATTEMPT_CHECK_MS, ATTEMPT_GRACE_MS, AttemptDeadlines, attemptTimeoutMs } from './attempt-deadlines.js';
+import { attemptToken, hiveNameOf } from './attempt-tokens.js';
+import { CommitThenSend } from './commit-then-send.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
 
 export interface SubmitOptions {
@@ -16,6 +19,13 @@ export interface SchedulerOptions {
 
 type Listener = (t: TaskRecord) => void;
 
+/** How a hive names an attempt in its reports. */
+export interface AttemptRef {
+  taskId: string;
+  attempt: number;
+  token: string;
+}
+
 /**
  * Puts queued tasks on hives with free capacity, in FIFO order, and decides what a failure means:
  * a retryable one (the colony's fault) goes back in the queue for another bee or hive until the
@@ -25,16 +35,25 @@ export class Scheduler {
   readonly #queue = new FifoQueue<string>();
   readonly #waiters = new Map<string, Set<Listener>>();
   readonly #listeners = new Set<Listener>();
-  /** After a restart: running tasks (id → attempt) no hive has reclaimed yet. */
-  readonly #unclaimed = new Map<string, number>();
+  /** After a restart: running tasks (id → attempt and the name of the hive it was on) no hive has reclaimed yet. */
+  readonly #unclaimed = new Map<string, { attempt: number; hive: string }>();
+  #reclaimTimer: NodeJS.Timeout | null = null;
   #draining = false;
+  /** Assigns and result acks wait for the ledger commit of what they announce. */
+  readonly #outbox: CommitThenSend;
+  readonly #deadlines = new AttemptDeadlines();
+  readonly #deadlineTimer: NodeJS.Timeout;
 
   constructor(
     private readonly ledger: TaskLedger,
     private readonly hives: () => Iterable<HiveSession>,
     private readonly opts: SchedulerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#outbox = new CommitThenSend(ledger, log);
+    this.#deadlineTimer = setInterval(() => this.#reclaimOverdue(), ATTEMPT_CHECK_MS);
+    this.#deadlineTimer.unref();
+  }
 
   submit(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions = {}): TaskRecord {
     const rec = this.#record(spec, limits, opts);
@@ -78,55 +97,63 @@ export class Scheduler {
   }
 
   /**
-   * After a queen restart: queued tasks go back in the queue; running ones wait reclaimMs for their
-   * hive to reconnect and reclaim them (or deliver their result), then count a HIVE_LOST attempt.
+   * After a queen restart: queued tasks go back in the queue; running ones wait for their hive to
+   * rejoin and claim them (see claim). A hive that rejoins without one of its attempts lost it: that
+   * attempt counts HIVE_LOST at once. Attempts of hives that do not rejoin within reclaimMs count
+   * HIVE_LOST then.
    */
   recover(reclaimMs: number): void {
     for (const t of this.ledger.nonTerminal()) {
       if (t.state === 'queued') this.#queue.push(t.id);
-      else this.#unclaimed.set(t.id, t.attempts.length);
+      else this.#unclaimed.set(t.id, { attempt: t.attempts.length, hive: hiveNameOf(t.attempts.at(-1)?.hive ?? '') });
     }
     if (this.#unclaimed.size > 0) {
-      this.log.info(`recovering: ${this.#queue.length} queued, ${this.#unclaimed.size} running awaiting their hives`);
-      setTimeout(() => this.#expireUnclaimed(), reclaimMs).unref();
+      const hives = new Set([...this.#unclaimed.values()].map((u) => u.hive));
+      this.log.info(`recovering: ${this.#queue.length} queued, ${this.#unclaimed.size} running awaiting their hives (${[...hives].join(', ')})`);
+      this.#reclaimTimer = setTimeout(() => this.#expireUnclaimed(() => true, 'no hive reclaimed the task'), reclaimMs);
+      this.#reclaimTimer.unref();
     }
     this.pump();
   }
 
-  #expireUnclaimed(): void {
-    for (const [id, attempt] of this.#unclaimed) {
-      this.#attemptFailed(id, attempt, { code: 'HIVE_LOST', message: 'the queen restarted and no hive reclaimed the task' }, 0);
+  #expireUnclaimed(which: (hiveName: string) => boolean, why: string): void {
+    for (const [id, u] of this.#unclaimed) {
+      if (!which(u.hive)) continue;
+      this.#unclaimed.delete(id);
+      this.#attemptFailed(id, u.attempt, { code: 'HIVE_LOST', message: `the queen restarted and ${why}` }, 0);
     }
-    this.#unclaimed.clear();
+    if (this.#unclaimed.size === 0 && this.#reclaimTimer) {
+      clearTimeout(this.#reclaimTimer);
+      this.#reclaimTimer = null;
+      this.log.info('recovery done: every running task was reclaimed or re-queued');
+    }
     this.pump();
   }
 
   /**
-   * A hive (re)joined holding these attempts. Current ones are its again; stale ones (the task was
-   * re-dispatched or finished meanwhile) are returned so the hive can be told to drop them.
+   * A hive (re)joined holding these attempts (running, queued, or finished with the result not yet
+   * acknowledged). The current ones, with the recorded token, are its again; stale ones (the task was
+   * re-dispatched or finished meanwhile, or the token is not the one recorded) are returned so the
+   * hive can be told to drop them. Then the attempts a restarted queen was waiting for on a hive of
+   * this name that it did not claim are lost: they count HIVE_LOST now, not after the reclaim window.
    */
-  claim(hive: HiveSession, held: readonly { taskId: string; attempt: number }[]): string[] {
+  claim(hive: HiveSession, held: readonly AttemptRef[]): string[] {
     const stale: string[] = [];
-    for (const { taskId, attempt } of held) {
+    for (const { taskId, attempt, token } of held) {
       const t = this.ledger.get(taskId);
+      const a = t?.attempts[attempt - 1];
       const elsewhere = [...this.hives()].some((h) => h !== hive && h.inFlight.has(taskId));
-      if (t && t.state === 'running' && t.attempts.length === attempt && !elsewhere) {
+      if (t && a && t.state === 'running' && t.attempts.length === attempt && a.token === token && !elsewhere) {
         hive.inFlight.set(taskId, attempt);
         this.#unclaimed.delete(taskId);
-        t.attempts[attempt - 1]!.hive = hive.id;
+        a.hive = hive.id;
         this.ledger.update(t);
-      } else if (t && t.state === 'queued' && t.attempts.length === attempt - 1 && !elsewhere) {
-        // A queen that died just after assigning it never recorded that (ledger writes trail by a
-        // few ms): the hive has it, so adopt it rather than cancel it and run it again.
-        t.state = 'running';
-        t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null });
-        hive.inFlight.set(taskId, attempt);
-        this.ledger.update(t);
-        this.#emit(t);
+        this.#deadlines.assigned(taskId, attempt, hive, attemptTimeoutMs(t.limits, hive));
       } else {
         stale.push(taskId);
       }
     }
+    if (this.#unclaimed.size > 0) this.#expireUnclaimed((name) => name === hive.resources.name, `hive ${hive.resources.name} rejoined without it`);
     return stale;
   }
 
@@ -154,12 +181,15 @@ export class Scheduler {
       }
       this.#queue.shift();
       const attempt = t.attempts.length + 1;
+      const token = attemptToken(this.ledger.epoch, attempt);
       t.state = 'running';
-      t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null });
+      t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null, token });
       this.ledger.update(t);
       hive.inFlight.set(t.id, attempt);
+      this.#deadlines.assigned(t.id, attempt, hive, attemptTimeoutMs(t.limits, hive));
       const avoidBees = t.attempts.length > 1 ? t.attempts.filter((a) => a.hive === hive.id && a.bee >= 0).map((a) => a.bee) : [];
-      hive.send({ type: 'task.assign', taskId: t.id, attempt, spec: t.spec, limits: t.limits, avoidBees });
+      // Sent only after the commit of this attempt (and of the turn's others): see CommitThenSend.
+      this.#outbox.stage(hive, { type: 'task.assign', taskId: t.id, attempt, token, spec: t.spec, limits: t.limits, avoidBees });
       this.#emit(t);
     }
   }
@@ -193,32 +223,83 @@ export class Scheduler {
     return any;
   }
 
-  onStarted(hive: HiveSession, taskId: string, attempt: number, bee: number, at: number): void {
-    const t = this.ledger.get(taskId);
-    const a = this.#attempt(taskId, attempt);
-    if (!t || !a) return;
+  onStarted(hive: HiveSession, ref: AttemptRef, bee: number, at: number): void {
+    const t = this.#fenced(hive, ref, 'task.started');
+    if (!t) return;
+    const a = t.attempts[ref.attempt - 1]!;
     a.bee = bee;
     a.startedAt = at;
     a.hive = hive.id;
     this.ledger.update(t);
+    this.#deadlines.started(ref.taskId, ref.attempt);
   }
 
-  onSucceeded(hive: HiveSession, taskId: string, attempt: number, value: TaskValue, durationMs: number): void {
-    if (hive.inFlight.get(taskId) === attempt) hive.inFlight.delete(taskId);
-    const t = this.ledger.get(taskId);
-    const a = this.#attempt(taskId, attempt);
-    if (t && a && t.state === 'running' && t.attempts.length === attempt) {
-      a.durationMs = durationMs;
-      this.#finish(t, 'succeeded', value, null);
-    }
+  onSucceeded(hive: HiveSession, ref: AttemptRef, value: TaskValue, durationMs: number): void {
+    const t = this.#fenced(hive, ref, 'task.succeeded');
+    if (!t) return;
+    hive.inFlight.delete(ref.taskId);
+    t.attempts[ref.attempt - 1]!.durationMs = durationMs;
+    this.#finish(t, 'succeeded', value, null);
+    this.#ack(hive, ref);
     this.pump();
   }
 
-  onFailed(hive: HiveSession, taskId: string, attempt: number, error: WireError, durationMs: number): void {
-    if (hive.inFlight.get(taskId) === attempt) hive.inFlight.delete(taskId);
-    // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run.
+  onFailed(hive: HiveSession, ref: AttemptRef, error: WireError, durationMs: number): void {
+    if (!this.#fenced(hive, ref, 'task.failed')) return;
+    hive.inFlight.delete(ref.taskId);
+    // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run
+    // (unacknowledged: the hive does not keep cancellations for resending).
     if (this.#draining && error.code === 'TASK_CANCELLED') return;
-    this.#attemptFailed(taskId, attempt, error, durationMs);
+    this.#attemptFailed(ref.taskId, ref.attempt, error, durationMs);
+    this.#ack(hive, ref);
+    this.pump();
+  }
+
+  /** Acknowledge a result once what it did is committed (CommitThenSend): the hive stops keeping it. */
+  #ack(hive: HiveSession, ref: AttemptRef, accepted = true): void {
+    this.#outbox.stage(hive, { type: 'result.ack', taskId: ref.taskId, attempt: ref.attempt, token: ref.token, accepted });
+  }
+
+  /**
+   * The fence: a report counts only for the task's current attempt, with the token recorded for it,
+   * from the hive holding it. Anything else is refused (STALE_ATTEMPT) and the queen carries on. A
+   * late report of an attempt this hive did hold (reclaimed, cancelled or finished meanwhile) is
+   * routine; any other (a token never issued for it, or another hive's attempt) is logged as a warning.
+   */
+  #fenced(hive: HiveSession, ref: AttemptRef, what: string): TaskRecord | null {
+    const t = this.ledger.get(ref.taskId);
+    const a = t?.attempts[ref.attempt - 1];
+    const held = hive.inFlight.get(ref.taskId) === ref.attempt;
+    if (t && a && a.token === ref.token && held && t.state === 'running' && t.attempts.length === ref.attempt) return t;
+    const routine = a !== undefined && a.token === ref.token && hiveNameOf(a.hive) === hive.resources.name;
+    if (routine) {
+      if (held) hive.inFlight.delete(ref.taskId); // its attempt was settled otherwise: the slot is free
+      this.log.debug(`task ${ref.taskId} attempt ${ref.attempt}: late ${what} from ${hive.id} ignored (the attempt is settled)`);
+    } else {
+      this.log.warn(`STALE_ATTEMPT: ${what} from hive ${hive.id} for task ${ref.taskId} attempt ${ref.attempt} refused: not the current attempt it holds`, {
+        token: ref.token,
+      });
+    }
+    if (what !== 'task.started') this.#ack(hive, ref, false);
+    return null;
+  }
+
+  /** Past its deadline (timeout + grace): take the attempt back from a silent or lying hive and tell it to stop. */
+  #reclaimOverdue(): void {
+    for (const d of this.#deadlines.takeExpired()) {
+      const t = this.ledger.get(d.taskId);
+      if (!t || t.state !== 'running' || t.attempts.length !== d.attempt || d.hive.inFlight.get(d.taskId) !== d.attempt) continue;
+      const a = t.attempts[d.attempt - 1]!;
+      this.log.warn(`TASK_TIMEOUT: hive ${d.hive.id} did not report task ${d.taskId} attempt ${d.attempt} in time; reclaimed`);
+      d.hive.inFlight.delete(d.taskId);
+      this.#outbox.flush();
+      d.hive.send({ type: 'task.cancel', taskId: d.taskId });
+      const error: WireError = {
+        code: 'TASK_TIMEOUT',
+        message: `hive ${d.hive.resources.name} did not report the attempt within its timeout (${d.timeoutMs} ms) plus ${ATTEMPT_GRACE_MS} ms; the queen reclaimed it`,
+      };
+      this.#attemptFailed(d.taskId, d.attempt, error, Date.now() - a.startedAt);
+    }
     this.pump();
   }
 
@@ -237,6 +318,7 @@ export class Scheduler {
     const t = this.ledger.get(taskId);
     const a = this.#attempt(taskId, attempt);
     if (!t || !a || t.state !== 'running' || t.attempts.length !== attempt) return;
+    this.#deadlines.end(taskId);
     a.error = error;
     a.durationMs = durationMs;
     const decision = shouldRetry(error.code, attempt, t.maxAttempts, t.limits.retryUserErrors === true);
@@ -264,6 +346,8 @@ export class Scheduler {
     if (!t) throw new ApiaryError('TASK_NOT_FOUND', `no task ${taskId}`);
     if (TERMINAL_STATES.has(t.state)) return t;
     if (t.state === 'running') {
+      // A staged assign of this task must reach the hive before its cancel.
+      this.#outbox.flush();
       for (const h of this.hives()) {
         if (h.inFlight.delete(taskId)) h.send({ type: 'task.cancel', taskId });
       }
@@ -275,6 +359,7 @@ export class Scheduler {
 
   #finish(t: TaskRecord, state: TaskRecord['state'], value: TaskValue | null, error: WireError | null): void {
     this.#unclaimed.delete(t.id);
+    this.#deadlines.end(t.id);
     t.state = state;
     t.value = value;
     t.error = error;
@@ -339,6 +424,8 @@ export class Scheduler {
   drain(): void {
     this.#draining = true;
     this.#queue.drain();
+    clearInterval(this.#deadlineTimer);
+    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
   }
 
   /** Fail everything not yet finished (the queen is stopping with no hive left to run it). */

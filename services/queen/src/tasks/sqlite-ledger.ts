@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { ApiaryError, type AttemptView, type TaskValue } from '@apiary/protocol';
 import { isLive, type ListFilter, type TaskLedger, type TaskRecord } from './ledger.js';
+import { bumpEpoch } from './epoch.js';
 import { migrate } from './migrations.js';
 import { TaskPruner, type RetentionPolicy } from './retention.js';
 
@@ -57,6 +58,7 @@ interface AttemptRow {
   started_at: number;
   duration_ms: number;
   error: string | null;
+  token: string | null;
 }
 
 /** The value columns as written: inline JSON or a file name, and its size for the cache. */
@@ -94,6 +96,8 @@ export class SqliteLedger implements TaskLedger {
   #flushTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #pruner: TaskPruner | null = null;
+  /** Bumped at every open: this queen's epoch (see epoch.ts). */
+  readonly epoch: number;
 
   readonly #insert: Statement<unknown[]>;
   readonly #update: Statement<unknown[]>;
@@ -129,6 +133,7 @@ export class SqliteLedger implements TaskLedger {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db);
+      this.epoch = bumpEpoch(db);
 
       this.#insert = db.prepare(
         `INSERT INTO tasks (id, kind, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error)
@@ -138,12 +143,12 @@ export class SqliteLedger implements TaskLedger {
       this.#updateWithValue = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?');
       // Attempts only grow and are mutated in place, so every update rewrites them all (rarely > 1).
       this.#upsertAttempt = db.prepare(
-        `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (task_id, attempt) DO UPDATE SET hive = excluded.hive, bee = excluded.bee,
-           started_at = excluded.started_at, duration_ms = excluded.duration_ms, error = excluded.error`,
+           started_at = excluded.started_at, duration_ms = excluded.duration_ms, error = excluded.error, token = excluded.token`,
       );
       this.#byId = db.prepare(`SELECT ${COLS} FROM tasks WHERE id = ?`);
-      this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error FROM attempts WHERE task_id = ? ORDER BY attempt');
+      this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error, token FROM attempts WHERE task_id = ? ORDER BY attempt');
       this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
       this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
       this.#newestIn = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? ORDER BY created_at DESC, seq DESC LIMIT ?`);
@@ -357,7 +362,7 @@ export class SqliteLedger implements TaskLedger {
 
   #writeAttempts(r: TaskRecord): void {
     for (const a of r.attempts) {
-      this.#upsertAttempt.run(r.id, a.attempt, a.hive, a.bee, a.startedAt, a.durationMs, a.error === null ? null : JSON.stringify(a.error));
+      this.#upsertAttempt.run(r.id, a.attempt, a.hive, a.bee, a.startedAt, a.durationMs, a.error === null ? null : JSON.stringify(a.error), a.token ?? null);
     }
   }
 
@@ -413,6 +418,7 @@ function toAttempt(a: AttemptRow): AttemptView {
     startedAt: a.started_at,
     durationMs: a.duration_ms,
     error: a.error === null ? null : JSON.parse(a.error),
+    ...(a.token === null ? {} : { token: a.token }),
   };
 }
 
