@@ -12,7 +12,8 @@ const json = (s) => ({ content: { 'application/json': { schema: schema(s) } } })
 const error = (description) => ({ description, ...json(P.WireErrorSchema) });
 const errors = {
   400: error('BAD_REQUEST: malformed JSON or a body that does not match the schema'),
-  401: error('AUTH_FAILED: missing or wrong bearer token'),
+  401: error('AUTH_FAILED: missing, wrong or revoked bearer token'),
+  403: error('FORBIDDEN: the token is valid but its scope does not reach this route (see specs/security.md)'),
   413: error('PAYLOAD_TOO_LARGE: body over the limit (10 MiB by default)'),
   503: error('QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header'),
 };
@@ -24,6 +25,14 @@ const waitParam = {
 };
 const frameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: P.FRAME_NAME.source } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const idempotencyParam = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  schema: { type: 'string', pattern: P.IDEMPOTENCY_KEY.source },
+  description: `a retry with the same key and body (same token, within ${P.IDEMPOTENCY_RETENTION_MS / 3_600_000} h) gets the first request's task(s), with header Idempotent-Replayed: true`,
+};
+const reused = error('IDEMPOTENCY_KEY_REUSED: this key was used with another request');
+const admin = (o) => ({ ...o, description: `${o.description ?? ''}Needs scope admin.`.trim() });
 
 const doc = {
   openapi: '3.1.0',
@@ -35,9 +44,14 @@ const doc = {
     '/v1/tasks': {
       post: {
         summary: 'Submit one task',
-        parameters: [waitParam],
+        parameters: [waitParam, idempotencyParam],
         requestBody: json(P.SubmitTask),
-        responses: { 200: { description: 'terminal (with waitMs)', ...json(P.TaskView) }, 202: { description: 'accepted', ...json(P.TaskView) }, ...errors },
+        responses: {
+          200: { description: 'terminal (with waitMs)', ...json(P.TaskView) },
+          202: { description: 'accepted', ...json(P.TaskView) },
+          ...errors,
+          422: reused,
+        },
       },
       get: {
         summary: 'Recent tasks, newest first',
@@ -51,8 +65,9 @@ const doc = {
     '/v1/tasks/batch': {
       post: {
         summary: 'Submit up to 10,000 tasks in one transaction',
+        parameters: [idempotencyParam],
         requestBody: json(P.SubmitBatch),
-        responses: { 202: { description: 'accepted', ...json(P.BatchAccepted) }, ...errors },
+        responses: { 202: { description: 'accepted', ...json(P.BatchAccepted) }, ...errors, 422: reused },
       },
     },
     '/v1/tasks/wait': {
@@ -128,6 +143,20 @@ const doc = {
         parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { 201: { description: 'stored' }, ...errors },
       },
+    },
+    '/v1/admin/tokens': {
+      post: admin({
+        summary: 'Create a scoped token; the secret is in this response only',
+        requestBody: json(P.CreateTokenRequest),
+        responses: { 201: json(P.CreatedToken), ...errors },
+      }),
+      get: admin({ summary: 'Tokens not revoked (never their secrets)', responses: { 200: json(P.TokenList), ...errors } }),
+    },
+    '/v1/admin/tokens/{id}': {
+      delete: admin({ summary: 'Revoke a token', parameters: [idParam], responses: { 200: json(P.TokenInfo), 404: error('TOKEN_NOT_FOUND'), ...errors } }),
+    },
+    '/v1/admin/routes': {
+      get: admin({ summary: 'Every route this queen serves and the scope it needs', responses: { 200: json(P.RouteTable), ...errors } }),
     },
     '/v1/admin/shutdown': {
       post: {
