@@ -9,4 +9,5 @@ export * from './api-tokens.js';
 export * from './codec.js';
 export * from './frames.js';
 export * from './limits.js';
+export * from './dashboard.js';
 export * from './task-output.js';

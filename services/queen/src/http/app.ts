@@ -12,8 +12,10 @@ import { registerTokenRoutes } from './routes-tokens.js';
 import type { TokenStore } from '../auth/token-store.js';
 import { registerRetentionRoutes, type RetentionRouteDeps } from './routes-retention.js';
 import type { QueryRunner } from '../query/query-runner.js';
+import { registerDashboardRoutes, type DashboardDeps } from './routes-dashboard.js';
+import { DashboardSessions, sessionSource } from './session.js';
 
-export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps {
+export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, DashboardDeps {
   maxBodyBytes: number;
   /** Scoped tokens: verified by auth, managed under /v1/admin/tokens. */
   tokens: TokenStore;
@@ -27,7 +29,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });
   });
-  installAuth(app, deps);
+  // The dashboard's session cookie is one more credential source, asked after the bearer header.
+  const sessions = new DashboardSessions();
+  installAuth(app, { ...deps, sources: [...(deps.sources ?? []), sessionSource(sessions)] });
   registerTaskRoutes(app, deps);
   registerColonyRoutes(app, deps);
   registerEventRoutes(app, deps);
@@ -37,5 +41,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerCellRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerRetentionRoutes(app, deps);
+  registerDashboardRoutes(app, deps, sessions);
   return app;
 }

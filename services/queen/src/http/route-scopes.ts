@@ -17,6 +17,11 @@ export type RouteNeed = Scope | 'public' | 'hive';
 
 export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'GET /v1/health': 'public',
+  // The dashboard page and its files (no data in them), and the one-time code exchange (the code is the credential).
+  'GET /': 'public',
+  'GET /dashboard/app.js': 'public',
+  'GET /dashboard/style.css': 'public',
+  'POST /v1/dashboard/session': 'public',
 
   'GET /v1/cells/*': 'hive',
   'PUT /v1/cells/*': 'hive',
@@ -30,6 +35,11 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'POST /v1/tasks/wait': 'read',
   'GET /v1/frames': 'read',
   'GET /v1/frames/:name': 'read',
+  'GET /v1/colony/history': 'read',
+  // A read token mints a read-only session; the session passes the cancel route with the minting token's scope (session.ts).
+  'POST /v1/dashboard/codes': 'read',
+  'GET /v1/dashboard/session': 'read',
+  'DELETE /v1/dashboard/session': 'read',
   // Read-only sandbox SQL; `into` (which writes a frame) additionally needs submit, checked in the route.
   'POST /v1/sql': 'read',
 
