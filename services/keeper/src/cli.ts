@@ -8,6 +8,7 @@ import { CLUSTER_USAGE } from './commands/cluster-usage.js';
 import { writeCommand, WRITE_USAGE } from './commands/write.js';
 import { framesCommand, FRAMES_USAGE } from './commands/frames.js';
 import { tokenCommand, TOKEN_USAGE } from './commands/token.js';
+import { dashboardCommand, DASHBOARD_USAGE } from './commands/dashboard.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { interruption } from './session.js';
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   write: writeCommand,
   frames: framesCommand,
   token: tokenCommand,
+  dashboard: dashboardCommand,
   // Loaded on use: ssh2 and the SSH code cost every other command ~50 ms of start-up.
   cluster: async (argv) => (await import('./commands/cluster.js')).clusterCommand(argv),
 };
@@ -36,6 +38,7 @@ Usage:
   ${QUEEN_USAGE.replace(/\n/g, '\n  ')}
   ${STATUS_USAGE.replace(/\n/g, '\n  ')}
   ${TOKEN_USAGE.replace(/\n/g, '\n  ')}
+  ${DASHBOARD_USAGE.replace(/\n/g, '\n  ')}
   ${CLUSTER_USAGE.replace(/\n/g, '\n  ')}
 
 Shared flags: --bees N (default: cores), --memory-per-bee SIZE (default: (memory − reserve) / bees,
@@ -44,7 +47,7 @@ at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s
 APIARY_HOME/config.json > a local daemon) and leave it running; otherwise they start an ephemeral
 colony and take it down afterwards. State lives in APIARY_HOME (default ~/.apiary).
 Exit codes: 0 ok, 1 task failed, 2 usage error (and FRAME_NAME_INVALID), 3 no queen running (status,
-frames), 130 interrupted.`;
+frames, dashboard), 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
