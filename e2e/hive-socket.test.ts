@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -179,6 +180,21 @@ describe('hive socket hardening (pre-auth limits, origin, log injection) and the
     const logFile = path.join(d.home, 'logs', 'queen.log');
     const lines = [...d.stderr, ...(existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : [])];
     expect(lines.filter((l) => l.startsWith(forged))).toEqual([]);
+  });
+
+  it('a join-token PUT of a query partial no running step expects is 404 TASK_NOT_FOUND and stores nothing', async () => {
+    const q = randomUUID();
+    for (const name of ['partial-0', 'result']) {
+      const r = await fetch(`${d.url}/v1/cells/queries/${q}/${name}.parquet`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${d.token('join')}`, 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(4096, 1),
+      });
+      expect(r.status).toBe(404);
+      expect(await r.json()).toMatchObject({ code: 'TASK_NOT_FOUND' });
+    }
+    expect(existsSync(path.join(d.home, 'data', 'queries', q))).toBe(false);
+    expect(await healthMs()).toBeLessThan(RESPONSIVE_MS);
   });
 
   describe('POST /v1/tasks accepts only sql and js', () => {

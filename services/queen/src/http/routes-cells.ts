@@ -1,13 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { ApiaryError } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
+import type { UploadSlots } from '../query/upload-slots.js';
 
 /** Largest query partial a remote hive may send back (partials are aggregated rows: small). */
-const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
+export const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
 
 /** Cell files and query partials are the only things served: a path must be one of these shapes. */
 const CELL = /^frames\/[a-z_][a-z0-9_]{0,62}\/cells\/[A-Za-z0-9._-]+\.parquet$/;
@@ -16,10 +18,17 @@ const PARTIAL = /^queries\/[0-9a-f-]{36}\/(partial-\d+|result)\.parquet$/;
 /**
  * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (they check the
  * sha256 the queen gave them with the task), and send a map's partial or a query result back with
- * PUT. Hives authenticate with the join token.
+ * PUT. Hives authenticate with the join token. A PUT is taken only for a path a query step out now
+ * writes (see UploadSlots): anything else is 404 TASK_NOT_FOUND, and a body over `maxPartialBytes`
+ * is 413 PAYLOAD_TOO_LARGE (from Content-Length when it says so, else as the bytes arrive).
  */
-export function registerCellRoutes(app: FastifyInstance, deps: { frames: { catalog: FrameCatalog; dataRoot: string } }): void {
+export function registerCellRoutes(
+  app: FastifyInstance,
+  deps: { frames: { catalog: FrameCatalog; dataRoot: string }; queries: { uploads: UploadSlots }; maxPartialBytes?: number },
+): void {
   const root = deps.frames.dataRoot;
+  const maxPartial = deps.maxPartialBytes ?? MAX_PARTIAL_BYTES;
+  const tooLarge = () => new ApiaryError('PAYLOAD_TOO_LARGE', `a query partial may be at most ${maxPartial} bytes`);
 
   app.get<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
     const rel = req.params['*'];
@@ -36,17 +45,23 @@ export function registerCellRoutes(app: FastifyInstance, deps: { frames: { catal
     scope.put<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
       const rel = req.params['*'];
       if (!PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `only query partials can be sent: ${rel}`);
+      const unexpected = () =>
+        new ApiaryError('TASK_NOT_FOUND', `no query step running now writes ${rel}: a hive sends only the output of a step it runs, while it runs`);
+      if (!deps.queries.uploads.expects(rel)) throw unexpected();
+      if (Number(req.headers['content-length'] ?? 0) > maxPartial) throw tooLarge();
       const file = path.join(root, rel);
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.upload`;
+      // The query made the directory; a unique temp name keeps two senders of one step apart.
+      const tmp = `${file}.${randomBytes(6).toString('hex')}.upload`;
       let seen = 0;
       const body = req.body as NodeJS.ReadableStream;
       body.on('data', (c: Buffer) => {
         seen += c.length;
-        if (seen > MAX_PARTIAL_BYTES) (body as unknown as { destroy(e: Error): void }).destroy(new ApiaryError('PAYLOAD_TOO_LARGE', 'partial over 512 MiB'));
+        if (seen > maxPartial) (body as unknown as { destroy(e: Error): void }).destroy(tooLarge());
       });
       try {
         await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+        // The step may have ended while the bytes arrived: then nobody reads the file.
+        if (!deps.queries.uploads.expects(rel)) throw unexpected();
         await rename(tmp, file);
       } catch (e) {
         await rm(tmp, { force: true });

@@ -8,6 +8,7 @@ import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
 import { waitForHives } from '../hives/wait-for-hive.js';
 import type { Scheduler } from '../tasks/scheduler.js';
+import { UploadSlots } from './upload-slots.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
 export { MAX_RESULT_ROWS } from '@apiary/protocol';
@@ -17,6 +18,9 @@ export { MAX_RESULT_ROWS } from '@apiary/protocol';
  * one bee merges. SQL that names no frame runs as it is, on one bee.
  */
 export class QueryRunner {
+  /** The step outputs remote hives may send back now (PUT /v1/cells/queries/…). */
+  readonly uploads = new UploadSlots();
+
   constructor(
     private readonly scheduler: Scheduler,
     private readonly catalog: FrameCatalog,
@@ -53,6 +57,9 @@ export class QueryRunner {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
       const rec = this.scheduler.submit(spec, opts.limits, { onQueenFs });
       tasks.push(rec.id);
+      // A hive that fetches cells sends this step's output back by PUT: accepted only while the step is out.
+      const slot = spec.kind === 'fsql' && spec.into ? path.relative(this.dataRoot, spec.into) : null;
+      if (slot) this.uploads.open(slot, rec.id);
       const onAbort = () => this.scheduler.cancel(rec.id, 'the query was cancelled');
       ac.signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -63,6 +70,7 @@ export class QueryRunner {
         }
         return done.value;
       } finally {
+        if (slot) this.uploads.close(slot, rec.id);
         ac.signal.removeEventListener('abort', onAbort);
       }
     };
