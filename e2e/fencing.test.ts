@@ -166,7 +166,16 @@ describe('fencing: attempt tokens, the sender check, a deadline per attempt, cap
     // It rejoins holding the first (say, finished with the result unacknowledged) but not the second.
     const back = await join('manual', { bees: 2, cores: 2, running: [{ taskId: kept.id, attempt: 1, token: a1.token as string }] });
     const rejoinedAt = Date.now();
-    back.sendMessage({ type: 'task.succeeded', taskId: kept.id, attempt: 1, token: a1.token, bee: 0, durationMs: 1, beeState: 'idle', value: { kind: 'js', value: 'kept' } });
+    back.sendMessage({
+      type: 'task.succeeded',
+      taskId: kept.id,
+      attempt: 1,
+      token: a1.token,
+      bee: 0,
+      durationMs: 1,
+      beeState: 'idle',
+      value: { kind: 'js', value: 'kept' },
+    });
     await waitFor(() => back.messages('result.ack').some((m) => m.taskId === kept.id && m.accepted === true), 10_000, 'the ack of the resent result');
     const k = await d!.client.get(kept.id);
     expect(k.state).toBe('succeeded');

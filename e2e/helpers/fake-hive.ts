@@ -32,7 +32,14 @@ export class FakeHive {
   static async join(
     port: number,
     joinToken: string,
-    o: { name: string; bees: number; beatEveryMs: number; cores?: number; beeStatuses?: number; running?: { taskId: string; attempt: number; token: string }[] },
+    o: {
+      name: string;
+      bees: number;
+      beatEveryMs: number;
+      cores?: number;
+      beeStatuses?: number;
+      running?: { taskId: string; attempt: number; token: string }[];
+    },
   ): Promise<FakeHive> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/hive`);
     await new Promise((resolve, reject) => {
