@@ -142,15 +142,27 @@ describe('fencing: attempt tokens, the sender check, a deadline per attempt, cap
 
   it('an attempt is in the ledger before its assign leaves the queen; after a queen SIGKILL the hive claims it, resends its result, and is acknowledged; a lost one is re-run at once, not after the reclaim window', async () => {
     const q = await join('manual', { bees: 2, cores: 2 });
-    const kept = await d!.client.submit(js('echo', { n: 'kept' }), { maxAttempts: 3 });
-    const lost = await d!.client.submit(js('echo', { n: 'lost' }), { maxAttempts: 3 });
-    const [a1, a2] = await waitFor(
-      () => (assignsFor(q, kept.id).length === 1 && assignsFor(q, lost.id).length === 1 ? [assignsFor(q, kept.id)[0]!, assignsFor(q, lost.id)[0]!] : undefined),
-      10_000,
-      'both assigns',
-    );
-    // SIGKILL the moment the assigns are in: nothing after the send may be needed to record them.
-    d!.queen!.kill('SIGKILL');
+    // SIGKILL the queen in the very turn its assigns arrive: nothing it does after sending them may be
+    // needed to record them (a write-behind of a few ms would lose them here).
+    let killed = false;
+    const assignsSeen = new Promise<Msg[]>((resolve) => {
+      q.ws.on('message', (data) => {
+        const v = JSON.parse(data.toString()) as Msg | Msg[];
+        const assigns = (Array.isArray(v) ? v : [v]).filter((m) => m.type === 'task.assign');
+        if (assigns.length === 0 || killed) return;
+        killed = true;
+        d!.queen!.kill('SIGKILL');
+        resolve(assigns);
+      });
+    });
+    // One batch: both are placed in one turn and assigned in one frame. The queen may die before it answers.
+    await d!.client.submitBatch([{ spec: js('echo', { n: 'kept' }) }, { spec: js('echo', { n: 'lost' }) }]).catch(() => undefined);
+    const assigns = await assignsSeen;
+    expect(assigns).toHaveLength(2);
+    const byN = (n: string) => assigns.find((m) => (m.spec as { args: { n: string } }).args.n === n)!;
+    const [a1, a2] = [byN('kept'), byN('lost')];
+    const kept = { id: a1.taskId as string };
+    const lost = { id: a2.taskId as string };
     await waitGone([d!.queen!.pid!], 5000);
     const db = new Database(daemonPaths(d!.home).db, { readonly: true });
     try {
