@@ -9,7 +9,8 @@ const KEEPALIVE_MS = 15_000;
  * one task (?task=ID). Comment lines keep idle proxies from closing the stream.
  */
 export function registerEventRoutes(app: FastifyInstance, deps: { scheduler: Scheduler }): void {
-  app.get<{ Querystring: { task?: string } }>('/v1/events', (req, reply) => {
+  // No HEAD twin: a HEAD answer has no body, so Node would hold the headers until an end that never comes.
+  app.get<{ Querystring: { task?: string } }>('/v1/events', { exposeHeadRoute: false }, (req, reply) => {
     const only = req.query.task;
     reply.hijack();
     const res = reply.raw;
