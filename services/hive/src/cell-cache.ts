@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Agent, IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ApiaryError } from '@apiary/protocol';
+import { queenAgent, queenRequest } from './queen-http.js';
 
 interface Entry {
   file: string;
@@ -22,13 +23,18 @@ export class CellCache {
   readonly #entries = new Map<string, Entry>();
   readonly #loading = new Map<string, Promise<Entry>>();
   #bytes = 0;
+  readonly #agent: Agent | undefined;
 
+  /** `fingerprint`: an https queen's pinned certificate (see queen-http.ts). */
   constructor(
     readonly dir: string,
     readonly maxBytes: number,
     private readonly baseUrl: string,
     private readonly token: string,
-  ) {}
+    fingerprint?: string,
+  ) {
+    this.#agent = queenAgent(baseUrl, fingerprint);
+  }
 
   /** Pick up what an earlier run of this hive left in the cache dir. */
   async load(): Promise<void> {
@@ -83,17 +89,20 @@ export class CellCache {
     const part = `${file}.part`;
     await mkdir(path.dirname(file), { recursive: true });
     const fail = (why: string) => new ApiaryError('CELL_FETCH_FAILED', `cannot fetch ${rel} from the queen: ${why}`);
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(`${this.baseUrl}/v1/cells/${rel}`, { headers: { authorization: `Bearer ${this.token}` } });
+      res = await queenRequest(`${this.baseUrl}/v1/cells/${rel}`, { method: 'GET', headers: { authorization: `Bearer ${this.token}` }, agent: this.#agent });
     } catch (e) {
       throw fail((e as Error).message);
     }
-    if (!res.ok || !res.body) throw fail(`HTTP ${res.status}`);
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw fail(`HTTP ${res.statusCode}`);
+    }
     const hash = createHash('sha256');
     try {
       await pipeline(
-        Readable.fromWeb(res.body as never),
+        res,
         async function* (src: AsyncIterable<Buffer>) {
           for await (const chunk of src) {
             hash.update(chunk);
@@ -135,17 +144,19 @@ export class CellCache {
   /** Send a file the queen asked for (a query partial) to `rel` under its data root. */
   async upload(file: string, rel: string): Promise<void> {
     const st = await stat(file);
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(`${this.baseUrl}/v1/cells/${rel}`, {
+      res = await queenRequest(`${this.baseUrl}/v1/cells/${rel}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(st.size) },
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
+        body: createReadStream(file),
+        agent: this.#agent,
+      });
     } catch (e) {
       throw new ApiaryError('CELL_FETCH_FAILED', `cannot send ${rel} to the queen: ${(e as Error).message}`);
     }
-    if (!res.ok) throw new ApiaryError('CELL_FETCH_FAILED', `the queen refused ${rel}: HTTP ${res.status}`);
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw new ApiaryError('CELL_FETCH_FAILED', `the queen refused ${rel}: HTTP ${status}`);
   }
 }

@@ -10,7 +10,7 @@ import { Hive } from './hive.js';
  * apiary-hive --queen ws://host:port/v1/hive [--name N] [--bees N] [--memory-per-bee 512MB]
  *   [--timeout 30s] [--cache-dir DIR] [--grace 5s] [--memory-poll MS] [--reserve-memory 512MB]
  *   [--fetch-cells auto|always|never] [--cell-cache 2GiB]
- *   [--ephemeral] [--exit-with-stdin] [--token-file PATH] [--config FILE]
+ *   [--ephemeral] [--exit-with-stdin] [--token-file PATH] [--config FILE] [--queen-fingerprint SHA256]
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
 const log = createLogger(`hive[${process.pid}]`);
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
         'fetch-cells': { type: 'string' },
         'cell-cache': { type: 'string' },
         'token-file': { type: 'string' },
+        'queen-fingerprint': { type: 'string' },
         config: { type: 'string' },
         ephemeral: { type: 'boolean' },
         'exit-with-stdin': { type: 'boolean' },
@@ -92,6 +93,8 @@ async function main(): Promise<number> {
     reserveMemory: pick('reserve-memory'),
     fetchCells: pick('fetch-cells') as HiveOptions['fetchCells'],
     cellCache: pick('cell-cache'),
+    // A wss:// queen's certificate, pinned: `cluster up` writes it into the 0600 config with the join token.
+    queenFingerprint: pick('queen-fingerprint') ?? process.env.APIARY_QUEEN_FINGERPRINT,
     memoryPollMs: num(pick('memory-poll')),
     cacheDir: pick('cache-dir'),
     ephemeral: values.ephemeral ?? file.ephemeral === true,

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { pinnedConnect } from '@apiary/config';
 import { CloseCodes, decodeFrame, FrameBatcher, QueenToHive, type HiveToQueen } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 
@@ -26,10 +27,14 @@ export class QueenLink {
     private readonly url: string,
     private readonly handlers: LinkHandlers,
     private readonly log: Logger,
+    /** The queen's certificate fingerprint: a wss:// queen must present exactly it (see tls-pin.ts). */
+    private readonly fingerprint?: string,
   ) {}
 
   connect(): void {
-    const ws = new WebSocket(this.url, { handshakeTimeout: 5000, perMessageDeflate: false });
+    // Pinned: the upgrade (and the hello with the join token after it) goes only to the pinned certificate.
+    const pin = this.fingerprint && this.url.startsWith('wss:') ? { createConnection: pinnedConnect(this.fingerprint) as never } : {};
+    const ws = new WebSocket(this.url, { handshakeTimeout: 5000, perMessageDeflate: false, ...pin });
     this.#ws = ws;
     ws.on('open', () => this.handlers.onOpen());
     ws.on('message', (data, isBinary) => {
@@ -43,7 +48,13 @@ export class QueenLink {
       }
       for (const m of msgs) this.handlers.onMessage(m);
     });
-    ws.on('error', (e) => this.log.debug(`queen link: ${e.message}`));
+    ws.on('error', (e) => {
+      // A wrong certificate is not a network blip: say so loudly on every attempt (the hive keeps retrying).
+      const code = (e as { code?: string }).code;
+      if (code === 'TLS_PIN_MISMATCH') this.log.error(`queen link: TLS_PIN_MISMATCH: ${e.message}`);
+      else if (this.url.startsWith('wss:') && /certificate|SSL|TLS/i.test(`${code} ${e.message}`)) this.log.warn(`queen link: TLS: ${code ?? ''} ${e.message}`);
+      else this.log.debug(`queen link: ${e.message}`);
+    });
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = null;
       this.handlers.onClose(code, reason.toString());

@@ -48,7 +48,7 @@ describe('integrityMatches', () => {
     // npm may list several hashes; one sha512 that matches is enough.
     expect(integrityMatches(data, `sha1-abc ${sri(data)}`)).toBe(true);
     const tampered = Buffer.from(data);
-    tampered[3] ^= 1;
+    tampered[3] = tampered[3]! ^ 1;
     expect(integrityMatches(tampered, sri(data))).toBe(false);
     expect(integrityMatches(data, '')).toBe(false);
     expect(integrityMatches(data, `sha1-${createHash('sha1').update(data).digest('base64')}`)).toBe(false);
@@ -90,7 +90,7 @@ describe('ensureBinding from a registry', () => {
   it('refuses a tampered tarball (BINDING_FETCH_FAILED) and caches nothing', async () => {
     const tgz = makeTarball(dir, name, version);
     const tampered = Buffer.from(tgz);
-    tampered[tampered.length - 10] ^= 0xff;
+    tampered[tampered.length - 10] = tampered[tampered.length - 10]! ^ 0xff;
     const reg = await registry(name, version, tampered, sri(tgz));
     server = reg.server;
     const home = path.join(dir, 'home');

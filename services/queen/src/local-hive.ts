@@ -36,8 +36,9 @@ export class LocalHive {
     private readonly onUnexpectedExit: (why: string) => void,
   ) {}
 
-  start(queenWs: string, joinToken: string): void {
-    this.#args = this.#argsFor(queenWs);
+  /** `fingerprint`: the queen's TLS certificate, pinned by the hive (a queen listening beyond loopback serves wss). */
+  start(queenWs: string, joinToken: string, fingerprint?: string): void {
+    this.#args = [...this.#argsFor(queenWs), ...(fingerprint ? ['--queen-fingerprint', fingerprint] : [])];
     const adopted = this.#adoptable();
     if (adopted) {
       this.#pid = adopted;

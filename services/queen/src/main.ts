@@ -13,6 +13,7 @@ import {
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiary/runtime';
 import { Queen } from './queen.js';
+import { isLoopbackHost, queenTls } from './tls/queen-cert.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 import { RetentionRunner } from './tasks/retention-runner.js';
@@ -37,6 +38,8 @@ import { Idempotency } from './tasks/idempotency.js';
  * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
+ * TLS: a --host other than loopback (or --tls-cert/--tls-key) serves https/wss; the ready line and
+ * queen.json then carry the certificate's "fingerprint" (SHA-256) for hives and keepers to pin.
  */
 const log = createLogger(`queen[${process.pid}]`);
 // Our keeper may die before we finish stopping (its stdin EOF starts our cascade): finish it silently.
@@ -61,6 +64,9 @@ async function main(): Promise<number> {
       'data-root': { type: 'string' },
       'min-cell-bytes': { type: 'string' },
       'cell-bytes': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-name': { type: 'string', multiple: true },
       'retain-for': { type: 'string' },
       'retain-tasks': { type: 'string' },
       'prune-every': { type: 'string' },
@@ -110,12 +116,25 @@ async function main(): Promise<number> {
     metricsHost: values['metrics-host'],
     metricsPort: num(values['metrics-port']),
   });
+  // Beyond loopback the tokens cross a network: HTTPS and WSS, with the user's certificate or one made here
+  // (kept under APIARY_HOME/tls). --tls-name: the addresses hives dial, for the certificate's names.
+  const tls =
+    !isLoopbackHost(cfg.host) || values['tls-cert'] || values['tls-key']
+      ? await queenTls({
+          dir: ephemeral ? null : `${paths.home}/tls`,
+          names: [cfg.host, ...(values['tls-name'] ?? [])],
+          certFile: values['tls-cert'],
+          keyFile: values['tls-key'],
+        })
+      : undefined;
+  if (tls) log.info(`TLS: ${tls.source} certificate, SHA-256 fingerprint ${tls.fingerprint}`);
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
   const retention = ledger
     ? new RetentionRunner(ledger, { maxAgeMs: cfg.retentionMaxAgeMs, maxTasks: cfg.retentionMaxTasks }, cfg.retentionIntervalMs, log.child('retention'))
     : undefined;
   const queen = new Queen(cfg, log, {
+    tls,
     ledger,
     retention,
     nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
@@ -137,9 +156,10 @@ async function main(): Promise<number> {
   }
   const stopped = new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
   await queen.start();
-  if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt });
+  const fingerprint = tls ? { fingerprint: tls.fingerprint } : {};
+  if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt, ...fingerprint });
   const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
-  process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid, ...metricsUrl }) + '\n');
+  process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid, ...metricsUrl, ...fingerprint }) + '\n');
   await stopped;
   if (!ephemeral) removeDaemonState(paths);
   return 0;

@@ -17,6 +17,7 @@ import { writeProbe } from './frames/probe.js';
 import { MemoryNodeStore, type NodeStore } from './nodes/node-registry.js';
 import { MemoryLedger, type TaskLedger } from './tasks/ledger.js';
 import { Scheduler } from './tasks/scheduler.js';
+import type { QueenTls } from './tls/queen-cert.js';
 import { Idempotency } from './tasks/idempotency.js';
 import { TokenStore } from './auth/token-store.js';
 import { QueenMetrics } from './metrics/metrics.js';
@@ -46,6 +47,8 @@ export class Queen {
   readonly startedAt = Date.now();
   #gateway: HiveGateway | null = null;
   #localHive: LocalHive | null = null;
+  /** Set when the queen serves https/wss (it listens beyond loopback). */
+  readonly #tls: QueenTls | undefined;
   #stopping: Promise<void> | null = null;
   #retention: RetentionRunner | null = null;
   readonly paths: DaemonPaths;
@@ -59,9 +62,10 @@ export class Queen {
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency; retention?: RetentionRunner } = {},
+    deps: { tls?: QueenTls; ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency; retention?: RetentionRunner } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
+    this.#tls = deps.tls;
     this.paths = daemonPaths(cfg.home);
     this.ledger = deps.ledger ?? new MemoryLedger();
     // Idempotency keys are recorded in the transaction that creates their tasks (tasks/idempotency.ts).
@@ -80,6 +84,7 @@ export class Queen {
       frames: () => this.frames.catalog.list(),
     });
     this.app = buildApp({
+      tls: deps.tls,
       frames: this.frames,
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
       clientToken: cfg.clientToken,
@@ -133,7 +138,7 @@ export class Queen {
     const addr = this.app.server.address() as AddressInfo;
     // Local clients and the local hive dial the address we bound, or loopback when we bound every interface.
     const dial = addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.url = `http://${dial}:${addr.port}`;
+    this.url = `${this.#tls ? 'https' : 'http'}://${dial}:${addr.port}`;
     if (this.cfg.metrics) {
       this.#metricsListener = new MetricsListener(this.metrics);
       this.metricsUrl = await this.#metricsListener.listen(this.cfg.metrics.host, this.cfg.metrics.port);
@@ -161,7 +166,7 @@ export class Queen {
     if (this.cfg.localHive) {
       const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };
       this.#localHive = new LocalHive(this.cfg.localHive, mode, this.log, (why) => this.#onLocalHiveGone(why));
-      this.#localHive.start(`ws://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken);
+      this.#localHive.start(`${this.#tls ? 'wss' : 'ws'}://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken, this.#tls?.fingerprint);
     }
     // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
     if (!this.cfg.ephemeral) {

@@ -10,6 +10,8 @@ export interface DaemonState {
   startedAt: number;
   /** The process's start time (processStartTime): a reused pid does not pass for the queen. Absent in old files. */
   startTime?: number;
+  /** SHA-256 of the TLS certificate when the queen serves https (it listens beyond loopback): keepers pin it. */
+  fingerprint?: string;
 }
 
 /** The daemon's state if its process is alive; a stale file (the queen was killed) reads as null. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ApiaryError } from '@apiary/protocol';
 import { parseDuration, parseSize, formatBytes } from './units.js';
 import { apiaryHome } from './paths.js';
+import { normalizeFingerprint } from './tls-pin.js';
 
 /** Below this a bee cannot hold Node and DuckDB (≈120 MB idle RSS) plus any task. */
 export const MIN_MEMORY_PER_BEE = 192 * 1024 * 1024;
@@ -27,6 +28,8 @@ export interface HiveOptions {
   fetchCells?: 'auto' | 'always' | 'never';
   /** Disk kept for fetched cells (LRU). */
   cellCache?: string | number;
+  /** SHA-256 of the queen's TLS certificate: a wss:// queen must present exactly it (pinned). */
+  queenFingerprint?: string;
 }
 
 export interface HiveConfig {
@@ -43,6 +46,8 @@ export interface HiveConfig {
   readonly ephemeral: boolean;
   readonly fetchCells: 'auto' | 'always' | 'never';
   readonly cellCacheBytes: number;
+  /** Pinned queen certificate (normalised fingerprint), or undefined (ws://, or wss:// checked against the CAs). */
+  readonly queenFingerprint?: string;
 }
 
 const Schema = z.object({
@@ -69,6 +74,7 @@ const Schema = z.object({
     .number()
     .int()
     .min(16 * 1024 * 1024, 'must be at least 16 MiB'),
+  queenFingerprint: z.string().optional(),
 });
 
 export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number {
@@ -98,6 +104,7 @@ export function resolveHiveConfig(o: HiveOptions): HiveConfig {
     ephemeral: o.ephemeral ?? false,
     fetchCells: o.fetchCells ?? 'auto',
     cellCacheBytes: o.cellCache === undefined ? 2 * 1024 ** 3 : parseSize(o.cellCache, 'cell cache'),
+    ...(o.queenFingerprint ? { queenFingerprint: normalizeFingerprint(o.queenFingerprint, 'hive config: queen fingerprint') } : {}),
   };
   const r = Schema.safeParse(candidate);
   if (!r.success) {

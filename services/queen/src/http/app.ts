@@ -17,6 +17,8 @@ import { DashboardSessions, sessionSource } from './session.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, DashboardDeps {
   maxBodyBytes: number;
+  /** Serve https (and wss on the same port) with this certificate; plain http without it. */
+  tls?: { cert: string; key: string };
   /** Scoped tokens: verified by auth, managed under /v1/admin/tokens. */
   tokens: TokenStore;
   queries: QueryRunner;
@@ -24,7 +26,9 @@ export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps,
 
 /** The queen's HTTP API under /v1. Who may call which route: auth.ts and its table, route-scopes.ts. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true });
+  const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true } as const;
+  // One instance type either way: the routes and hooks do not care which server carries them.
+  const app = (deps.tls ? Fastify({ ...opts, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(opts)) as unknown as FastifyInstance;
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });
