@@ -175,6 +175,7 @@ export class Chamber {
     }
     if (msg.type === 'ready') {
       this.idleSince = Date.now();
+      this.log.info(`bee ${this.id} ready`, { beePid: msg.pid });
       this.sm.to('idle', `pid ${msg.pid}`);
       ready();
       return;
@@ -247,7 +248,7 @@ export class Chamber {
     this.#killReason ??= reason;
     // Out of the dispatchable states at once: its exit event comes later.
     if (this.sm.is('idle')) this.sm.to('stopping');
-    this.log.debug(`killing bee ${this.id}`, { pid, code: reason.code });
+    this.log.info(`killing bee ${this.id}`, { beePid: pid, code: reason.code, reason: reason.message });
     killTree(pid, 'SIGKILL');
   }
 
@@ -269,6 +270,7 @@ export class Chamber {
     if (r) r.done({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
     this.rssBytes = 0;
     this.cpuPercent = 0;
+    this.log.info(`bee ${this.id} exited`, { beePid: child.pid, code, signal, reason: this.#killReason?.code ?? 'crashed' });
     this.sm.to('exited', signal ?? `code ${code}`);
     this.onExit(this);
   }

@@ -78,6 +78,8 @@ export class Hive {
 
   /** Fork the bees and connect to the queen at the same time: both take a few hundred ms. */
   async start(): Promise<void> {
+    // Info level tells a healthy hive's story in its log (`keeper cluster logs HOST`): start, join, bees, exits.
+    this.log.info('hive starting', { name: this.cfg.name, queen: this.cfg.queenUrl, bees: this.cfg.bees });
     this.sm.to('connecting');
     this.#link.connect();
     await this.pool.start();
@@ -100,6 +102,7 @@ export class Hive {
         if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
         if (!this.sm.is('connecting')) return; // stopping already: a late welcome changes nothing
         this.#useDataRoot(msg.data);
+        this.log.info(this.#reconnects > 0 ? 'rejoined the queen' : 'joined the queen', { queen: this.cfg.queenUrl, hiveId: msg.hiveId });
         this.#reconnects = 0;
         this.sm.to('ready', `hive id ${msg.hiveId}`);
         this.#startHeartbeat(msg.heartbeatMs);
@@ -261,6 +264,7 @@ export class Hive {
   /** Stop once: running tasks get graceMs, then every bee tree is killed and scratch removed. */
   stop(graceMs: number): Promise<number> {
     this.#stopped ??= (async () => {
+      this.log.info('hive stopping', { graceMs });
       this.sm.to('stopping');
       await this.pool.stop(graceMs);
       if (this.#heartbeat) clearInterval(this.#heartbeat);

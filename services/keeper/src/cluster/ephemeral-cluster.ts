@@ -1,7 +1,9 @@
-import { loadClusterFile, newToken } from '@apiary/config';
+import { daemonPaths, loadClusterFile, newToken, readDaemonState, type ClusterConfig } from '@apiary/config';
 import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import type { ColonyFlags } from '../args.js';
-import type { Colony } from '../colony.js';
+import { QueenClient } from '../client.js';
+import { RemoteColony, type Colony } from '../colony.js';
+import { findQueen } from '../discovery.js';
 import { EphemeralColony } from '../ephemeral.js';
 import { hivePort, hostSpecs } from './hosts.js';
 import { ProgressView } from './progress.js';
@@ -25,10 +27,20 @@ export class ClusterColony implements Colony {
     return this.queen.client;
   }
 
-  static async start(flags: ColonyFlags & { cluster: string }): Promise<ClusterColony> {
+  /** The cluster's own ephemeral colony, or the queen that already serves it (see servingQueen). */
+  static async start(flags: ColonyFlags & { cluster: string }): Promise<Colony> {
     const cfg = loadClusterFile(flags.cluster);
+    const serving = await servingQueen(cfg, flags.queen);
+    if (serving) {
+      process.stderr.write(
+        `keeper: cluster ${cfg.name} is already served by the queen at ${serving.url} (its hives: ${serving.hives.join(', ')}): running there. Next time, plain \`keeper sql\` (without --cluster) does the same.\n`,
+      );
+      return new RemoteColony(serving.client);
+    }
     const joinToken = newToken();
-    const queen = await EphemeralColony.start(flags, { host: cfg.queen.listen, port: cfg.queen.port, joinToken });
+    const queen = await EphemeralColony.start(flags, { host: cfg.queen.listen, port: cfg.queen.port, joinToken }).catch((e: Error) => {
+      throw portHeldHint(cfg, e);
+    });
     // queen.port 0: the ephemeral queen bound a free port; its ready line (the client's URL) says which.
     let hosts: HostSpec[];
     try {
@@ -71,4 +83,32 @@ export class ClusterColony implements Colony {
     for (const r of results) if (!r.ok) process.stderr.write(`keeper: ${r.host}: ${r.error.code}: ${r.error.message}\n`);
     await this.queen.stop();
   }
+}
+
+/**
+ * The queen a plain `keeper sql` would use, when hives of this cluster's hosts are connected to it
+ * (a daemon from `keeper cluster up`): an ephemeral queen would fight it for the port, and ephemeral
+ * hives would share the hosts' homes with its hives.
+ */
+async function servingQueen(cfg: ClusterConfig, queenFlag: string | undefined): Promise<{ url: string; client: QueenClient; hives: string[] } | null> {
+  const t = findQueen(queenFlag);
+  if (!t) return null;
+  const client = new QueenClient(t.url, t.token);
+  const colony = await client.colony().catch(() => null);
+  const names = new Set(cfg.hosts.map((h) => h.name));
+  const hives = colony?.hives.filter((h) => names.has(h.resources.name) && h.bees.length > 0).map((h) => h.resources.name) ?? [];
+  return hives.length > 0 ? { url: t.url, client, hives } : null;
+}
+
+/** EADDRINUSE on queen.port: say who holds it when it is our own daemon, and what to run instead. */
+function portHeldHint(cfg: ClusterConfig, e: Error): Error {
+  if (!/EADDRINUSE/.test(e.message)) return e;
+  const d = readDaemonState(daemonPaths());
+  const ours = d && Number(new URL(d.url).port) === cfg.queen.port;
+  return new ApiaryError(
+    'QUEEN_START_FAILED',
+    ours
+      ? `port ${cfg.queen.port} (queen.port of ${cfg.source}) is held by the queen daemon at ${d.url} (pid ${d.pid}), which serves none of ${cfg.name}'s hosts now: bring them to it with \`keeper cluster up ${cfg.source}\` and run plain \`keeper sql\` (without --cluster), or stop it with \`keeper queen stop\``
+      : `port ${cfg.queen.port} (queen.port of ${cfg.source}) is in use by another process: free it, or set queen.port to 0 (any free port)`,
+  );
 }

@@ -1,10 +1,12 @@
 import { ApiaryError, toWireError, type WireError } from '@apiary/protocol';
 import type { ClientChannel } from 'ssh2';
 import type { QueenClient } from '../client.js';
+import { hostPart, installArchive } from './archive.js';
+import { InstallError, installAndStart, type InstallPlan } from './install.js';
 import { installSet, nodeArch, type InstallFile } from './install-set.js';
-import { expandHome, preflight } from './preflight.js';
-import { remotePaths, runningHivePid, startAttached, startDetached, stopByPidfile, tailLog, type RemoteLayout } from './remote-hive.js';
-import { syncFiles } from './remote-fs.js';
+import { expandHome, preflight, type HostFacts } from './preflight.js';
+import { remotePaths, startAttached, tailLog, type RemoteLayout } from './remote-hive.js';
+import { runSetupCommands } from './setup-commands.js';
 import { Ssh, type SshTarget } from './ssh.js';
 
 /** One host as `cluster up` needs it (resolved from cluster.yaml). */
@@ -56,48 +58,79 @@ export async function provisionHost(h: HostSpec, job: ClusterJob, queen: QueenCl
   try {
     ssh = await run('connect', () => Ssh.connect(h, { acceptNewHostKeys: job.acceptNewHostKeys }));
     const s = ssh;
+    // One connection, one exec per phase: preflight (facts, recorded hashes, running hive), the
+    // setup commands if any, then stop + unpack + start only when something changed.
     const facts = await run(
       'preflight',
-      () => preflight(s, h.installDir),
+      () =>
+        preflight(
+          s,
+          h,
+          job.fileMounts.map((m) => m.remote),
+        ),
       (f) => `node ${f.node}, ${f.arch}, ${f.cores} cores`,
     );
     const layout: RemoteLayout = { installDir: expandHome(h.installDir, facts.home), home: expandHome(h.home, facts.home) };
     await run(
       'setup',
-      async () => {
-        for (const cmd of job.setupCommands) {
-          const r = await s.exec(cmd, { timeoutMs: 600_000 });
-          if (r.code !== 0)
-            throw new ApiaryError(
-              'SETUP_FAILED',
-              `${h.name}: setup command \`${cmd}\` exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`,
-            );
-        }
-        return job.setupCommands.length;
-      },
+      () => runSetupCommands(s, job.setupCommands).then(() => job.setupCommands.length),
       (n) => `${n} command(s)`,
     );
-    const changed = await run(
+    let pid: number | null = null;
+    const sent = await run(
       'upload',
-      () => syncFiles(s, filesFor(h, job, layout, facts.platform, nodeArch(facts.arch))),
-      (n) => `${n} file(s) changed`,
+      async () => {
+        const plan = await planFor(h, job, layout, facts);
+        if (!plan.host && !plan.start) return null;
+        const res = await installAndStart(s, layout, plan);
+        pid = res.pid;
+        return res;
+      },
+      (r) => (r && r.files > 0 ? `${r.files} file(s) changed, ${(r.bytes / 1048576).toFixed(1)} MiB sent` : 'nothing changed'),
     );
     const channel = await run(
       'start',
-      () => startHive(s, layout, job, changed > 0),
-      (c) => (c ? 'attached to this session' : 'detached'),
+      async () => (job.mode === 'attached' ? startAttached(s, layout) : null),
+      (c) => (c ? 'attached to this session' : pid ? `started, pid ${pid}` : sent === null ? `already running, pid ${facts.hivePid}` : 'detached'),
     );
     await run('join', () => waitForJoin(queen, h.name, job.joinTimeoutMs, async () => (channel ? '' : await tailLog(s, layout))));
     return { ok: true, up: { host: h, ssh: s, layout, channel } };
   } catch (e) {
     ssh?.close();
+    if (e instanceof InstallError) step = e.step;
     const error = toWireError(e, 'SETUP_FAILED');
     emit({ host: h.name, step, state: 'fail', detail: `${error.code}: ${error.message}` });
     return { ok: false, host: h, step, error };
   }
 }
 
-function filesFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, platform: string, arch: string): InstallFile[] {
+/**
+ * What this host needs: the install archive when its recorded hash differs, its own files when
+ * they changed (always with the archive: their part ends the tar), and for a persistent hive a
+ * restart when anything changed (a start when none runs). Idempotent: a running hive with
+ * unchanged files is left alone.
+ */
+async function planFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, facts: HostFacts): Promise<InstallPlan> {
+  const install = await installSet(l.installDir, facts.platform, nodeArch(facts.arch));
+  const [archive, host] = await Promise.all([
+    installArchive(l.installDir, install, facts.platform, nodeArch(facts.arch)),
+    hostPart(hostFiles(h, job, l, facts.home)),
+  ]);
+  const needArchive = archive.hash !== facts.installedHash;
+  const needHost = needArchive || host.hash !== facts.hostFilesHash;
+  const running = facts.hivePid !== null;
+  const persistent = job.mode === 'persistent';
+  return {
+    archive: needArchive ? archive : null,
+    host: needHost ? host : null,
+    stop: persistent && running && needHost,
+    start: persistent && (!running || needHost),
+    graceMs: job.hive.graceMs ?? 5000,
+  };
+}
+
+/** This host's own files: file mounts (~/ is the SSH user's home), the hive's config and join token. */
+function hostFiles(h: HostSpec, job: ClusterJob, l: RemoteLayout, userHome: string): InstallFile[] {
   const p = remotePaths(l);
   const hiveConfig = {
     queen: h.queenWs,
@@ -111,22 +144,11 @@ function filesFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, platform: strin
     ...(job.hive.reserveMemoryBytes !== undefined ? { 'reserve-memory': job.hive.reserveMemoryBytes } : {}),
   };
   return [
-    ...installSet(l.installDir, platform, arch),
-    ...job.fileMounts.map((m) => ({ local: m.local, remote: m.remote, mode: 0o644 })),
+    ...job.fileMounts.map((m) => ({ local: m.local, remote: expandHome(m.remote, userHome), mode: 0o644 })),
     { remote: p.config, content: JSON.stringify(hiveConfig, null, 2) + '\n', mode: 0o600 },
-    // The join token travels inside the SFTP session into a 0600 file: never argv, never a log.
+    // The join token travels inside the archive on the exec's stdin into a 0600 file: never argv, never a log.
     { remote: p.token, content: job.joinToken + '\n', mode: 0o600 },
   ];
-}
-
-/** Idempotent start: a running hive with unchanged files is left alone; changed files mean a restart. */
-async function startHive(ssh: Ssh, l: RemoteLayout, job: ClusterJob, changed: boolean): Promise<ClientChannel | null> {
-  if (job.mode === 'attached') return startAttached(ssh, l);
-  const pid = await runningHivePid(ssh, l);
-  if (pid !== null && !changed) return null;
-  if (pid !== null) await stopByPidfile(ssh, l, job.hive.graceMs ?? 5000);
-  await startDetached(ssh, l);
-  return null;
 }
 
 async function waitForJoin(queen: QueenClient, name: string, timeoutMs: number, log: () => Promise<string>): Promise<void> {

@@ -9,13 +9,27 @@ export interface RemoteLayout {
   home: string;
 }
 
+/** File names under the install dir (hive, installHash) and under the hive's home (the rest). */
+export const NAMES = {
+  hive: 'hive.mjs',
+  installHash: '.apiary-install.sha256',
+  config: 'hive-config.json',
+  token: 'join.token',
+  pid: 'hive.pid',
+  log: 'hive.log',
+  cache: 'cache',
+  hostHash: '.apiary-host.sha256',
+} as const;
+
 export const remotePaths = (l: RemoteLayout) => ({
-  hive: `${l.installDir}/hive.mjs`,
-  config: `${l.home}/hive-config.json`,
-  token: `${l.home}/join.token`,
-  pid: `${l.home}/hive.pid`,
-  log: `${l.home}/hive.log`,
-  cache: `${l.home}/cache`,
+  hive: `${l.installDir}/${NAMES.hive}`,
+  installHash: `${l.installDir}/${NAMES.installHash}`,
+  config: `${l.home}/${NAMES.config}`,
+  token: `${l.home}/${NAMES.token}`,
+  pid: `${l.home}/${NAMES.pid}`,
+  log: `${l.home}/${NAMES.log}`,
+  cache: `${l.home}/${NAMES.cache}`,
+  hostHash: `${l.home}/${NAMES.hostHash}`,
 });
 
 function hiveArgv(l: RemoteLayout, extra: string[] = []): string[] {
@@ -23,15 +37,31 @@ function hiveArgv(l: RemoteLayout, extra: string[] = []): string[] {
   return ['node', p.hive, '--config', p.config, '--token-file', p.token, ...extra];
 }
 
+/**
+ * Shell: print our hive's pid if the pidfile names a live process started from this hive file.
+ * Both arguments are shell words (quoted paths, or "$H/..." in a script that set H).
+ */
+export function pidOfHive(pidWord: string, hiveWord: string): string {
+  return `pid=$(cat ${pidWord} 2>/dev/null) && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF ${hiveWord} && echo $pid`;
+}
+
 /** The pid of our running hive on the host, if any (pidfile checked against the process's command line). */
 export async function runningHivePid(ssh: Ssh, l: RemoteLayout): Promise<number | null> {
   const p = remotePaths(l);
-  const r = await ssh.exec(
-    `pid=$(cat ${shellQuote(p.pid)} 2>/dev/null) && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF ${shellQuote(p.hive)} && echo $pid`,
-    { timeoutMs: 15_000 },
-  );
+  const r = await ssh.exec(pidOfHive(shellQuote(p.pid), shellQuote(p.hive)), { timeoutMs: 15_000 });
   const pid = Number(r.stdout.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** Shell: start the hive detached, write its pidfile, print its pid. */
+export function startDetachedScript(l: RemoteLayout): string {
+  const p = remotePaths(l);
+  // The braces keep `&` to the hive alone: a backgrounded `cd && …` list would be a subshell holding
+  // the SSH channel's pipes open (the exec would never return) and `$!` would name that subshell.
+  return (
+    `cd ${shellQuote(l.installDir)} && { APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l))} ` +
+    `>> ${shellQuote(p.log)} 2>&1 < /dev/null & echo $! > ${shellQuote(p.pid)}; } && cat ${shellQuote(p.pid)}`
+  );
 }
 
 /**
@@ -39,13 +69,7 @@ export async function runningHivePid(ssh: Ssh, l: RemoteLayout): Promise<number 
  * so it outlives this connection and reconnects to the queen on its own.
  */
 export async function startDetached(ssh: Ssh, l: RemoteLayout): Promise<number> {
-  const p = remotePaths(l);
-  // The braces keep `&` to the hive alone: a backgrounded `cd && …` list would be a subshell holding
-  // the SSH channel's pipes open (the exec would never return) and `$!` would name that subshell.
-  const cmd =
-    `cd ${shellQuote(l.installDir)} && { APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l))} ` +
-    `>> ${shellQuote(p.log)} 2>&1 < /dev/null & echo $! > ${shellQuote(p.pid)}; } && cat ${shellQuote(p.pid)}`;
-  const r = await ssh.exec(cmd, { timeoutMs: 15_000 });
+  const r = await ssh.exec(startDetachedScript(l), { timeoutMs: 15_000 });
   const pid = Number(r.stdout.trim());
   if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0)
     throw new ApiaryError('SETUP_FAILED', `${ssh.target.name}: could not start the hive: ${r.stderr.trim() || r.stdout.trim()}`);
@@ -60,12 +84,17 @@ export function startAttached(ssh: Ssh, l: RemoteLayout): Promise<ClientChannel>
 
 /** Stop our hive on the host by its pidfile: SIGTERM, wait up to graceMs, then SIGKILL its group. */
 export async function stopByPidfile(ssh: Ssh, l: RemoteLayout, graceMs: number): Promise<void> {
-  const pid = await runningHivePid(ssh, l);
-  if (pid === null) return;
-  const secs = Math.max(1, Math.ceil(graceMs / 1000) + 1);
-  await ssh.exec(
-    `kill -TERM ${pid} 2>/dev/null; i=0; while kill -0 ${pid} 2>/dev/null && [ $i -lt ${secs * 10} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -- -${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; rm -f ${shellQuote(remotePaths(l).pid)}; true`,
-    { timeoutMs: graceMs + 15_000 },
+  await ssh.exec(stopScript(l, graceMs), { timeoutMs: graceMs + 15_000 });
+}
+
+/** Shell: stop our hive by its pidfile (SIGTERM, up to graceMs, then SIGKILL its group); no hive, no-op. */
+export function stopScript(l: RemoteLayout, graceMs: number): string {
+  const p = remotePaths(l);
+  const ticks = Math.max(1, Math.ceil(graceMs / 1000) + 1) * 10;
+  return (
+    `if hp=$(${pidOfHive(shellQuote(p.pid), shellQuote(p.hive))}); then kill -TERM $hp 2>/dev/null; i=0; ` +
+    `while kill -0 $hp 2>/dev/null && [ $i -lt ${ticks} ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `kill -KILL -- -$hp 2>/dev/null; kill -KILL $hp 2>/dev/null; rm -f ${shellQuote(p.pid)}; fi; true`
   );
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Client, ClientChannel, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
 import { ApiaryError } from '@apiary/protocol';
 import { addHostKey, hostKeyAlgorithms, keyTypeOf, verifyHostKey } from './known-hosts.js';
@@ -110,7 +111,7 @@ export class Ssh {
   }
 
   /** Run a command (already quoted for a POSIX shell); collects output; never throws on exit code. */
-  exec(command: string, o: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
+  exec(command: string, o: { timeoutMs?: number; stdin?: string | Readable } = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, ch) => {
         if (err) return reject(new ApiaryError('REMOTE_COMMAND_FAILED', `${this.target.name}: ${err.message}`));
@@ -135,8 +136,17 @@ export class Ssh {
           if (timer) clearTimeout(timer);
           resolve({ code, signal, stdout, stderr });
         });
-        if (o.stdin !== undefined) ch.end(o.stdin);
-        else ch.end();
+        if (typeof o.stdin === 'string') ch.end(o.stdin);
+        else if (o.stdin) {
+          // A remote command that fails early closes the channel under the stream: its exit code
+          // says what happened, so a write error here is not the story.
+          ch.on('error', () => undefined);
+          o.stdin.on('error', (e) => {
+            ch.close();
+            reject(new ApiaryError('REMOTE_COMMAND_FAILED', `${this.target.name}: reading what to send failed: ${e.message}`));
+          });
+          o.stdin.pipe(ch);
+        } else ch.end();
       });
     });
   }

@@ -1,0 +1,225 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { QueenClient } from '../services/keeper/src/client.js';
+import { TASKS } from './helpers/colony.js';
+import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
+import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
+import { keeper } from './helpers/keeper.js';
+import { pidsWithHome, waitFor } from './helpers/procs.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
+
+/*
+ * Operating one fake Pi: how many SSH round trips `cluster up` costs (counted in the host's own
+ * sshd log), the story a healthy hive's log tells, and `keeper sql --cluster` beside the daemon
+ * that already serves the cluster.
+ */
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+/** Built files of the install set: a rebuild by someone else in a shared checkout changes it for real. */
+const BUILT = ['services/hive/dist/hive.bundle.mjs', 'services/bee/dist/bee.bundle.mjs', 'services/bee/dist/entry.js'];
+const buildStamp = () =>
+  BUILT.map((f) => {
+    const s = statSync(path.join(REPO, f));
+    return `${s.size}:${s.mtimeMs}`;
+  }).join(' ');
+/** A test here may bring the host up first (ensureUp): seconds unloaded, tens of seconds loaded. */
+const TEST_TIMEOUT_MS = 180_000;
+/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
+const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
+
+describeFakePis('operating a cluster: round trips, a healthy hive log, sql --cluster beside its daemon', () => {
+  let pis: FakePis;
+  let home: string;
+  let file: string;
+  const running = new Set<ReturnType<typeof keeper>>();
+  const run = (args: string[]) => {
+    const p = keeper(args, home, { timeoutMs: 120_000 });
+    running.add(p);
+    void p.finally(() => running.delete(p));
+    return p;
+  };
+  const hostPids = () => pidsWithHome(pis.host(1).home);
+  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number };
+  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
+  const pi1Up = async () =>
+    pidsWithHome(home).length > 0 &&
+    (await client()
+      .colony()
+      .then((c) => c.hives.some((h) => h.resources.name === 'pi1' && h.bees.length > 0 && h.bees.every((b) => b.state === 'idle')))
+      .catch(() => false));
+
+  /** What pi1's sshd logged since `since` (a byte offset): connections used, commands and subsystems started. */
+  const sshdLog = () => readFileSync(pis.host(1).sshdLog, 'utf8');
+  const sessions = (since: number) => {
+    const text = sshdLog().slice(since);
+    // Each connection comes from its own client port; each command is one session on it.
+    const ports = [...text.matchAll(/^Starting session: \S+ .* port (\d+) /gm)].map((m) => m[1]);
+    return {
+      connections: new Set(ports).size,
+      commands: (text.match(/^Starting session: command /gm) ?? []).length,
+      subsystems: (text.match(/^Starting session: subsystem /gm) ?? []).length,
+    };
+  };
+
+  async function ensureUp(): Promise<void> {
+    if (await pi1Up()) return;
+    const r = await run(['cluster', 'up', file]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  }
+
+  async function ensureDown(): Promise<void> {
+    if (hostPids().length > 0) expect((await run(['cluster', 'down', file])).exitCode).toBe(0);
+    if (pidsWithHome(home).length > 0) expect((await run(['queen', 'stop'])).exitCode).toBe(0);
+    expect(hostPids()).toEqual([]);
+    expect(pidsWithHome(home)).toEqual([]);
+  }
+
+  /** A cluster file like `file` whose queen.port is the running daemon's (not 0). */
+  function fileOnDaemonPort(): { file: string; port: number } {
+    const port = Number(new URL(queenJson().url).port);
+    const dir = path.join(home, 'fixed-port');
+    mkdirSync(dir, { recursive: true });
+    return { file: writeClusterFile(dir, pis, { port }), port };
+  }
+
+  beforeAll(async () => {
+    pis = await FakePis.create(1);
+    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clop-'));
+    file = writeClusterFile(home, pis); // queen.port 0
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      if (home && file) {
+        if (hostPids().length > 0) await run(['cluster', 'down', file]);
+        if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
+        await reapLeftovers('after the cluster operation tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
+      }
+    } finally {
+      await pis?.destroy();
+      if (home) rmSync(home, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  afterEach(async () => {
+    const left = [...running];
+    running.clear();
+    for (const p of left) p.kill('SIGKILL');
+    await Promise.all(left);
+    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
+  }, TEST_TIMEOUT_MS);
+
+  it(
+    'cluster up from nothing: one SSH connection and two commands on the host; with nothing changed: one command',
+    async () => {
+      await ensureDown();
+      rmSync(pis.host(1).installDir, { recursive: true, force: true });
+      for (let attempt = 1; ; attempt++) {
+        const build = buildStamp();
+        const before = sshdLog().length;
+        const first = await run(['cluster', 'up', file]);
+        expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+        const fresh = sessions(before);
+        const mid = sshdLog().length;
+        const again = await run(['cluster', 'up', file]);
+        expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+        if (buildStamp() !== build && attempt < 3) continue; // rebuilt meanwhile: the second up had real work
+        // preflight (one script), then stop + unpack + start (one script, the archive on its stdin); no SFTP
+        expect(fresh).toEqual({ connections: 1, commands: 2, subsystems: 0 });
+        expect(first.stdout).toMatch(/pi1: upload ✓ \d+ file\(s\) changed/);
+        // nothing changed: preflight alone tells the recorded hashes and the running hive
+        expect(sessions(mid)).toEqual({ connections: 1, commands: 1, subsystems: 0 });
+        expect(again.stdout).toMatch(/pi1: upload ✓ nothing changed/);
+        expect(again.stdout).toMatch(/pi1: start ✓ already running/);
+        return;
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "a healthy hive's log, through keeper cluster logs, tells its story: start, join, bee ready, a reconnect, a killed bee",
+    async () => {
+      await ensureUp();
+      const { url } = queenJson();
+      const port = new URL(url).port;
+      // A reconnect: the daemon goes and comes back on the same port; the hive keeps running and rejoins.
+      expect((await run(['queen', 'stop', '--keep-hives'])).exitCode).toBe(0);
+      const restart = await run(['queen', 'start', '--detach', '--host', '0.0.0.0', '--port', port, '--no-local-hive']);
+      expect(restart.exitCode, restart.stdout + restart.stderr).toBe(0);
+      await waitFor(pi1Up, 60_000, 'pi1 rejoined the restarted queen');
+      // A killed bee: a task that ignores its abort signal (a busy loop) is cancelled while running.
+      const q = client();
+      const t = await q.submit({ kind: 'js', module: TASKS, export: 'spin', args: { ms: 120_000 } });
+      await waitFor(async () => (await q.get(t.id)).state === 'running', 30_000, 'the spin task running');
+      await q.cancel(t.id);
+      await waitFor(pi1Up, 60_000, 'a replacement bee ready');
+      const logs = await run(['cluster', 'logs', file, 'pi1', '--lines', '1000']);
+      expect(logs.exitCode, logs.stderr).toBe(0);
+      const lines = logs.stdout.split('\n');
+      const at = (what: string, ...also: RegExp[]) => {
+        const i = lines.findLastIndex((l) => l.includes(what) && also.every((re) => re.test(l)));
+        expect(i, `no log line "${what}" ${also.join(' ')} in:\n${logs.stdout}`).toBeGreaterThanOrEqual(0);
+        return i;
+      };
+      const hiveWs = new RegExp(`ws://${pis.host(1).hostSideAddress.replace(/\./g, '\\.')}:${port}/v1/hive`);
+      const started = at('hive starting', /pi1/);
+      const joined = at('joined the queen', hiveWs);
+      expect(joined).toBeGreaterThan(started);
+      expect(at('bee 0 ready', /beePid/)).toBeGreaterThan(joined);
+      const closed = at('queen connection closed', /reconnecting/);
+      const rejoined = at('rejoined the queen', hiveWs);
+      expect(rejoined).toBeGreaterThan(closed);
+      const killing = at('killing bee 0', /TASK_CANCELLED/);
+      expect(killing).toBeGreaterThan(rejoined);
+      expect(at('bee 0 exited', /TASK_CANCELLED/)).toBeGreaterThan(killing);
+      expect(at('bee 0 ready')).toBeGreaterThan(killing); // its replacement
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'keeper sql --cluster, while a daemon from cluster up serves the cluster on its queen.port, runs there and says so',
+    async () => {
+      await ensureUp();
+      const daemon = queenJson().pid;
+      const onHost = hostPids().sort();
+      const fixed = fileOnDaemonPort();
+      const r = await run(['sql', '--cluster', fixed.file, 'SELECT 42 AS answer', '--format', 'json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([{ answer: 42 }]);
+      expect(r.stderr).toMatch(/cluster fakepis is already served by the queen at http:\/\/\S+ \(its hives: pi1\): running there/);
+      expect(r.stderr).toMatch(/plain `keeper sql` \(without --cluster\)/);
+      expect(r.stderr).not.toMatch(/EADDRINUSE|QUEEN_START_FAILED/);
+      // No queen and no hive of its own: the daemon and the host's hive are the ones that were there.
+      expect(pidsWithHome(home)).toContain(daemon);
+      expect(hostPids().sort()).toEqual(onHost);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'keeper sql --cluster when our daemon holds queen.port but serves none of its hosts: QUEEN_START_FAILED naming the daemon and what to run',
+    async () => {
+      await ensureUp();
+      const fixed = fileOnDaemonPort();
+      const down = await run(['cluster', 'down', file]); // the hive goes; the daemon stays on the port
+      expect(down.exitCode, down.stdout + down.stderr).toBe(0);
+      const { pid } = queenJson();
+      const r = await run(['sql', '--cluster', fixed.file, 'SELECT 1']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `QUEEN_START_FAILED.*port ${fixed.port} .*held by the queen daemon at http://\\S+ \\(pid ${pid}\\).*keeper cluster up .*plain \`keeper sql\``,
+        ),
+      );
+      // Its ephemeral queen is gone again; nothing was started on the host.
+      expect(pidsWithHome(home)).toEqual([pid]);
+      expect(hostPids()).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
