@@ -11,7 +11,7 @@ import { BEE_ORPHAN_POLL_MS, HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS 
 const CHAOS_TASKS = fileURLToPath(new URL('./fixtures/chaos-tasks.mjs', import.meta.url));
 const TASKS = 1000;
 /** Each task's own work: long enough that the job outlasts the chaos, short enough to stay quick. */
-const TASK_MS = 40;
+const TASK_MS = 25;
 /** A SIGSTOPped hive stays stopped past its loss: the queen declares it HIVE_LOST and re-runs its work. */
 const STOPPED_MS = QUEEN_DEFAULTS.hiveTimeoutMs + HIVE_LOSS_CHECK_MS + LOAD_MARGIN_MS;
 /** A hive's start, a rejoin after a restart, a job's end: generous bounds for a loaded 2-core machine. */
