@@ -21,6 +21,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreatedToken, TokenInfo, TokenScope } from '@apiary/protocol';
 import { request, type RawResponse } from './http-request.js';
+import { pinQueen } from './tls-pins.js';
 
 /**
  * Waits between submission retries after a connection failure: about 8 s in all, enough for a
@@ -33,10 +34,14 @@ const SUBMIT_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];
  * fetch gives up on a response after 300 s without headers, and the queen answers a long query or write when it is done.
  */
 export class QueenClient {
+  /** `fingerprint`: pin an https queen's certificate (tls-pins.ts); discovery pins the queens it finds already. */
   constructor(
     readonly url: string,
     private readonly token: string,
-  ) {}
+    fingerprint?: string,
+  ) {
+    if (fingerprint) pinQueen(url, fingerprint);
+  }
 
   async #call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, extra: Record<string, string> = {}): Promise<T> {
     const headers: Record<string, string> = { ...extra, authorization: `Bearer ${this.token}` };
@@ -56,6 +61,8 @@ export class QueenClient {
       res = await request(this.url + path, { method, headers, body, signal });
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
+      // TLS_PIN_MISMATCH: the queen was reached, and refused for its certificate.
+      if (e instanceof ApiaryError) throw e;
       throw new ApiaryError('QUEEN_UNREACHABLE', `cannot reach the queen at ${this.url}: ${(e as Error).message}`);
     }
     let json: unknown = null;

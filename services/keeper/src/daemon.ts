@@ -17,6 +17,10 @@ export function queenArgs(o: {
   timeoutMs?: number;
   graceMs?: number;
   noLocalHive?: boolean;
+  /** TLS (a queen bound beyond loopback): the user's PEM files, and the addresses hives dial for its certificate. */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsNames?: readonly string[];
 }): string[] {
   const a = [QUEEN_MAIN];
   if (o.host) a.push('--host', o.host);
@@ -26,6 +30,9 @@ export function queenArgs(o: {
   if (o.timeoutMs !== undefined) a.push('--timeout', `${o.timeoutMs}ms`);
   if (o.graceMs !== undefined) a.push('--grace', String(o.graceMs));
   if (o.noLocalHive) a.push('--no-local-hive');
+  if (o.tlsCert) a.push('--tls-cert', o.tlsCert);
+  if (o.tlsKey) a.push('--tls-key', o.tlsKey);
+  for (const n of o.tlsNames ?? []) a.push('--tls-name', n);
   return a;
 }
 

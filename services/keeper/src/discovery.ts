@@ -1,17 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { daemonPaths, readDaemonState, readSecretFile, type DaemonPaths } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
+import { pinQueen } from './tls-pins.js';
 
 export interface QueenTarget {
   url: string;
   token: string;
   /** Where the URL came from, for messages. */
   source: '--queen' | 'APIARY_QUEEN' | 'config' | 'local daemon';
+  /** The https queen's pinned certificate (SHA-256), when one is known for it. */
+  fingerprint?: string;
 }
 
 interface KeeperConfig {
   queen?: string;
   token?: string;
+  /** SHA-256 of `queen`'s TLS certificate (a cluster queen serves https): pinned for it. */
+  fingerprint?: string;
 }
 
 function readConfig(p: DaemonPaths): KeeperConfig {
@@ -38,7 +43,22 @@ export function findQueen(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   const [url, source] = found;
   if (!/^https?:\/\//.test(url)) throw new ApiaryError('USAGE', `queen URL "${url}" (from ${source}) must start with http:// or https://`);
   const target = url.replace(/\/+$/, '');
-  return { url: target, token: clientToken(p, cfg, env, target), source };
+  const token = clientToken(p, cfg, env, target);
+  const fingerprint = fingerprintFor(p, cfg, env, target);
+  if (fingerprint) pinQueen(target, fingerprint);
+  return { url: target, token, source, ...(fingerprint ? { fingerprint } : {}) };
+}
+
+/**
+ * The certificate to pin for an https queen: APIARY_QUEEN_FINGERPRINT > `fingerprint` in config.json
+ * (for config.json's `queen`) > the local daemon's queen.json (for its URL). None: the system CAs decide.
+ */
+function fingerprintFor(p: DaemonPaths, cfg: KeeperConfig, env: NodeJS.ProcessEnv, url: string): string | undefined {
+  if (!url.startsWith('https:')) return undefined;
+  if (env.APIARY_QUEEN_FINGERPRINT) return env.APIARY_QUEEN_FINGERPRINT;
+  if (cfg.fingerprint && (!cfg.queen || sameQueen(cfg.queen, url))) return cfg.fingerprint;
+  const local = readDaemonState(p);
+  return local?.fingerprint && sameQueen(local.url, url) ? local.fingerprint : undefined;
 }
 
 /** Two queen URLs name the same queen when scheme, host, port and path agree (trailing slashes aside). */

@@ -9,6 +9,7 @@ import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import { isAlive, killTree, waitForExit } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
+import { pinQueen } from './tls-pins.js';
 import type { Colony } from './colony.js';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -99,6 +100,9 @@ export class EphemeralColony implements Colony {
     return this.proc.pid;
   }
 
+  /** The queen's TLS certificate (SHA-256) when it serves https (a cluster run's queen); hives pin it. */
+  fingerprint: string | undefined;
+
   #awaitReady(): Promise<string> {
     return new Promise((resolve, reject) => {
       const fail = (why: string) => reject(new ApiaryError('QUEEN_START_FAILED', `the queen did not start: ${why}\n${this.#logTail.slice(-10).join('\n')}`));
@@ -106,7 +110,12 @@ export class EphemeralColony implements Colony {
       createInterface({ input: this.proc.stdout! }).once('line', (line) => {
         clearTimeout(timer);
         try {
-          const msg = JSON.parse(line) as { type?: string; url?: string };
+          const msg = JSON.parse(line) as { type?: string; url?: string; fingerprint?: string };
+          // A queen bound beyond loopback serves https: pin the certificate it reports (our own child).
+          if (msg.type === 'ready' && msg.url && msg.fingerprint) {
+            this.fingerprint = msg.fingerprint;
+            pinQueen(msg.url, msg.fingerprint);
+          }
           if (msg.type === 'ready' && msg.url) resolve(msg.url);
           else fail(`unexpected output: ${line}`);
         } catch {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { agentFor } from './tls-pins.js';
 
 export interface RawResponse {
   status: number;
@@ -17,7 +18,9 @@ export function request(
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
-    const req = mod.request(url, { method: o.method, headers: o.headers, signal: o.signal }, (res) => {
+    // A pinned queen (tls-pins.ts) gets a socket only after its certificate matched.
+    const agent = agentFor(url);
+    const req = mod.request(url, { method: o.method, headers: o.headers, signal: o.signal, ...(agent ? { agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

@@ -159,6 +159,9 @@ export const QueenSchema = z.strictObject(
     address,
     port: int(E.queenPort, 0, 65535).optional(),
     listen: address.optional(),
+    /** A certificate and key (PEM) for the queen's https/wss, instead of the one it makes itself. */
+    tls_cert: localPath.optional(),
+    tls_key: localPath.optional(),
   },
   { error: E.queen },
 );

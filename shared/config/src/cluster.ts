@@ -34,6 +34,9 @@ export interface ClusterQueen {
   readonly listen: string;
   /** What hives dial: `ws://address:port/v1/hive` (IPv6 in brackets); with port 0, only a template. */
   readonly hiveUrl: string;
+  /** The user's certificate and key (absolute local paths) for the queen's TLS; unset: the queen makes its own. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 export interface ClusterHost {
@@ -169,6 +172,9 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
     const loc = locate(doc, p);
     issues.push({ path: formatPath(p), ...at(loc.offset), message });
   };
+  if ((f.queen.tls_cert === undefined) !== (f.queen.tls_key === undefined)) {
+    problem(['queen', f.queen.tls_cert === undefined ? 'tls_key' : 'tls_cert'], 'tls_cert and tls_key go together: set both, or neither (the queen then makes its own certificate)');
+  }
   const seen = new Map<string, number>();
   f.hosts.forEach((h, i) => {
     const first = seen.get(h.name);
@@ -207,6 +213,8 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
       port: queenPort,
       listen: f.queen.listen ?? f.queen.address,
       hiveUrl: `ws://${hostInUrl}:${queenPort}/v1/hive`,
+      ...(f.queen.tls_cert === undefined ? {} : { tlsCert: local(f.queen.tls_cert) }),
+      ...(f.queen.tls_key === undefined ? {} : { tlsKey: local(f.queen.tls_key) }),
     },
     hosts: f.hosts.map((h): ClusterHost => {
       const bees = h.bees ?? d.bees;
@@ -266,7 +274,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, at:
 
 const KEYS: Record<string, string[]> = {
   root: ['cluster', 'queen', 'defaults', 'hosts', 'setup_commands', 'file_mounts', 'hive'],
-  queen: ['address', 'port', 'listen'],
+  queen: ['address', 'port', 'listen', 'tls_cert', 'tls_key'],
   defaults: ['user', 'port', 'key', 'known_hosts', 'install_dir', 'home', 'bees', 'memory_per_bee', 'labels'],
   host: ['name', 'address', 'queen_address', 'user', 'port', 'key', 'known_hosts', 'install_dir', 'home', 'bees', 'memory_per_bee', 'labels'],
   hive: ['task_timeout', 'grace', 'heartbeat_ms', 'memory_poll_ms', 'reserve_memory'],

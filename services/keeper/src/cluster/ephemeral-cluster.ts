@@ -44,7 +44,7 @@ export class ClusterColony implements Colony {
     // queen.port 0: the ephemeral queen bound a free port; its ready line (the client's URL) says which.
     let hosts: HostSpec[];
     try {
-      hosts = hostSpecs(cfg, undefined, hivePort(cfg, queen.client.url));
+      hosts = hostSpecs(cfg, undefined, hivePort(cfg, queen.client.url), queen.client.url.startsWith('https:'));
     } catch (e) {
       await queen.stop();
       throw e;
@@ -58,6 +58,7 @@ export class ClusterColony implements Colony {
       fileMounts: cfg.fileMounts,
       hive: cfg.hive,
       joinToken,
+      ...(queen.fingerprint ? { queenFingerprint: queen.fingerprint } : {}),
       mode: 'attached' as const,
       acceptNewHostKeys: false,
       joinTimeoutMs: 30_000,

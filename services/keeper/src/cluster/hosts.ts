@@ -2,7 +2,8 @@ import type { ClusterConfig, ClusterHost } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
 import type { HostSpec } from './provision.js';
 
-const hiveUrl = (address: string, port: number) => `ws://${address.includes(':') ? `[${address}]` : address}:${port}/v1/hive`;
+const hiveUrl = (address: string, port: number, secure: boolean) =>
+  `${secure ? 'wss' : 'ws'}://${address.includes(':') ? `[${address}]` : address}:${port}/v1/hive`;
 
 /**
  * The port the hives dial: `queen.port` as written, or, when it is 0 (any free port), the port of
@@ -17,8 +18,11 @@ export function hivePort(cfg: ClusterConfig, queenUrl: string): number {
   return port;
 }
 
-/** cluster.yaml hosts as the provisioner and the SSH layer take them; hives dial the queen on `queenPort`. */
-export function hostSpecs(cfg: ClusterConfig, only?: string, queenPort: number = cfg.queen.port): HostSpec[] {
+/**
+ * cluster.yaml hosts as the provisioner and the SSH layer take them; hives dial the queen on
+ * `queenPort`, over wss when `secure` (the queen serves https: it listens beyond loopback).
+ */
+export function hostSpecs(cfg: ClusterConfig, only?: string, queenPort: number = cfg.queen.port, secure = false): HostSpec[] {
   const hosts = only ? cfg.hosts.filter((h) => h.name === only) : cfg.hosts;
   return hosts.map((h: ClusterHost) => ({
     name: h.name,
@@ -31,6 +35,6 @@ export function hostSpecs(cfg: ClusterConfig, only?: string, queenPort: number =
     home: h.home,
     bees: h.bees,
     memoryPerBeeBytes: h.memoryPerBeeBytes,
-    queenWs: hiveUrl(h.queenAddress ?? cfg.queen.address, queenPort),
+    queenWs: hiveUrl(h.queenAddress ?? cfg.queen.address, queenPort, secure),
   }));
 }

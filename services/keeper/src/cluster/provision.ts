@@ -25,6 +25,8 @@ export interface ClusterJob {
   /** heartbeat_ms is the queen's to set (its welcome tells every hive), so it is not passed on. */
   hive: { taskTimeoutMs?: number; graceMs?: number; memoryPollMs?: number; reserveMemoryBytes?: number };
   joinToken: string;
+  /** The queen's TLS certificate (SHA-256) when it serves wss: written beside the join token, pinned by the hive. */
+  queenFingerprint?: string;
   /** persistent: detached with pidfile and log; attached: ends with the SSH channel (ephemeral runs). */
   mode: 'persistent' | 'attached';
   acceptNewHostKeys: boolean;
@@ -142,6 +144,7 @@ function hostFiles(h: HostSpec, job: ClusterJob, l: RemoteLayout, userHome: stri
     ...(job.hive.graceMs !== undefined ? { grace: job.hive.graceMs } : {}),
     ...(job.hive.memoryPollMs !== undefined ? { 'memory-poll': job.hive.memoryPollMs } : {}),
     ...(job.hive.reserveMemoryBytes !== undefined ? { 'reserve-memory': job.hive.reserveMemoryBytes } : {}),
+    ...(job.queenFingerprint !== undefined ? { 'queen-fingerprint': job.queenFingerprint } : {}),
   };
   return [
     ...job.fileMounts.map((m) => ({ local: m.local, remote: expandHome(m.remote, userHome), mode: 0o644 })),

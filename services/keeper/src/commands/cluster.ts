@@ -27,15 +27,27 @@ function load(positionals: string[]): ClusterConfig {
  * The queen the cluster's hives join: the one running here, or a daemon started for the cluster
  * (on queen.port; 0 lets it pick a free port). `port` is what the hives dial (see hivePort).
  */
-async function clusterQueen(cfg: ClusterConfig, queenFlag: string | undefined): Promise<{ client: QueenClient; joinToken: string; port: number }> {
+async function clusterQueen(
+  cfg: ClusterConfig,
+  queenFlag: string | undefined,
+): Promise<{ client: QueenClient; joinToken: string; port: number; secure: boolean; fingerprint?: string }> {
   let target = findQueen(queenFlag);
   if (!target) {
-    const s = await startDetached(queenArgs({ host: cfg.queen.listen, port: cfg.queen.port, noLocalHive: true, graceMs: cfg.hive.graceMs }));
+    // Bound beyond loopback, it serves https/wss; its certificate names every address the hives dial.
+    const tlsNames = [cfg.queen.address, ...cfg.hosts.flatMap((h) => (h.queenAddress ? [h.queenAddress] : []))];
+    const tls = { tlsCert: cfg.queen.tlsCert, tlsKey: cfg.queen.tlsKey, tlsNames };
+    const s = await startDetached(queenArgs({ host: cfg.queen.listen, port: cfg.queen.port, noLocalHive: true, graceMs: cfg.hive.graceMs, ...tls }));
     process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
     target = findQueen(undefined)!;
   }
   const joinToken = joinTokenFor(target.url);
-  return { client: new QueenClient(target.url, target.token), joinToken, port: hivePort(cfg, target.url) };
+  return {
+    client: new QueenClient(target.url, target.token),
+    joinToken,
+    port: hivePort(cfg, target.url),
+    secure: target.url.startsWith('https:'),
+    ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
+  };
 }
 
 export async function clusterCommand(argv: string[]): Promise<number> {
@@ -59,17 +71,19 @@ export async function clusterCommand(argv: string[]): Promise<number> {
 async function up(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { 'accept-new-host-keys': { type: 'boolean' }, 'join-timeout': { type: 'string' }, queen: { type: 'string' } });
   const cfg = load(positionals);
-  const { client, joinToken, port } = await clusterQueen(cfg, values.queen);
+  const { client, joinToken, port, secure, fingerprint } = await clusterQueen(cfg, values.queen);
   const job: ClusterJob = {
     setupCommands: cfg.setupCommands,
     fileMounts: cfg.fileMounts,
     hive: cfg.hive,
     joinToken,
+    // The hives pin the queen's certificate: it travels with the join token, in their 0600 config.
+    ...(fingerprint ? { queenFingerprint: fingerprint } : {}),
     mode: 'persistent',
     acceptNewHostKeys: values['accept-new-host-keys'] ?? false,
     joinTimeoutMs: values['join-timeout'] ? parseDuration(values['join-timeout'], '--join-timeout') : 30_000,
   };
-  const hosts = hostSpecs(cfg, undefined, port);
+  const hosts = hostSpecs(cfg, undefined, port, secure);
   const view = new ProgressView(hosts.map((h) => h.name));
   const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, client, (e) => view.update(e))));
   for (const o of outcomes) if (o.ok) o.up.ssh.close();
