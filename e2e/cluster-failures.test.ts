@@ -122,10 +122,9 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
 
   it("records every host in the queen's node registry: last seen, or the last error", async () => {
     const { QueenClient } = await import('../services/keeper/src/client.js');
-    const q = new QueenClient(
-      JSON.parse(readFileSync(path.join(home!, 'queen.json'), 'utf8')).url,
-      readFileSync(path.join(home!, 'tokens/client.token'), 'utf8').trim(),
-    );
+    const state = JSON.parse(readFileSync(path.join(home!, 'queen.json'), 'utf8')) as { url: string; fingerprint?: string };
+    // The cluster's queen serves https (it listens beyond loopback): pin its certificate.
+    const q = new QueenClient(state.url, readFileSync(path.join(home!, 'tokens/client.token'), 'utf8').trim(), state.fingerprint);
     const { nodes } = await q.nodes();
     expect(nodes.map((n) => n.name)).toEqual(['pi1', 'pi2', 'pi3', 'pi4', 'pi5', 'pi6', 'pi7', 'pi8']);
     expect(nodes[0]).toMatchObject({ address: pis!.host(1).address, user: 'root', lastError: null });

@@ -42,8 +42,8 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
     return p;
   };
   const hostPids = () => pidsWithHome(pis.host(1).home);
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number };
-  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
+  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number; fingerprint?: string };
+  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), queenJson().fingerprint);
   const pi1Up = async () =>
     pidsWithHome(home).length > 0 &&
     (await client()

@@ -57,11 +57,11 @@ describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () 
     return p;
   };
   const hostPids = () => pis.hosts.flatMap((h) => pidsWithHome(h.home));
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number };
+  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number; fingerprint?: string };
   /** The fake Pis share this filesystem: each host's install dir holds what `up` last uploaded. */
   const hostsHoldThisBuild = () =>
     pis.hosts.every((h) => BUILT.every(([local, remote]) => stamp(path.join(REPO, local)) === stamp(path.join(h.installDir, remote))));
-  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim());
+  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), queenJson().fingerprint);
 
   /** The hives connected to the daemon with their bees, by host name; null when no daemon answers. */
   async function connected(): Promise<Set<string> | null> {
