@@ -23,6 +23,8 @@ export class TestDaemon {
   url = '';
   /** The port the first queen bound (0 until then); every restart binds it again. */
   port = 0;
+  /** The tokenless metrics listener's URL from the ready line (with --metrics-port), else ''. */
+  metricsUrl = '';
 
   constructor(
     readonly home: string,
@@ -59,7 +61,11 @@ export class TestDaemon {
     this.queen = q;
     createInterface({ input: q.stderr! }).on('line', (l) => this.stderr.push(l));
     this.url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: q.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
+      createInterface({ input: q.stdout! }).once('line', (l) => {
+        const ready = JSON.parse(l) as { url: string; metricsUrl?: string };
+        this.metricsUrl = ready.metricsUrl ?? '';
+        resolve(ready.url);
+      });
       q.once('exit', (c) => reject(new Error(`queen exited ${c}:\n${this.stderr.join('\n')}`)));
     });
     const bound = Number(new URL(this.url).port);

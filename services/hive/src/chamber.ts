@@ -128,8 +128,7 @@ export class Chamber {
     this.#child = child;
     child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
     // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
-    const prefix = `bee-${this.id}| `;
-    const relay = (d: Buffer) => process.stderr.write(prefix + d.toString().replace(/\n(?=.)/g, `\n${prefix}`));
+    const relay = (d: Buffer) => this.log.relay(`bee-${this.id}`, d.toString());
     this.#errTail = '';
     this.#heapOom = false;
     child.stdout?.on('data', relay);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration, readSecretFile, resolveHiveConfig, type HiveOptions } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiary/runtime';
+import { createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -11,9 +11,13 @@ import { Hive } from './hive.js';
  *   [--timeout 30s] [--cache-dir DIR] [--grace 5s] [--memory-poll MS] [--reserve-memory 512MB]
  *   [--fetch-cells auto|always|never] [--cell-cache 2GiB]
  *   [--ephemeral] [--exit-with-stdin] [--token-file PATH] [--config FILE] [--queen-fingerprint SHA256]
+ *   [--log-format json|pretty] [--log-file FILE]
+ * Logs: JSON lines (persistent hive) or readable text (ephemeral) on stderr, or into --log-file,
+ * rotated at 10 MiB with 3 files kept (bees' output relayed into the same log).
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
-const log = createLogger(`hive[${process.pid}]`);
+// Until the options are read (a bad flag is reported here): readable text on stderr.
+let log: Logger = createLogger(`hive[${process.pid}]`);
 // Our stderr may be a pipe to a queen or keeper that is already gone: stopping must not depend on it.
 dropOutputWhenReaderGone();
 
@@ -73,6 +77,8 @@ async function main(): Promise<number> {
         config: { type: 'string' },
         ephemeral: { type: 'boolean' },
         'exit-with-stdin': { type: 'boolean' },
+        'log-format': { type: 'string' },
+        'log-file': { type: 'string' },
       },
       strict: true,
     }),
@@ -80,6 +86,10 @@ async function main(): Promise<number> {
   // --config FILE: the same options as JSON (what `keeper cluster up` uploads); flags win over it.
   const file = values.config ? readConfigFile(values.config) : {};
   const pick = (k: keyof typeof values) => (values[k] as string | undefined) ?? (file[k] === undefined ? undefined : String(file[k]));
+  const ephemeral = values.ephemeral ?? file.ephemeral === true;
+  // A persistent hive writes JSON lines (for log shippers); an ephemeral one readable text.
+  const logFormat = usage(() => parseLogFormat(pick('log-format'))) ?? (ephemeral ? 'pretty' : 'json');
+  log = openProcessLog({ name: 'hive', format: logFormat, file: pick('log-file') }).log;
   const queenUrl = pick('queen') ?? process.env.APIARY_QUEEN_WS;
   if (!queenUrl) throw new ApiaryError('USAGE', 'apiary-hive: --queen ws://host:port/v1/hive is required');
   const cfg = resolveHiveConfig({
@@ -97,7 +107,7 @@ async function main(): Promise<number> {
     queenFingerprint: pick('queen-fingerprint') ?? process.env.APIARY_QUEEN_FINGERPRINT,
     memoryPollMs: num(pick('memory-poll')),
     cacheDir: pick('cache-dir'),
-    ephemeral: values.ephemeral ?? file.ephemeral === true,
+    ephemeral,
   });
   const hive = new Hive(cfg, log);
   onShutdownSignal((sig) => {

@@ -37,13 +37,15 @@ export function queenArgs(o: {
 }
 
 /**
- * Start the daemon detached: its own session, stdout and stderr appended to the log file. Resolves
- * once it has written its state file (it is listening), or fails with the end of its log.
+ * Start the daemon detached: its own session, writing its log file itself (--log-file: rotated,
+ * its local hive's hive.log beside it). Its raw stderr is appended to the same file too (stdout,
+ * the ready line, is not needed: the state file says it is up), so what Node prints before the logger exists (a bad flag, a crash) lands where the keeper
+ * looks. Resolves once it has written its state file (it is listening), or fails with the end of its log.
  */
 export async function startDetached(args: string[], p: DaemonPaths = daemonPaths()): Promise<DaemonState> {
   mkdirSync(path.dirname(p.logFile), { recursive: true, mode: 0o700 });
   const log = openSync(p.logFile, 'a', 0o600);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  const child = spawn(process.execPath, [...args, '--log-file', p.logFile], { detached: true, stdio: ['ignore', 'ignore', log], env: process.env });
   child.unref();
   const pid = child.pid;
   if (!pid) throw new ApiaryError('QUEEN_START_FAILED', 'could not start the queen process');

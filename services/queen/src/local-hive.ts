@@ -42,7 +42,7 @@ export class LocalHive {
     const adopted = this.#adoptable();
     if (adopted) {
       this.#pid = adopted;
-      this.log.info('adopted the running local hive', { pid: adopted });
+      this.log.info('adopted the running local hive', { hivePid: adopted });
       this.#watchAdopted(adopted, joinToken);
       return;
     }
@@ -60,6 +60,8 @@ export class LocalHive {
     if (o.graceMs !== undefined) args.push('--grace', String(o.graceMs));
     if (o.memoryPollMs !== undefined) args.push('--memory-poll', String(o.memoryPollMs));
     if (o.cacheDir) args.push('--cache-dir', o.cacheDir);
+    if (o.logFormat) args.push('--log-format', o.logFormat);
+    if (o.logFile) args.push('--log-file', o.logFile);
     return args;
   }
 
@@ -95,14 +97,14 @@ export class LocalHive {
     this.#pid = child.pid ?? null;
     if (this.mode.pidFile && child.pid) writeFileSync(this.mode.pidFile, `${child.pid}\n`, { mode: 0o600 });
     child.once('exit', (code, signal) => {
-      this.log.info('local hive exited', { pid: child.pid, code, signal });
+      this.log.info('local hive exited', { hivePid: child.pid, exitCode: code, signal });
       if (this.#child !== child || this.#stopping) return;
       this.#child = null;
       this.#pid = null;
       this.#gone(`local hive exited (${signal ?? `code ${code}`})`, joinToken);
     });
     child.once('error', (e) => this.log.error(`cannot start local hive: ${e.message}`));
-    this.log.info('local hive started', { pid: child.pid, ephemeral: this.mode.ephemeral });
+    this.log.info('local hive started', { hivePid: child.pid, ephemeral: this.mode.ephemeral });
   }
 
   /** A live hive process from our pidfile, left by a queen that died. */
@@ -129,7 +131,7 @@ export class LocalHive {
     const pid = this.#pid;
     if (pid) {
       if (!(await waitUntil(() => !isAlive(pid), waitMs, 20))) {
-        this.log.warn('local hive did not exit in time; killing its tree', { pid });
+        this.log.warn('local hive did not exit in time; killing its tree', { hivePid: pid });
         killTree(pid, 'SIGKILL');
         await waitForExit([pid], 2000);
       }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   daemonPaths,
@@ -11,7 +12,7 @@ import {
   type LocalHiveOptions,
 } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, dropOutputWhenReaderGone, onShutdownSignal } from '@apiary/runtime';
+import { createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { isLoopbackHost, queenTls } from './tls/queen-cert.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
@@ -26,7 +27,7 @@ import { Idempotency } from './tasks/idempotency.js';
  *   [--bees N] [--memory-per-bee S] [--timeout D] [--grace MS] [--cache-dir DIR] [--hive-timeout MS]
  *   [--data-root DIR] [--min-cell-bytes SIZE] [--cell-bytes SIZE]
  *   [--retain-for DUR] [--retain-tasks N] [--prune-every DUR]
- *   [--metrics-port P [--metrics-host 127.0.0.1]]
+ *   [--metrics-port P [--metrics-host 127.0.0.1]] [--log-format json|pretty] [--log-file FILE]
  * Frames' cells live under the data root: daemon default APIARY_HOME/data; an ephemeral queen uses
  * <cache-dir>/../data (its keeper's run dir), else a temp dir it removes when it stops.
  * --min-cell-bytes lowers the 16 MiB leafcutter floor; --cell-bytes replaces the memory-per-bee/4
@@ -36,12 +37,15 @@ import { Idempotency } from './tasks/idempotency.js';
  * --metrics-port opens a second listener with GET /metrics and no token (a local Prometheus); the
  * main port's /metrics needs the client token. The ready line then also carries "metricsUrl".
  * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
+ * Logs: JSON lines (daemon) or readable text (ephemeral, or --log-format pretty) on stderr, or into
+ * --log-file (rotated at 10 MiB, 3 files; its local hive then writes hive.log beside it).
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
  * TLS: a --host other than loopback (or --tls-cert/--tls-key) serves https/wss; the ready line and
  * queen.json then carry the certificate's "fingerprint" (SHA-256) for hives and keepers to pin.
  */
-const log = createLogger(`queen[${process.pid}]`);
+// Until the options are read (a bad flag is reported here): readable text on stderr.
+let log: Logger = createLogger(`queen[${process.pid}]`);
 // Our keeper may die before we finish stopping (its stdin EOF starts our cascade): finish it silently.
 dropOutputWhenReaderGone();
 
@@ -73,6 +77,8 @@ async function main(): Promise<number> {
       'metrics-host': { type: 'string' },
       'metrics-port': { type: 'string' },
     },
+      'log-format': { type: 'string' },
+      'log-file': { type: 'string' },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -80,6 +86,8 @@ async function main(): Promise<number> {
   const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
   const ephemeral = values.ephemeral ?? false;
   const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
+  const logFormat = usage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
+  log = openProcessLog({ name: 'queen', format: logFormat, file: values['log-file'] }).log;
   if (!ephemeral) {
     // The ledger holds task results and the tokens sit beside it: nothing the daemon writes is for other users.
     process.umask(0o077);
@@ -97,6 +105,9 @@ async function main(): Promise<number> {
         memoryPollMs: num(values['memory-poll']),
         cacheDir: values['cache-dir'] ?? (ephemeral ? undefined : paths.cacheDir),
       };
+        logFormat,
+        // A daemon that writes its own log file gives its local hive one beside it (each rotates its own).
+        logFile: values['log-file'] ? path.join(path.dirname(values['log-file']), 'hive.log') : undefined,
   const cfg = resolveQueenConfig({
     home: paths.home,
     host: values.host,
@@ -173,3 +184,12 @@ main().then(
     process.exit(err.code === 'USAGE' || err.code === 'CONFIG_INVALID' ? 2 : 1);
   },
 );
+
+/** A malformed option value is a usage error (exit 2). */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new ApiaryError('USAGE', `apiary-queen: ${(e as Error).message}`);
+  }
+}

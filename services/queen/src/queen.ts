@@ -108,6 +108,7 @@ export class Queen {
         deps.retention
           ? deps.retention.run({ maxAgeMs: r.olderThanMs ?? deps.retention.policy.maxAgeMs, maxTasks: r.keep ?? deps.retention.policy.maxTasks })
           : { pruned: 0, durationMs: 0 },
+      log: log.child('http'),
     });
     this.#retention = deps.retention ?? null;
   }

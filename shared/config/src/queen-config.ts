@@ -5,7 +5,11 @@ import { apiaryHome } from './paths.js';
 import type { HiveOptions } from './hive-config.js';
 
 /** Options for the hive the queen starts itself (same machine). Token and URL are filled in by the queen. */
-export type LocalHiveOptions = Omit<HiveOptions, 'queenUrl' | 'joinToken' | 'ephemeral'>;
+export type LocalHiveOptions = Omit<HiveOptions, 'queenUrl' | 'joinToken' | 'ephemeral'> & {
+  /** How the hive logs (its --log-format), and where (its --log-file; default stderr, the queen's). */
+  logFormat?: 'json' | 'pretty';
+  logFile?: string;
+};
 
 export interface QueenOptions {
   host?: string;
@@ -36,6 +40,9 @@ export interface QueenOptions {
   retentionMaxTasks?: number;
   /** How often retention runs (default 60 s). */
   retentionIntervalMs?: number;
+  /** Opt-in listener serving GET /metrics without a token (for a local scraper); needs metricsPort. */
+  metricsHost?: string;
+  metricsPort?: number;
 }
 
 export interface QueenConfig {
@@ -57,6 +64,8 @@ export interface QueenConfig {
   readonly retentionMaxAgeMs: number;
   readonly retentionMaxTasks: number;
   readonly retentionIntervalMs: number;
+  /** The tokenless metrics listener, when asked for (host defaults to 127.0.0.1). */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
 }
 
 /** Retention defaults, as README states them: a week, 100,000 finished tasks, checked every minute. */
@@ -84,6 +93,7 @@ const Schema = z.object({
   retentionMaxAgeMs: z.number().int().min(0).max(3650 * 86_400_000),
   retentionMaxTasks: z.number().int().min(0).max(1_000_000_000),
   retentionIntervalMs: z.number().int().min(100).max(86_400_000),
+  metrics: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).nullable(),
 });
 
 export function resolveQueenConfig(o: QueenOptions): QueenConfig {
@@ -105,11 +115,15 @@ export function resolveQueenConfig(o: QueenOptions): QueenConfig {
     retentionMaxAgeMs: o.retentionMaxAgeMs ?? RETENTION_DEFAULTS.maxAgeMs,
     retentionMaxTasks: o.retentionMaxTasks ?? RETENTION_DEFAULTS.maxTasks,
     retentionIntervalMs: o.retentionIntervalMs ?? RETENTION_DEFAULTS.intervalMs,
+    metrics: o.metricsPort === undefined ? null : { host: o.metricsHost ?? '127.0.0.1', port: o.metricsPort },
   };
   const r = Schema.safeParse(candidate);
   if (!r.success) {
     const i = r.error.issues[0];
     throw new ApiaryError('CONFIG_INVALID', `queen config: ${i?.path.join('.')} ${i?.message}`);
+  }
+  if (o.metricsHost !== undefined && o.metricsPort === undefined) {
+    throw new ApiaryError('CONFIG_INVALID', 'queen config: metrics host given without a metrics port (--metrics-port)');
   }
   if (r.data.cellBytes !== undefined && r.data.minCellBytes !== undefined && r.data.cellBytes < r.data.minCellBytes) {
     throw new ApiaryError('CONFIG_INVALID', `queen config: cell size ${r.data.cellBytes} is below the minimum cell size ${r.data.minCellBytes}`);

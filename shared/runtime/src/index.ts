@@ -5,3 +5,5 @@ export * from './proc-table.js';
 export * from './process-tree.js';
 export * from './fifo.js';
 export * from './stdio.js';
+export * from './rotating-file.js';
+export * from './process-log.js';

@@ -59,14 +59,15 @@ export function startDetachedScript(l: RemoteLayout): string {
   // The braces keep `&` to the hive alone: a backgrounded `cd && …` list would be a subshell holding
   // the SSH channel's pipes open (the exec would never return) and `$!` would name that subshell.
   return (
-    `cd ${shellQuote(l.installDir)} && { APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l))} ` +
+    `cd ${shellQuote(l.installDir)} && { APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l, ['--log-file', p.log]))} ` +
     `>> ${shellQuote(p.log)} 2>&1 < /dev/null & echo $! > ${shellQuote(p.pid)}; } && cat ${shellQuote(p.pid)}`
   );
 }
 
 /**
  * A persistent hive: detached from the SSH session (setsid, nohup), with a pidfile and a log file,
- * so it outlives this connection and reconnects to the queen on its own.
+ * so it outlives this connection and reconnects to the queen on its own. The hive writes hive.log
+ * itself (--log-file: rotated at 10 MiB, 3 files); the shell's append catches what Node prints raw.
  */
 export async function startDetached(ssh: Ssh, l: RemoteLayout): Promise<number> {
   const r = await ssh.exec(startDetachedScript(l), { timeoutMs: 15_000 });

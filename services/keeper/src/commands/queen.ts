@@ -8,10 +8,14 @@ import { EXIT, UsageError } from '../errors.js';
 
 export const QUEEN_USAGE = `keeper queen start [--detach] [--host 127.0.0.1] [--port 7474] [--bees N] [--memory-per-bee S] [--no-local-hive]
     [--retain-for 7d] [--retain-tasks 100000] [--prune-every 60s]
+    [--metrics-port P [--metrics-host 127.0.0.1]] [--log-format json|pretty]
 keeper queen stop [--keep-hives]
 keeper queen status [--json]
   The long-running queen daemon. Its pidfile, state, log (logs/queen.log), SQLite ledger and 0600
-  tokens (tokens/client.token, tokens/join.token) live under APIARY_HOME.`;
+  tokens (tokens/client.token, tokens/join.token) live under APIARY_HOME.
+  --metrics-port: a second listener serving GET /metrics without a token, bound to --metrics-host
+  (default 127.0.0.1); the main port's /metrics needs a token with scope read.
+  --log-format: the queen's (and its local hive's) log lines, JSON by default.`;
 
 export async function queenCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -31,10 +35,14 @@ async function start(argv: string[]): Promise<number> {
     'retain-for': { type: 'string' },
     'retain-tasks': { type: 'string' },
     'prune-every': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'log-format': { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`keeper queen start: unexpected "${positionals[0]}"`);
   // Retention flags go to the queen as given: it validates them (CONFIG_INVALID) with the rest of its config.
-  const retention = (['retain-for', 'retain-tasks', 'prune-every'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]]));
+  // So do the metrics listener's and the log format (validated by the queen too).
+  const retention = (['retain-for', 'retain-tasks', 'prune-every', 'metrics-host', 'metrics-port', 'log-format'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]]));
   const flags = colonyFlags(values);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: "${values.port}" is not a port number`);

@@ -54,7 +54,7 @@ export class HiveRegistry {
     // A persistent hive reconnecting reports what it still holds: reclaim those rather than re-run them.
     const stale = this.#scheduler?.claim(s, hello.running) ?? [];
     for (const taskId of stale) s.send({ type: 'task.cancel', taskId });
-    this.log.info(`hive joined: ${id}`, { host: hello.hive.host, bees: hello.hive.bees, pid: hello.hive.pid });
+    this.log.info(`hive joined: ${id}`, { hive: id, host: hello.hive.host, bees: hello.hive.bees, hivePid: hello.hive.pid });
     if (s.beeCount < hello.hive.bees) this.log.warn(`hive ${id} advertises ${hello.hive.bees} bees on ${hello.hive.cores} cores; given work for ${s.beeCount}`);
     this.#scheduler?.pump();
     return s;
@@ -118,7 +118,7 @@ export class HiveRegistry {
     const draining = s.state === 'draining';
     s.state = 'lost';
     if (draining) this.log.info(`hive left: ${s.id}: ${why}`);
-    else this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { inFlight: s.inFlight.size });
+    else this.log.warn(`HIVE_LOST ${s.id}: ${why}`, { hive: s.id, inFlight: s.inFlight.size });
     this.#scheduler?.onHiveLost(s, why);
   }
 

@@ -12,13 +12,18 @@ import { registerTokenRoutes } from './routes-tokens.js';
 import type { TokenStore } from '../auth/token-store.js';
 import { registerRetentionRoutes, type RetentionRouteDeps } from './routes-retention.js';
 import type { QueryRunner } from '../query/query-runner.js';
+import { registerMetricsRoutes, type MetricsRouteDeps } from './routes-metrics.js';
+import { logRequests } from './request-log.js';
+import type { Logger } from '@apiary/runtime';
 import { registerDashboardRoutes, type DashboardDeps } from './routes-dashboard.js';
 import { DashboardSessions, sessionSource } from './session.js';
 
-export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, DashboardDeps {
+export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, MetricsRouteDeps, DashboardDeps {
   maxBodyBytes: number;
   /** Serve https (and wss on the same port) with this certificate; plain http without it. */
   tls?: { cert: string; key: string };
+  /** Request lines go here (component queen/http); none when absent (unit tests). */
+  log?: Logger;
   /** Scoped tokens: verified by auth, managed under /v1/admin/tokens. */
   tokens: TokenStore;
   queries: QueryRunner;
@@ -33,6 +38,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });
   });
+  if (deps.log) logRequests(app, deps.log);
   // The dashboard's session cookie is one more credential source, asked after the bearer header.
   const sessions = new DashboardSessions();
   installAuth(app, { ...deps, sources: [...(deps.sources ?? []), sessionSource(sessions)] });
@@ -45,6 +51,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerCellRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerRetentionRoutes(app, deps);
+  registerMetricsRoutes(app, deps);
   registerDashboardRoutes(app, deps, sessions);
   return app;
 }

@@ -40,6 +40,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'POST /v1/dashboard/codes': 'read',
   'GET /v1/dashboard/session': 'read',
   'DELETE /v1/dashboard/session': 'read',
+  // Prometheus text; a scraper needs only a read token (or the opt-in tokenless --metrics-port listener).
+  'GET /metrics': 'read',
   // Read-only sandbox SQL; `into` (which writes a frame) additionally needs submit, checked in the route.
   'POST /v1/sql': 'read',
 

@@ -332,7 +332,7 @@ export class Scheduler {
         details: { lastCode: error.code },
       });
     } else {
-      this.log.info(`task ${taskId} attempt ${attempt} failed with ${error.code}; retrying`);
+      this.log.info(`task ${taskId} attempt ${attempt} failed with ${error.code}; retrying`, { task: taskId, code: error.code });
       t.state = 'queued';
       this.ledger.update(t);
       this.#emit(t);
