@@ -23,7 +23,8 @@ export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export function normalizeFingerprint(s: string, what = 'fingerprint'): string {
   const hex = s.trim().replace(/:/g, '').toUpperCase();
   const fp = hex.match(/.{2}/g)?.join(':') ?? '';
-  if (!FINGERPRINT_RE.test(fp)) throw new ApiaryError('CONFIG_INVALID', `${what}: expected a SHA-256 fingerprint (64 hex digits, colons optional), got ${JSON.stringify(s.slice(0, 100))}`);
+  if (!FINGERPRINT_RE.test(fp))
+    throw new ApiaryError('CONFIG_INVALID', `${what}: expected a SHA-256 fingerprint (64 hex digits, colons optional), got ${JSON.stringify(s.slice(0, 100))}`);
   return fp;
 }
 

@@ -54,7 +54,8 @@ export async function queenTls(o: { dir: string | null; names: readonly string[]
 }
 
 function given(certFile: string | undefined, keyFile: string | undefined): QueenTls {
-  if (!certFile || !keyFile) throw new ApiaryError('CONFIG_INVALID', 'a TLS certificate needs both --tls-cert and --tls-key (cluster.yaml: queen.tls_cert and queen.tls_key)');
+  if (!certFile || !keyFile)
+    throw new ApiaryError('CONFIG_INVALID', 'a TLS certificate needs both --tls-cert and --tls-key (cluster.yaml: queen.tls_cert and queen.tls_key)');
   const read = (f: string, what: string) => {
     try {
       return readFileSync(f, 'utf8');
@@ -67,7 +68,10 @@ function given(certFile: string | undefined, keyFile: string | undefined): Queen
   try {
     createSecureContext({ cert, key });
   } catch (e) {
-    throw new ApiaryError('CONFIG_INVALID', `--tls-cert ${certFile} and --tls-key ${keyFile} are not a matching PEM certificate and key: ${(e as Error).message}`);
+    throw new ApiaryError(
+      'CONFIG_INVALID',
+      `--tls-cert ${certFile} and --tls-key ${keyFile} are not a matching PEM certificate and key: ${(e as Error).message}`,
+    );
   }
   return { cert, key, fingerprint: certFingerprint(cert), source: 'given' };
 }
@@ -90,16 +94,18 @@ function covers(pem: string, names: readonly string[]): boolean {
 }
 
 async function generate(names: readonly string[]): Promise<{ cert: string; key: string }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as never);
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=apiary queen ${os.hostname().replace(/[,=+<>#;"\\]/g, '-')}`,
     notBefore: new Date(now - 3_600_000), // an hour of slack for hosts whose clocks lag
     notAfter: new Date(now + VALID_DAYS * 86_400_000),
     signingAlgorithm: ALG,
-    keys: keys as unknown as CryptoKeyPair,
+    keys: keys as never,
     extensions: [
       new x509.SubjectAlternativeNameExtension(names.map((n) => (net.isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -108,6 +114,9 @@ async function generate(names: readonly string[]): Promise<{ cert: string; key: 
     ],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
   return { cert: cert.toString('pem'), key };
 }
