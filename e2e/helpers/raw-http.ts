@@ -11,7 +11,10 @@ export interface RawAnswer {
  * One request on node:http. A 2xx `text/event-stream` answer (GET /v1/events) never ends: it is
  * resolved at its headers and the socket closed, so every route can be probed the same way.
  */
-export function rawRequest(url: string, o: { method: string; token?: string | null; body?: string; headers?: Record<string, string> }): Promise<RawAnswer> {
+export function rawRequest(
+  url: string,
+  o: { method: string; token?: string | null; body?: string; headers?: Record<string, string>; timeoutMs?: number },
+): Promise<RawAnswer> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   if (o.body !== undefined) headers['content-type'] ??= 'application/json';
