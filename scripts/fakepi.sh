@@ -25,6 +25,14 @@
 # must listen on 0.0.0.0 (or on every 10.X.K.1), and the hive in host K must be given
 # ws://10.X.K.1:PORT as the queen's address — a different address for each host.
 #
+# AN ARM64 HOST: FAKEPI_ROOTFS_<K>=TARBALL (from scripts/arm64-rootfs.sh) makes host K an arm64 Pi:
+# the tarball is unpacked into DIR/piK/rootfs, and its sshd chroots every session into it, so logins
+# get the rootfs's arm64 bash and node (qemu-user, via binfmt_misc). Its install dir and home have
+# the same paths inside the chroot as the other hosts' have here (DIR/piK/opt, DIR/piK/home), so
+# they live at DIR/piK/rootfs/DIR/piK/{opt,home} on this machine. sshd refuses a chroot path with
+# a world-writable component (/tmp), so it runs in a private mount namespace where DIR/piK is bound
+# onto /srv; that namespace, its /proc and /dev mounts, vanish with the host's processes.
+#
 # PATH: the fake Pis share this machine's filesystem. sshd gives root sessions its compiled-in
 # default PATH, which may not contain node (e.g. an nvm install); like a real Pi, a fake one must
 # have node on PATH, so sshd is started with SetEnv PATH=<default PATH plus node's directory>.
@@ -230,6 +238,11 @@ cmd_up() {
     ssh-keygen -q -t ed25519 -N '' -C "apiary-fakepi-pi$k" -f "$hostdir/ssh_host_ed25519_key"
     echo "10.$x.$k.2 $(cut -d' ' -f1,2 "$hostdir/ssh_host_ed25519_key.pub")" >>"$dir/known_hosts"
 
+    local rootfs_var="FAKEPI_ROOTFS_$k"
+    if [[ -n "${!rootfs_var:-}" ]]; then
+      start_chroot_sshd "$dir" "$x" "$k" "${!rootfs_var}"
+      continue
+    fi
     # -f /dev/null: no system config at all, only what is given here.
     # StrictModes no: DIR is under /tmp (world-writable), which StrictModes rejects for
     # AuthorizedKeysFile. Subsystem sftp: scp (SFTP protocol since OpenSSH 9) and sftp uploads.
@@ -259,6 +272,38 @@ cmd_up() {
   UP_DIR=
   trap - EXIT INT TERM
   log "up: $n fake Pi(s) in $dir, run $x (10.$x.0.0/16)"
+}
+
+# Host K of run X as an arm64 Pi: TARBALL unpacked into DIR/piK/rootfs, sshd chrooted into it.
+CHROOT_PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
+start_chroot_sshd() {
+  local dir=$1 x=$2 k=$3 tarball=$4 hostdir ns
+  hostdir="$dir/pi$k"; ns=$(ns_name "$x" "$k")
+  [[ -s "$tarball" ]] || die "FAKEPI_ROOTFS_$k: no tarball at '$tarball' (scripts/arm64-rootfs.sh ensure)"
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || die "qemu-aarch64 is not registered with binfmt_misc (scripts/arm64-rootfs.sh binfmt)"
+  mkdir -p "$hostdir/rootfs"
+  chmod 0755 "$hostdir" "$hostdir/rootfs"
+  tar -C "$hostdir/rootfs" --zstd -xf "$tarball"
+  # The host's install dir and home at the same paths inside as the other hosts have outside.
+  mkdir -p "$hostdir/rootfs$hostdir/opt" "$hostdir/rootfs$hostdir/home"
+  # Run inside the host's network namespace and a private mount namespace: the binds are seen by
+  # this sshd and its sessions only, and go away with them (no unmount needed at `down`).
+  cat >"$hostdir/start.sh" <<START
+set -e
+mount --bind '$hostdir' /srv
+mount -t proc proc /srv/rootfs/proc
+mount --rbind /dev /srv/rootfs/dev
+exec '$SSHD' -f /dev/null -E '$hostdir/sshd.log' \\
+  -o ListenAddress=10.$x.$k.2 -o Port=22 \\
+  -o HostKey='$hostdir/ssh_host_ed25519_key' -o PidFile='$hostdir/sshd.pid' \\
+  -o UsePAM=no -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \\
+  -o PermitRootLogin=prohibit-password -o PubkeyAuthentication=yes \\
+  -o AuthorizedKeysFile='$dir/authorized_keys' -o StrictModes=no \\
+  -o PrintMotd=no -o PrintLastLog=no -o UseDNS=no \\
+  -o 'Subsystem=sftp internal-sftp' -o ChrootDirectory=/srv/rootfs \\
+  -o SetEnv=PATH=$CHROOT_PATH -o LogLevel=VERBOSE
+START
+  ip netns exec "$ns" unshare -m --propagation private bash "$hostdir/start.sh"
 }
 
 cmd_link() { # cmd_link DIR K up|down

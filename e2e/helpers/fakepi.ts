@@ -45,6 +45,8 @@ export interface FakePiHost {
   sshdPidFile: string;
   /** DIR/piK/sshd.log */
   sshdLog: string;
+  /** An arm64 host (FakePis.create's `rootfs`): DIR/piK/rootfs, its root as its sessions see it. */
+  rootfs?: string;
 }
 
 /** Whether this machine can run fake Pis; `why` says what is missing (to print when skipping). */
@@ -159,15 +161,22 @@ export class FakePis {
 
   /**
    * Creates n fake Pis (pi1..pin) and waits until each sshd lets us in. `paths[k]` replaces host k's
-   * session PATH (e.g. to hide node, or to put a fake old node first).
+   * session PATH (e.g. to hide node, or to put a fake old node first). `rootfs[k]`, a tarball from
+   * scripts/arm64-rootfs.sh, makes host k an arm64 Pi chrooted into it (see fakepi.sh).
    */
-  static async create(n: number, paths: Record<number, string> = {}): Promise<FakePis> {
+  static async create(n: number, paths: Record<number, string> = {}, rootfs: Record<number, string> = {}): Promise<FakePis> {
     if (!Number.isInteger(n) || n < 1 || n > 200) throw new Error(`FakePis.create: n must be 1..200, got ${n}`);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'apiary-fakepi-'));
     try {
       // FAKEPI_OWNER: if this process dies without destroy(), the next `up` reclaims the run.
-      const env = { ...process.env, FAKEPI_OWNER: String(process.pid), ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`FAKEPI_PATH_${k}`, v])) };
-      await runScript(['up', String(n), dir], 60_000, env);
+      const env = {
+        ...process.env,
+        FAKEPI_OWNER: String(process.pid),
+        ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`FAKEPI_PATH_${k}`, v])),
+        ...Object.fromEntries(Object.entries(rootfs).map(([k, v]) => [`FAKEPI_ROOTFS_${k}`, v])),
+      };
+      // An arm64 host unpacks ~200 MB and its first login runs bash under qemu: more time.
+      await runScript(['up', String(n), dir], Object.keys(rootfs).length > 0 ? 180_000 : 60_000, env);
     } catch (e) {
       // The script's trap tears down what it made; if it was killed (timeout), `down` does.
       await runScript(['down', dir], 60_000).catch(() => undefined);
@@ -188,6 +197,7 @@ export class FakePis {
         home: path.join(hostDir, 'home'),
         sshdPidFile: path.join(hostDir, 'sshd.pid'),
         sshdLog: path.join(hostDir, 'sshd.log'),
+        ...(rootfs[k] ? { rootfs: path.join(hostDir, 'rootfs') } : {}),
       });
     }
     return new FakePis(dir, netId, hosts);
