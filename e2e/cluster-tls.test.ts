@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { QueenClient } from '../services/keeper/src/client.js';
+import { TASKS } from './helpers/colony.js';
+import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
+import { HIVE_BIN } from './helpers/daemon.js';
+import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
+import { keeper } from './helpers/keeper.js';
+import { alive, pidsWithHome, waitFor } from './helpers/procs.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
+
+/*
+ * TLS between the queen and its hives on fake Pis: `cluster up` starts a queen that listens beyond
+ * loopback, so it serves https/wss with a certificate it made (kept under APIARY_HOME/tls); the hives
+ * get wss:// and the certificate's fingerprint in their 0600 config, and pin it.
+ */
+
+const HOSTS = ['pi1', 'pi2'];
+/** cluster up on a loaded machine: ~10 s unloaded, 40 s seen loaded (as in cluster.test.ts). */
+const TEST_TIMEOUT_MS = 180_000;
+/** A hive process started by hand reaches its first connection attempt within this, on a loaded machine (waitHives allows as much). */
+const HIVE_FIRST_ATTEMPT_MS = 20_000;
+/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
+const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
+
+interface QueenJson {
+  url: string;
+  pid: number;
+  fingerprint?: string;
+}
+
+describeFakePis('TLS between the queen and hives on 2 fake Pis (pinned certificate)', () => {
+  let pis: FakePis;
+  let home: string;
+  let file: string;
+  const running = new Set<ReturnType<typeof keeper>>();
+  const run = (args: string[], env?: Record<string, string>, h = home) => {
+    const p = keeper(args, h, { timeoutMs: 120_000, env });
+    running.add(p);
+    void p.finally(() => running.delete(p));
+    return p;
+  };
+  const hostPids = () => pis.hosts.flatMap((h) => pidsWithHome(h.home));
+  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as QueenJson;
+  const clientToken = () => readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim();
+  const client = () => new QueenClient(queenJson().url, clientToken(), queenJson().fingerprint);
+
+  async function ensureUp(): Promise<void> {
+    if (pidsWithHome(home).length > 0) {
+      const c = await client()
+        .colony()
+        .catch(() => null);
+      if (c && HOSTS.every((n) => c.hives.some((h) => h.resources.name === n && h.bees.length > 0))) return;
+    }
+    const r = await run(['cluster', 'up', file]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  }
+
+  beforeAll(async () => {
+    pis = await FakePis.create(HOSTS.length);
+    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-cluster-tls-'));
+    file = writeClusterFile(home, pis); // listen 0.0.0.0: beyond loopback, so TLS
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      if (home && file) {
+        if (hostPids().length > 0) await run(['cluster', 'down', file]);
+        if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
+        await reapLeftovers('after the cluster TLS tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
+      }
+    } finally {
+      await pis?.destroy();
+      if (home) rmSync(home, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  afterEach(async () => {
+    const left = [...running];
+    running.clear();
+    for (const p of left) p.kill('SIGKILL');
+    await Promise.all(left);
+    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
+  }, TEST_TIMEOUT_MS);
+
+  it(
+    'cluster up: an https queen with a kept certificate; hives join over wss with its fingerprint; a SQL and a JS task run',
+    async () => {
+      await ensureUp();
+      const q = queenJson();
+      expect(q.url).toMatch(/^https:\/\//);
+      // The certificate made at first start, kept under APIARY_HOME/tls with a 0600 key; queen.json names it.
+      const cert = new X509Certificate(readFileSync(path.join(home, 'tls', 'queen.crt')));
+      expect(q.fingerprint).toBe(cert.fingerprint256);
+      expect(statSync(path.join(home, 'tls', 'queen.key')).mode & 0o777).toBe(0o600);
+      // Its names cover the address each hive dials.
+      for (const h of pis.hosts) expect(cert.checkIP(h.hostSideAddress), h.hostSideAddress).toBe(h.hostSideAddress);
+      // Each hive got wss:// and the fingerprint, beside its join token, in 0600 files.
+      for (const h of pis.hosts) {
+        const cfgFile = path.join(h.home, 'hive-config.json');
+        const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as { queen: string; 'queen-fingerprint'?: string };
+        expect(cfg.queen).toMatch(new RegExp(`^wss://${h.hostSideAddress.replace(/\./g, '\\.')}:\\d+/v1/hive$`));
+        expect(cfg['queen-fingerprint']).toBe(q.fingerprint);
+        expect(statSync(cfgFile).mode & 0o777).toBe(0o600);
+        expect(statSync(path.join(h.home, 'join.token')).mode & 0o777).toBe(0o600);
+      }
+      const c = client();
+      const colony = await c.colony();
+      expect(colony.hives.map((h) => h.resources.name).sort()).toEqual(HOSTS);
+      const sql = await c.submit({ kind: 'sql', sql: 'SELECT 6 * 7 AS x' }, {}, 30_000);
+      expect(sql).toMatchObject({ state: 'succeeded', value: { kind: 'sql', rows: [{ x: 42 }] } });
+      const js = await c.submit({ kind: 'js', module: TASKS, export: 'echo', args: { over: 'wss' } }, {}, 30_000);
+      expect(js).toMatchObject({ state: 'succeeded', value: { kind: 'js', value: { over: 'wss' } } });
+      // The keeper CLI finds the daemon through queen.json and pins the same certificate.
+      const k = await run(['sql', 'SELECT 40 + 2 AS answer', '--format', 'json']);
+      expect(k.exitCode, k.stderr).toBe(0);
+      expect(k.stdout).toContain('42');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'the TLS port refuses plain http and plain ws: neither a token nor a hello crosses in clear',
+    async () => {
+      await ensureUp();
+      const port = new URL(queenJson().url).port;
+      const plain = await fetch(`http://127.0.0.1:${port}/v1/health`, { headers: { authorization: `Bearer ${clientToken()}` } }).then(
+        (r) => r.status,
+        (e: Error) => e,
+      );
+      expect(plain, 'a plain-http request must not be answered').toBeInstanceOf(Error);
+      const ws = await new Promise<'open' | Error>((resolve) => {
+        const s = new WebSocket(`ws://127.0.0.1:${port}/v1/hive`);
+        s.once('open', () => {
+          s.terminate();
+          resolve('open');
+        });
+        s.once('error', (e) => resolve(e));
+      });
+      expect(ws, 'a plain ws upgrade must not open').toBeInstanceOf(Error);
+      // The queen is fine, over https.
+      expect((await client().colony()).hives).toHaveLength(HOSTS.length);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a hive given a wrong fingerprint refuses the queen (TLS_PIN_MISMATCH in its log, retried) and never joins',
+    async () => {
+      await ensureUp();
+      const q = queenJson();
+      const hex = q.fingerprint!.replace(/:/g, '');
+      const wrong = (hex[0] === 'A' ? 'B' : 'A') + hex.slice(1);
+      const cache = mkdtempSync(path.join(os.tmpdir(), 'apiary-wrong-pin-'));
+      const lines: string[] = [];
+      const h = spawn(
+        process.execPath,
+        [
+          HIVE_BIN,
+          '--queen',
+          `wss://127.0.0.1:${new URL(q.url).port}/v1/hive`,
+          '--queen-fingerprint',
+          wrong,
+          '--name',
+          'wrong-pin',
+          '--bees',
+          '1',
+          '--memory-per-bee',
+          '256MiB',
+          '--cache-dir',
+          cache,
+        ],
+        {
+          detached: true,
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, APIARY_HOME: cache, APIARY_JOIN_TOKEN: readFileSync(path.join(home, 'tokens/join.token'), 'utf8').trim() },
+        },
+      );
+      createInterface({ input: h.stderr! }).on('line', (l) => lines.push(l));
+      try {
+        const mismatches = () => lines.filter((l) => l.includes('TLS_PIN_MISMATCH'));
+        // Two refusals: the hive tried again (backoff) and was refused again, never falling back to trusting it.
+        await waitFor(() => mismatches().length >= 2, HIVE_FIRST_ATTEMPT_MS + 5000 + LOAD_MARGIN_MS, 'two TLS_PIN_MISMATCH lines in the hive log');
+        expect(mismatches()[0]).toContain(q.fingerprint);
+        expect(mismatches()[0]).toContain('cluster up');
+        const colony = await client().colony();
+        expect(colony.hives.map((x) => x.resources.name)).not.toContain('wrong-pin');
+        expect(alive(h.pid!)).toBe(true); // still refusing, not crashed
+      } finally {
+        const exited = new Promise((r) => (h.exitCode !== null ? r(null) : h.once('exit', r)));
+        h.kill('SIGTERM');
+        await exited;
+        rmSync(cache, { recursive: true, force: true });
+      }
+      expect(alive(h.pid!)).toBe(false);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'keeper with a wrong fingerprint in config.json gets TLS_PIN_MISMATCH (exit 1) and sends nothing',
+    async () => {
+      await ensureUp();
+      const q = queenJson();
+      const other = mkdtempSync(path.join(os.tmpdir(), 'apiary-keeper-pin-'));
+      try {
+        const hex = q.fingerprint!.replace(/:/g, '');
+        const wrong = (hex[0] === 'A' ? 'B' : 'A') + hex.slice(1);
+        writeFileSync(path.join(other, 'config.json'), JSON.stringify({ queen: q.url, token: clientToken(), fingerprint: wrong }), { mode: 0o600 });
+        const bad = await run(['status'], undefined, other);
+        expect(bad.exitCode, bad.stdout + bad.stderr).toBe(1);
+        expect(bad.stderr).toContain('TLS_PIN_MISMATCH');
+        // The right one works from the same config.
+        writeFileSync(path.join(other, 'config.json'), JSON.stringify({ queen: q.url, token: clientToken(), fingerprint: q.fingerprint }), { mode: 0o600 });
+        const good = await run(['status'], undefined, other);
+        expect(good.exitCode, good.stdout + good.stderr).toBe(0);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
