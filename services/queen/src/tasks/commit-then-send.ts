@@ -6,9 +6,10 @@ import type { TaskLedger } from './ledger.js';
 /**
  * Messages that must not leave the queen before the ledger holds what they announce: a `task.assign`
  * (its attempt and token must survive a queen crash, or the same attempt could be sent twice) and a
- * `result.ack` (the hive drops the result once acknowledged). They are staged during a turn and sent
- * together after ONE ledger commit at the end of it (a microtask), so a frame of 500 results costs one
- * commit, not 500.
+ * `result.ack` (the hive drops the result once acknowledged). They are staged and sent together
+ * after ONE ledger commit in the next check phase (setImmediate): every frame read in one event-loop
+ * iteration, from every hive, shares that commit, so a busy queen commits per iteration, not per
+ * message. (A microtask would commit once per socket read.)
  */
 export class CommitThenSend {
   #staged: { hive: HiveSession; msg: QueenToHive }[] = [];
@@ -23,7 +24,7 @@ export class CommitThenSend {
     this.#staged.push({ hive, msg });
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => this.flush());
+    setImmediate(() => this.flush());
   }
 
   /** Commit, then send what is staged (also called before a direct send that must not overtake it). */
