@@ -1,0 +1,124 @@
+// Idle memory of a Pi-sized colony (queen daemon + hive + 4 bees, as on a Pi 4 with 4 cores): PSS
+// from /proc/PID/smaps_rollup (shared library pages split fairly between the processes that map
+// them) beside RSS, fresh and again after FOOTPRINT_TASKS (default 100,000) tiny js tasks once
+// everything is idle again. Goal (issue 14): queen + hive + 4 idle bees <= 200 MiB PSS, and back
+// near the fresh level after load. The baseline of the "after" rows is the fresh reading.
+
+import { readFileSync } from 'node:fs';
+import { intEnv, readRssBytes, round, sleep, toMiB } from '../lib.mjs';
+import { allIdle, noopSpec, startDaemon, teardownRow } from '../daemon-lib.mjs';
+
+export const name = 'footprint';
+export const description = 'idle PSS/RSS of queen, hive and 4 bees, fresh and after 100,000 tiny tasks';
+export const order = 70;
+export const timeoutMs = 30 * 60_000;
+
+const BEES = 4;
+const BATCH = 2000;
+const IN_FLIGHT = 3;
+/** Idle means idle: timers fire, GC runs when it runs; give it this long before reading. */
+const SETTLE_MS = 3000;
+const GOAL_MIB = 200;
+
+/** PSS in bytes from smaps_rollup; null when the process is gone (or the kernel lacks the file). */
+function pssBytes(pid) {
+  try {
+    const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function snapshot(procs) {
+  const out = {};
+  for (const [what, pid] of Object.entries(procs)) out[what] = { pss: pssBytes(pid), rss: readRssBytes(pid) };
+  return out;
+}
+
+async function runTasks(ctx, d, total) {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < total) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      const n = Math.min(BATCH, total - next);
+      const first = next;
+      next += n;
+      const tasks = Array.from({ length: n }, (_, k) => ({ spec: noopSpec(first + k), limits: {} }));
+      const r = await d.api.request('POST', '/v1/tasks/batch', JSON.stringify({ tasks }), { timeoutMs: 60_000 });
+      if (r.status !== 202) throw new Error(`POST /v1/tasks/batch: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      let pending = r.body.ids;
+      while (pending.length > 0) {
+        const w = await d.api.json('POST', '/v1/tasks/wait', { ids: pending, waitMs: 60_000 }, { timeoutMs: 70_000 });
+        pending = w.tasks.filter((t) => !['succeeded', 'failed', 'abandoned', 'cancelled'].includes(t.state)).map((t) => t.id);
+        failed += w.tasks.filter((t) => ['failed', 'abandoned', 'cancelled'].includes(t.state)).length;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return failed;
+}
+
+export async function run(ctx) {
+  const total = intEnv('FOOTPRINT_TASKS', 100_000, 0);
+  const d = await startDaemon(ctx, { bees: BEES });
+  const rows = [];
+  let teardown;
+  try {
+    const hive = (await d.colony()).hives[0];
+    const procs = { queen: d.pid, hive: hive.resources.pid, ...Object.fromEntries(hive.bees.map((b) => [`bee ${b.id}`, b.pid])) };
+    await sleep(SETTLE_MS);
+    const fresh = snapshot(procs);
+    ctx.log(
+      `fresh: ${Object.entries(fresh)
+        .map(([k, v]) => `${k} ${toMiB(v.pss)} MiB`)
+        .join(', ')}; running ${total} tasks…`,
+    );
+    const t0 = Date.now();
+    const failed = await runTasks(ctx, d, total);
+    const taskMs = Date.now() - t0;
+    await d.waitColony((c) => allIdle(c.hives?.[0], BEES), 'all bees idle after the load');
+    await sleep(SETTLE_MS);
+    const after = snapshot(procs);
+    const sum = (s, k) => Object.values(s).reduce((n, v) => n + (v[k] ?? 0), 0);
+    for (const what of Object.keys(procs)) {
+      rows.push({ metric: `${what}: PSS fresh`, value: toMiB(fresh[what].pss), unit: 'MiB', note: `RSS ${toMiB(fresh[what].rss)} MiB` });
+      rows.push({
+        metric: `${what}: PSS after ${total} tasks`,
+        value: toMiB(after[what].pss),
+        unit: 'MiB',
+        baseline: toMiB(fresh[what].pss),
+        ratio: fresh[what].pss ? round(after[what].pss / fresh[what].pss, 2) : undefined,
+        note: `RSS ${toMiB(after[what].rss)} MiB`,
+      });
+    }
+    rows.push({
+      metric: `total PSS fresh (queen + hive + ${BEES} bees)`,
+      value: toMiB(sum(fresh, 'pss')),
+      unit: 'MiB',
+      baseline: GOAL_MIB,
+      ratio: round(sum(fresh, 'pss') / (GOAL_MIB * 1048576), 2),
+      note: `goal <= ${GOAL_MIB} MiB; RSS sum ${toMiB(sum(fresh, 'rss'))} MiB`,
+    });
+    rows.push({
+      metric: `total PSS after ${total} tasks`,
+      value: toMiB(sum(after, 'pss')),
+      unit: 'MiB',
+      baseline: toMiB(sum(fresh, 'pss')),
+      ratio: round(sum(after, 'pss') / sum(fresh, 'pss'), 2),
+      note: `RSS sum ${toMiB(sum(after, 'rss'))} MiB`,
+    });
+    rows.push({
+      metric: `${total} tiny tasks`,
+      value: round(taskMs / 1000, 1),
+      unit: 's',
+      note: `${round(total / (taskMs / 1000), 0)} tasks/s`,
+      ok: failed === 0,
+    });
+  } finally {
+    teardown = await d.stop();
+  }
+  rows.push(teardownRow(teardown));
+  return rows;
+}
