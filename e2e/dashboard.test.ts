@@ -11,6 +11,25 @@ import { keeper } from './helpers/keeper.js';
 import { alive } from './helpers/procs.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
+/**
+ * The page functions below run in Chromium. This file is compiled without the DOM library (adding it
+ * would change Node's fetch types for every test), so it names the little of the DOM they use.
+ */
+interface El {
+  textContent: string | null;
+  open?: boolean;
+  getAttribute(name: string): string | null;
+  querySelector(sel: string): El | null;
+  click(): void;
+}
+declare const document: {
+  cookie: string;
+  querySelector(sel: string): El | null;
+  querySelectorAll(sel: string): { length: number };
+  getElementById(id: string): El | null;
+};
+
+const CHATTER = path.join(ROOT, 'e2e/fixtures/dashboard-tasks.mjs');
 const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
 
 /** Once the API shows a change, the page shows it by its next poll of that data, plus a loaded machine's margin. */
@@ -104,6 +123,20 @@ describe('web dashboard in headless Chromium', () => {
       const t = await d!.client.submit(js('echo', { hello: 1 }), {}, 10_000);
       expect(t.state).toBe('succeeded');
       await page.waitForSelector(`details[data-task="${t.id}"][data-state="succeeded"]`, { timeout: PAGE_SHOWS_TASKS_MS });
+      // Opening a task's row shows what each attempt printed (the list routes leave output out).
+      const marker = `dashboard-output-${Date.now()}`;
+      const loud = await d!.client.submit({ kind: 'js', module: CHATTER, export: 'chatter', args: { lines: [marker, 'second line'] } }, {}, 10_000);
+      expect(loud.state, loud.error?.message).toBe('succeeded');
+      const loudRow = `#recent details[data-task="${loud.id}"]`;
+      await page.waitForSelector(loudRow, { timeout: PAGE_SHOWS_TASKS_MS });
+      await page.$eval(`${loudRow} summary`, (e) => (e as unknown as El).click());
+      await page.waitForFunction(
+        (sel, m) => document.querySelector(sel)?.textContent?.includes(m),
+        { timeout: PAGE_SHOWS_COLONY_MS },
+        `${loudRow} pre.output`,
+        marker,
+      );
+      expect(await page.$eval(`${loudRow} pre.output`, (e) => e.textContent)).toMatch(/second line\n2 lines printed/);
 
       // The code was single use: a second browser context opening the same URL is refused and logged out.
       const other = await b!.browser.createBrowserContext();
@@ -177,7 +210,7 @@ describe('web dashboard in headless Chromium', () => {
       // The page's own cancel button does it.
       const button = `details[data-task="${held.id}"] button[data-cancel]`;
       await page.waitForSelector(button, { timeout: PAGE_SHOWS_TASKS_MS });
-      await page.$eval(button, (el) => (el as HTMLButtonElement).click());
+      await page.$eval(button, (el) => (el as unknown as El).click());
       const done = await d!.client.get(held.id, 10_000);
       expect(done.state).toBe('cancelled');
       await page.waitForSelector(`details[data-task="${held.id}"][data-state="cancelled"]`, { timeout: PAGE_SHOWS_TASKS_MS });
@@ -226,7 +259,7 @@ describe('web dashboard in headless Chromium', () => {
       const row = `#abandoned details[data-task="${poison.id}"]`;
       await page.waitForSelector(row, { timeout: PAGE_SHOWS_TASKS_MS });
       // Abandoned tasks are shown open, attempts listed: where each ran and what ended it.
-      expect(await page.$eval(row, (e) => (e as HTMLDetailsElement).open)).toBe(true);
+      expect(await page.$eval(row, (e) => (e as unknown as El).open)).toBe(true);
       expect(await page.$eval(`${row} summary .error`, (e) => e.textContent)).toBe('TASK_ABANDONED');
       const shown = await page.$$eval(`${row} li[data-attempt]`, (els) => els.map((e) => e.textContent ?? ''));
       expect(shown).toHaveLength(3);

@@ -25,6 +25,8 @@ interface State {
 }
 const state: State = { session: null, colony: null, recent: [], abandoned: [], frames: [], history: null, live: false };
 const opened = new Set<string>();
+/** Tasks as GET /v1/tasks/:id answers them (with each attempt's output), for the rows shown open. */
+const details = new Map<string, TaskView>();
 
 class LoggedOut extends Error {}
 
@@ -99,14 +101,9 @@ function render(): void {
   );
   fill('hives', hivesTable(c.hives, now));
   fill('bees', beeMap(c, beeFailures([...state.recent, ...state.abandoned]), now));
-  fill(
-    'recent',
-    taskList(state.recent, now, s?.canCancel ?? false, false, opened, (id) => void cancel(id)),
-  );
-  fill(
-    'abandoned',
-    taskList(state.abandoned, now, false, true, opened, () => {}),
-  );
+  const common = { opened, details, onOpen: (id: string) => void loadDetail(id) };
+  fill('recent', taskList(state.recent, now, { ...common, canCancel: s?.canCancel ?? false, openAll: false, onCancel: (id) => void cancel(id) }));
+  fill('abandoned', taskList(state.abandoned, now, { ...common, canCancel: false, openAll: true, onCancel: () => {} }));
   fill('frames', framesTable(state.frames));
 }
 
@@ -117,7 +114,26 @@ async function refreshTasks(): Promise<void> {
   const [r, a] = await Promise.all([api<{ tasks: TaskView[] }>('/v1/tasks?limit=50'), api<{ tasks: TaskView[] }>('/v1/tasks?state=abandoned&limit=20')]);
   state.recent = r.tasks;
   state.abandoned = a.tasks;
+  // Details only for rows still listed and open; a changed task is fetched again.
+  const shown = new Map([...r.tasks, ...a.tasks].map((t) => [t.id, t]));
+  for (const [id, d] of details) if (shown.get(id)?.state !== d.state) details.delete(id);
+  for (const t of a.tasks) if (!details.has(t.id)) void loadDetail(t.id);
+  for (const id of opened) if (shown.has(id) && !details.has(id)) void loadDetail(id);
 }
+const loading = new Set<string>();
+async function loadDetail(id: string): Promise<void> {
+  if (loading.has(id)) return;
+  loading.add(id);
+  try {
+    details.set(id, await api<TaskView>(`/v1/tasks/${encodeURIComponent(id)}`));
+    render();
+  } catch {
+    // pruned or gone: the listed view stays
+  } finally {
+    loading.delete(id);
+  }
+}
+
 async function refreshSlow(): Promise<void> {
   const [f, hist] = await Promise.all([api<{ frames: FrameSummary[] }>('/v1/frames'), api<ColonyHistoryView>('/v1/colony/history')]);
   state.frames = f.frames;

@@ -55,6 +55,12 @@ export function hivesTable(hives: HiveView[], now: number): HTMLElement {
   return h('table', {}, h('thead', {}, head), h('tbody', {}, ...rows));
 }
 
+/** " (memory 2, timeout 1)": why the bee was replaced, from the hive's own count. */
+function reasons(b: BeeStatus): string {
+  const r = Object.entries(b.restartReasons ?? {}).filter(([, n]) => n > 0);
+  return r.length === 0 ? '' : ` (${r.map(([k, n]) => `${k} ${n}`).join(', ')})`;
+}
+
 function beeCard(hive: HiveView, b: BeeStatus, failures: BeeFailures, now: number): HTMLElement {
   const f = failures.get(`${hive.id}/${b.id}`);
   return h(
@@ -68,13 +74,20 @@ function beeCard(hive: HiveView, b: BeeStatus, failures: BeeFailures, now: numbe
       h('span', { class: 'dim' }, b.pid === null ? '' : `pid ${b.pid}`),
     ),
     h('div', { class: 'task' }, b.taskId ? h('code', { title: b.taskId }, b.taskId.slice(0, 8)) : h('span', { class: 'dim' }, 'no task')),
-    bar(b.rssBytes / b.budgetBytes, `${bytes(b.rssBytes)} / ${bytes(b.budgetBytes)}`, 'rss'),
+    // A reading that cannot be true is said so, never drawn as an empty bar.
+    b.memoryError
+      ? h('div', { class: 'rss error', title: b.memoryError.message }, `${b.memoryError.code} (budget ${bytes(b.budgetBytes)} not enforced)`)
+      : bar(b.rssBytes / b.budgetBytes, `${bytes(b.rssBytes)} / ${bytes(b.budgetBytes)}`, 'rss'),
     h(
       'div',
       { class: 'stats' },
       h('span', {}, `cpu ${b.cpuPercent.toFixed(0)}%`),
       h('span', {}, `${b.tasksRun} run`),
-      h('span', { class: b.restarts > 0 ? 'restarts warn' : 'restarts' }, `restarts ${b.restarts}`),
+      h(
+        'span',
+        { class: b.restarts > 0 ? 'restarts warn' : 'restarts', title: 'restarts by why the previous bee went' },
+        `restarts ${b.restarts}${reasons(b)}`,
+      ),
     ),
     f ? h('div', { class: 'last-failure', title: f.message }, `${f.code} ${ago(f.at, now)}`) : null,
   );

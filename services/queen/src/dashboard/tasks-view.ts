@@ -17,13 +17,19 @@ function attemptsList(t: TaskView): HTMLElement {
         h('span', { class: 'dim' }, `${new Date(a.startedAt).toISOString().slice(11, 23)} for ${ms(a.durationMs)}`),
         ' ',
         a.error ? h('span', { class: 'error' }, h('b', {}, a.error.code), ': ', a.error.message) : h('span', { class: 'ok' }, 'ok'),
+        a.output ? h('pre', { class: 'output' }, a.output) : null,
       ),
     ),
   );
 }
 
-/** One row per task; its attempts (every attempt's diagnostics) in a details element below it. */
-function taskRow(t: TaskView, now: number, canCancel: boolean, open: boolean, onCancel: (id: string) => void): HTMLElement {
+/**
+ * One row per task; its attempts (every attempt's diagnostics) in a details element below it. The
+ * list routes leave out what attempts printed: `detail` is the task as GET /v1/tasks/:id answered
+ * it (with output), once the row was opened.
+ */
+function taskRow(listed: TaskView, detail: TaskView | undefined, now: number, canCancel: boolean, open: boolean, onCancel: (id: string) => void): HTMLElement {
+  const t = detail && detail.state === listed.state ? detail : listed;
   const cancel = canCancel && ACTIVE.has(t.state) ? h('button', { class: 'cancel', 'data-cancel': t.id }, 'cancel') : null;
   cancel?.addEventListener('click', () => onCancel(t.id));
   const took = t.finishedAt === null ? '' : ms(t.finishedAt - t.createdAt);
@@ -47,23 +53,33 @@ function taskRow(t: TaskView, now: number, canCancel: boolean, open: boolean, on
   );
 }
 
-export function taskList(
-  tasks: TaskView[],
-  now: number,
-  canCancel: boolean,
-  openAll: boolean,
-  opened: Set<string>,
-  onCancel: (id: string) => void,
-): HTMLElement {
+export interface TaskListOptions {
+  canCancel: boolean;
+  /** Show every row open (abandoned tasks: their diagnostics are the point). */
+  openAll: boolean;
+  /** Rows the operator opened (kept across redraws). */
+  opened: Set<string>;
+  details: Map<string, TaskView>;
+  onOpen(id: string): void;
+  onCancel(id: string): void;
+}
+
+export function taskList(tasks: TaskView[], now: number, o: TaskListOptions): HTMLElement {
   if (tasks.length === 0) return h('p', { class: 'empty' }, 'none');
-  const list = h('div', { class: 'tasks' }, ...tasks.map((t) => taskRow(t, now, canCancel, openAll || opened.has(t.id), onCancel)));
+  const { canCancel, openAll, opened, onCancel } = o;
+  const list = h('div', { class: 'tasks' }, ...tasks.map((t) => taskRow(t, o.details.get(t.id), now, canCancel, openAll || opened.has(t.id), onCancel)));
   // Remember which rows the operator opened, across the next redraw.
   list.addEventListener(
     'toggle',
     (e) => {
       const el = e.target as HTMLDetailsElement;
       const id = el.dataset.task;
-      if (id) el.open ? opened.add(id) : opened.delete(id);
+      if (!id) return;
+      // A row drawn open fires 'toggle' too: fetch only what is not there yet (no redraw loop).
+      if (el.open) {
+        opened.add(id);
+        if (!o.details.has(id)) o.onOpen(id);
+      } else opened.delete(id);
     },
     true,
   );
