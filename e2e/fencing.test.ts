@@ -143,7 +143,8 @@ describe('fencing: attempt tokens, the sender check, a deadline per attempt, cap
   it('an attempt is in the ledger before its assign leaves the queen; after a queen SIGKILL the hive claims it, resends its result, and is acknowledged; a lost one is re-run at once, not after the reclaim window', async () => {
     const q = await join('manual', { bees: 2, cores: 2 });
     // SIGKILL the queen in the very turn its assigns arrive: nothing it does after sending them may be
-    // needed to record them (a write-behind of a few ms would lose them here).
+    // needed to record them. (The order itself, commit then send, is checked deterministically at the
+    // socket in services/queen/test/commit-then-send.test.ts; here the restart is what matters.)
     let killed = false;
     const assignsSeen = new Promise<Msg[]>((resolve) => {
       q.ws.on('message', (data) => {

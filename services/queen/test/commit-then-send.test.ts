@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createLogger } from '@apiary/runtime';
+import { HiveSession } from '../src/hives/hive-session.js';
+import { Scheduler } from '../src/tasks/scheduler.js';
+import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+
+/*
+ * The ledger commit comes before the message that announces it: checked at the moment the frame is
+ * written to the hive's (real) socket, from a second SQLite connection. With the ledger's 5 ms
+ * write-behind alone, the row would not be there yet when the frame goes out.
+ */
+
+type Msg = Record<string, unknown>;
+const RESOURCES = {
+  name: 'h',
+  host: 'x',
+  pid: 1,
+  arch: 'x64',
+  platform: 'linux',
+  node: '20',
+  cores: 2,
+  memoryBytes: 1e9,
+  bees: 2,
+  memoryPerBeeBytes: 3e8,
+  ephemeral: false,
+};
+
+let dir: string;
+let wss: WebSocketServer;
+let client: WebSocket;
+let ledger: SqliteLedger;
+let reader: Database.Database;
+let scheduler: Scheduler;
+let session: HiveSession;
+/** What the reader saw in the ledger as each message left: [message, its row]. */
+let seen: [Msg, unknown][];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'apiary-commit-'));
+  const file = join(dir, 'queen.db');
+  ledger = new SqliteLedger({ file });
+  reader = new Database(file, { readonly: true });
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
+  client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const ws = await serverSide;
+  seen = [];
+  // Look into the ledger the moment each frame is written to the socket.
+  const send = ws.send.bind(ws);
+  ws.send = ((frame: string, ...rest: unknown[]) => {
+    const v = JSON.parse(frame) as Msg | Msg[];
+    for (const m of Array.isArray(v) ? v : [v]) {
+      if (m.type === 'task.assign') seen.push([m, reader.prepare('SELECT token FROM attempts WHERE task_id = ? AND attempt = ?').get(m.taskId, m.attempt)]);
+      if (m.type === 'result.ack') seen.push([m, reader.prepare('SELECT state FROM tasks WHERE id = ?').get(m.taskId)]);
+    }
+    return (send as (...a: unknown[]) => void)(frame, ...rest);
+  }) as typeof ws.send;
+  session = new HiveSession('h#1', RESOURCES, ws);
+  scheduler = new Scheduler(
+    ledger,
+    () => [session],
+    { maxAttempts: 3 },
+    createLogger('test', () => {}),
+  );
+});
+
+afterEach(async () => {
+  scheduler.drain();
+  client.terminate();
+  await new Promise((r) => wss.close(r));
+  reader.close();
+  ledger.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const waitSeen = async (n: number) => {
+  for (let i = 0; seen.length < n; i++) {
+    if (i > 200) throw new Error(`saw ${seen.length} of ${n} messages`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+it('an assign leaves the queen only after its attempt and token are committed', async () => {
+  const recs = scheduler.submitMany(Array.from({ length: 3 }, (_, i) => ({ spec: { kind: 'js' as const, module: 'm.mjs', args: { i } }, limits: {} })));
+  await waitSeen(3);
+  for (const [m, row] of seen) {
+    expect(m.type).toBe('task.assign');
+    expect(row, `attempt of ${m.taskId} in the ledger when its assign left`).toEqual({ token: m.token });
+  }
+  expect(new Set(seen.map(([m]) => m.taskId))).toEqual(new Set(recs.map((r) => r.id)));
+});
+
+it('a result is acknowledged only after what it did is committed', async () => {
+  const [t] = scheduler.submitMany([{ spec: { kind: 'js' as const, module: 'm.mjs', args: {} }, limits: {} }]);
+  await waitSeen(1);
+  const assign = seen[0]![0];
+  scheduler.onSucceeded(session, { taskId: t!.id, attempt: 1, token: assign.token as string }, { kind: 'js', value: 1 }, 1);
+  await waitSeen(2);
+  const [ack, row] = seen[1]!;
+  expect(ack).toMatchObject({ type: 'result.ack', taskId: t!.id, accepted: true });
+  expect(row).toEqual({ state: 'succeeded' });
+});
