@@ -242,6 +242,8 @@ describe('web dashboard in headless Chromium', () => {
         sel,
       );
       expect(await page.$eval(`${sel} .last-failure`, (e) => e.getAttribute('title'))).toMatch(/over its 256 MiB budget/);
+    // The hive's own count says why the bee was replaced.
+    expect(await page.$eval(`${sel} .restarts`, (e) => e.textContent)).toBe('restarts 1 (memory 1)');
       // The other bee was not touched.
       const others = await page.$$eval(`[data-bee]:not([data-bee="${a.hive}/${a.bee}"])`, (els) => els.map((e) => e.getAttribute('data-restarts')));
       expect(others).toEqual(['0']);
