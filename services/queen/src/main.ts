@@ -14,7 +14,7 @@ import {
 import { ApiaryError } from '@apiary/protocol';
 import { createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
 import { Queen } from './queen.js';
-import { isLoopbackHost, queenTls } from './tls/queen-cert.js';
+import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 import { RetentionRunner } from './tasks/retention-runner.js';
@@ -131,7 +131,8 @@ async function main(): Promise<number> {
   // (kept under APIARY_HOME/tls). --tls-name: the addresses hives dial, for the certificate's names.
   const tls =
     !isLoopbackHost(cfg.host) || values['tls-cert'] || values['tls-key']
-      ? await queenTls({
+      ? // Loaded only here: the certificate code (x509, ASN.1) costs a loopback queen's start-up nothing.
+        await (await import('./tls/queen-cert.js')).queenTls({
           dir: ephemeral ? null : `${paths.home}/tls`,
           names: [cfg.host, ...(values['tls-name'] ?? [])],
           certFile: values['tls-cert'],
