@@ -24,11 +24,7 @@ export interface QueenTls {
 const VALID_DAYS = 3650;
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** Loopback binds stay plain HTTP (the local daemon, ephemeral runs); anything else is served over TLS. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || (net.isIPv4(h) && h.startsWith('127.'));
-}
+export { isLoopbackHost } from './loopback.js';
 
 /**
  * The certificate for a queen that listens beyond loopback: the user's (certFile + keyFile), else the
