@@ -200,22 +200,38 @@ const doc = {
     '/v1/hive': {
       get: { summary: 'WebSocket upgrade for hives (see specs/protocol.md)', security: [], responses: { 101: { description: 'switching protocols' } } },
     },
-    '/': { get: { security: [], summary: 'The web dashboard page (static; its data needs a session, see specs/dashboard.md)', responses: { 200: { description: 'text/html' } } } },
+    '/': {
+      get: {
+        security: [],
+        summary: 'The web dashboard page (static; its data needs a session, see specs/dashboard.md)',
+        responses: { 200: { description: 'text/html' } },
+      },
+    },
     '/v1/dashboard/codes': {
-      post: { summary: 'A one-time dashboard login code (60 s, single use) for the caller (keeper dashboard)', responses: { 200: json(P.DashboardCode), 401: errors[401], 403: error('FORBIDDEN: a dashboard session cannot mint codes') } },
+      post: {
+        summary: 'A one-time dashboard login code (60 s, single use) for the caller (keeper dashboard)',
+        responses: { 200: json(P.DashboardCode), 401: errors[401], 403: error('FORBIDDEN: a dashboard session cannot mint codes') },
+      },
     },
     '/v1/dashboard/session': {
       post: {
         security: [],
         summary: 'Exchange a one-time code for the HttpOnly SameSite=Strict session cookie (needs the x-apiary-dashboard: 1 header)',
         requestBody: json(P.DashboardLogin),
-        responses: { 200: json(P.DashboardSessionView), 401: error('AUTH_FAILED: code unknown, used or expired'), 403: error('FORBIDDEN: no x-apiary-dashboard header, or another origin') },
+        responses: {
+          200: json(P.DashboardSessionView),
+          401: error('AUTH_FAILED: code unknown, used or expired'),
+          403: error('FORBIDDEN: no x-apiary-dashboard header, or another origin'),
+        },
       },
       get: { summary: "The cookie's session: what the page may do", responses: { 200: json(P.DashboardSessionView), 401: errors[401] } },
       delete: { summary: 'Log out: end the session and clear the cookie', responses: { 200: { description: '{ ok: true }' }, 401: errors[401] } },
     },
     '/v1/colony/history': {
-      get: { summary: 'The last 10 minutes of colony samples (every 5 s): queue depth, running, tasks finished, temperature', responses: { 200: json(P.ColonyHistoryView), 401: errors[401] } },
+      get: {
+        summary: 'The last 10 minutes of colony samples (every 5 s): queue depth, running, tasks finished, temperature',
+        responses: { 200: json(P.ColonyHistoryView), 401: errors[401] },
+      },
     },
   },
 };
