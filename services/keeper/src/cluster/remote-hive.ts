@@ -103,7 +103,7 @@ export function stopScript(l: RemoteLayout, graceMs: number): string {
  * A pgrep pattern for "started from this install dir" that does not match the shell running the
  * pgrep itself: the first character goes in a bracket class, so the pattern's own text differs.
  */
-function ownPattern(installDir: string): string {
+export function ownPattern(installDir: string): string {
   const escaped = `${installDir}/`.replace(/[.+]/g, '\\$&');
   return `[${escaped[0]}]${escaped.slice(1)}`;
 }

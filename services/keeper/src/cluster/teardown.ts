@@ -1,13 +1,16 @@
+import { shellQuote } from '@apiary/config';
 import { toWireError, type WireError } from '@apiary/protocol';
 import type { QueenClient } from '../client.js';
 import { expandHome } from './preflight.js';
-import { killOurProcesses, ourProcesses, stopByPidfile, type RemoteLayout } from './remote-hive.js';
+import { killOurProcesses, ourProcesses, ownPattern, stopScript, type RemoteLayout } from './remote-hive.js';
 import type { HostSpec, HostUp } from './provision.js';
 import { Ssh } from './ssh.js';
 
 export type DownOutcome = { host: string; ok: true; via: string } | { host: string; ok: false; error: WireError };
 
 async function layoutOf(ssh: Ssh, h: HostSpec): Promise<RemoteLayout> {
+  // Absolute paths need no round trip; ~/… needs the host's $HOME.
+  if (h.installDir.startsWith('/') && h.home.startsWith('/')) return { installDir: h.installDir, home: h.home };
   const home = (await ssh.exec('printf %s "$HOME"', { timeoutMs: 15_000 })).stdout.trim();
   return { installDir: expandHome(h.installDir, home), home: expandHome(h.home, home) };
 }
@@ -19,6 +22,17 @@ export async function verifyClean(ssh: Ssh, l: RemoteLayout): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   const left = await ourProcesses(ssh, l);
   if (left.length > 0) throw new Error(`processes of ours still running on ${ssh.target.name}: ${left.join(', ')}`);
+}
+
+/** Shell: stop our hive by pidfile, then SIGKILL anything still started from the install dir; print what is left. */
+function stopAndVerifyScript(l: RemoteLayout, graceMs: number): string {
+  const pat = shellQuote(ownPattern(l.installDir));
+  return [
+    stopScript(l, graceMs),
+    `p=$(pgrep -f -- ${pat})`,
+    `if [ -n "$p" ]; then kill -KILL $p 2>/dev/null; sleep 0.3; p=$(pgrep -f -- ${pat}); fi`,
+    'echo left=$p',
+  ].join('\n');
 }
 
 /**
@@ -36,8 +50,13 @@ export async function downHost(h: HostSpec, queen: QueenClient | null, graceMs: 
     const ssh = await Ssh.connect(h, { readyTimeoutMs: 8000 });
     try {
       const l = await layoutOf(ssh, h);
-      await stopByPidfile(ssh, l, graceMs);
-      await verifyClean(ssh, l);
+      // Stop and verify in one exec. The script goes on stdin to `sh -s`: on a command line its
+      // paths would make the shell running it match the pgrep pattern of our own processes.
+      const r = await ssh.exec('sh -s', { stdin: stopAndVerifyScript(l, graceMs), timeoutMs: graceMs + 20_000 });
+      const left = /^left=(.*)$/m.exec(r.stdout)?.[1]?.trim();
+      if (left === undefined)
+        throw new Error(`${ssh.target.name}: stopping the hive failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+      if (left) throw new Error(`processes of ours still running on ${ssh.target.name}: ${left.split(/\s+/).join(', ')}`);
     } finally {
       ssh.close();
     }
