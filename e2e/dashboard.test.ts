@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
 import { COLONY_EVERY_MS, TASKS_EVERY_MS } from '../services/queen/src/dashboard/refresh.js';
 import { TestBrowser } from './helpers/browser.js';
-import { ROOT, TASKS } from './helpers/colony.js';
+import { ROOT, TASKS, tempHome } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { alive } from './helpers/procs.js';
@@ -305,4 +305,21 @@ describe('web dashboard in headless Chromium', () => {
     },
     TEST_MS,
   );
+});
+
+describe('keeper dashboard without a queen', () => {
+  it('exits 3 with a hint when no queen runs, 2 on a stray argument; prints no URL', async () => {
+    const home = tempHome();
+    try {
+      const none = await keeper(['dashboard', '--no-open'], home);
+      expect(none.exitCode).toBe(3);
+      expect(none.stderr).toMatch(/no queen is running/);
+      expect(none.stdout).toBe('');
+      const stray = await keeper(['dashboard', 'now'], home);
+      expect(stray.exitCode).toBe(2);
+      expect(stray.stderr).toMatch(/takes no arguments/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 });
