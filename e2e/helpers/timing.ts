@@ -1,5 +1,6 @@
 import { resolveHiveConfig, resolveQueenConfig } from '@apiary/config';
 import { ORPHAN_POLL_MS } from '../../services/bee/src/watchdog.js';
+import { ABORT_GRACE_MS } from '../../services/hive/src/abort-grace.js';
 import { lossCheckEveryMs } from '../../services/queen/src/hives/hive-registry.js';
 
 /*
@@ -26,6 +27,9 @@ export const HIVE_LOSS_CHECK_MS = lossCheckEveryMs(QUEEN_DEFAULTS.hiveTimeoutMs)
 
 /** A bee whose hive died polls for it this often (its IPC 'disconnect' handler is usually faster). */
 export const BEE_ORPHAN_POLL_MS = ORPHAN_POLL_MS;
+
+/** A JS task's ctx.signal fires on cancel/timeout; one that does not settle is killed this much later. */
+export const TASK_ABORT_GRACE_MS = ABORT_GRACE_MS;
 
 /**
  * What a loaded machine adds to any "at once" step: a few process exits, a WebSocket close seen,

@@ -5,6 +5,7 @@ import type { BeeStatus } from '@apiary/protocol';
 import { FifoQueue, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
 import { Chamber, type Job, type Outcome } from './chamber.js';
 import { HiveErrors } from './errors.js';
+import type { OutputChunk } from './output-capture.js';
 
 import { removeDir } from './scratch.js';
 
@@ -13,6 +14,8 @@ export interface PoolEvents {
   finished(job: Job, bee: number, outcome: Outcome, durationMs: number): void;
   /** A bee came up or went down (not per task): worth telling the queen now rather than at the next beat. */
   beeLifecycle(bee: number): void;
+  /** A running task printed (see OutputCapture): sent before its `finished`. */
+  output?(job: Job, chunks: OutputChunk[], cut: number): void;
 }
 
 /** Delay before re-forking a bee that keeps dying without running a task, so a broken setup does not spin. */
@@ -37,6 +40,8 @@ export class BeePool {
       { length: cfg.bees },
       (_, i) => new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
     );
+    const output = events.output?.bind(events);
+    if (output) for (const c of this.chambers) c.onOutput = output;
   }
 
   /**
@@ -103,12 +108,12 @@ export class BeePool {
     return best;
   }
 
-  /** Cancel a queued or running task. A running one costs its bee (killed and replaced). */
+  /** Cancel a queued or running task. A running one costs its bee (killed and replaced), unless it is a JS task that honours ctx.signal. */
   cancel(taskId: string): boolean {
     const queued = this.#queue.removeWhere((j) => j.taskId === taskId);
     for (const j of queued) this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('cancelled before it started') }, 0);
     const bee = this.chambers.find((c) => c.current?.taskId === taskId);
-    bee?.kill(HiveErrors.cancelled('cancelled while running; its bee was replaced'));
+    bee?.abort(HiveErrors.cancelled('cancelled while running'));
     return queued.length > 0 || bee !== undefined;
   }
 

@@ -5,6 +5,8 @@ import { BeeToHive, validate, type BeeState, type BeeStatus, type TaskLimits, ty
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
 import { HiveErrors } from './errors.js';
+import { AbortGrace } from './abort-grace.js';
+import { OutputCapture, type OutputChunk } from './output-capture.js';
 import { MemoryReading } from './memory-reading.js';
 import { dirStamp, emptyDir } from './scratch.js';
 
@@ -46,6 +48,8 @@ interface Running {
   ac: AbortController;
   startedAt: number;
   done: (o: Outcome) => void;
+  /** Its ctx.signal was fired (JS tasks): how it ends whatever the bee reports next. */
+  abort?: AbortGrace;
 }
 
 /**
@@ -71,6 +75,10 @@ export class Chamber {
   tasksRun = 0;
   restarts = -1;
   idleSince = 0;
+  /** Where a running task's stdout/stderr goes (the hive sends it to the queen); unset: the hive's stderr. */
+  onOutput: ((job: Job, chunks: OutputChunk[], cut: number) => void) | null = null;
+  /** The running task's output; it outlives #running by a turn, for what is still in the pipes. */
+  #capture: OutputCapture | null = null;
 
   /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
   readonly restartReasons: Partial<Record<RestartReason, number>> = {};
@@ -131,12 +139,13 @@ export class Chamber {
     const relay = (d: Buffer) => this.log.relay(`bee-${this.id}`, d.toString());
     this.#errTail = '';
     this.#heapOom = false;
-    child.stdout?.on('data', relay);
+    child.stdout?.on('data', (d: Buffer) => (this.#capture ? this.#capture.append('stdout', d) : relay(d)));
     child.stderr?.on('data', (d: Buffer) => {
       const text = this.#errTail + d.toString();
       if (V8_HEAP_OOM.test(text)) this.#heapOom = true;
       this.#errTail = text.slice(-64);
-      relay(d);
+      if (this.#capture) this.#capture.append('stderr', d);
+      else relay(d);
     });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
@@ -181,7 +190,9 @@ export class Chamber {
     }
     const r = this.#running;
     if (!r || r.job.taskId !== msg.taskId) return;
-    if (msg.type === 'result') r.done({ ok: true, value: msg.value });
+    // The task settled after its signal fired: it honoured it, and its bee lives on.
+    if (r.abort) r.done({ ok: false, error: r.abort.reason });
+    else if (msg.type === 'result') r.done({ ok: true, value: msg.value });
     else {
       r.done({ ok: false, error: msg.error });
       // DuckDB's own out-of-memory: the bee is alive but its allocator is suspect; replace it.
@@ -196,7 +207,7 @@ export class Chamber {
     this.sm.to('busy', job.taskId);
     const ac = new AbortController();
     const timeoutMs = job.limits.timeoutMs ?? this.defaultTimeoutMs;
-    const timer = setTimeout(() => this.kill(HiveErrors.timeout(timeoutMs)), timeoutMs);
+    const timer = setTimeout(() => this.abort(HiveErrors.timeout(timeoutMs)), timeoutMs);
     ac.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     return new Promise<Outcome>((resolve) => {
       const running: Running = {
@@ -206,11 +217,20 @@ export class Chamber {
         done: (o) => {
           if (this.#running !== running) return;
           this.#running = null;
+          running.abort?.end();
           ac.abort(TASK_DONE);
           this.tasksRun++;
+          const capture = this.#capture;
           void this.#cleanScratch()
             .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
+            // What the task printed just before its result may still be in the pipe (another fd than
+            // the IPC channel): a turn of the loop reads it, and it goes out before the result.
+            .then(() => capture && new Promise<void>((r) => setImmediate(r)))
             .then(() => {
+              if (capture) {
+                if (this.#capture === capture) this.#capture = null;
+                capture.close();
+              }
               // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
               if (this.sm.is('busy') && this.#killReason === null) {
                 this.idleSince = Date.now();
@@ -221,6 +241,8 @@ export class Chamber {
         },
       };
       this.#running = running;
+      const sink = this.onOutput;
+      this.#capture = sink ? new OutputCapture((chunks, cut) => sink(job, chunks, cut)) : null;
       try {
         child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
       } catch {
@@ -238,6 +260,34 @@ export class Chamber {
 
   get current(): Job | null {
     return this.#running?.job ?? null;
+  }
+
+  /**
+   * Stop the running task for `reason` (cancel, timeout). A JS task's ctx.signal fires first and it
+   * gets ABORT_GRACE_MS to settle (its bee then stays); anything else, or a task that ignores the
+   * signal, has its bee killed as kill() does.
+   */
+  abort(reason: WireError): void {
+    const r = this.#running;
+    const child = this.#child;
+    if (!r || !child || r.job.spec.kind !== 'js') {
+      this.kill(reason);
+      return;
+    }
+    if (r.abort) return;
+    r.abort = new AbortGrace(reason);
+    r.abort.begin(
+      () => {
+        try {
+          return child.send({ type: 'abort', taskId: r.job.taskId, code: reason.code as 'TASK_CANCELLED' | 'TASK_TIMEOUT', message: reason.message });
+        } catch {
+          return false;
+        }
+      },
+      () => {
+        if (this.#running === r) this.kill(reason);
+      },
+    );
   }
 
   /** Kill the bee's whole tree; a running task fails with `reason`. The pool decides on a replacement. */

@@ -4,7 +4,7 @@ import { ApiaryError, type WireError } from '@apiary/protocol';
 export const HiveErrors = {
   timeout: (ms: number): WireError => ({
     code: 'TASK_TIMEOUT',
-    message: `task ran past its ${ms} ms timeout; its bee and everything it started were killed (raise --timeout if the task is legitimately slow)`,
+    message: `task ran past its ${ms} ms timeout and was stopped (a JS task that ignores ctx.signal has its bee and everything it started killed) (raise --timeout if the task is legitimately slow)`,
     details: { timeoutMs: ms },
   }),
   memory: (bee: number, rss: number, budget: number): WireError => ({

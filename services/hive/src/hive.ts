@@ -61,6 +61,8 @@ export class Hive {
         started: (j, b) => this.#onStarted(j, b),
         finished: (j, b, o, d) => this.#onFinished(j, b, o, d),
         beeLifecycle: () => this.#beatSoon(),
+        // Live output is worth nothing later: not kept for a reconnect like results are.
+        output: (j, chunks, cut) => void this.#link.send({ type: 'task.output', taskId: j.taskId, attempt: j.attempt, chunks, cut }),
       },
       log,
     );

@@ -9,6 +9,7 @@ import {
   type SqlResponse,
   type TaskLimits,
   type TaskSpec,
+  type TaskOutputEvent,
   type TaskState,
   type TaskView,
   type WireError,
@@ -21,6 +22,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreatedToken, TokenInfo, TokenScope } from '@apiary/protocol';
 import { request, type RawResponse } from './http-request.js';
+import { followTask } from './task-stream.js';
 import { pinQueen } from './tls-pins.js';
 
 /**
@@ -215,10 +217,35 @@ export class QueenClient {
   }
 
   /** Submit and wait until the task is terminal, long-polling in 30 s slices. */
-  async run(spec: TaskSpec, limits: TaskLimits, signal?: AbortSignal, onSubmitted?: (id: string) => void): Promise<TaskView> {
+  async run(
+    spec: TaskSpec,
+    limits: TaskLimits,
+    signal?: AbortSignal,
+    onSubmitted?: (id: string) => void,
+    onOutput?: (e: TaskOutputEvent) => void,
+  ): Promise<TaskView> {
     let t = await this.submit(spec, limits, 0, signal);
     onSubmitted?.(t.id);
+    const seen = new Set<number>();
+    if (onOutput && (t.state === 'queued' || t.state === 'running')) {
+      await followTask(
+        this.url,
+        this.token,
+        t.id,
+        (e) => {
+          seen.add(e.attempt);
+          onOutput(e);
+        },
+        signal,
+      );
+    }
     while (t.state === 'queued' || t.state === 'running') t = await this.get(t.id, 30_000, signal);
+    if (onOutput) {
+      // Attempts that finished before the stream was up (or without it): their saved output.
+      for (const a of t.attempts) {
+        if (a.output && !seen.has(a.attempt)) onOutput({ id: t.id, attempt: a.attempt, stream: 'stdout', data: a.output, cut: 0, at: Date.now() });
+      }
+    }
     return t;
   }
 }

@@ -1,4 +1,4 @@
-import type { SqlResponse, TaskLimits, TaskSpec, TaskView } from '@apiary/protocol';
+import type { SqlResponse, TaskLimits, TaskOutputEvent, TaskSpec, TaskView } from '@apiary/protocol';
 import { onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
@@ -62,14 +62,20 @@ export class Session {
     return this.#ac.signal;
   }
 
-  /** Run a task to its end; a failed one throws TaskFailedError. */
-  async run(spec: TaskSpec, limits: TaskLimits = {}): Promise<TaskView> {
+  /** Run a task to its end; a failed one throws TaskFailedError. `onOutput` gets what it prints, live. */
+  async run(spec: TaskSpec, limits: TaskLimits = {}, onOutput?: (e: TaskOutputEvent) => void): Promise<TaskView> {
     let id: string | null = null;
     try {
-      const t = await this.colony.client.run(spec, limits, this.#ac.signal, (x) => {
-        id = x;
-        this.#tasks.add(x);
-      });
+      const t = await this.colony.client.run(
+        spec,
+        limits,
+        this.#ac.signal,
+        (x) => {
+          id = x;
+          this.#tasks.add(x);
+        },
+        onOutput,
+      );
       if (t.state !== 'succeeded') throw new TaskFailedError(t.error ?? { code: 'INTERNAL', message: `task ended ${t.state}` });
       return t;
     } finally {

@@ -18,6 +18,7 @@ import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 import { RetentionRunner } from './tasks/retention-runner.js';
+import { SqliteOutputStore } from './tasks/task-output.js';
 import { FrameCatalog } from './frames/catalog.js';
 import { TokenStore } from './auth/token-store.js';
 import { Idempotency } from './tasks/idempotency.js';
@@ -149,6 +150,7 @@ async function main(): Promise<number> {
     tls,
     ledger,
     retention,
+    outputs: ledger ? new SqliteOutputStore(ledger.database, () => ledger.flush()) : undefined,
     nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
     // The catalog shares the daemon's database (and its migrations); an ephemeral one is in memory.
     catalog: ledger ? FrameCatalog.open(ledger.database) : undefined,

@@ -24,6 +24,7 @@ import { QueenMetrics } from './metrics/metrics.js';
 import { MetricsListener } from './metrics/metrics-listener.js';
 import { fileBytes } from './metrics/file-bytes.js';
 import type { RetentionRunner } from './tasks/retention-runner.js';
+import { MemoryOutputStore, TaskOutputs, type OutputStore } from './tasks/task-output.js';
 
 export type QueenState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -51,6 +52,8 @@ export class Queen {
   readonly #tls: QueenTls | undefined;
   #stopping: Promise<void> | null = null;
   #retention: RetentionRunner | null = null;
+  /** What running and finished attempts printed (task output capture). */
+  readonly outputs: TaskOutputs;
   readonly paths: DaemonPaths;
   readonly frames: { catalog: FrameCatalog; writer: FrameWriter; root: DataRoot; dataRoot: string };
   url = '';
@@ -62,7 +65,16 @@ export class Queen {
   constructor(
     readonly cfg: QueenConfig,
     private readonly log: Logger,
-    deps: { tls?: QueenTls; ledger?: TaskLedger; nodes?: NodeStore; catalog?: FrameCatalog; tokens?: TokenStore; idempotency?: Idempotency; retention?: RetentionRunner } = {},
+    deps: {
+      tls?: QueenTls;
+      ledger?: TaskLedger;
+      nodes?: NodeStore;
+      catalog?: FrameCatalog;
+      tokens?: TokenStore;
+      idempotency?: Idempotency;
+      retention?: RetentionRunner;
+      outputs?: OutputStore;
+    } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.#tls = deps.tls;
@@ -74,6 +86,7 @@ export class Queen {
     this.registry = new HiveRegistry(cfg.hiveTimeoutMs, cfg.heartbeatMs, log);
     this.scheduler = new Scheduler(this.ledger, () => this.registry.sessions(), { maxAttempts: 3 }, log);
     this.registry.attach(this.scheduler);
+    this.outputs = new TaskOutputs(deps.outputs ?? new MemoryOutputStore());
     this.frames = this.#frames(deps.catalog ?? FrameCatalog.memory());
     this.metrics = new QueenMetrics(this.scheduler, {
       hives: () => [...this.registry.sessions()].map((s) => ({ name: s.resources.name, lastHeartbeatAt: s.lastHeartbeatAt, bees: s.bees })),
@@ -84,6 +97,7 @@ export class Queen {
       frames: () => this.frames.catalog.list(),
     });
     this.app = buildApp({
+      outputs: this.outputs,
       tls: deps.tls,
       frames: this.frames,
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
@@ -157,7 +171,15 @@ export class Queen {
           this.registry.onHello(ws, hello);
           return true;
         },
-        onMessage: (ws, msg) => this.registry.onMessage(ws, msg),
+        onMessage: (ws, msg) => {
+          // Output only from the hive holding that attempt; it is kept with the attempt when its result comes.
+          if (msg.type === 'task.output') {
+            if (this.registry.sessionOf(ws)?.inFlight.get(msg.taskId) === msg.attempt) this.outputs.append(msg);
+            return;
+          }
+          this.registry.onMessage(ws, msg);
+          if (msg.type === 'task.succeeded' || msg.type === 'task.failed') this.outputs.finish(msg.taskId, msg.attempt);
+        },
         onClose: (ws, code) => this.registry.onClose(ws, code),
       },
       this.log,

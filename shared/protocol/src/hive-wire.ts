@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TaskSpec, TaskLimits, TaskValue } from './task.js';
 import { BeeState, BeeStatus, HiveResources } from './status.js';
 import { WireErrorSchema } from './wire-error.js';
+import { OutputStream } from './task-output.js';
 
 /*
  * Hive ↔ queen: one WebSocket opened by the hive, JSON text frames, each one message or an array of
@@ -60,7 +61,20 @@ export const TaskFailed = z.object({
   beeState: BeeState,
 });
 
-export const HiveToQueen = z.discriminatedUnion('type', [Hello, Heartbeat, TaskStarted, TaskSucceeded, TaskFailed]);
+/**
+ * What a running attempt printed since the last one (stdout/stderr in arrival order), at most one
+ * per OUTPUT_FLUSH_MS per attempt and only when it printed; `cut` bytes before these were dropped
+ * (more than TASK_OUTPUT_MAX_BYTES waited). Always sent before the attempt's result.
+ */
+export const TaskOutput = z.object({
+  type: z.literal('task.output'),
+  taskId: z.string().min(1).max(128),
+  attempt: z.number().int().positive(),
+  chunks: z.array(z.object({ stream: OutputStream, data: z.string() })).max(10_000),
+  cut: z.number().int().nonnegative(),
+});
+
+export const HiveToQueen = z.discriminatedUnion('type', [Hello, Heartbeat, TaskStarted, TaskSucceeded, TaskFailed, TaskOutput]);
 export type HiveToQueen = z.infer<typeof HiveToQueen>;
 
 // queen → hive
@@ -106,4 +120,5 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 export type TaskAssign = z.infer<typeof TaskAssign>;
 export type TaskSucceeded = z.infer<typeof TaskSucceeded>;
 export type TaskFailed = z.infer<typeof TaskFailed>;
+export type TaskOutput = z.infer<typeof TaskOutput>;
 export type ResultAck = z.infer<typeof ResultAck>;

@@ -60,6 +60,8 @@ export const PlanTaskSpec = z.object({
   kind: z.literal('plan'),
   sql: z.string().min(1).max(1_000_000),
   catalog: z.array(z.unknown()),
+  /** The frame versions the catalog was read from: what the ledger keeps instead of the catalog. */
+  frames: z.array(z.object({ frame: z.string(), version: z.number().int().nonnegative() })).optional(),
   bees: z.number().int().positive(),
   targetBytesPerGroup: z.number().int().positive(),
 });

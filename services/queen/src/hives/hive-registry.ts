@@ -42,6 +42,11 @@ export class HiveRegistry {
     return this.#byWs.values();
   }
 
+  /** The session of a hive's socket (undefined before hello or after loss). */
+  sessionOf(ws: WebSocket): HiveSession | undefined {
+    return this.#byWs.get(ws);
+  }
+
   get size(): number {
     return this.#byWs.size;
   }

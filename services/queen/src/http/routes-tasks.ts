@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ListQuery, SubmitBatch, SubmitTask, TERMINAL_STATES, validate, WaitMany, WaitQuery } from '@apiary/protocol';
-import { IDEMPOTENCY_HEADER, type TaskState } from '@apiary/protocol';
+import { IDEMPOTENCY_HEADER, type TaskState, type TaskView } from '@apiary/protocol';
 import { toView, type TaskRecord } from '../tasks/ledger.js';
 import type { Scheduler } from '../tasks/scheduler.js';
+import type { TaskOutputs } from '../tasks/task-output.js';
 import { idempotencyKeyOf, requestHash, type Idempotency } from '../tasks/idempotency.js';
 import { requireScope } from './auth.js';
 
@@ -13,6 +14,8 @@ export interface TaskRouteDeps {
   admit(): void;
   get(id: string): TaskRecord | undefined;
   idempotency: Idempotency;
+  /** Captured task output, added to single-task answers. */
+  outputs: TaskOutputs;
 }
 
 export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
@@ -25,7 +28,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): v
     const { waitMs } = validate(WaitQuery, req.query, 'query');
     const [id] = submitOnce(req, 'POST /v1/tasks', reply, () => [scheduler.submit(body.spec, body.limits)]);
     const done = await scheduler.wait(id!, waitMs, abortOnClose(reply.raw));
-    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(toView(done));
+    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(withOutput(toView(done), deps.outputs));
   });
 
   // Many tasks in one transaction: the fast path for throughput.
@@ -49,7 +52,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): v
 
   app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (req, reply) => {
     const { waitMs } = validate(WaitQuery, req.query, 'query');
-    return toView(await scheduler.wait(req.params.id, waitMs, abortOnClose(reply.raw)));
+    return withOutput(toView(await scheduler.wait(req.params.id, waitMs, abortOnClose(reply.raw))), deps.outputs);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/tasks/:id', async (req) => {
@@ -75,6 +78,13 @@ export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): v
     }
     return deps.idempotency.submit(tokenId, key, hash, create).map((r) => r.id);
   }
+}
+
+/** One task's view with each attempt's captured output (lists leave it out: up to 64 KiB per attempt). */
+function withOutput(v: TaskView, outputs: TaskOutputs): TaskView {
+  const out = outputs.outputs(v.id);
+  if (out.size === 0) return v;
+  return { ...v, attempts: v.attempts.map((a) => (out.has(a.attempt) ? { ...a, output: out.get(a.attempt)! } : a)) };
 }
 
 /** Fires when the response is done or the client went away, so a long-poll never holds a dead waiter. */

@@ -8,6 +8,8 @@ import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
 import { waitForHives } from '../hives/wait-for-hive.js';
 import type { Scheduler } from '../tasks/scheduler.js';
+import { storedSpec } from '../tasks/stored-spec.js';
+import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
@@ -64,6 +66,8 @@ export class QueryRunner {
       ac.signal.addEventListener('abort', onAbort, { once: true });
       try {
         const done = await this.scheduler.wait(rec.id, 86_400_000);
+        // A finished plan task keeps only its frame references, in memory as in the ledger (stored-spec.ts).
+        if (TERMINAL_STATES.has(done.state)) done.spec = storedSpec(done.spec);
         if (done.state !== 'succeeded' || !done.value) {
           ac.abort();
           throw ApiaryError.fromWire(done.error ?? { code: 'INTERNAL', message: `task ended ${done.state}` });
@@ -103,7 +107,10 @@ export class QueryRunner {
     await this.#hivesUp(opts.signal);
     const { bees, memoryPerBee } = this.#capacity();
     const catalog = this.#catalogFor(named);
-    const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], bees, targetBytesPerGroup: Math.max(1, Math.floor(memoryPerBee / 4)) });
+    const versions = new Map(this.catalog.list().map((f) => [f.name, f.version]));
+    const frames = named.map((frame) => ({ frame, version: versions.get(frame) ?? 0 }));
+    const targetBytesPerGroup = Math.max(1, Math.floor(memoryPerBee / 4));
+    const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], frames, bees, targetBytesPerGroup });
     if (planned.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
     const plan = planned.plan as RenderedPlan;
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };

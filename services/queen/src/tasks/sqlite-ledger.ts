@@ -6,6 +6,7 @@ import { isLive, type ListFilter, type TaskLedger, type TaskRecord } from './led
 import { bumpEpoch } from './epoch.js';
 import { migrate } from './migrations.js';
 import { TaskPruner, type RetentionPolicy } from './retention.js';
+import { storedSpec } from './stored-spec.js';
 
 export interface SqliteLedgerOptions {
   /** Database file, or ':memory:' (tests). */
@@ -329,7 +330,7 @@ export class SqliteLedger implements TaskLedger {
     this.#insert.run(
       r.id,
       r.spec.kind,
-      JSON.stringify(r.spec),
+      JSON.stringify(storedSpec(r.spec)),
       JSON.stringify(r.limits),
       r.state,
       r.createdAt,
