@@ -46,6 +46,8 @@ export async function runJs(spec: JsTaskSpec, ctx: TaskContext): Promise<unknown
         (exported.length > 0 ? `; it exports: ${exported.join(', ')}` : '; it exports no functions'),
     );
   }
+  // Cancelled or timed out while its module loaded: it never starts (it could not see the signal fire).
+  if (ctx.signal.aborted) throw ctx.signal.reason;
   try {
     return await (fn as (args: unknown, ctx: TaskContext) => unknown)(spec.args, ctx);
   } catch (e) {

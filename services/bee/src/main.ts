@@ -25,8 +25,18 @@ startOrphanWatchdog(env.hivePid);
 // The hive may already be gone (it died while we loaded DuckDB's library): then go now.
 if (process.ppid !== env.hivePid || !process.connected) dieWithGroup();
 
-const duck = await Duck.open({ memoryLimitBytes: env.duckMemoryBytes, tempDir: env.scratchDir });
-let current: AbortController | null = null;
+// DuckDB is opened at the first task that needs it: a bee that only runs js never loads it.
+let duck: Duck | null = null;
+let duckOpen: Promise<Duck> | null = null;
+const openDuck = () =>
+  (duckOpen ??= Duck.open({ memoryLimitBytes: env.duckMemoryBytes, tempDir: env.scratchDir }).then(
+    (d) => (duck = d),
+    (e: unknown) => {
+      duckOpen = null; // a failed load is tried again by the next task that needs it
+      throw e;
+    },
+  ));
+let current: { taskId: string; ac: AbortController } | null = null;
 
 process.on('message', (raw: unknown) => {
   let msg: HiveToBee;
@@ -34,6 +44,11 @@ process.on('message', (raw: unknown) => {
     msg = validate(HiveToBee, raw, 'hive→bee message');
   } catch (e) {
     process.stderr.write(`apiary bee ${env.id}: ${(e as Error).message}\n`);
+    return;
+  }
+  if (msg.type === 'abort') {
+    // ctx.signal fires with an ApiaryError: a task that rejects with signal.reason ends with its code.
+    if (current?.taskId === msg.taskId) current.ac.abort(new ApiaryError(msg.code, msg.message));
     return;
   }
   void run(msg);
@@ -44,22 +59,23 @@ let mayBeDirty = false;
 
 async function run(msg: BeeRun): Promise<void> {
   const ac = new AbortController();
-  current = ac;
+  const me = { taskId: msg.taskId, ac };
+  current = me;
   try {
     if (mayBeDirty) {
       mayBeDirty = false;
-      await duck.resetIfDirty();
+      await (await openDuck()).resetIfDirty();
     }
     let value: TaskValue;
     if (msg.spec.kind === 'sql') {
       mayBeDirty = true; // also when it fails: a failed script may have created tables first
-      value = await duck.query(msg.spec.sql, ac.signal);
+      value = await (await openDuck()).query(msg.spec.sql, ac.signal);
     } else if (msg.spec.kind === 'plan') {
-      value = await runPlan(duck, msg.spec, ac.signal);
+      value = await runPlan(await openDuck(), msg.spec, ac.signal);
     } else if (msg.spec.kind === 'fsql') {
       value = await runFrameSql(msg.spec, { memoryLimitBytes: env.duckMemoryBytes, tempDir: msg.scratchDir }, ac.signal);
     } else if (msg.spec.kind === 'write') {
-      value = await runWrite(duck, msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir });
+      value = await runWrite(await openDuck(), msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir });
     } else {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };
@@ -69,7 +85,7 @@ async function run(msg: BeeRun): Promise<void> {
   } catch (e) {
     send({ type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') });
   } finally {
-    if (current === ac) current = null;
+    if (current === me) current = null;
   }
 }
 
@@ -84,8 +100,9 @@ function toJsonValue(v: unknown): unknown {
 }
 
 process.on('exit', () => {
-  current?.abort();
-  duck.close();
+  current?.ac.abort();
+  duck?.close();
 });
 
-send({ type: 'ready', pid: process.pid, duckdb: await duck.version() });
+// `duckdb`: the version once loaded; not loaded yet at start (see openDuck).
+send({ type: 'ready', pid: process.pid, duckdb: 'not loaded' });

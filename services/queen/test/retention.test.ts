@@ -52,7 +52,18 @@ function finished(finishedAt: number, big = false): TaskRecord {
 function live(state: 'queued' | 'running', createdAt: number): TaskRecord {
   seq++;
   const attempts = state === 'running' ? [{ attempt: 1, hive: 'h#1', bee: 0, startedAt: createdAt, durationMs: 0, error: null }] : [];
-  return { id: `task-${seq}`, spec: { kind: 'sql', sql: 'select 1' }, limits: {}, state, createdAt, finishedAt: null, maxAttempts: 3, attempts, value: null, error: null };
+  return {
+    id: `task-${seq}`,
+    spec: { kind: 'sql', sql: 'select 1' },
+    limits: {},
+    state,
+    createdAt,
+    finishedAt: null,
+    maxAttempts: 3,
+    attempts,
+    value: null,
+    error: null,
+  };
 }
 
 /** Rows actually in the database file, read through a second connection (not the ledger's caches). */

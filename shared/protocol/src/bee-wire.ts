@@ -8,7 +8,9 @@ import { WireErrorSchema } from './wire-error.js';
 
 // hive → bee
 export const BeeRun = z.object({ type: z.literal('run'), taskId: z.string(), spec: TaskSpec, scratchDir: z.string() });
-export const HiveToBee = z.discriminatedUnion('type', [BeeRun]);
+/** Fire the running JS task's ctx.signal (cancel or timeout); the hive kills the bee if the task has not settled within its grace. */
+export const BeeAbort = z.object({ type: z.literal('abort'), taskId: z.string(), code: z.enum(['TASK_CANCELLED', 'TASK_TIMEOUT']), message: z.string() });
+export const HiveToBee = z.discriminatedUnion('type', [BeeRun, BeeAbort]);
 export type HiveToBee = z.infer<typeof HiveToBee>;
 
 // bee → hive
@@ -18,4 +20,5 @@ export const BeeError = z.object({ type: z.literal('error'), taskId: z.string(),
 export const BeeToHive = z.discriminatedUnion('type', [BeeReady, BeeResult, BeeError]);
 export type BeeToHive = z.infer<typeof BeeToHive>;
 export type BeeRun = z.infer<typeof BeeRun>;
+export type BeeAbort = z.infer<typeof BeeAbort>;
 export type BeeReady = z.infer<typeof BeeReady>;

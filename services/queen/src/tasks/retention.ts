@@ -43,9 +43,7 @@ export class TaskPruner {
     private readonly resultsDir: string | null,
   ) {
     // The newest-but-maxTasks finished task: it and everything finished before it go.
-    this.#boundary = db.prepare(
-      'SELECT finished_at, seq FROM tasks WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, seq DESC LIMIT 1 OFFSET ?',
-    );
+    this.#boundary = db.prepare('SELECT finished_at, seq FROM tasks WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, seq DESC LIMIT 1 OFFSET ?');
     this.#candidates = db.prepare(
       `SELECT seq, id, value_file FROM tasks
        WHERE finished_at IS NOT NULL AND state NOT IN ('queued', 'running')
