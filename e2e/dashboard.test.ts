@@ -79,7 +79,15 @@ describe('web dashboard in headless Chromium', () => {
   let b: TestBrowser | null = null;
 
   beforeEach(async () => {
-    d = await TestDaemon.start();
+    // Info level, so the daemon writes a line per request and "no secret in the logs" is a real check.
+    const level = process.env.APIARY_LOG_LEVEL;
+    process.env.APIARY_LOG_LEVEL = 'info';
+    try {
+      d = await TestDaemon.start();
+    } finally {
+      if (level === undefined) delete process.env.APIARY_LOG_LEVEL;
+      else process.env.APIARY_LOG_LEVEL = level;
+    }
     await d.waitHives(1, BEES_UP_MS);
     b = await TestBrowser.launch();
   }, TEST_MS);
@@ -186,6 +194,8 @@ describe('web dashboard in headless Chromium', () => {
 
       // Neither the client token nor the code reached a URL the queen saw or a log line.
       const logs = daemonLogs(d!);
+      // (The daemon logs at info here: its request lines are there, so their lack of secrets means something.)
+      expect(logs).toContain('/v1/dashboard/session');
       expect(logs).not.toContain(d!.token('client'));
       expect(logs).not.toContain(code);
     },

@@ -17,8 +17,9 @@ const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, m
 /** A task's timeout in the black-hole test: short, so the test is quick. */
 const SHORT_TIMEOUT_MS = 1000;
 /**
- * The queen's deadline for an attempt never reported started (attempt-deadlines.ts): twice the
- * timeout (it may wait behind one task per bee) plus the grace, found at the next check.
+ * The queen's deadline for an attempt never reported started (attempt-deadlines.ts): its timeout plus
+ * the longest the hive was given (the same here: it is the hive's only task) plus the grace, found
+ * at the next check.
  */
 const RECLAIMED_WITHIN_MS = 2 * SHORT_TIMEOUT_MS + ATTEMPT_GRACE_MS + ATTEMPT_CHECK_MS + LOAD_MARGIN_MS;
 /** The restart reclaim window (queen.ts): hive timeout + the hives' longest reconnect backoff. */

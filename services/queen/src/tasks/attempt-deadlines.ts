@@ -27,14 +27,19 @@ interface Due {
 /**
  * The queen's deadline per attempt, so a silent or lying hive cannot hold work forever. Until the hive
  * reports the start, the attempt may also be waiting behind one task per bee (capacity is two per
- * bee): 2 × timeout + grace from the assign. From the first start report: timeout + grace (later
- * start reports do not extend it).
+ * bee), each of which may run up to its own timeout: the longest timeout this hive has been given
+ * (its own included) + its timeout + grace from the assign. From the first start report: timeout +
+ * grace (later start reports do not extend it).
  */
 export class AttemptDeadlines {
   readonly #due = new Map<string, Due>();
+  /** Per hive, the longest timeout it has been given: what a queued attempt may wait behind. */
+  readonly #longest = new WeakMap<HiveSession, number>();
 
   assigned(taskId: string, attempt: number, hive: HiveSession, timeoutMs: number, now = Date.now()): void {
-    this.#due.set(taskId, { attempt, hive, timeoutMs, at: now + 2 * timeoutMs + ATTEMPT_GRACE_MS, started: false });
+    const longest = Math.max(timeoutMs, this.#longest.get(hive) ?? 0);
+    this.#longest.set(hive, longest);
+    this.#due.set(taskId, { attempt, hive, timeoutMs, at: now + longest + timeoutMs + ATTEMPT_GRACE_MS, started: false });
   }
 
   started(taskId: string, attempt: number, now = Date.now()): void {
