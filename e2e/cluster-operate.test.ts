@@ -165,7 +165,8 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
         expect(i, `no log line "${what}" ${also.join(' ')} in:\n${logs.stdout}`).toBeGreaterThanOrEqual(0);
         return i;
       };
-      const hiveWs = new RegExp(`ws://${pis.host(1).hostSideAddress.replace(/\./g, '\\.')}:${port}/v1/hive`);
+      // wss: the cluster's queen listens beyond loopback, so it serves TLS.
+      const hiveWs = new RegExp(`wss?://${pis.host(1).hostSideAddress.replace(/\./g, '\\.')}:${port}/v1/hive`);
       const started = at('hive starting', /pi1/);
       const joined = at('joined the queen', hiveWs);
       expect(joined).toBeGreaterThan(started);
@@ -213,7 +214,7 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(
-          `QUEEN_START_FAILED.*port ${fixed.port} .*held by the queen daemon at http://\\S+ \\(pid ${pid}\\).*keeper cluster up .*plain \`keeper sql\``,
+          `QUEEN_START_FAILED.*port ${fixed.port} .*held by the queen daemon at https?://\\S+ \\(pid ${pid}\\).*keeper cluster up .*plain \`keeper sql\``,
         ),
       );
       // Its ephemeral queen is gone again; nothing was started on the host.
