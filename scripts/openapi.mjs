@@ -165,6 +165,13 @@ const doc = {
         responses: { 202: { description: 'stopping' }, 401: errors[401] },
       },
     },
+    '/v1/admin/prune': {
+      post: {
+        summary: 'Delete finished tasks past the retention policy now (rows, attempts, output, result files); admin scope',
+        requestBody: json(P.PruneRequest),
+        responses: { 200: { description: 'pruned', ...json(P.PruneResponse) }, 400: errors[400], 401: errors[401] },
+      },
+    },
     '/v1/frames': {
       get: {
         summary: 'Frames: current version, versions, rows, cells, bytes',
