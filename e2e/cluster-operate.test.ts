@@ -192,7 +192,7 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
       const r = await run(['sql', '--cluster', fixed.file, 'SELECT 42 AS answer', '--format', 'json']);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual([{ answer: 42 }]);
-      expect(r.stderr).toMatch(/cluster fakepis is already served by the queen at http:\/\/\S+ \(its hives: pi1\): running there/);
+      expect(r.stderr).toMatch(/cluster fakepis is already served by the queen at https?:\/\/\S+ \(its hives: pi1\): running there/);
       expect(r.stderr).toMatch(/plain `keeper sql` \(without --cluster\)/);
       expect(r.stderr).not.toMatch(/EADDRINUSE|QUEEN_START_FAILED/);
       // No queen and no hive of its own: the daemon and the host's hive are the ones that were there.

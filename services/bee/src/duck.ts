@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ApiaryError, type SqlResult } from '@apiary/protocol';
 import { rowsOf } from './json-safe.js';
 
@@ -9,7 +9,15 @@ export interface DuckOptions {
 }
 
 /**
- * One DuckDB instance per bee, opened once and kept warm. threads = 1 because a bee is one core;
+ * DuckDB's native library, loaded on first use: a bee that only ever runs js tasks never maps it
+ * (~30 MiB of PSS per bee, issue 14). A dynamic import stays dynamic in the esbuild bundle.
+ */
+export function loadDuckDb(): Promise<typeof import('@duckdb/node-api')> {
+  return import('@duckdb/node-api');
+}
+
+/**
+ * One DuckDB instance per bee, opened at its first SQL task and kept warm. threads = 1 because a bee is one core;
  * parallelism comes from running many bees.
  */
 export class Duck {
@@ -25,6 +33,7 @@ export class Duck {
   }
 
   static async #create(o: DuckOptions): Promise<[DuckDBInstance, DuckDBConnection]> {
+    const { DuckDBInstance } = await loadDuckDb();
     const instance = await DuckDBInstance.create(':memory:', {
       threads: '1',
       memory_limit: `${Math.floor(o.memoryLimitBytes / (1024 * 1024))}MiB`,

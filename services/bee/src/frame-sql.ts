@@ -1,6 +1,5 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { FrameSqlTaskSpec, SqlResult } from '@apiary/protocol';
-import { classifyDuckError } from './duck.js';
+import { classifyDuckError, loadDuckDb } from './duck.js';
 import { rowsOf } from './json-safe.js';
 import { frameViewSql, withoutTrailingSemicolon } from '@apiary/planner';
 import { lit } from './sql-text.js';
@@ -16,6 +15,7 @@ export interface SandboxOptions {
  * naming /etc/passwd gets a permission error. Closed after the query, so nothing carries over.
  */
 export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, signal: AbortSignal): Promise<SqlResult> {
+  const { DuckDBInstance } = await loadDuckDb();
   const instance = await DuckDBInstance.create(':memory:', {
     threads: '1',
     memory_limit: `${Math.floor(o.memoryLimitBytes / (1024 * 1024))}MiB`,
