@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
 import { QUEEN_BIN, TASKS, tempHome } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
-import { parseExposition, valueOf, type Exposition } from './helpers/prom-text.js';
+import { parseExposition, sampleValue, type Exposition } from './helpers/prom-text.js';
 import { pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
 import { HIVE_DEFAULTS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
 
@@ -45,7 +45,7 @@ describe('GET /metrics on a real daemon', () => {
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return parseExposition(await r.text());
   };
-  const v = (e: Exposition, name: string, labels: Record<string, string> = {}) => valueOf(e, name, labels) ?? 0;
+  const v = (e: Exposition, name: string, labels: Record<string, string> = {}) => sampleValue(e, name, labels) ?? 0;
 
   it('after N tasks the counters moved by N with kind/outcome/code labels; gauges describe the colony; no task ids as labels', async () => {
     const before = await scrape();
@@ -138,7 +138,7 @@ describe('GET /metrics on a real daemon', () => {
     const open = await fetch(d.metricsUrl);
     expect(open.status).toBe(200);
     const e = parseExposition(await open.text());
-    expect(valueOf(e, 'apiary_hives')).toBe(1);
+    expect(sampleValue(e, 'apiary_hives')).toBe(1);
     expect((await fetch(`http://127.0.0.1:${m.port}/v1/colony`)).status).toBe(404);
     // All of 127/8 is this machine: another loopback address reaches every socket bound to 0.0.0.0,
     // but not one bound to 127.0.0.1 only.

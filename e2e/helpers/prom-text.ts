@@ -98,7 +98,7 @@ function parseValue(s: string, bad: (why: string) => Error): number {
 }
 
 /** The value of the one sample with this name and these labels (a subset match), or undefined. */
-export function valueOf(e: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(e: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
   const hits = e.samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   if (hits.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${hits.length} samples`);
   return hits[0]?.value;

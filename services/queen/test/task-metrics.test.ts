@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { parseExposition, valueOf } from '../../../e2e/helpers/prom-text.js';
+import { parseExposition, sampleValue } from '../../../e2e/helpers/prom-text.js';
 import { taskMetrics } from '../src/metrics/task-metrics.js';
 
 describe('task metrics', () => {
@@ -13,17 +13,17 @@ describe('task metrics', () => {
     o.finished('js', 'cancelled', null); // never ran: counted, not observed
     for (const code of ['OK', 'OK', 'BEE_MEMORY_EXCEEDED', 'made up by a hive']) o.attemptEnded(code);
     const e = parseExposition(await reg.metrics());
-    expect(valueOf(e, 'apiary_tasks_total', { kind: 'sql', outcome: 'succeeded' })).toBe(2);
-    expect(valueOf(e, 'apiary_tasks_total', { kind: 'sql', outcome: 'failed' })).toBe(1);
-    expect(valueOf(e, 'apiary_tasks_total', { kind: 'js', outcome: 'cancelled' })).toBe(1);
-    const bucket = (le: string) => valueOf(e, 'apiary_task_duration_seconds_bucket', { kind: 'sql', le });
+    expect(sampleValue(e, 'apiary_tasks_total', { kind: 'sql', outcome: 'succeeded' })).toBe(2);
+    expect(sampleValue(e, 'apiary_tasks_total', { kind: 'sql', outcome: 'failed' })).toBe(1);
+    expect(sampleValue(e, 'apiary_tasks_total', { kind: 'js', outcome: 'cancelled' })).toBe(1);
+    const bucket = (le: string) => sampleValue(e, 'apiary_task_duration_seconds_bucket', { kind: 'sql', le });
     expect([bucket('0.01'), bucket('0.05'), bucket('1800'), bucket('+Inf')]).toEqual([1, 2, 2, 3]);
-    expect(valueOf(e, 'apiary_task_duration_seconds_count', { kind: 'sql' })).toBe(3);
-    expect(valueOf(e, 'apiary_task_duration_seconds_sum', { kind: 'sql' })).toBeCloseTo(3600.021, 6);
+    expect(sampleValue(e, 'apiary_task_duration_seconds_count', { kind: 'sql' })).toBe(3);
+    expect(sampleValue(e, 'apiary_task_duration_seconds_sum', { kind: 'sql' })).toBeCloseTo(3600.021, 6);
     expect(e.samples.some((s) => s.name.startsWith('apiary_task_duration_seconds') && s.labels.kind === 'js')).toBe(false);
-    expect(valueOf(e, 'apiary_task_attempts_total', { code: 'OK' })).toBe(2);
-    expect(valueOf(e, 'apiary_task_attempts_total', { code: 'BEE_MEMORY_EXCEEDED' })).toBe(1);
-    expect(valueOf(e, 'apiary_task_attempts_total', { code: 'UNKNOWN' })).toBe(1);
+    expect(sampleValue(e, 'apiary_task_attempts_total', { code: 'OK' })).toBe(2);
+    expect(sampleValue(e, 'apiary_task_attempts_total', { code: 'BEE_MEMORY_EXCEEDED' })).toBe(1);
+    expect(sampleValue(e, 'apiary_task_attempts_total', { code: 'UNKNOWN' })).toBe(1);
     expect(e.samples.filter((s) => s.name === 'apiary_task_attempts_total')).toHaveLength(3);
   });
 });
