@@ -26,6 +26,11 @@ const HOSTS = ['pi1', 'pi2'];
 const TEST_TIMEOUT_MS = 180_000;
 /** A hive process started by hand reaches its first connection attempt within this, on a loaded machine (waitHives allows as much). */
 const HIVE_FIRST_ATTEMPT_MS = 20_000;
+/**
+ * A hive whose queen went away redials after its backoff (queen-link.ts backoffMs: capped at 5 s,
+ * +50 % jitter), and an attempt that raced the restart may wait out its 5 s handshake timeout first.
+ */
+const REJOIN_WITHIN_MS = 5000 * 1.5 + 5000 + LOAD_MARGIN_MS;
 /** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
 const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
 
@@ -121,6 +126,34 @@ describeFakePis('TLS between the queen and hives on 2 fake Pis (pinned certifica
       const k = await run(['sql', 'SELECT 40 + 2 AS answer', '--format', 'json']);
       expect(k.exitCode, k.stderr).toBe(0);
       expect(k.stdout).toContain('42');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'the certificate is kept: a restarted queen serves the same one, and the running hives, still pinned to it, rejoin',
+    async () => {
+      await ensureUp();
+      const before = queenJson();
+      const port = new URL(before.url).port;
+      const hivePids = pis.hosts.map((h) => readFileSync(path.join(h.home, 'hive.pid'), 'utf8').trim());
+      // The daemon goes and comes back on its port; the hives keep running and redial it.
+      const stop = await run(['queen', 'stop', '--keep-hives']);
+      expect(stop.exitCode, stop.stdout + stop.stderr).toBe(0);
+      const start = await run(['queen', 'start', '--detach', '--host', '0.0.0.0', '--port', port, '--no-local-hive']);
+      expect(start.exitCode, start.stdout + start.stderr).toBe(0);
+      const after = queenJson();
+      expect(after.pid).not.toBe(before.pid);
+      expect(after.url).toBe(before.url);
+      expect(after.fingerprint).toBe(before.fingerprint);
+      const rejoined = async () => {
+        const c = await client()
+          .colony()
+          .catch(() => null);
+        return c !== null && HOSTS.every((n) => c.hives.some((h) => h.resources.name === n && h.bees.length > 0));
+      };
+      await waitFor(rejoined, REJOIN_WITHIN_MS, 'both hives rejoined the restarted queen over wss');
+      expect(pis.hosts.map((h) => readFileSync(path.join(h.home, 'hive.pid'), 'utf8').trim())).toEqual(hivePids);
     },
     TEST_TIMEOUT_MS,
   );
