@@ -1,5 +1,4 @@
 import type { ClientChannel } from 'ssh2';
-import { ApiaryError } from '@apiary/protocol';
 import { remoteCommand, shellQuote } from '@apiary/config';
 import type { Ssh } from './ssh.js';
 
@@ -45,15 +44,12 @@ export function pidOfHive(pidWord: string, hiveWord: string): string {
   return `pid=$(cat ${pidWord} 2>/dev/null) && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF ${hiveWord} && echo $pid`;
 }
 
-/** The pid of our running hive on the host, if any (pidfile checked against the process's command line). */
-export async function runningHivePid(ssh: Ssh, l: RemoteLayout): Promise<number | null> {
-  const p = remotePaths(l);
-  const r = await ssh.exec(pidOfHive(shellQuote(p.pid), shellQuote(p.hive)), { timeoutMs: 15_000 });
-  const pid = Number(r.stdout.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-/** Shell: start the hive detached, write its pidfile, print its pid. */
+/**
+ * Shell: start a persistent hive detached from the SSH session (setsid, nohup), so it outlives
+ * this connection and reconnects to the queen on its own; write its pidfile, print its pid. The
+ * hive writes hive.log itself (--log-file: rotated at 10 MiB, 3 files); the shell's append catches
+ * what Node prints raw.
+ */
 export function startDetachedScript(l: RemoteLayout): string {
   const p = remotePaths(l);
   // The braces keep `&` to the hive alone: a backgrounded `cd && …` list would be a subshell holding
@@ -64,28 +60,10 @@ export function startDetachedScript(l: RemoteLayout): string {
   );
 }
 
-/**
- * A persistent hive: detached from the SSH session (setsid, nohup), with a pidfile and a log file,
- * so it outlives this connection and reconnects to the queen on its own. The hive writes hive.log
- * itself (--log-file: rotated at 10 MiB, 3 files); the shell's append catches what Node prints raw.
- */
-export async function startDetached(ssh: Ssh, l: RemoteLayout): Promise<number> {
-  const r = await ssh.exec(startDetachedScript(l), { timeoutMs: 15_000 });
-  const pid = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0)
-    throw new ApiaryError('SETUP_FAILED', `${ssh.target.name}: could not start the hive: ${r.stderr.trim() || r.stdout.trim()}`);
-  return pid;
-}
-
 /** An ephemeral hive attached to an SSH channel: when the channel closes, its stdin ends and it exits. */
 export function startAttached(ssh: Ssh, l: RemoteLayout): Promise<ClientChannel> {
   const cmd = `cd ${shellQuote(l.installDir)} && APIARY_HOME=${shellQuote(l.home)} exec ${remoteCommand(hiveArgv(l, ['--ephemeral', '--exit-with-stdin']))}`;
   return ssh.spawn(cmd);
-}
-
-/** Stop our hive on the host by its pidfile: SIGTERM, wait up to graceMs, then SIGKILL its group. */
-export async function stopByPidfile(ssh: Ssh, l: RemoteLayout, graceMs: number): Promise<void> {
-  await ssh.exec(stopScript(l, graceMs), { timeoutMs: graceMs + 15_000 });
 }
 
 /** Shell: stop our hive by its pidfile (SIGTERM, up to graceMs, then SIGKILL its group); no hive, no-op. */
