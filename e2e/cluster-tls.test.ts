@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -154,6 +154,26 @@ describeFakePis('TLS between the queen and hives on 2 fake Pis (pinned certifica
       };
       await waitFor(rejoined, REJOIN_WITHIN_MS, 'both hives rejoined the restarted queen over wss');
       expect(pis.hosts.map((h) => readFileSync(path.join(h.home, 'hive.pid'), 'utf8').trim())).toEqual(hivePids);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'keeper sql --cluster with no daemon: its ephemeral queen serves TLS with a certificate made for the run, and the attached hives pin it',
+    async () => {
+      if (hostPids().length > 0) expect((await run(['cluster', 'down', file])).exitCode).toBe(0);
+      if (pidsWithHome(home).length > 0) expect((await run(['queen', 'stop'])).exitCode).toBe(0);
+      expect([...hostPids(), ...pidsWithHome(home)]).toEqual([]);
+      const crt = path.join(home, 'tls', 'queen.crt');
+      const kept = existsSync(crt) ? statSync(crt).mtimeMs : null;
+      const r = await run(['sql', '--cluster', file, 'SELECT 6 * 7 AS answer', '--format', 'json', '--verbose'], { APIARY_LOG_LEVEL: 'info' });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      // Only the hosts' hives run it (the ephemeral cluster queen has none of its own), so they joined over wss.
+      expect(r.stdout).toContain('42');
+      expect(r.stderr).toMatch(/TLS: generated certificate, SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+      // Its certificate lived in memory: the daemon's kept one (if any) is untouched, none was written.
+      expect(existsSync(crt) ? statSync(crt).mtimeMs : null).toBe(kept);
+      await waitFor(() => [...hostPids(), ...pidsWithHome(home)].length === 0, STOP_GRACE_MS, 'the run ended everything it started');
     },
     TEST_TIMEOUT_MS,
   );
