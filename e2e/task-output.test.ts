@@ -68,7 +68,7 @@ describe('task output (daemon)', () => {
     const c = d!.client;
     const t = await c.run(js('flood', { bytes: 3 * TASK_OUTPUT_MAX_BYTES, tail: 'THE-END' }), {});
     const out = (await c.get(t.id)).attempts[0]!.output!;
-    expect(out.startsWith(TASK_OUTPUT_CUT_MARKER)).toBe(true);
+    expect(out.startsWith(TASK_OUTPUT_CUT_MARKER), `${out.length} chars: ${out.slice(0, 80)}…${out.slice(-40)}`).toBe(true);
     expect(Buffer.byteLength(out) - Buffer.byteLength(TASK_OUTPUT_CUT_MARKER)).toBeLessThanOrEqual(TASK_OUTPUT_MAX_BYTES);
     // The tail survives whole; the beginning is what went.
     expect(out.endsWith('THE-END\n')).toBe(true);

@@ -6,6 +6,7 @@ import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
 import { checkResultSize } from './result-cap.js';
+import { drainStdio } from './stdio-drain.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
@@ -81,8 +82,10 @@ async function run(msg: BeeRun): Promise<void> {
       value = { kind: 'js', value: toJsonValue(out) };
     }
     checkResultSize(value);
+    await drainStdio();
     send({ type: 'result', taskId: msg.taskId, value });
   } catch (e) {
+    await drainStdio();
     send({ type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') });
   } finally {
     if (current === me) current = null;
