@@ -51,6 +51,7 @@ beforeEach(async () => {
   const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
   client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   const ws = await serverSide;
+  await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
   seen = [];
   // Look into the ledger the moment each frame is written to the socket.
   const send = ws.send.bind(ws);

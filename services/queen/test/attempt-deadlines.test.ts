@@ -1,0 +1,74 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { HiveSession } from '../src/hives/hive-session.js';
+import { ATTEMPT_GRACE_MS, AttemptDeadlines } from '../src/tasks/attempt-deadlines.js';
+
+const RESOURCES = {
+  name: 'h',
+  host: 'x',
+  pid: 1,
+  arch: 'x64',
+  platform: 'linux',
+  node: '20',
+  cores: 2,
+  memoryBytes: 1e9,
+  bees: 1,
+  memoryPerBeeBytes: 3e8,
+  ephemeral: false,
+};
+
+let wss: WebSocketServer;
+let client: WebSocket;
+let hive: HiveSession;
+let other: HiveSession;
+
+beforeAll(async () => {
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
+  client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const ws = await serverSide;
+  await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
+  hive = new HiveSession('h#1', RESOURCES, ws);
+  other = new HiveSession('o#2', { ...RESOURCES, name: 'o' }, ws);
+});
+
+afterAll(async () => {
+  client.terminate();
+  await new Promise((r) => wss.close(r));
+});
+
+const T0 = 1_000_000;
+const ids = (xs: { taskId: string }[]) => xs.map((x) => x.taskId);
+
+it('an attempt not yet started may wait behind the longest timeout its hive was given; once started, its own timeout + grace', () => {
+  const d = new AttemptDeadlines();
+  d.assigned('long', 1, hive, 60_000, T0);
+  d.assigned('short', 1, hive, 1000, T0);
+  // Queued behind the long one: not reclaimed at 2 × its own timeout + grace.
+  expect(ids(d.takeExpired(T0 + 2 * 1000 + ATTEMPT_GRACE_MS + 1))).toEqual([]);
+  // Another hive's bound is its own.
+  d.assigned('elsewhere', 1, other, 1000, T0);
+  expect(ids(d.takeExpired(T0 + 2 * 1000 + ATTEMPT_GRACE_MS + 1))).toEqual(['elsewhere']);
+  // Started: its own timeout + grace from the start; a second start report does not extend it.
+  const startedAt = T0 + 10_000;
+  d.started('short', 1, startedAt);
+  d.started('short', 1, startedAt + 5000);
+  expect(ids(d.takeExpired(startedAt + 1000 + ATTEMPT_GRACE_MS - 1))).toEqual([]);
+  expect(ids(d.takeExpired(startedAt + 1000 + ATTEMPT_GRACE_MS + 1))).toEqual(['short']);
+  // The long one, never started: 60 s + 60 s + grace.
+  expect(ids(d.takeExpired(T0 + 120_000 + ATTEMPT_GRACE_MS - 1))).toEqual([]);
+  expect(ids(d.takeExpired(T0 + 120_000 + ATTEMPT_GRACE_MS + 1))).toEqual(['long']);
+});
+
+it('an ended attempt, or a start report of another attempt, changes nothing', () => {
+  const d = new AttemptDeadlines();
+  d.assigned('a', 2, hive, 1000, T0);
+  d.started('a', 1, T0); // a stale attempt's start
+  d.end('b');
+  expect(ids(d.takeExpired(T0 + 1000 + 60_000 + ATTEMPT_GRACE_MS + 1))).toEqual(['a']);
+  d.assigned('c', 1, hive, 1000, T0);
+  d.end('c');
+  expect(d.takeExpired(T0 + 10 * 60_000)).toEqual([]);
+});
