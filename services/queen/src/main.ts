@@ -37,9 +37,9 @@ import { Idempotency } from './tasks/idempotency.js';
  * (100000) are pruned with their result files every --prune-every (60s); see tasks/retention.ts.
  * --metrics-port opens a second listener with GET /metrics and no token (a local Prometheus); the
  * main port's /metrics needs the client token. The ready line then also carries "metricsUrl".
- * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * Logs: JSON lines (daemon) or readable text (ephemeral, or --log-format pretty) on stderr, or into
  * --log-file (rotated at 10 MiB, 3 files; its local hive then writes hive.log beside it).
+ * Tokens: APIARY_CLIENT_TOKEN and APIARY_JOIN_TOKEN, or (daemon) the 0600 files under APIARY_HOME/tokens,
  * generated at first start. Never argv. When listening, prints one JSON line on stdout:
  * {"type":"ready","url":…,"pid":…}. A daemon also writes queen.pid and queen.json under APIARY_HOME.
  * TLS: a --host other than loopback (or --tls-cert/--tls-key) serves https/wss; the ready line and
@@ -77,18 +77,18 @@ async function main(): Promise<number> {
       'prune-every': { type: 'string' },
       'metrics-host': { type: 'string' },
       'metrics-port': { type: 'string' },
-    },
       'log-format': { type: 'string' },
       'log-file': { type: 'string' },
+    },
     strict: true,
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const size = (v: string | undefined, what: string) => (v === undefined ? undefined : parseSize(v, what));
   const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
   const ephemeral = values.ephemeral ?? false;
-  const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   const logFormat = usage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
   log = openProcessLog({ name: 'queen', format: logFormat, file: values['log-file'] }).log;
+  const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   if (!ephemeral) {
     // The ledger holds task results and the tokens sit beside it: nothing the daemon writes is for other users.
     process.umask(0o077);
@@ -105,10 +105,10 @@ async function main(): Promise<number> {
         graceMs: num(values.grace),
         memoryPollMs: num(values['memory-poll']),
         cacheDir: values['cache-dir'] ?? (ephemeral ? undefined : paths.cacheDir),
-      };
         logFormat,
         // A daemon that writes its own log file gives its local hive one beside it (each rotates its own).
         logFile: values['log-file'] ? path.join(path.dirname(values['log-file']), 'hive.log') : undefined,
+      };
   const cfg = resolveQueenConfig({
     home: paths.home,
     host: values.host,
