@@ -16,10 +16,16 @@ export const BeeStatus = z.object({
   cpuPercent: z.number().nonnegative(),
   tasksRun: z.number().int().nonnegative(),
   restarts: z.number().int().nonnegative(),
+  /** The restarts split by why the previous bee went (older hives omit it: all counted as crash). */
+  restartReasons: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** Set while the bee's memory cannot be read (MEMORY_READING_INVALID): its budget is not enforced. */
   memoryError: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type BeeStatus = z.infer<typeof BeeStatus>;
+
+/** Why a bee was replaced: over its memory budget, past its timeout, its task cancelled, anything else. */
+export const RESTART_REASONS = ['memory', 'timeout', 'cancel', 'crash'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** What a hive tells the queen about its machine in `hello`. */
 /** Names end up in logs and tables: printable text only (a newline in a name forged log lines). */

@@ -7,6 +7,9 @@ import { ATTEMPT_CHECK_MS, ATTEMPT_GRACE_MS, AttemptDeadlines, attemptTimeoutMs 
 import { attemptToken, hiveNameOf } from './attempt-tokens.js';
 import { CommitThenSend } from './commit-then-send.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
+import type { TaskObserver } from '../metrics/task-metrics.js';
+
+const NO_OBSERVER: TaskObserver = { finished() {}, attemptEnded() {} };
 
 export interface SubmitOptions {
   /** Place only on hives that read the queen's data root in place (see TaskRecord.onQueenFs). */
@@ -43,6 +46,8 @@ export class Scheduler {
   readonly #outbox: CommitThenSend;
   readonly #deadlines = new AttemptDeadlines();
   readonly #deadlineTimer: NodeJS.Timeout;
+  /** Metrics: told of every attempt end and terminal state (no-op until the queen sets one). */
+  observer: TaskObserver = NO_OBSERVER;
 
   constructor(
     private readonly ledger: TaskLedger,
@@ -239,6 +244,7 @@ export class Scheduler {
     if (!t) return;
     hive.inFlight.delete(ref.taskId);
     t.attempts[ref.attempt - 1]!.durationMs = durationMs;
+    this.observer.attemptEnded('OK');
     this.#finish(t, 'succeeded', value, null);
     this.#ack(hive, ref);
     this.pump();
@@ -321,6 +327,7 @@ export class Scheduler {
     this.#deadlines.end(taskId);
     a.error = error;
     a.durationMs = durationMs;
+    this.observer.attemptEnded(error.code);
     const decision = shouldRetry(error.code, attempt, t.maxAttempts, t.limits.retryUserErrors === true);
     if (decision === 'fail') {
       this.#finish(t, 'failed', null, error);
@@ -365,6 +372,9 @@ export class Scheduler {
     t.error = error;
     t.finishedAt = Date.now();
     this.ledger.update(t);
+    // The last attempt's run time, if it ended with a result (a cancelled one has none).
+    const last = t.attempts.at(-1);
+    this.observer.finished(t.spec.kind, state, last && (state === 'succeeded' || last.error !== null) ? last.durationMs : null);
     this.#emit(t);
     const ws = this.#waiters.get(t.id);
     if (ws) {
