@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
-import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
+import { describeFakePis, FakePis, reapLeftovers, upTimeoutMs } from './helpers/fakepi.js';
 import { keeper } from './helpers/keeper.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
 import { pidsWithHome } from './helpers/procs.js';
@@ -49,6 +49,9 @@ function toolsDir(root: string, name: string, oldNode: boolean): string {
   return dir;
 }
 
+/** beforeAll: 8 fake Pis made, then one `cluster up` (its keeper is given 120 s), plus a minute of slack. */
+const SETUP_BOUND_MS = upTimeoutMs(8) + 120_000 + 60_000;
+
 /** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
 const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
 
@@ -82,7 +85,7 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
     } finally {
       rmSync(tools, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, SETUP_BOUND_MS);
 
   afterAll(async () => {
     try {

@@ -139,6 +139,12 @@ export async function fakePiNamespaces(netId?: number): Promise<string[]> {
     .filter((n) => NS_RE.test(n) && (netId === undefined || n.startsWith(`apiary-${netId}-`)));
 }
 
+/**
+ * How long `fakepi.sh up N` may take: each host is a namespace, a veth link, an sshd and a login
+ * probe, made one after another; on a loaded machine (2 cores, load ~20) 8 hosts took 90 s.
+ */
+export const upTimeoutMs = (n: number) => 60_000 + n * 15_000;
+
 export class FakePis {
   private destroyed = false;
 
@@ -176,7 +182,7 @@ export class FakePis {
         ...Object.fromEntries(Object.entries(rootfs).map(([k, v]) => [`FAKEPI_ROOTFS_${k}`, v])),
       };
       // An arm64 host unpacks ~200 MB and its first login runs bash under qemu: more time.
-      await runScript(['up', String(n), dir], Object.keys(rootfs).length > 0 ? 180_000 : 60_000, env);
+      await runScript(['up', String(n), dir], Object.keys(rootfs).length > 0 ? 180_000 : upTimeoutMs(n), env);
     } catch (e) {
       // The script's trap tears down what it made; if it was killed (timeout), `down` does.
       await runScript(['down', dir], 60_000).catch(() => undefined);
