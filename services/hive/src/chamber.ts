@@ -74,14 +74,14 @@ export class Chamber {
   cpuPercent = 0;
   tasksRun = 0;
   restarts = -1;
+  /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
+  readonly restartReasons: Partial<Record<RestartReason, number>> = {};
   idleSince = 0;
   /** Where a running task's stdout/stderr goes (the hive sends it to the queen); unset: the hive's stderr. */
   onOutput: ((job: Job, chunks: OutputChunk[], cut: number) => void) | null = null;
   /** The running task's output; it outlives #running by a turn, for what is still in the pipes. */
   #capture: OutputCapture | null = null;
 
-  /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
-  readonly restartReasons: Partial<Record<RestartReason, number>> = {};
   constructor(
     readonly id: number,
     readonly budgetBytes: number,
@@ -101,12 +101,12 @@ export class Chamber {
   /** Fork a bee and resolve when it reports ready (DuckDB open). */
   start(): Promise<void> {
     this.sm.to('starting');
-    this.restarts++;
-    this.#killReason = null;
     if (this.restarts >= 0) {
       const why = restartReason(this.#killReason);
       this.restartReasons[why] = (this.restartReasons[why] ?? 0) + 1;
     }
+    this.restarts++;
+    this.#killReason = null;
     this.#ready = this.#spawn();
     return this.#ready;
   }
@@ -354,9 +354,9 @@ export class Chamber {
       tasksRun: this.tasksRun,
       restarts: Math.max(0, this.restarts),
       ...(this.#memory.error ? { memoryError: { code: this.#memory.error.code, message: this.#memory.error.message } } : {}),
+      restartReasons: { ...this.restartReasons },
     };
   }
-      restartReasons: { ...this.restartReasons },
 }
 
 /** Why a bee went, from the reason it was killed with (none: it died on its own). */

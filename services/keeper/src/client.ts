@@ -22,8 +22,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreatedToken, TokenInfo, TokenScope } from '@apiary/protocol';
 import { request, type RawResponse } from './http-request.js';
-import { followTask } from './task-stream.js';
 import { pinQueen } from './tls-pins.js';
+import { followTask } from './task-stream.js';
 
 /**
  * Waits between submission retries after a connection failure: about 8 s in all, enough for a

@@ -39,7 +39,9 @@ function beeRow(hive: string, b: BeeStatus): string[] {
     String(b.tasksRun),
     String(b.restarts),
     // A reading that cannot be true is said so, never drawn as an empty bar.
-    b.memoryError ? `${b.memoryError.code} (budget ${formatBytes(b.budgetBytes)} not enforced)` : `${bar(b.rssBytes, b.budgetBytes)} ${formatBytes(b.rssBytes)} / ${formatBytes(b.budgetBytes)}`,
+    b.memoryError
+      ? `${b.memoryError.code} (budget ${formatBytes(b.budgetBytes)} not enforced)`
+      : `${bar(b.rssBytes, b.budgetBytes)} ${formatBytes(b.rssBytes)} / ${formatBytes(b.budgetBytes)}`,
   ];
 }
 

@@ -97,8 +97,8 @@ export class Queen {
       frames: () => this.frames.catalog.list(),
     });
     this.app = buildApp({
-      outputs: this.outputs,
       tls: deps.tls,
+      outputs: this.outputs,
       frames: this.frames,
       queries: new QueryRunner(this.scheduler, this.frames.catalog, this.registry, this.frames.dataRoot, this.frames.writer),
       clientToken: cfg.clientToken,
@@ -117,12 +117,12 @@ export class Queen {
       stopHive: (h, graceMs) => this.registry.stopOne(h, graceMs ?? this.cfg.graceMs),
       nodes: deps.nodes ?? new MemoryNodeStore(),
       metrics: this.metrics,
+      log: log.child('http'),
       // An ephemeral queen's memory ledger lives as long as its one command: nothing to prune.
       prune: async (r) =>
         deps.retention
           ? deps.retention.run({ maxAgeMs: r.olderThanMs ?? deps.retention.policy.maxAgeMs, maxTasks: r.keep ?? deps.retention.policy.maxTasks })
           : { pruned: 0, durationMs: 0 },
-      log: log.child('http'),
     });
     this.#retention = deps.retention ?? null;
   }
