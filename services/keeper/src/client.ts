@@ -65,7 +65,8 @@ export class QueenClient {
       if ((e as Error).name === 'AbortError') throw e;
       // TLS_PIN_MISMATCH: the queen was reached, and refused for its certificate.
       if (e instanceof ApiaryError) throw e;
-      throw new ApiaryError('QUEEN_UNREACHABLE', `cannot reach the queen at ${this.url}: ${(e as Error).message}`);
+      // The cause lets a submission tell 'nothing listens' from 'the connection broke' (#submitOnce).
+      throw new ApiaryError('QUEEN_UNREACHABLE', `cannot reach the queen at ${this.url}: ${(e as Error).message}`, undefined, { cause: e });
     }
     let json: unknown = null;
     try {
@@ -95,7 +96,10 @@ export class QueenClient {
       try {
         return await this.#call<T>(method, path, body, signal, { 'idempotency-key': key });
       } catch (e) {
-        const retry = e instanceof ApiaryError && e.code === 'QUEEN_UNREACHABLE' && i < SUBMIT_RETRY_DELAYS_MS.length && !signal?.aborted;
+        // Refused on the first try: no queen listens there, so say so at once rather than after ~8 s
+        // of retries; refused later (a restart under way) or a broken connection is retried.
+        const refusedAtOnce = i === 0 && (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+        const retry = e instanceof ApiaryError && e.code === 'QUEEN_UNREACHABLE' && !refusedAtOnce && i < SUBMIT_RETRY_DELAYS_MS.length && !signal?.aborted;
         if (!retry) throw e;
         await sleep(SUBMIT_RETRY_DELAYS_MS[i], undefined, { signal });
       }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TERMINAL_STATES, type TaskEvent, type TaskOutputEvent } from '@apiary/protocol';
+import { agentFor } from './tls-pins.js';
 
 /**
  * Follow one task on GET /v1/events?task=ID: `onOutput` gets its output as the queen receives it;
@@ -19,7 +20,9 @@ export function followTask(baseUrl: string, token: string, taskId: string, onOut
       req.destroy();
       resolve();
     };
-    const req = mod.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal }, (res) => {
+    // A cluster queen's certificate is pinned like every other keeper request (tls-pins.ts).
+    const agent = agentFor(url);
+    const req = mod.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal, ...(agent ? { agent } : {}) }, (res) => {
       if (res.statusCode !== 200) return finish();
       res.setEncoding('utf8');
       let buf = '';

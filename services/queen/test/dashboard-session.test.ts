@@ -58,6 +58,18 @@ describe('dashboard one-time codes and sessions', () => {
     expect(s.session(id)).toBeNull();
   });
 
+  it('revoking a token ends the codes and sessions it minted, and only those', () => {
+    const { s } = store();
+    const reader = { scope: 'read' as const, tokenId: 'tok1' };
+    const { id } = s.exchange(s.mintCode(reader).code);
+    const { code: pending } = s.mintCode(reader);
+    const { id: other } = s.exchange(s.mintCode(admin).code);
+    expect(s.endFor('tok1')).toBe(2);
+    expect(s.session(id)).toBeNull();
+    refused(() => s.exchange(pending), 'AUTH_FAILED', /unknown, used or expired/);
+    expect(s.session(other)).not.toBeNull();
+  });
+
   it('live codes are bounded: minting in a loop drops the oldest, memory stays flat', () => {
     const { s } = store();
     const first = s.mintCode(admin).code;

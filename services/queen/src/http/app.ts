@@ -49,7 +49,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSqlRoutes(app, deps);
   registerUploadRoutes(app, deps);
   registerCellRoutes(app, deps);
-  registerTokenRoutes(app, deps);
+  registerTokenRoutes(app, deps, (id) => sessions.endFor(id));
   registerRetentionRoutes(app, deps);
   registerMetricsRoutes(app, deps);
   registerDashboardRoutes(app, deps, sessions);

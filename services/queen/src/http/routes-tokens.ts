@@ -8,7 +8,7 @@ import { routeNeed } from './route-scopes.js';
  * Token management (`keeper token create/list/revoke`) and the route table as this queen serves it;
  * all admin-only (route-scopes.ts). A created token's secret is in that one response and nowhere else.
  */
-export function registerTokenRoutes(app: FastifyInstance, deps: { tokens: TokenStore }): void {
+export function registerTokenRoutes(app: FastifyInstance, deps: { tokens: TokenStore }, onRevoke: (tokenId: string) => void = () => {}): void {
   app.post('/v1/admin/tokens', async (req, reply) => {
     const body = validate(CreateTokenRequest, req.body ?? {}, 'token request');
     return reply.status(201).send(deps.tokens.create(body.scope, body.name));
@@ -16,7 +16,11 @@ export function registerTokenRoutes(app: FastifyInstance, deps: { tokens: TokenS
 
   app.get('/v1/admin/tokens', async () => ({ tokens: deps.tokens.list() }));
 
-  app.delete<{ Params: { id: string } }>('/v1/admin/tokens/:id', async (req) => deps.tokens.revoke(req.params.id));
+  app.delete<{ Params: { id: string } }>('/v1/admin/tokens/:id', async (req) => {
+    const revoked = deps.tokens.revoke(req.params.id);
+    onRevoke(revoked.id);
+    return revoked;
+  });
 
   app.get(
     '/v1/admin/routes',

@@ -69,6 +69,19 @@ export class DashboardSessions {
     this.#sessions.delete(id);
   }
 
+  /** A revoked token takes its codes and sessions with it: a browser keeps no right its token lost. */
+  endFor(tokenId: string): number {
+    let ended = 0;
+    for (const m of [this.#codes, this.#sessions]) {
+      for (const [k, g] of m) {
+        if (g.tokenId !== tokenId) continue;
+        m.delete(k);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
   #put(m: Map<string, Grant>, k: string, g: Grant): void {
     const now = this.now();
     for (const [key, v] of m) if (v.expiresAt <= now) m.delete(key);
