@@ -97,8 +97,13 @@ describe('memory budget enforcement', () => {
     expect(t.error?.message).toMatch(/ran out of JavaScript heap \(its 384 MiB V8 heap cap/);
     // The heap cap did it, not the RSS monitor (whose details carry rssBytes and no source).
     expect(t.error?.details).toEqual({ source: 'v8-heap', heapLimitMb: heapMb, budgetBytes: budget });
-    // V8's own fatal message, relayed from that bee's stderr through the hive.
-    await waitFor(() => colony!.stderr.some((l) => /^bee-0\| .*JavaScript heap out of memory/.test(l)), 5000, "the bee's heap OOM line");
+    // V8's own fatal message, from that bee's stderr, captured with the attempt it killed (the
+    // output may reach the queen just after the failure: wait for it).
+    await waitFor(
+      async () => /JavaScript heap out of memory/.test((await colony!.client.get(t.id)).attempts[0]?.output ?? ''),
+      5000,
+      "the bee's heap OOM line in the attempt's output",
+    );
     // ... and the tree never reached the budget the RSS monitor enforces.
     expect(peakRss).toBeGreaterThan(heapMb * MiB * 0.5); // the sampler did see the bomb grow
     expect(peakRss).toBeLessThan(budget);
