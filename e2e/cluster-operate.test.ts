@@ -156,28 +156,46 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
       const t = await q.submit({ kind: 'js', module: TASKS, export: 'spin', args: { ms: 120_000 } });
       await waitFor(async () => (await q.get(t.id)).state === 'running', 30_000, 'the spin task running');
       await q.cancel(t.id);
-      await waitFor(pi1Up, 60_000, 'a replacement bee ready');
-      const logs = await run(['cluster', 'logs', file, 'pi1', '--lines', '1000']);
-      expect(logs.exitCode, logs.stderr).toBe(0);
-      const lines = logs.stdout.split('\n');
-      const at = (what: string, ...also: RegExp[]) => {
-        const i = lines.findLastIndex((l) => l.includes(what) && also.every((re) => re.test(l)));
-        expect(i, `no log line "${what}" ${also.join(' ')} in:\n${logs.stdout}`).toBeGreaterThanOrEqual(0);
-        return i;
-      };
       // wss: the cluster's queen listens beyond loopback, so it serves TLS.
       const hiveWs = new RegExp(`wss?://${pis.host(1).hostSideAddress.replace(/\./g, '\\.')}:${port}/v1/hive`);
-      const started = at('hive starting', /pi1/);
-      const joined = at('joined the queen', hiveWs);
-      expect(joined).toBeGreaterThan(started);
-      expect(at('bee 0 ready', /beePid/)).toBeGreaterThan(joined);
-      const closed = at('queen connection closed', /reconnecting/);
-      const rejoined = at('rejoined the queen', hiveWs);
-      expect(rejoined).toBeGreaterThan(closed);
-      const killing = at('killing bee 0', /TASK_CANCELLED/);
-      expect(killing).toBeGreaterThan(rejoined);
-      expect(at('bee 0 exited', /TASK_CANCELLED/)).toBeGreaterThan(killing);
-      expect(at('bee 0 ready')).toBeGreaterThan(killing); // its replacement
+      /** Index of the last line with `what` (and every pattern), -1 if none. */
+      const last = (lines: string[], what: string, ...also: RegExp[]) => lines.findLastIndex((l) => l.includes(what) && also.every((re) => re.test(l)));
+      // The log as `cluster logs` shows it, once it holds the kill and the replacement bee after it
+      // (the bee is killed after its abort grace, then a new one starts: seconds).
+      let text = '';
+      const lines = await waitFor(
+        async () => {
+          const r = await run(['cluster', 'logs', file, 'pi1', '--lines', '1000']);
+          expect(r.exitCode, r.stderr).toBe(0);
+          text = r.stdout;
+          const l = text.split('\n');
+          const killing = last(l, 'killing bee 0', /TASK_CANCELLED/);
+          return killing >= 0 && last(l, 'bee 0 ready') > killing ? l : false;
+        },
+        60_000,
+        "the kill and the replacement bee in pi1's log",
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; the log:\n${text}`);
+      });
+      // The log holds every hive this file's tests started on pi1: the story is the last one's.
+      const started = last(lines, 'hive starting', /pi1/);
+      const story = {
+        started,
+        joined: lines.findIndex((l, i) => i > started && l.includes('joined the queen') && !l.includes('rejoined') && hiveWs.test(l)),
+        beeReady: last(lines, 'bee 0 ready', /beePid/),
+        closed: last(lines, 'queen connection closed', /reconnecting/),
+        rejoined: last(lines, 'rejoined the queen', hiveWs),
+        killing: last(lines, 'killing bee 0', /TASK_CANCELLED/),
+        exited: last(lines, 'bee 0 exited', /TASK_CANCELLED/),
+      };
+      const why = `story ${JSON.stringify(story)} in:\n${text}`;
+      for (const [k, i] of Object.entries(story)) expect(i, `${k}: ${why}`).toBeGreaterThanOrEqual(0);
+      expect(story.joined, why).toBeGreaterThan(story.started);
+      expect(story.rejoined, why).toBeGreaterThan(story.closed);
+      expect(story.closed, why).toBeGreaterThan(story.joined);
+      expect(story.killing, why).toBeGreaterThan(story.rejoined);
+      expect(story.exited, why).toBeGreaterThan(story.killing);
+      expect(story.beeReady, why).toBeGreaterThan(story.exited); // its replacement
     },
     TEST_TIMEOUT_MS,
   );

@@ -16,6 +16,8 @@ const TASK_DONE = Object.freeze({ code: 'TASK_DONE' });
 const V8_HEAP_OOM = /Reached heap limit|JavaScript heap out of memory/;
 /** How long an aborted bee's stderr may take to drain before its exit is judged without it. */
 const STDERR_DRAIN_MS = 1000;
+/** V8 semi-space cap of a bee, MiB (see the fork below). */
+const BEE_SEMI_SPACE_MB = 2;
 
 export interface Job {
   taskId: string;
@@ -122,7 +124,9 @@ export class Chamber {
       // Own process group: a group kill reaches anything the task spawned; terminal Ctrl-C does not.
       detached: true,
       serialization: 'advanced',
-      execArgv: [`--max-old-space-size=${heapMb}`],
+      // A small young generation: V8 grows it to 3 x 16 MiB under a stream of tiny tasks and keeps it
+      // when idle (+48 MiB PSS per bee after 100,000 tasks, bench footprint); scavenges stay cheap.
+      execArgv: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${BEE_SEMI_SPACE_MB}`],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         ...beeEnvBase(),
