@@ -1,7 +1,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { BEE_ENV } from '@apiary/bee';
 import { BEE_MAIN } from '@apiary/bee/entry';
-import { BeeToHive, validate, type BeeState, type BeeStatus, type TaskLimits, type TaskSpec, type TaskValue, type WireError, type RestartReason } from '@apiary/protocol';
+import {
+  BeeToHive,
+  validate,
+  type BeeState,
+  type BeeStatus,
+  type TaskLimits,
+  type TaskSpec,
+  type TaskValue,
+  type WireError,
+  type RestartReason,
+} from '@apiary/protocol';
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
 import { HiveErrors } from './errors.js';

@@ -220,7 +220,13 @@ export class Hive {
     this.#data = data;
     const remote = this.cfg.fetchCells === 'always' || (this.cfg.fetchCells === 'auto' && !seesDataRoot(data));
     if (!remote || this.#cells) return;
-    const cache = new CellCache(path.join(this.cfg.cacheDir, 'cells'), this.cfg.cellCacheBytes, httpBase(this.cfg.queenUrl), this.cfg.joinToken, this.cfg.queenFingerprint);
+    const cache = new CellCache(
+      path.join(this.cfg.cacheDir, 'cells'),
+      this.cfg.cellCacheBytes,
+      httpBase(this.cfg.queenUrl),
+      this.cfg.joinToken,
+      this.cfg.queenFingerprint,
+    );
     this.#cells = cache;
     void cache.load().catch((e) => this.log.warn(`cell cache: ${(e as Error).message}`));
     this.log.info("reading cells over HTTP (the queen's data root is not visible here)", { cache: cache.dir });

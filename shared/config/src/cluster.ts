@@ -173,7 +173,10 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
     issues.push({ path: formatPath(p), ...at(loc.offset), message });
   };
   if ((f.queen.tls_cert === undefined) !== (f.queen.tls_key === undefined)) {
-    problem(['queen', f.queen.tls_cert === undefined ? 'tls_key' : 'tls_cert'], 'tls_cert and tls_key go together: set both, or neither (the queen then makes its own certificate)');
+    problem(
+      ['queen', f.queen.tls_cert === undefined ? 'tls_key' : 'tls_cert'],
+      'tls_cert and tls_key go together: set both, or neither (the queen then makes its own certificate)',
+    );
   }
   const seen = new Map<string, number>();
   f.hosts.forEach((h, i) => {

@@ -90,7 +90,11 @@ const Schema = z.object({
   dataRoot: z.string().min(1).nullable(),
   minCellBytes: z.number().int().min(1).optional(),
   cellBytes: z.number().int().min(1).optional(),
-  retentionMaxAgeMs: z.number().int().min(0).max(3650 * 86_400_000),
+  retentionMaxAgeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3650 * 86_400_000),
   retentionMaxTasks: z.number().int().min(0).max(1_000_000_000),
   retentionIntervalMs: z.number().int().min(100).max(86_400_000),
   metrics: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).nullable(),

@@ -64,7 +64,8 @@ export const ERRORS = {
     http: 409,
     retry: 'never',
     keeperExit: 1,
-    description: 'A hive reported a task attempt that is not the current one it holds (unknown or stale attempt token, or another hive holds it); the report was ignored.',
+    description:
+      'A hive reported a task attempt that is not the current one it holds (unknown or stale attempt token, or another hive holds it); the report was ignored.',
   },
   TLS_PIN_MISMATCH: {
     http: 500,
@@ -73,7 +74,7 @@ export const ERRORS = {
     description: "The queen's TLS certificate is not the one pinned (its SHA-256 fingerprint differs); nothing was sent.",
   },
   AUTH_FAILED: { http: 401, retry: 'never', keeperExit: 1, description: 'Missing or wrong token.' },
-  FORBIDDEN: { http: 403, retry: 'never', keeperExit: 1, description: "The token is valid but its scope does not reach this route or action." },
+  FORBIDDEN: { http: 403, retry: 'never', keeperExit: 1, description: 'The token is valid but its scope does not reach this route or action.' },
   TOKEN_NOT_FOUND: { http: 404, retry: 'never', keeperExit: 1, description: 'No active API token with that id.' },
   IDEMPOTENCY_KEY_REUSED: {
     http: 422,

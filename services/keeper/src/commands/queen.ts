@@ -42,7 +42,9 @@ async function start(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`keeper queen start: unexpected "${positionals[0]}"`);
   // Retention flags go to the queen as given: it validates them (CONFIG_INVALID) with the rest of its config.
   // So do the metrics listener's and the log format (validated by the queen too).
-  const retention = (['retain-for', 'retain-tasks', 'prune-every', 'metrics-host', 'metrics-port', 'log-format'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]]));
+  const retention = (['retain-for', 'retain-tasks', 'prune-every', 'metrics-host', 'metrics-port', 'log-format'] as const).flatMap((k) =>
+    values[k] === undefined ? [] : [`--${k}`, values[k]],
+  );
   const flags = colonyFlags(values);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: "${values.port}" is not a port number`);

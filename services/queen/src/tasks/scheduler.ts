@@ -294,7 +294,7 @@ export class Scheduler {
   #reclaimOverdue(): void {
     for (const d of this.#deadlines.takeExpired()) {
       const t = this.ledger.get(d.taskId);
-      if (!t || t.state !== 'running' || t.attempts.length !== d.attempt || d.hive.inFlight.get(d.taskId) !== d.attempt) continue;
+      if (t?.state !== 'running' || t.attempts.length !== d.attempt || d.hive.inFlight.get(d.taskId) !== d.attempt) continue;
       const a = t.attempts[d.attempt - 1]!;
       this.log.warn(`TASK_TIMEOUT: hive ${d.hive.id} did not report task ${d.taskId} attempt ${d.attempt} in time; reclaimed`);
       d.hive.inFlight.delete(d.taskId);
