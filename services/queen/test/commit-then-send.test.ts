@@ -89,7 +89,7 @@ const waitSeen = async (n: number) => {
 };
 
 it('an assign leaves the queen only after its attempt and token are committed', async () => {
-  const recs = scheduler.submitMany(Array.from({ length: 3 }, (_, i) => ({ spec: { kind: 'js' as const, module: 'm.mjs', args: { i } }, limits: {} })));
+  const recs = scheduler.submitMany(Array.from({ length: 3 }, (_, i) => ({ spec: { kind: 'js' as const, module: 'm.mjs', export: 'default', args: { i } }, limits: {} })));
   await waitSeen(3);
   for (const [m, row] of seen) {
     expect(m.type).toBe('task.assign');
@@ -99,7 +99,7 @@ it('an assign leaves the queen only after its attempt and token are committed', 
 });
 
 it('a result is acknowledged only after what it did is committed', async () => {
-  const [t] = scheduler.submitMany([{ spec: { kind: 'js' as const, module: 'm.mjs', args: {} }, limits: {} }]);
+  const [t] = scheduler.submitMany([{ spec: { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} }, limits: {} }]);
   await waitSeen(1);
   const assign = seen[0]![0];
   scheduler.onSucceeded(session, { taskId: t!.id, attempt: 1, token: assign.token as string }, { kind: 'js', value: 1 }, 1);
