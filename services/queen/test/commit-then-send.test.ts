@@ -89,7 +89,9 @@ const waitSeen = async (n: number) => {
 };
 
 it('an assign leaves the queen only after its attempt and token are committed', async () => {
-  const recs = scheduler.submitMany(Array.from({ length: 3 }, (_, i) => ({ spec: { kind: 'js' as const, module: 'm.mjs', export: 'default', args: { i } }, limits: {} })));
+  const recs = scheduler.submitMany(
+    Array.from({ length: 3 }, (_, i) => ({ spec: { kind: 'js' as const, module: 'm.mjs', export: 'default', args: { i } }, limits: {} })),
+  );
   await waitSeen(3);
   for (const [m, row] of seen) {
     expect(m.type).toBe('task.assign');
