@@ -72,7 +72,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
     expect(cancelled.state).toBe('cancelled');
     expect(cancelled.error?.code).toBe('TASK_CANCELLED');
     await waitGone([beePid], KILL_WITHIN_MS);
-    // The answer stays TASK_CANCELLED once the hive's own report of the killed attempt came in.
+    // The hive's late report of the killed attempt (fenced: the task is settled) changes nothing.
     expect((await daemon.client.get(taskId)).error?.code).toBe('TASK_CANCELLED');
   };
 
