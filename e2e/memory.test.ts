@@ -34,13 +34,22 @@ describe('memory budget enforcement', () => {
   it("kills a js task whose CHILD process eats the budget: RSS is summed over the bee's tree; the child dies; the bee is replaced", async () => {
     const budget = 256 * MiB;
     colony = await TestColony.start({ bees: 1, memoryPerBee: '256MiB' });
-    const bee = (await colony.colony()).hives[0]!.bees[0]!;
-    const oldPid = bee.pid!;
+    const oldPid = (await colony.colony()).hives[0]!.bees[0]!.pid!;
     // The child alone stays under the budget (Node's own ~40-60 MiB + 160 MiB of Buffers): only the
     // sum with the bee's idle RSS goes over it. A monitor that read only one pid would never fire.
     const capMb = 160;
-    const idleBeeRss = bee.rssBytes;
-    expect(idleBeeRss, 'an idle bee must be big enough for the sum to cross the budget').toBeGreaterThan(budget - (capMb + 40) * MiB);
+    // A bee loads DuckDB at its first SQL task; one SQL task first makes the idle bee big enough
+    // (~100 MiB) for the sum to cross the budget. Wait for the monitor's reading of it.
+    expect((await colony.client.run({ kind: 'sql', sql: 'SELECT 1' }, {})).state).toBe('succeeded');
+    const bee = await waitFor(
+      async () => {
+        const b = (await colony!.colony()).hives[0]!.bees[0]!;
+        return b.rssBytes > budget - (capMb + 40) * MiB && b;
+      },
+      5000,
+      'an idle bee big enough for the sum to cross the budget',
+    );
+    expect(bee.pid).toBe(oldPid);
     const pidFile = path.join(tmp, 'child.pid');
     const rssFile = path.join(tmp, 'child.rss');
     // Generous timeout: if the tree were not summed the task would end TASK_TIMEOUT, not hang the suite.

@@ -90,9 +90,11 @@ function parseLabels(s: string, bad: (why: string) => Error): Record<string, str
 }
 
 function parseValue(s: string, bad: (why: string) => Error): number {
-  if (s === '+Inf') return Number.POSITIVE_INFINITY;
-  if (s === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (s === 'NaN') return Number.NaN;
+  // Special values as Go's ParseFloat reads them (the format's definition): case-insensitive, so
+  // prom-client's "Nan" (an event-loop lag with no sample yet) is valid.
+  if (/^\+?inf(inity)?$/i.test(s)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(inity)?$/i.test(s)) return Number.NEGATIVE_INFINITY;
+  if (/^nan$/i.test(s)) return Number.NaN;
   if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw bad(`bad value ${s}`);
   return Number(s);
 }
