@@ -1,8 +1,7 @@
-import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@apiary/runtime';
+import { makeTempRoot, reclaimTempRoots } from './temp-roots.js';
 
 /**
  * Where frames live on the queen's machine:
@@ -17,9 +16,11 @@ export class DataRoot {
     readonly temporary: boolean,
   ) {}
 
-  /** `dir` null: an ephemeral queen with nowhere better, so a temp dir. */
+  /** `dir` null: an ephemeral queen with nowhere better, so a temp dir (and the dead queens' are reclaimed). */
   static at(dir: string | null): DataRoot {
-    return dir ? new DataRoot(path.resolve(dir), false) : new DataRoot(mkdtempSync(path.join(os.tmpdir(), 'apiary-data-')), true);
+    if (dir) return new DataRoot(path.resolve(dir), false);
+    reclaimTempRoots();
+    return new DataRoot(makeTempRoot(), true);
   }
 
   frameDir(frame: string): string {
