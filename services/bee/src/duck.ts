@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ApiaryError, type SqlResult } from '@apiary/protocol';
 import { rowsOf } from './json-safe.js';
+import { streamRowsTo } from './stream-rows.js';
 
 export interface DuckOptions {
   /** DuckDB memory_limit in bytes: below the chamber budget so DuckDB spills before the chamber kills. */
@@ -92,6 +93,11 @@ export class Duck {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** A streamed result (stream-rows.ts): the rows go to `file` as NDJSON, not into the task's value. */
+  stream(sql: string, file: string, signal: AbortSignal): Promise<SqlResult> {
+    return streamRowsTo(this.conn, sql, file, signal);
   }
 
   /** One value of a parameterised query, as text (parse trees and rendered SQL). */

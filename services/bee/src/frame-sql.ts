@@ -1,7 +1,8 @@
 import type { FrameSqlTaskSpec, SqlResult } from '@apiary/protocol';
-import { classifyDuckError, loadDuckDb } from './duck.js';
+import { withoutTrailingSemicolon } from '@apiary/planner';
+import { classifyDuckError } from './duck.js';
+import { FrameDuck } from './frame-duck.js';
 import { rowsOf } from './json-safe.js';
-import { frameViewSql, withoutTrailingSemicolon } from '@apiary/planner';
 import { lit } from './sql-text.js';
 
 export interface SandboxOptions {
@@ -9,37 +10,45 @@ export interface SandboxOptions {
   tempDir: string;
 }
 
+/** The bee's sealed frame database, opened at its first frame task and kept (see FrameDuck). */
+let sealed: FrameDuck | null = null;
+
 /**
- * Frame SQL runs in a database of its own (~12 ms to open) that can read only the data root and
- * its scratch dir: the views over cells are made first, then external access is locked, so a query
- * naming /etc/passwd gets a permission error. Closed after the query, so nothing carries over.
+ * Frame SQL runs in the bee's sealed database, which can read only the data root and its scratch
+ * dir: a query naming /etc/passwd gets a permission error. It stays open between tasks (opening one
+ * costs more than a short query); a task whose dirs differ, or that failed for another reason than
+ * its SQL, gets a new one.
  */
 export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, signal: AbortSignal): Promise<SqlResult> {
-  const { DuckDBInstance } = await loadDuckDb();
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: '1',
-    memory_limit: `${Math.floor(o.memoryLimitBytes / (1024 * 1024))}MiB`,
-    temp_directory: o.tempDir,
-  });
-  const conn = await instance.connect();
-  const onAbort = () => conn.interrupt();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const want = { ...o, allowDirs: spec.allowDirs };
+  if (sealed && sealed.key !== FrameDuck.keyOf(want)) closeFrameDuck();
+  let db: FrameDuck;
   try {
-    const dirs = [...spec.allowDirs, o.tempDir].map((d) => lit(d.endsWith('/') ? d : `${d}/`));
-    await conn.run(`SET allowed_directories = [${dirs.join(', ')}]`);
-    // A frame with no cells (an empty frame) gets a typed empty view from its columns.
-    for (const [name, files] of Object.entries(spec.views)) await conn.run(frameViewSql(name, files, spec.columns?.[name]));
-    await conn.run('SET enable_external_access = false');
-    if (spec.into) {
-      await conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
-      return { kind: 'sql', columns: [], rows: [] };
-    }
-    return { kind: 'sql', ...rowsOf(await conn.runAndReadAll(spec.sql)) };
+    db = sealed ??= await FrameDuck.open(want);
   } catch (e) {
     throw classifyDuckError(e);
+  }
+  const onAbort = () => db.conn.interrupt();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    // A frame with no cells (an empty frame) gets a typed empty view from its columns.
+    await db.views(spec.views, spec.columns);
+    if (spec.into) {
+      await db.conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
+      return { kind: 'sql', columns: [], rows: [] };
+    }
+    return { kind: 'sql', ...rowsOf(await db.conn.runAndReadAll(spec.sql)) };
+  } catch (e) {
+    const err = classifyDuckError(e);
+    // Out of memory or interrupted mid-query: start the next task from a fresh database.
+    if (err.code !== 'SQL_ERROR') closeFrameDuck();
+    throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
-    conn.closeSync();
-    instance.closeSync();
   }
+}
+
+export function closeFrameDuck(): void {
+  sealed?.close();
+  sealed = null;
 }

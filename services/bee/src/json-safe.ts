@@ -12,12 +12,7 @@ export function rowsOf(reader: { columnNames(): string[]; columnTypes(): { toStr
 } {
   const names = reader.columnNames();
   const types = reader.columnTypes().map(String);
-  const convert = names.map((_, i) => {
-    const t = types[i] ?? '';
-    if (BIG_INTS.test(t)) return (v: unknown) => (typeof v === 'string' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
-    if (t.startsWith('DECIMAL')) return (v: unknown) => (typeof v === 'string' && v.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 ? Number(v) : v);
-    return null;
-  });
+  const convert = valueConverters(types);
   // Keys of a row object are the column names, so a converted row is rebuilt in column order.
   const rows = reader.getRowObjectsJson().map((r) => {
     const out: Record<string, unknown> = {};
@@ -28,4 +23,13 @@ export function rowsOf(reader: { columnNames(): string[]; columnTypes(): { toStr
     return out;
   });
   return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
+}
+
+/** Per column, the conversion rowsOf applies to DuckDB's JSON value (null: none); streamed rows use the same. */
+export function valueConverters(types: string[]): (((v: unknown) => unknown) | null)[] {
+  return types.map((t) => {
+    if (BIG_INTS.test(t)) return (v: unknown) => (typeof v === 'string' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
+    if (t.startsWith('DECIMAL')) return (v: unknown) => (typeof v === 'string' && v.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 ? Number(v) : v);
+    return null;
+  });
 }

@@ -70,7 +70,8 @@ async function run(msg: BeeRun): Promise<void> {
     let value: TaskValue;
     if (msg.spec.kind === 'sql') {
       mayBeDirty = true; // also when it fails: a failed script may have created tables first
-      value = await (await openDuck()).query(msg.spec.sql, ac.signal);
+      const db = await openDuck();
+      value = msg.spec.stream ? await db.stream(msg.spec.sql, msg.spec.stream, ac.signal) : await db.query(msg.spec.sql, ac.signal);
     } else if (msg.spec.kind === 'plan') {
       value = await runPlan(await openDuck(), msg.spec, ac.signal);
     } else if (msg.spec.kind === 'fsql') {

@@ -42,6 +42,7 @@ export const TaskView = z.object({
   error: WireErrorSchema.nullable(),
 });
 export type TaskView = z.infer<typeof TaskView>;
+export const TaskList = z.object({ tasks: z.array(TaskView) });
 
 export const WaitQuery = z.object({
   /** Long-poll: hold the request until the task is terminal or this many ms pass. */
@@ -79,6 +80,10 @@ export const ColonyView = z.object({
   running: z.number().int(),
 });
 export type ColonyView = z.infer<typeof ColonyView>;
+export const HiveList = z.object({ hives: z.array(HiveView) });
+
+/** GET /v1/health: the one route without a token. */
+export const Health = z.object({ ok: z.boolean(), state: z.string(), pid: z.number() });
 
 /** Up to 10,000 tasks recorded in one transaction and acknowledged together. */
 export const SubmitBatch = z.object({ tasks: z.array(SubmitTask).min(1).max(10_000) });
@@ -111,8 +116,12 @@ export const TaskEvent = z.object({
   at: z.number(),
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;
+/** GET /v1/events?task=ID: only that task's events (and its output). */
+export const EventsQuery = z.object({ task: z.string().optional() });
 
 export const StopHiveRequest = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() });
+/** The answer to a stop request (hive or queen): it is under way, not done. */
+export const Stopping = z.object({ ok: z.literal(true), keepHives: z.boolean().optional() });
 
 /**
  * POST /v1/admin/prune: delete finished tasks (rows, attempts, result files) now. Unset fields take
@@ -141,6 +150,8 @@ export const NodeRecord = z.object({
   lastError: z.string().max(4096).nullable(),
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;
+export const NodeList = z.object({ nodes: z.array(NodeRecord) });
+export const NodeParams = z.object({ name: z.string() });
 
 /** POST /v1/sql: SQL that may name frames; the queen plans it and bees run it. */
 export const SqlRequest = z.object({
@@ -154,6 +165,11 @@ export const SqlRequest = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a frame name: lower-case letters, digits, underscore')
     .optional(),
   intoMode: z.enum(['append', 'overwrite']).default('overwrite'),
+  /**
+   * `json`: one SqlResponse, held whole (RESULT_TOO_LARGE over the caps). `ndjson` and `csv` stream
+   * the rows as the bee produces them, with no size cap (specs/frames.md#streamed-results).
+   */
+  format: z.enum(['json', 'ndjson', 'csv']).default('json'),
 });
 export type SqlRequest = z.infer<typeof SqlRequest>;
 

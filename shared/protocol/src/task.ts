@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const SqlTaskSpec = z.object({
   kind: z.literal('sql'),
   sql: z.string().min(1).max(1_000_000),
+  /** Queen-made only (a streamed /v1/sql result): write the rows as NDJSON to this file instead of returning them. */
+  stream: z.string().min(1).optional(),
 });
 
 export const JsTaskSpec = z.object({
@@ -31,6 +33,11 @@ export const WriteTaskSpec = z.object({
   targetCellBytes: z.number().int().positive(),
   maxCellBytes: z.number().int().positive(),
   partitionBy: z.string().min(1).max(256).optional(),
+  /**
+   * The write's one schema, inferred by the queen over every input file: the bee reads its files
+   * with these names and types, so every task of a write produces the same columns.
+   */
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).max(10_000).optional(),
 });
 
 /**
@@ -44,6 +51,8 @@ export const FrameSqlTaskSpec = z.object({
   views: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), z.array(z.string().min(1)).max(100_000)),
   allowDirs: z.array(z.string().min(1)).min(1).max(16),
   into: z.string().min(1).optional(),
+  /** A streamed result: write the rows as NDJSON to this file (the queen tails it) instead of returning them. */
+  stream: z.string().min(1).optional(),
   /** Checksums and sizes of the cell files named in `views`, for hives that fetch them. */
   cells: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number().int().nonnegative() })).optional(),
   /** A view with no cells (an empty frame) is made from its columns instead. */
@@ -78,7 +87,7 @@ export const INTERNAL_TASK_KINDS: readonly string[] = ['write', 'fsql', 'plan'];
  * choose a write task's outDir (which a bee empties) or an fsql task's allowDirs, so it is refused
  * with a message naming the routes that make those tasks.
  */
-export const ClientTaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec, JsTaskSpec], {
+export const ClientTaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec.omit({ stream: true }), JsTaskSpec], {
   error: (issue) => {
     if (issue.code !== 'invalid_union') return undefined;
     const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
