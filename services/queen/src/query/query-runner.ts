@@ -11,6 +11,8 @@ import type { Scheduler } from '../tasks/scheduler.js';
 import { storedSpec } from '../tasks/stored-spec.js';
 import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
+import { PlanCache } from './plan-cache.js';
+import { partialChecksums } from './partial-checksums.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
 export { MAX_RESULT_ROWS } from '@apiary/protocol';
@@ -22,6 +24,8 @@ export { MAX_RESULT_ROWS } from '@apiary/protocol';
 export class QueryRunner {
   /** The step outputs remote hives may send back now (PUT /v1/cells/queries/…). */
   readonly uploads = new UploadSlots();
+  /** Plans by SQL text and catalog: a repeated query skips its plan task. */
+  readonly plans = new PlanCache();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -57,6 +61,11 @@ export class QueryRunner {
     opts.signal.addEventListener('abort', onClientGone, { once: true });
     const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
+      // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk.
+      if (opts.spool && (spec.kind === 'sql' || spec.kind === 'fsql') && !spec.into) {
+        spec = { ...spec, stream: opts.spool };
+        onQueenFs = true;
+      }
       const rec = this.scheduler.submit(spec, opts.limits, { onQueenFs });
       tasks.push(rec.id);
       // A hive that fetches cells sends this step's output back by PUT: accepted only while the step is out.
@@ -110,19 +119,29 @@ export class QueryRunner {
     const versions = new Map(this.catalog.list().map((f) => [f.name, f.version]));
     const frames = named.map((frame) => ({ frame, version: versions.get(frame) ?? 0 }));
     const targetBytesPerGroup = Math.max(1, Math.floor(memoryPerBee / 4));
-    const planned = await exec({ kind: 'plan', sql, catalog: [...catalog], frames, bees, targetBytesPerGroup });
-    if (planned.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
-    const plan = planned.plan as RenderedPlan;
+    // explain always plans on a bee (its answer names the plan task); a query may reuse the plan.
+    const planKey = PlanCache.key({ sql, catalog, bees, targetBytesPerGroup });
+    let planned = opts.explain ? undefined : this.plans.get(planKey);
+    if (!planned) {
+      const v = await exec({ kind: 'plan', sql, catalog: [...catalog], frames, bees, targetBytesPerGroup });
+      if (v.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
+      planned = { plan: v.plan as RenderedPlan, explain: v.explain };
+      this.plans.set(planKey, planned);
+    }
+    const plan = planned.plan;
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
     const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
     const cells = this.#checksums(named);
     // The name only appeared in the text (a string, a file name): the query reads no frame after all.
     if (plan.kind === 'whole' && plan.frames.length === 0) return plainSql();
-    if (plan.kind === 'whole') {
-      const views = Object.fromEntries(plan.frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
+    // One group needs no merge: the query itself over that group's cells is plain DuckDB's answer.
+    if (plan.kind === 'whole' || plan.groups.length === 1) {
+      const frames = plan.kind === 'whole' ? plan.frames : [plan.frame];
+      const views = Object.fromEntries(frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
+      const text = plan.kind === 'whole' ? plan.sql : sql;
       return {
-        ...toRows(await exec({ kind: 'fsql', sql: plan.sql, views, allowDirs, into, columns, cells }), into),
+        ...toRows(await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells }), into),
         explain: planned.explain,
         tasks,
         written: null,
@@ -137,11 +156,21 @@ export class QueryRunner {
           exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells }),
         ),
       );
-      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into });
+      const sums = await partialChecksums(partials);
+      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into, cells: sums });
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * A streamed result is spooled under the data root, so its last step needs a hive that reads the
+   * queen's files: false only when every connected hive is known to fetch (then the result is held whole).
+   */
+  canSpool(): boolean {
+    const hives = [...this.registry.sessions()];
+    return hives.length === 0 || hives.some((s) => s.dataInPlace !== false);
   }
 
   /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */
@@ -196,6 +225,8 @@ export interface QueryOptions {
   intoMode?: 'append' | 'overwrite';
   /** A read-scope caller: only SQL over frames, in the bees' sandbox; plain SQL (any file, any COPY) is FORBIDDEN. */
   sandboxOnly?: boolean;
+  /** Stream the result: the rows go to this file under the data root as NDJSON (result-stream.ts tails it), none into the answer. */
+  spool?: string;
 }
 
 /** SQL text safe to wrap in COPY ( … ): no trailing semicolon or comment. */

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { Catalog, RenderedPlan } from '@apiary/planner';
+
+export interface CachedPlan {
+  plan: RenderedPlan;
+  explain: string;
+}
+
+/** What a plan depends on: the SQL text, the catalog it was planned against, and the colony's shape. */
+export interface PlanInputs {
+  sql: string;
+  catalog: Catalog;
+  bees: number;
+  targetBytesPerGroup: number;
+}
+
+/**
+ * Plans by their inputs (issue 11): a query whose SQL text and catalog (every named frame's cells,
+ * sizes, statistics and columns, so any new version, drop or rewrite is another key) were planned
+ * before skips the plan task, a round trip to a bee. A plan is pure in these inputs (the planner
+ * does no I/O; DuckDB only parses and renders), so a hit is the plan a bee would make again.
+ * Bounded, least recently used out first.
+ */
+export class PlanCache {
+  readonly #plans = new Map<string, CachedPlan>();
+
+  constructor(private readonly max = 256) {}
+
+  static key(i: PlanInputs): string {
+    return createHash('sha256')
+      .update(JSON.stringify([i.sql, i.bees, i.targetBytesPerGroup, i.catalog]))
+      .digest('hex');
+  }
+
+  get(key: string): CachedPlan | undefined {
+    const hit = this.#plans.get(key);
+    if (!hit) return undefined;
+    this.#plans.delete(key);
+    this.#plans.set(key, hit); // most recently used last
+    return hit;
+  }
+
+  set(key: string, plan: CachedPlan): void {
+    this.#plans.delete(key);
+    this.#plans.set(key, plan);
+    while (this.#plans.size > this.max) this.#plans.delete(this.#plans.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.#plans.size;
+  }
+}
