@@ -3,6 +3,7 @@ import { withoutTrailingSemicolon } from '@apiary/planner';
 import { classifyDuckError } from './duck.js';
 import { FrameDuck } from './frame-duck.js';
 import { rowsOf } from './json-safe.js';
+import { streamRowsTo } from './stream-rows.js';
 import { lit } from './sql-text.js';
 
 export interface SandboxOptions {
@@ -37,6 +38,7 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
       await db.conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
       return { kind: 'sql', columns: [], rows: [] };
     }
+    if (spec.stream) return await streamRowsTo(db.conn, spec.sql, spec.stream, signal);
     return { kind: 'sql', ...rowsOf(await db.conn.runAndReadAll(spec.sql)) };
   } catch (e) {
     const err = classifyDuckError(e);

@@ -24,6 +24,7 @@ import type { CreatedToken, TokenInfo, TokenScope } from '@apiary/protocol';
 import { request, type RawResponse } from './http-request.js';
 import { pinQueen } from './tls-pins.js';
 import { followTask } from './task-stream.js';
+import { streamSql, type StreamEnd, type StreamHandlers } from './sql-stream.js';
 
 /**
  * Waits between submission retries after a connection failure: about 8 s in all, enough for a
@@ -138,6 +139,11 @@ export class QueenClient {
       { sql, explain: o.explain ?? false, limits: o.limits ?? {}, ...(o.into ? { into: o.into, intoMode: o.intoMode ?? 'overwrite' } : {}) },
       signal,
     );
+  }
+
+  /** SQL with the rows streamed (format ndjson): handed to `h` as they arrive; see sql-stream.ts. */
+  sqlStream(sql: string, o: { limits?: TaskLimits }, h: StreamHandlers, signal?: AbortSignal, drain?: () => Promise<void> | null): Promise<StreamEnd> {
+    return streamSql(this.url, this.token, { sql, limits: o.limits }, h, signal, drain);
   }
 
   colony(): Promise<ColonyView> {

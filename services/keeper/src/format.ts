@@ -1,7 +1,7 @@
 import type { Column, SqlResult } from '@apiary/protocol';
 
-export type Format = 'table' | 'json' | 'csv';
-export const FORMATS: readonly Format[] = ['table', 'json', 'csv'];
+export type Format = 'table' | 'json' | 'csv' | 'ndjson';
+export const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'ndjson'];
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
@@ -41,8 +41,31 @@ export function formatCsv(r: SqlResult): string {
   return lines.join('\r\n') + '\r\n';
 }
 
+/** One CSV line (values in column order), as formatCsv writes it: for rows printed as they stream in. */
+export function csvLine(values: readonly unknown[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/** One NDJSON line: the row as an object keyed by column name, as `--format json` lists them. */
+export function ndjsonLine(columns: readonly Column[], values: readonly unknown[]): string {
+  const o: Record<string, unknown> = {};
+  columns.forEach((c, i) => {
+    o[c.name] = values[i];
+  });
+  return `${JSON.stringify(o)}\n`;
+}
+
 export function formatSql(r: SqlResult, f: Format): string {
   if (f === 'json') return JSON.stringify(r.rows) + '\n';
   if (f === 'csv') return formatCsv(r);
+  if (f === 'ndjson')
+    return r.rows
+      .map((row) =>
+        ndjsonLine(
+          r.columns,
+          r.columns.map((c) => row[c.name]),
+        ),
+      )
+      .join('');
   return formatTable(r);
 }

@@ -1,12 +1,14 @@
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { UsageError } from '../errors.js';
-import { FORMATS, formatSql, type Format } from '../format.js';
+import type { Column, TaskLimits } from '@apiary/protocol';
+import { csvLine, FORMATS, formatSql, ndjsonLine, type Format } from '../format.js';
 import { Session } from '../session.js';
 
-export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv] [--explain] [--into FRAME [--append]] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
+export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv|ndjson] [--explain] [--into FRAME [--append]] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
   Run SQL on the bees (DuckDB) and print the result. Frames are tables: the queen prunes their cells
   by statistics, splits decomposable aggregates over the bees and merges them; --explain prints the plan;
-  --into FRAME writes the result to a frame (a new version) instead of printing it.`;
+  --into FRAME writes the result to a frame (a new version) instead of printing it.
+  Rows stream from the bee with no size cap: csv and ndjson print as they arrive; table and json at the end.`;
 
 export async function sqlCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -26,6 +28,10 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   const flags = colonyFlags(values);
   const session = await Session.open(flags);
   try {
+    if (!values.explain && values.into === undefined) {
+      await printStreamed(session, positionals[0]!, { timeoutMs: flags.timeoutMs }, format);
+      return 0;
+    }
     const r = await session.sql(positionals[0]!, {
       explain: values.explain ?? false,
       limits: { timeoutMs: flags.timeoutMs },
@@ -39,4 +45,41 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The rows come streamed (sql-stream.ts) whatever the format: csv and ndjson are printed as they
+ * arrive, reading no faster than stdout takes them; table and json need every row first, so they
+ * are gathered here (in the keeper, not the queen).
+ */
+async function printStreamed(session: Session, sql: string, limits: TaskLimits, format: Format): Promise<void> {
+  let columns: Column[] = [];
+  const held: Record<string, unknown>[] = [];
+  const out = process.stdout;
+  const drain = () => (out.writableNeedDrain ? new Promise<void>((r) => out.once('drain', () => r())) : null);
+  await session.colony.client.sqlStream(
+    sql,
+    { limits },
+    {
+      onColumns(c) {
+        columns = c;
+        if (format === 'csv') out.write(csvLine(c.map((x) => x.name)));
+      },
+      onRows(rows) {
+        if (format === 'csv') out.write(rows.map((r) => csvLine(r)).join(''));
+        else if (format === 'ndjson') out.write(rows.map((r) => ndjsonLine(columns, r)).join(''));
+        else
+          for (const r of rows) {
+            const o: Record<string, unknown> = {};
+            columns.forEach((c, i) => {
+              o[c.name] = r[i];
+            });
+            held.push(o);
+          }
+      },
+    },
+    session.signal,
+    drain,
+  );
+  if (format === 'table' || format === 'json') out.write(formatSql({ kind: 'sql', columns, rows: held }, format));
 }

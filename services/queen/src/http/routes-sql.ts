@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { SqlRequest, validate } from '@apiary/protocol';
 import type { QueryRunner } from '../query/query-runner.js';
+import { openResultStream } from '../query/result-stream.js';
 import { requireScope } from './auth.js';
 import { satisfies } from './route-scopes.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
-export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; admit(): void }): void {
+export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void }): void {
   app.post('/v1/sql', async (req, reply) => {
     deps.admit();
     const body = validate(SqlRequest, req.body, 'sql request');
@@ -15,13 +16,22 @@ export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRu
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
-    return deps.queries.run(body.sql, {
+    const opts = {
       explain: body.explain,
       limits: body.limits,
       signal: ac.signal,
       into: body.into,
       intoMode: body.intoMode,
       sandboxOnly: !satisfies(req.principal?.scope ?? 'read', 'submit'),
-    });
+    };
+    // ndjson/csv stream the rows (result-stream.ts); explain and into answer with JSON whatever the format.
+    const format = body.format ?? 'json';
+    if (format !== 'json' && !body.explain && body.into === undefined) {
+      const stream = await openResultStream(deps.queries, deps.frames.dataRoot, body.sql, opts, format);
+      reply.header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+      // A stream is sent as it is: the 200 schema (SqlResponse) applies to the JSON answer only.
+      return reply.send(stream as never);
+    }
+    return deps.queries.run(body.sql, opts);
   });
 }

@@ -61,6 +61,11 @@ export class QueryRunner {
     opts.signal.addEventListener('abort', onClientGone, { once: true });
     const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
+      // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk.
+      if (opts.spool && (spec.kind === 'sql' || (spec.kind === 'fsql' && !spec.into))) {
+        spec = { ...spec, stream: opts.spool };
+        onQueenFs = true;
+      }
       const rec = this.scheduler.submit(spec, opts.limits, { onQueenFs });
       tasks.push(rec.id);
       // A hive that fetches cells sends this step's output back by PUT: accepted only while the step is out.
@@ -159,6 +164,15 @@ export class QueryRunner {
     }
   }
 
+  /**
+   * A streamed result is spooled under the data root, so its last step needs a hive that reads the
+   * queen's files: false only when every connected hive is known to fetch (then the result is held whole).
+   */
+  canSpool(): boolean {
+    const hives = [...this.registry.sessions()];
+    return hives.length === 0 || hives.some((s) => s.dataInPlace !== false);
+  }
+
   /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */
   #framesNamed(sql: string): string[] {
     const code = codeOnly(sql);
@@ -211,6 +225,8 @@ export interface QueryOptions {
   intoMode?: 'append' | 'overwrite';
   /** A read-scope caller: only SQL over frames, in the bees' sandbox; plain SQL (any file, any COPY) is FORBIDDEN. */
   sandboxOnly?: boolean;
+  /** Stream the result: the rows go to this file under the data root as NDJSON (result-stream.ts tails it), none into the answer. */
+  spool?: string;
 }
 
 /** SQL text safe to wrap in COPY ( … ): no trailing semicolon or comment. */
