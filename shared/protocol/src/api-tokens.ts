@@ -55,3 +55,14 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** How long a key is remembered: a retry after this creates new tasks. */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** The submission routes' headers (the rest of the headers pass unchecked). */
+export const IdempotencyHeaders = z.object({
+  [IDEMPOTENCY_HEADER]: z
+    .string()
+    .regex(IDEMPOTENCY_KEY)
+    .optional()
+    .describe(
+      `a retry with the same key and body (same token, within ${IDEMPOTENCY_RETENTION_MS / 3_600_000} h) gets the first request's task(s), with header Idempotent-Replayed: true`,
+    ),
+});

@@ -12,17 +12,32 @@ import { TemperatureView } from './http.js';
 export const FRAME_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function checkFrameName(name: string): string {
-  if (!FRAME_NAME.test(name)) {
-    throw new ApiaryError(
-      'FRAME_NAME_INVALID',
-      `invalid frame name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and _, not starting with a digit`,
-    );
-  }
+  if (!FRAME_NAME.test(name)) throw frameNameError(name);
   return name;
+}
+
+export function frameNameError(name: unknown): ApiaryError {
+  return new ApiaryError(
+    'FRAME_NAME_INVALID',
+    `invalid frame name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and _, not starting with a digit`,
+  );
 }
 
 export const WriteMode = z.enum(['append', 'overwrite']);
 export type WriteMode = z.infer<typeof WriteMode>;
+
+/** The :name of a frame route; a bad name is FRAME_NAME_INVALID with checkFrameName's message. */
+export const FrameParams = z.object({ name: z.string().regex(FRAME_NAME) });
+
+/** PUT /v1/frames/:name/upload's query: the body is the input file itself (see WriteRequest). */
+export const UploadQuery = z.object({
+  format: InputFormat,
+  mode: WriteMode.default('append'),
+  partitionBy: z.string().min(1).max(256).optional(),
+  maxAttempts: z.coerce.number().int().min(1).max(20).optional(),
+  timeoutMs: z.coerce.number().int().positive().max(86_400_000).optional(),
+});
+export type UploadQuery = z.infer<typeof UploadQuery>;
 
 export const WriteRequest = z.object({
   /** Absolute path or glob on the queen's machine (the keeper resolves relative ones). */
@@ -60,6 +75,9 @@ export const FrameSummary = z.object({
   updatedAt: z.number(),
 });
 export type FrameSummary = z.infer<typeof FrameSummary>;
+export const FrameList = z.object({ frames: z.array(FrameSummary) });
+/** DELETE /v1/frames/:name. */
+export const FrameDropped = z.object({ frame: z.string(), cells_deleted: z.number().int().nonnegative() });
 
 export const CellView = z.object({
   id: z.string(),

@@ -17,6 +17,7 @@ import { logRequests } from './request-log.js';
 import type { Logger } from '@apiary/runtime';
 import { registerDashboardRoutes, type DashboardDeps } from './routes-dashboard.js';
 import { DashboardSessions, sessionSource } from './session.js';
+import { installRouteSchemas } from './route-schema.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, MetricsRouteDeps, DashboardDeps {
   maxBodyBytes: number;
@@ -34,6 +35,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true } as const;
   // One instance type either way: the routes and hooks do not care which server carries them.
   const app = (deps.tls ? Fastify({ ...opts, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(opts)) as unknown as FastifyInstance;
+  installRouteSchemas(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ code: 'BAD_REQUEST', message: `no route ${req.method} ${req.url}` });

@@ -7,6 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { ApiaryError } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { UploadSlots } from '../query/upload-slots.js';
+import type { WriteSlots } from '../frames/write-slots.js';
+import { parseStaged } from '../frames/write-slots.js';
+import { receiveStagedCell, serveWriteInput } from './routes-write-transfer.js';
 
 /** Largest query partial a remote hive may send back (partials are aggregated rows: small). */
 export const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
@@ -24,14 +27,20 @@ const PARTIAL = /^queries\/[0-9a-f-]{36}\/(partial-\d+|result)\.parquet$/;
  */
 export function registerCellRoutes(
   app: FastifyInstance,
-  deps: { frames: { catalog: FrameCatalog; dataRoot: string }; queries: { uploads: UploadSlots }; maxPartialBytes?: number },
+  deps: { frames: { catalog: FrameCatalog; dataRoot: string; writer?: { slots: WriteSlots } }; queries: { uploads: UploadSlots }; maxPartialBytes?: number },
 ): void {
   const root = deps.frames.dataRoot;
   const maxPartial = deps.maxPartialBytes ?? MAX_PARTIAL_BYTES;
   const tooLarge = () => new ApiaryError('PAYLOAD_TOO_LARGE', `a query partial may be at most ${maxPartial} bytes`);
 
-  app.get<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
+  const get = {
+    summary: 'A cell or query partial under the data root, for remote hives (join token)',
+    produces: { 200: { type: 'application/vnd.apache.parquet', description: 'the Parquet file' } },
+  };
+  app.get<{ Params: { '*': string } }>('/v1/cells/*', { schema: get }, async (req, reply) => {
     const rel = req.params['*'];
+    // Remote writes (routes-write-transfer.ts): a running write's input files.
+    if (rel === 'write-input' && deps.frames.writer) return serveWriteInput(req, reply, deps.frames.writer.slots);
     if (!CELL.test(rel) && !PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `not a cell or partial path: ${rel}`);
     const file = path.join(root, rel);
     const st = await stat(file).catch(() => null);
@@ -42,8 +51,14 @@ export function registerCellRoutes(
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-    scope.put<{ Params: { '*': string } }>('/v1/cells/*', async (req, reply) => {
+    const put = {
+      summary: 'A query partial or result sent back by a remote hive (join token)',
+      produces: { 201: { type: 'application/json', description: 'stored' } },
+    };
+    scope.put<{ Params: { '*': string } }>('/v1/cells/*', { schema: put }, async (req, reply) => {
       const rel = req.params['*'];
+      // Remote writes: a cell cut for a running write, into its staging dir.
+      if (parseStaged(rel) && deps.frames.writer) return receiveStagedCell(req, reply, rel, root, deps.frames.writer.slots);
       if (!PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `only query partials can be sent: ${rel}`);
       const unexpected = () =>
         new ApiaryError('TASK_NOT_FOUND', `no query step running now writes ${rel}: a hive sends only the output of a step it runs, while it runs`);

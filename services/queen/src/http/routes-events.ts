@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { TaskEvent, TaskOutputEvent } from '@apiary/protocol';
+import { EventsQuery, type TaskEvent, type TaskOutputEvent } from '@apiary/protocol';
+import { part, type ZodTypeProvider } from './route-schema.js';
 import type { TaskRecord } from '../tasks/ledger.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 import type { TaskOutputs } from '../tasks/task-output.js';
@@ -16,7 +17,12 @@ const KEEPALIVE_MS = 15_000;
  */
 export function registerEventRoutes(app: FastifyInstance, deps: { scheduler: Scheduler; outputs: TaskOutputs; get(id: string): TaskRecord | undefined }): void {
   // No HEAD twin: a HEAD answer has no body, so Node would hold the headers until an end that never comes.
-  app.get<{ Querystring: { task?: string } }>('/v1/events', { exposeHeadRoute: false }, (req, reply) => {
+  const schema = {
+    summary: 'Server-sent events: `event: task` per state change (TaskEvent); for one task also `event: output` (TaskOutputEvent)',
+    querystring: part(EventsQuery, 'query'),
+    produces: { 200: { type: 'text/event-stream', description: 'TaskEvent and TaskOutputEvent records' } },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/events', { schema, exposeHeadRoute: false }, (req, reply) => {
     const only = req.query.task;
     reply.hijack();
     const res = reply.raw;

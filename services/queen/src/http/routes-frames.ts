@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { checkFrameName, validate, WriteRequest, type FrameDetail, type FrameSummary } from '@apiary/protocol';
+import { FrameDetail, FrameDropped, FrameList, FrameParams, frameNameError, WireErrorSchema, WriteRequest, WriteResponse } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
+import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 export interface FrameRouteDeps {
   frames: { catalog: FrameCatalog; writer: FrameWriter; dataRoot: string };
@@ -11,21 +12,50 @@ export interface FrameRouteDeps {
  * Frames: POST /v1/frames/:name/write (waits for the write: one atomic version, or an error and no
  * version), GET /v1/frames, GET /v1/frames/:name, DELETE /v1/frames/:name.
  */
-export function registerFrameRoutes(app: FastifyInstance, deps: FrameRouteDeps): void {
-  const { catalog, writer, dataRoot } = deps.frames;
+/** A frame route's :name: a bad one is FRAME_NAME_INVALID, before the body is looked at. */
+export const frameParams = part(FrameParams, { what: 'frame name', error: (p) => frameNameError((p as { name?: unknown } | undefined)?.name) });
+const invalidName = described(WireErrorSchema, 'FRAME_NAME_INVALID');
+const notFound = described(WireErrorSchema, 'FRAME_NOT_FOUND');
 
-  app.post<{ Params: { name: string } }>('/v1/frames/:name/write', async (req, reply) => {
-    const name = checkFrameName(req.params.name);
-    const body = validate(WriteRequest, req.body, 'write request');
+export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps): void {
+  const { catalog, writer, dataRoot } = deps.frames;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  const write = {
+    summary: 'Write files (path or glob on the queen machine) as the next version of a frame; waits for the write',
+    params: frameParams,
+    body: part(WriteRequest, 'write request'),
+    response: {
+      200: WriteResponse,
+      400: described(WireErrorSchema, 'BAD_REQUEST, FRAME_NAME_INVALID, INPUT_NOT_FOUND or SQL_ERROR (unreadable input)'),
+      409: described(WireErrorSchema, 'FRAME_SCHEMA_MISMATCH: an append with other columns'),
+      503: described(WireErrorSchema, 'COLONY_HOT (stayed hot for the whole wait), QUEEN_DRAINING or NO_HIVES; Retry-After when retryable'),
+      500: described(WireErrorSchema, 'TASK_ABANDONED, BEE_CRASHED, … : a write task failed; no version was recorded'),
+    },
+  };
+  app.post('/v1/frames/:name/write', { schema: write }, async (req, reply) => {
+    const { name } = req.params;
+    const body = req.body;
     // The client hanging up cancels the write's tasks: no one would learn its version.
     const ac = new AbortController();
     reply.raw.once('close', () => reply.raw.writableFinished || ac.abort());
     return writer.write(name, body, ac.signal);
   });
 
-  app.get('/v1/frames', async (): Promise<{ frames: FrameSummary[] }> => ({ frames: catalog.list() }));
+  const list = { summary: 'Frames: current version, versions, rows, cells, bytes', response: { 200: FrameList } };
+  app.get('/v1/frames', { schema: list }, async () => ({ frames: catalog.list() }));
 
-  app.get<{ Params: { name: string } }>('/v1/frames/:name', async (req): Promise<FrameDetail> => catalog.describe(checkFrameName(req.params.name), dataRoot));
+  const describe = {
+    summary: "A frame's schema, per-column stats, cells and version history",
+    params: frameParams,
+    response: { 200: FrameDetail, 400: invalidName, 404: notFound },
+  };
+  app.get('/v1/frames/:name', { schema: describe }, async (req) => catalog.describe(req.params.name, dataRoot));
 
-  app.delete<{ Params: { name: string } }>('/v1/frames/:name', async (req) => writer.drop(checkFrameName(req.params.name)));
+  const drop = {
+    summary: 'Drop a frame: catalog entries and cell files',
+    params: frameParams,
+    response: { 200: FrameDropped, 400: invalidName, 404: notFound },
+  };
+  app.delete('/v1/frames/:name', { schema: drop }, async (req) => writer.drop(req.params.name));
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { PruneRequest, type PruneResponse, validate } from '@apiary/protocol';
+import { PruneRequest, PruneResponse } from '@apiary/protocol';
+import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 export interface RetentionRouteDeps {
   /** Prune finished tasks now; unset fields take the configured retention policy. */
@@ -8,5 +9,10 @@ export interface RetentionRouteDeps {
 
 /** POST /v1/admin/prune (`keeper tasks prune`): an explicit retention run. */
 export function registerRetentionRoutes(app: FastifyInstance, deps: RetentionRouteDeps): void {
-  app.post('/v1/admin/prune', async (req) => deps.prune(validate(PruneRequest, req.body ?? {}, 'prune request')));
+  const schema = {
+    summary: 'Delete finished tasks past the retention policy now (rows, attempts, output, result files)',
+    body: part(PruneRequest, { what: 'prune request', emptyAs: {} }),
+    response: { 200: described(PruneResponse, 'pruned') },
+  };
+  app.withTypeProvider<ZodTypeProvider>().post('/v1/admin/prune', { schema }, async (req) => deps.prune(req.body));
 }

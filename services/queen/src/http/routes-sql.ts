@@ -1,15 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import { SqlRequest, validate } from '@apiary/protocol';
+import { SqlRequest, SqlResponse } from '@apiary/protocol';
 import type { QueryRunner } from '../query/query-runner.js';
 import { openResultStream } from '../query/result-stream.js';
 import { requireScope } from './auth.js';
 import { satisfies } from './route-scopes.js';
+import { part, type ZodTypeProvider } from './route-schema.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
 export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void }): void {
-  app.post('/v1/sql', async (req, reply) => {
-    deps.admit();
-    const body = validate(SqlRequest, req.body, 'sql request');
+  const schema = {
+    summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)',
+    body: part(SqlRequest, 'sql request'),
+    response: { 200: SqlResponse },
+  };
+  // Admission comes before validation: a draining queen says so whatever the body.
+  const preValidation = async () => deps.admit();
+  app.withTypeProvider<ZodTypeProvider>().post('/v1/sql', { schema, preValidation }, async (req, reply) => {
+    const body = req.body;
     // Reading is the read scope's; `into` writes a frame, which is submit's (route-scopes.ts).
     if (body.into !== undefined) requireScope(req.principal, 'submit', 'POST /v1/sql with "into" (it writes a frame)');
     const ac = new AbortController();

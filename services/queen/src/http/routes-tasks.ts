@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ListQuery, SubmitBatch, SubmitTask, TERMINAL_STATES, validate, WaitMany, WaitQuery } from '@apiary/protocol';
-import { IDEMPOTENCY_HEADER, type TaskState, type TaskView } from '@apiary/protocol';
+import { ApiaryError, BatchAccepted, ListQuery, SubmitBatch, SubmitTask, TaskList, TERMINAL_STATES, WaitMany, WaitQuery } from '@apiary/protocol';
+import { IDEMPOTENCY_HEADER, IdempotencyHeaders, type TaskState, TaskView, WireErrorSchema } from '@apiary/protocol';
+import { z } from 'zod';
 import { toView, type TaskRecord } from '../tasks/ledger.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 import type { TaskOutputs } from '../tasks/task-output.js';
 import { idempotencyKeyOf, requestHash, type Idempotency } from '../tasks/idempotency.js';
 import { requireScope } from './auth.js';
+import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 export interface TaskRouteDeps {
   scheduler: Scheduler;
@@ -18,44 +20,80 @@ export interface TaskRouteDeps {
   outputs: TaskOutputs;
 }
 
-export function registerTaskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
+/** The Idempotency-Key header, worded as idempotencyKeyOf words it. */
+const idempotencyHeaders = part(IdempotencyHeaders, {
+  what: 'headers',
+  error: (h) => {
+    try {
+      idempotencyKeyOf((h as Record<string, string | undefined> | undefined)?.[IDEMPOTENCY_HEADER]);
+    } catch (e) {
+      return e as Error;
+    }
+    return new ApiaryError('BAD_REQUEST', 'invalid headers');
+  },
+});
+const reused = described(WireErrorSchema, 'IDEMPOTENCY_KEY_REUSED: this key was used with another request');
+const notFound = described(WireErrorSchema, 'TASK_NOT_FOUND');
+const TaskParams = z.object({ id: z.string() });
+
+export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps): void {
   const { scheduler } = deps;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  // Admission comes before validation: a draining queen says so whatever the body.
+  const admit = async () => deps.admit();
 
   // Submit; with ?waitMs the response waits for the result (one round trip for short tasks).
-  app.post('/v1/tasks', async (req, reply) => {
-    deps.admit();
-    const body = validate(SubmitTask, req.body, 'task');
-    const { waitMs } = validate(WaitQuery, req.query, 'query');
+  const submitSchema = {
+    summary: 'Submit one task',
+    body: part(SubmitTask, 'task'),
+    querystring: part(WaitQuery, 'query'),
+    headers: idempotencyHeaders,
+    response: { 200: described(TaskView, 'terminal (with waitMs)'), 202: described(TaskView, 'accepted'), 422: reused },
+  };
+  app.post('/v1/tasks', { schema: submitSchema, preValidation: admit }, async (req, reply) => {
+    const body = req.body;
+    const { waitMs } = req.query;
     const [id] = submitOnce(req, 'POST /v1/tasks', reply, () => [scheduler.submit(body.spec, body.limits)]);
     const done = await scheduler.wait(id!, waitMs, abortOnClose(reply.raw));
     return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(withOutput(toView(done), deps.outputs));
   });
 
   // Many tasks in one transaction: the fast path for throughput.
-  app.post('/v1/tasks/batch', async (req, reply) => {
-    deps.admit();
-    const body = validate(SubmitBatch, req.body, 'batch');
+  const batchSchema = {
+    summary: 'Submit up to 10,000 tasks in one transaction',
+    body: part(SubmitBatch, 'batch'),
+    headers: idempotencyHeaders,
+    response: { 202: described(BatchAccepted, 'accepted'), 422: reused },
+  };
+  app.post('/v1/tasks/batch', { schema: batchSchema, preValidation: admit }, async (req, reply) => {
+    const body = req.body;
     const ids = submitOnce(req, 'POST /v1/tasks/batch', reply, () => scheduler.submitMany(body.tasks));
     return reply.status(202).send({ ids });
   });
 
-  app.post('/v1/tasks/wait', async (req, reply) => {
-    const body = validate(WaitMany, req.body, 'wait request');
+  const waitSchema = { summary: 'Wait for many tasks', body: part(WaitMany, 'wait request'), response: { 200: TaskList } };
+  app.post('/v1/tasks/wait', { schema: waitSchema }, async (req, reply) => {
+    const body = req.body;
     const recs = await scheduler.waitMany(body.ids, body.waitMs, abortOnClose(reply.raw));
     return { tasks: recs.map(toView) };
   });
 
-  app.get('/v1/tasks', async (req) => {
-    const q = validate(ListQuery, req.query, 'query');
-    return { tasks: deps.list(q).map(toView) };
-  });
+  const listSchema = { summary: 'Recent tasks, newest first', querystring: part(ListQuery, 'query'), response: { 200: TaskList } };
+  app.get('/v1/tasks', { schema: listSchema }, async (req) => ({ tasks: deps.list(req.query).map(toView) }));
 
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id', async (req, reply) => {
-    const { waitMs } = validate(WaitQuery, req.query, 'query');
+  const getSchema = {
+    summary: 'One task: state, attempts, result',
+    params: TaskParams,
+    querystring: part(WaitQuery, 'query'),
+    response: { 200: TaskView, 404: notFound },
+  };
+  app.get('/v1/tasks/:id', { schema: getSchema }, async (req, reply) => {
+    const { waitMs } = req.query;
     return withOutput(toView(await scheduler.wait(req.params.id, waitMs, abortOnClose(reply.raw))), deps.outputs);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/tasks/:id', async (req) => {
+  const cancelSchema = { summary: 'Cancel (idempotent)', params: TaskParams, response: { 200: TaskView, 404: notFound } };
+  app.delete('/v1/tasks/:id', { schema: cancelSchema }, async (req) => {
     // A submit token cancels client tasks (sql, js); the queen's own (parts of a frame write or query) need admin.
     const kind = deps.get(req.params.id)?.spec.kind;
     if (kind !== undefined && kind !== 'sql' && kind !== 'js') requireScope(req.principal, 'admin', `cancelling a ${kind} task (the queen's own)`);

@@ -5,20 +5,13 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
-import { ApiaryError, checkFrameName, InputFormat, validate, WriteMode } from '@apiary/protocol';
-import { z } from 'zod';
+import { ApiaryError, UploadQuery, WriteResponse } from '@apiary/protocol';
 import type { FrameWriter } from '../frames/writer.js';
+import { frameParams } from './routes-frames.js';
+import { part, type ZodTypeProvider } from './route-schema.js';
 
 /** Largest upload accepted (a write from another machine); larger inputs go by path on the queen's machine. */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
-
-const UploadQuery = z.object({
-  format: InputFormat,
-  mode: WriteMode.default('append'),
-  partitionBy: z.string().min(1).max(256).optional(),
-  maxAttempts: z.coerce.number().int().min(1).max(20).optional(),
-  timeoutMs: z.coerce.number().int().positive().max(86_400_000).optional(),
-});
 
 const RAW_TYPES = ['application/octet-stream', 'text/csv', 'application/x-ndjson', 'application/json', 'application/vnd.apache.parquet'];
 
@@ -33,9 +26,15 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
     scope.addContentTypeParser(RAW_TYPES, (_req, payload, done) => done(null, payload));
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-    scope.put<{ Params: { name: string } }>('/v1/frames/:name/upload', async (req, reply) => {
-      const name = checkFrameName(req.params.name);
-      const q = validate(UploadQuery, req.query, 'upload query');
+    const schema = {
+      summary: 'Write the request body (a csv, parquet or json file) as the next version of a frame',
+      params: frameParams,
+      querystring: part(UploadQuery, 'upload query'),
+      response: { 200: WriteResponse },
+    };
+    scope.withTypeProvider<ZodTypeProvider>().put('/v1/frames/:name/upload', { schema }, async (req, reply) => {
+      const { name } = req.params;
+      const q = req.query;
       const dir = path.join(deps.frames.dataRoot, 'uploads', randomUUID());
       await mkdir(dir, { recursive: true });
       try {
