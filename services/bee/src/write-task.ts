@@ -27,7 +27,7 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   // A retry (after a crash) must not find the previous attempt's files.
   await rm(spec.outDir, { recursive: true, force: true });
   await mkdir(path.dirname(spec.outDir), { recursive: true });
-  const src = `${READERS[spec.format]}(${litList(spec.inputs)})`;
+  const src = sourceOf(spec);
   const described = await duck.query(`DESCRIBE SELECT * FROM ${src}`, ctx.signal);
   const schema: Column[] = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
   if (spec.partitionBy !== undefined && !schema.some((c) => c.name === spec.partitionBy)) {
@@ -64,6 +64,24 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
     else cells.push(cell);
   }
   return { kind: 'write', schema, cells };
+}
+
+/**
+ * The relation a task reads. With the write's one schema (`columns`, from the queen's probe of every
+ * input file) each file is read with those names and types, whatever its own sample suggests; so a
+ * column that is all integers here and has decimals in another task's file is DOUBLE in both.
+ */
+function sourceOf(spec: WriteTaskSpec): string {
+  const files = litList(spec.inputs);
+  const cols = spec.columns;
+  if (!cols || cols.length === 0) return `${READERS[spec.format]}(${files})`;
+  const struct = `{${cols.map((c) => `${lit(c.name)}: ${lit(c.type)}`).join(', ')}}`;
+  if (spec.format === 'csv') return `read_csv_auto(${files}, types = ${struct})`;
+  if (spec.format === 'json') return `read_json_auto(${files}, columns = ${struct})`;
+  // Parquet carries its own types: read by name and cast (a plain multi-file read would cast every
+  // file to the first file's types, silently truncating 2.5 to 2).
+  const casts = cols.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ');
+  return `(SELECT ${casts} FROM read_parquet(${files}, union_by_name = true))`;
 }
 
 /**

@@ -141,14 +141,50 @@ export class CellCache {
     }
   }
 
-  /** Send a file the queen asked for (a query partial) to `rel` under its data root. */
-  async upload(file: string, rel: string): Promise<void> {
+  /**
+   * Download `urlPath` (under /v1/cells/, e.g. a running write's input) to `dest`, outside the cache:
+   * the caller owns the file. A failure is CELL_FETCH_FAILED and leaves no file.
+   */
+  async download(urlPath: string, dest: string): Promise<void> {
+    const fail = (why: string) => new ApiaryError('CELL_FETCH_FAILED', `cannot fetch ${urlPath} from the queen: ${why}`);
+    let res: IncomingMessage;
+    try {
+      res = await queenRequest(`${this.baseUrl}/v1/cells/${urlPath}`, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.token}` },
+        agent: this.#agent,
+      });
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw fail(`HTTP ${res.statusCode}`);
+    }
+    try {
+      await pipeline(res, createWriteStream(dest));
+    } catch (e) {
+      await rm(dest, { force: true });
+      throw fail((e as Error).message);
+    }
+  }
+
+  /**
+   * Send a file the queen asked for to `rel` under its data root: a query partial, or a cell of a
+   * write (then with its sha256, which the queen checks against the bytes it receives).
+   */
+  async upload(file: string, rel: string, sha256?: string): Promise<void> {
     const st = await stat(file);
     let res: IncomingMessage;
     try {
-      res = await queenRequest(`${this.baseUrl}/v1/cells/${rel}`, {
+      res = await queenRequest(`${this.baseUrl}/v1/cells/${rel.split('/').map(encodeURIComponent).join('/')}`, {
         method: 'PUT',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(st.size) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(st.size),
+          ...(sha256 ? { 'x-apiary-sha256': sha256 } : {}),
+        },
         body: createReadStream(file),
         agent: this.#agent,
       });

@@ -5,12 +5,14 @@ import { BeePool } from './bee-pool.js';
 import type { Job, Outcome } from './chamber.js';
 import { backoffMs, QueenLink } from './queen-link.js';
 import { hiveResources } from './resources.js';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toWireError, type WireError } from '@apiary/protocol';
 import { CellCache } from './cell-cache.js';
 import { RecentResults, type ResultMessage } from './recent-results.js';
 import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
+import { prepareRemoteWrite, writesDir } from './remote-write.js';
 import { checkTaskPaths } from './task-paths.js';
 
 export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
@@ -126,7 +128,7 @@ export class Hive {
           this.#failBeforeBee(job, toWireError(e, 'BAD_REQUEST'));
           return;
         }
-        if (this.#cells && this.#data && job.spec.kind === 'fsql') void this.#submitRemote(job, this.#data, this.#cells);
+        if (this.#cells && this.#data && (job.spec.kind === 'fsql' || job.spec.kind === 'write')) void this.#submitRemote(job, this.#data, this.#cells);
         else this.pool.submit(job);
         return;
       }
@@ -229,12 +231,18 @@ export class Hive {
     );
     this.#cells = cache;
     void cache.load().catch((e) => this.log.warn(`cell cache: ${(e as Error).message}`));
+    // What a remote write of an earlier, killed run of this hive left (nothing runs yet in this one).
+    // Synchronous, so it is done before the first task is assigned.
+    rmSync(writesDir(this.cfg.cacheDir), { recursive: true, force: true });
     this.log.info("reading cells over HTTP (the queen's data root is not visible here)", { cache: cache.dir });
   }
 
   async #submitRemote(job: Job, data: DataRoot, cache: CellCache): Promise<void> {
     try {
-      const r = await prepareRemote(job, data, cache, path.join(this.cfg.cacheDir, 'outputs'));
+      const r =
+        job.spec.kind === 'write'
+          ? await prepareRemoteWrite(job, data, cache, this.cfg.cacheDir)
+          : await prepareRemote(job, data, cache, path.join(this.cfg.cacheDir, 'outputs'));
       this.#remoteJobs.set(job.taskId, r);
       this.pool.submit(r.job);
     } catch (e) {
@@ -253,7 +261,11 @@ export class Hive {
       this.#remoteJobs.delete(job.taskId);
       void (async () => {
         let outcome = o;
-        if (o.ok) await remote.finish().catch((e) => (outcome = { ok: false, error: toWireError(e, 'CELL_FETCH_FAILED') }));
+        if (o.ok)
+          outcome = await remote.finish(o.value).then(
+            (value): Outcome => ({ ok: true, value }),
+            (e): Outcome => ({ ok: false, error: toWireError(e, 'CELL_FETCH_FAILED') }),
+          );
         await remote.release();
         this.#report(job, bee, outcome, durationMs);
       })();

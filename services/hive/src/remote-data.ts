@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { FrameSqlTaskSpec } from '@apiary/protocol';
+import type { FrameSqlTaskSpec, TaskValue } from '@apiary/protocol';
 import type { CellCache } from './cell-cache.js';
 import type { Job } from './chamber.js';
 
@@ -28,8 +28,8 @@ export function httpBase(queenWs: string): string {
 /** A frame-SQL job rewritten for a hive that fetches its cells, and what to do when it ends. */
 export interface RemoteJob {
   job: Job;
-  /** After success: send the partial the queen asked for (if any) back to it. */
-  finish(): Promise<void>;
+  /** After success: send the output the queen asked for (a partial, a write's cells) back to it; the value to report. */
+  finish(value: TaskValue): Promise<TaskValue>;
   /** Unpin the cells and drop local outputs (success or not). */
   release(): Promise<void>;
 }
@@ -66,8 +66,9 @@ export async function prepareRemote(job: Job, data: DataRoot, cache: CellCache, 
     const local: FrameSqlTaskSpec = { ...spec, views, allowDirs: [cache.dir, outDir], into: out, cells: undefined };
     return {
       job: { ...job, spec: local },
-      finish: async () => {
+      finish: async (value) => {
         if (out && spec.into) await cache.upload(out, rel(spec.into));
+        return value;
       },
       release,
     };

@@ -7,11 +7,18 @@ const WAIT_SLICE_MS = 60_000;
  * Run tasks for a write and collect their values in order. The first failure cancels the others
  * (their bees stop writing) and is thrown with its own code; so is the client going away.
  */
-export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], limits: TaskLimits, signal: AbortSignal): Promise<TaskValue[]> {
-  // Writes read inputs and write cells on the queen's filesystem: only hives that see it may run them.
+export async function runAll(
+  scheduler: Scheduler,
+  specs: readonly TaskSpec[],
+  limits: TaskLimits,
+  signal: AbortSignal,
+  onQueenFs = true,
+): Promise<TaskValue[]> {
+  // SQL over the queen's files (a glob listing, a schema probe) runs only on hives that see them;
+  // write tasks run anywhere (a remote hive fetches the inputs and sends its cells back).
   const recs = scheduler.submitMany(
     specs.map((spec) => ({ spec, limits })),
-    { onQueenFs: true },
+    onQueenFs ? { onQueenFs: true } : {},
   );
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
@@ -46,7 +53,7 @@ export async function runAll(scheduler: Scheduler, specs: readonly TaskSpec[], l
   return values;
 }
 
-/** One SQL task's rows (a glob listing): small, quick, and run by a bee like any other SQL. */
+/** One SQL task's rows (a glob listing): small, quick, and run by a bee that sees the queen's files. */
 export async function runSql(scheduler: Scheduler, sql: string, signal: AbortSignal): Promise<Record<string, unknown>[]> {
   const [v] = await runAll(scheduler, [{ kind: 'sql', sql }], {}, signal);
   if (v?.kind !== 'sql') throw new ApiaryError('INTERNAL', 'a SQL task returned no rows');

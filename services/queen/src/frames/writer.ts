@@ -19,6 +19,8 @@ import { admitWrite } from './admission.js';
 import type { FrameCatalog, NewCell } from './catalog.js';
 import type { DataRoot } from './data-root.js';
 import { detectFormat, isGlob, spread, statInput, statInputs, type InputFile } from './inputs.js';
+import { describeInputs, unifySchemas } from './input-schema.js';
+import { WriteSlots } from './write-slots.js';
 import { runAll, runSql } from './write-tasks.js';
 
 export interface FrameWriterDeps {
@@ -45,6 +47,8 @@ const LATE_SWEEP_MS = 3000;
  */
 export class FrameWriter {
   readonly #locks = new Map<string, Promise<unknown>>();
+  /** Running writes, for remote hives fetching inputs and sending cells (routes-cells.ts). */
+  readonly slots = new WriteSlots();
 
   constructor(private readonly d: FrameWriterDeps) {}
 
@@ -71,11 +75,29 @@ export class FrameWriter {
   async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal) {
     const { sizing, bees } = await this.#sizing(signal);
     const files = isGlob(req.path) ? await this.#glob(req.path, signal) : [await statInput(req.path)];
+    // One schema for the whole write, before any cell exists: a file alone needs no probe.
+    const columns =
+      files.length > 1
+        ? unifySchemas(
+            files.map((f) => f.path),
+            await describeInputs(
+              this.d.scheduler,
+              files.map((f) => f.path),
+              req.format,
+              signal,
+            ),
+          )
+        : undefined;
     const writeId = randomUUID();
     const staging = this.d.root.stagingDir(frame, writeId);
     const moved: string[] = [];
     let ok = false;
     await mkdir(staging, { recursive: true });
+    this.slots.open(
+      writeId,
+      frame,
+      files.map((f) => f.path),
+    );
     try {
       const specs: WriteTaskSpec[] = spread(files, bees).map((inputs, i) => ({
         kind: 'write',
@@ -85,9 +107,10 @@ export class FrameWriter {
         targetCellBytes: sizing.targetBytes,
         maxCellBytes: sizing.maxBytes,
         ...(req.partitionBy === undefined ? {} : { partitionBy: req.partitionBy }),
+        ...(columns ? { columns } : {}),
       }));
       const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
-      const results = (await runAll(this.d.scheduler, specs, limits, signal)).map((v) => {
+      const results = (await runAll(this.d.scheduler, specs, limits, signal, false)).map((v) => {
         if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
         return v;
       });
@@ -99,7 +122,9 @@ export class FrameWriter {
         for (const [j, c] of res.cells.entries()) {
           if (c.file.split(/[\\/]/).includes('..')) throw new ApiaryError('INTERNAL', `a write task named a cell outside its dir: ${c.file}`);
           const rel = this.d.root.cellPath(frame, `${writeId}-${i}-${j}`);
-          await rename(path.join(specs[i]!.outDir, c.file), this.d.root.abs(rel));
+          const staged = path.join(specs[i]!.outDir, c.file);
+          this.#checkUploaded(writeId, staged, c);
+          await rename(staged, this.d.root.abs(rel));
           moved.push(rel);
           cells.push({ id: `${writeId}-${i}-${j}`, path: rel, rows: c.rows, bytes: c.bytes, sha256: c.sha256, stats: c.stats });
         }
@@ -114,12 +139,29 @@ export class FrameWriter {
         bytes_written: cells.reduce((n, c) => n + c.bytes, 0),
       };
     } finally {
+      // No remote hive's upload may land after this: close waits for those in flight.
+      await this.slots.close(writeId);
       await rm(staging, { recursive: true, force: true });
       await rmdir(path.dirname(staging)).catch(() => undefined); // only when no other write staged there
       if (!ok) {
         await Promise.all(moved.map((rel) => rm(this.d.root.abs(rel), { force: true })));
         setTimeout(() => void rm(staging, { recursive: true, force: true }).catch(() => undefined), LATE_SWEEP_MS).unref();
       }
+    }
+  }
+
+  /**
+   * A cell a remote hive sent (its result names it `a<attempt>/…`, see the hive's remote-write.ts)
+   * must have arrived whole: the queen's own hash of the bytes must equal the bee's sha256.
+   */
+  #checkUploaded(writeId: string, staged: string, c: { file: string; sha256: string; bytes: number }): void {
+    if (!/^a\d+[\\/]/.test(c.file)) return; // cut in place by a bee on this machine
+    const got = this.slots.verified(writeId, path.relative(this.d.root.dir, staged));
+    if (!got || got.sha256 !== c.sha256 || got.bytes !== c.bytes) {
+      throw new ApiaryError(
+        'CELL_FETCH_FAILED',
+        `cell ${c.file} of write ${writeId} did not arrive intact (queen's sha256 ${got?.sha256 ?? 'none'}, the bee's ${c.sha256})`,
+      );
     }
   }
 
