@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TASKS, tempHome } from './helpers/colony.js';
 import { cpuMs, keeper, roleOf, stderrOf } from './helpers/keeper.js';
 import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
-import { LOAD_MARGIN_MS } from './helpers/timing.js';
-import { HIVE_STOP_OVERSTAY_MS } from '../services/queen/src/local-hive.js';
+import { BEE_ORPHAN_POLL_MS, LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /** A query that keeps one bee busy for minutes (cancelled long before). */
 const LONG_SQL = 'SELECT sum(hash(i)) FROM range(10000000000) t(i)';
@@ -27,6 +26,12 @@ async function watched(args: string[], home: string) {
   done = true;
   await sampler;
   return { ...r, seen: [...seen] };
+}
+
+/** The parent pid of a process (field 4 of /proc/PID/stat, after the parenthesised command name). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 function filesUnder(dir: string): string[] {
@@ -129,9 +134,25 @@ describe('keeper one-shot runs', () => {
     return { run, stderr, bee: bee!, pids: pidsWithHome(home) };
   }
 
+  it('an ephemeral run is one keeper process hosting queen and hive, with its bees as its own children', async () => {
+    const { run, pids, bee } = await runningQuery();
+    try {
+      // No queen or hive process: the keeper hosts both (local-colony.ts); bees stay sealed processes.
+      expect(pids.map(roleOf).sort()).toEqual(['bee', 'keeper']);
+      const keeperPid = pids.find((p) => roleOf(p) === 'keeper')!;
+      expect(keeperPid).toBe(run.pid);
+      // The bee's parent is the keeper itself: a hive process in between would be its parent instead.
+      expect(parentOf(bee)).toBe(keeperPid);
+    } finally {
+      run.kill('SIGINT');
+      await run;
+      await waitGone(pids, LOAD_MARGIN_MS);
+    }
+  });
+
   it('Ctrl-C during a long query cancels it, shuts everything down and exits 130', async () => {
     const { run, pids } = await runningQuery();
-    expect(pids.map(roleOf).sort()).toEqual(['bee', 'hive', 'keeper', 'queen']);
+    expect(pids.map(roleOf).sort()).toEqual(['bee', 'keeper']);
     run.kill('SIGINT');
     const r = await run;
     expect(r.exitCode).toBe(130);
@@ -149,37 +170,30 @@ describe('keeper one-shot runs', () => {
     await waitGone(pids, LOAD_MARGIN_MS);
   });
 
-  it('a second Ctrl-C exits 130 at once while the first is still shutting down; the queen still cascades', async () => {
-    // A hive that does not answer (stopped) makes the first shutdown take its grace: the queen
-    // waits graceMs + HIVE_STOP_OVERSTAY_MS for it before it kills its tree.
-    const graceMs = 4000;
-    const { run, pids, stderr } = await runningQuery(['--grace', `${graceMs}ms`]);
-    const hive = pids.find((p) => roleOf(p) === 'hive')!;
-    process.kill(hive, 'SIGSTOP');
-    try {
-      const t0 = Date.now();
-      run.kill('SIGINT');
-      await waitFor(() => stderr.some((l) => /interrupted; cancelling/.test(l)) || run.exitCode !== null, 10_000, 'the first Ctrl-C to start the shutdown');
-      run.kill('SIGINT');
-      const r = await run;
-      const exitedAfter = Date.now() - t0;
-      expect(r.exitCode).toBe(130);
-      // At once: long before the first shutdown could have finished (it waits out the grace period).
-      expect(exitedAfter).toBeLessThan(graceMs);
-      expect(pids.filter(alive).length, 'the colony is still shutting down').toBeGreaterThan(0);
-      // The queen, already stopping, kills the stopped hive's tree after graceMs + its overstay.
-      await waitGone(pids, graceMs + HIVE_STOP_OVERSTAY_MS + LOAD_MARGIN_MS);
-    } finally {
-      for (const p of pidsWithHome(home)) if (p === hive) process.kill(p, 'SIGKILL');
-    }
+  it('a second Ctrl-C exits 130 at once while the first is still shutting down; the bees still go', async () => {
+    const { run, pids, stderr } = await runningQuery();
+    run.kill('SIGINT');
+    await waitFor(() => stderr.some((l) => /interrupted; cancelling/.test(l)) || run.exitCode !== null, 10_000, 'the first Ctrl-C to start the shutdown');
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.exitCode).toBe(130);
+    // Whichever shutdown ended the keeper, its bees go: a forced exit leaves them to notice their
+    // parent is gone (IPC disconnect at once, else the orphan watchdog's next poll).
+    await waitGone(pids, BEE_ORPHAN_POLL_MS + LOAD_MARGIN_MS);
   });
 
-  it('SIGKILL to the keeper: the queen it started notices and cascades', async () => {
-    const graceMs = 1000;
-    const { run, pids } = await runningQuery(['--grace', `${graceMs}ms`]);
+  it('SIGKILL to the keeper mid-query: its bees notice and die, nothing is left', async () => {
+    const { run, bee } = await runningQuery(['--bees', '2']);
+    // Both bees: the busy one (its query runs on a DuckDB thread) and an idle one (started after it).
+    const bees = () => pidsWithHome(home).filter((p) => roleOf(p) === 'bee');
+    await waitFor(() => bees().length === 2, 20_000, 'the second bee');
+    expect(bees()).toContain(bee);
+    const pids = pidsWithHome(home);
+    expect(pids.map(roleOf).sort()).toEqual(['bee', 'bee', 'keeper']);
     run.kill('SIGKILL');
     await run;
-    // stdin EOF → the queen stops: the running query gets graceMs, then its bee's tree is killed.
-    await waitGone(pids, graceMs + LOAD_MARGIN_MS);
+    // Nobody is left to run a cascade: each bee sees its IPC channel close (or its watchdog sees
+    // its ppid change within one poll) and kills its own process group.
+    await waitGone(pids, BEE_ORPHAN_POLL_MS + LOAD_MARGIN_MS);
   });
 });

@@ -2,18 +2,43 @@
 // Bundle one service entry into a single ESM file next to its tsc output.
 // Why: a one-shot `keeper sql` starts four Node processes in a chain, and module loading
 // (zod, fastify, ws: hundreds of small files) was most of each one's start-up time.
-// Usage (from a service dir): node ../../scripts/bundle.mjs dist/main.js dist/<name>.bundle.mjs
+// Usage (from a service dir): node ../../scripts/bundle.mjs dist/main.js dist/<name>.bundle.mjs [--split]
+// --split: code behind a dynamic import() goes into chunks beside the bundle (dist/chunks/), loaded
+// only when used (the keeper: the queen and hive it hosts for a one-shot run; ssh2 for cluster).
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
-const [entry, outfile] = process.argv.slice(2);
-if (!entry || !outfile) {
-  console.error('usage: bundle.mjs <entry.js> <outfile.mjs>');
+const [entry, outfile, flag] = process.argv.slice(2);
+if (!entry || !outfile || (flag !== undefined && flag !== '--split')) {
+  console.error('usage: bundle.mjs <entry.js> <outfile.mjs> [--split]');
   process.exit(2);
+}
+const split = flag === '--split';
+const outdir = path.dirname(outfile);
+if (split) pruneOldChunks(path.join(outdir, 'chunks'));
+
+/**
+ * Chunks of older builds, once they are an hour old. Not all at once: a keeper started just before
+ * this build still imports its (content-hashed) chunks lazily, and must find them.
+ */
+function pruneOldChunks(dir) {
+  const cutoff = Date.now() - 3_600_000;
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const f = path.join(dir, n);
+    if (statSync(f).mtimeMs < cutoff) rmSync(f, { force: true });
+  }
 }
 
 await build({
-  entryPoints: [entry],
-  outfile,
+  entryPoints: split ? { [path.basename(outfile, '.mjs')]: entry } : [entry],
+  ...(split ? { outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } } : { outfile }),
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -12,14 +12,14 @@ import { QueenClient } from './client.js';
 import { pinQueen } from './tls-pins.js';
 import type { Colony } from './colony.js';
 
-const READY_TIMEOUT_MS = 15_000;
+export const READY_TIMEOUT_MS = 15_000;
 const LOG_TAIL_LINES = 40;
 
 /**
  * Run dirs left by keepers that were SIGKILLed (their queen cascaded, but nobody removed the dir):
  * a dir whose keeper pid is gone is ours to remove.
  */
-async function sweepStaleRunDirs(dir: string): Promise<void> {
+export async function sweepStaleRunDirs(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   for (const e of entries) {
     const pid = Number(e.split('-')[0]);
@@ -27,10 +27,24 @@ async function sweepStaleRunDirs(dir: string): Promise<void> {
   }
 }
 
+/** The colony once its hive has joined and every bee is idle (polled through the queen's HTTP API). */
+export async function waitForIdleBees(client: QueenClient, timeoutMs: number, logTail: () => readonly string[]): Promise<ColonyView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await client.colony();
+    const bees = c.hives.flatMap((h) => h.bees);
+    if (c.hives.length > 0 && bees.length > 0 && bees.every((b) => b.state === 'idle')) return c;
+    if (Date.now() > deadline) throw new ApiaryError('NO_HIVES', `no hive joined the queen within ${timeoutMs} ms\n${logTail().slice(-10).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /**
- * A colony that lives for one keeper command: the keeper starts a queen (which starts a local hive
- * and its bees), and on stop tears it all down and removes its run dir. The queen gets the keeper's
- * pipe as stdin, so if the keeper is killed outright the queen sees EOF and cascades by itself.
+ * The queen of a cluster run (`--cluster`), as a process of its own bound where remote hives can
+ * reach it (https beyond loopback), with no local hive. A keeper's local one-shot colony is hosted
+ * in the keeper's own process instead (local-colony.ts). On stop the keeper tears it down and removes
+ * its run dir. The queen gets the keeper's pipe as stdin, so if the keeper is killed outright the
+ * queen sees EOF and cascades by itself.
  */
 export class EphemeralColony implements Colony {
   readonly owned = true;
@@ -45,17 +59,15 @@ export class EphemeralColony implements Colony {
     readonly graceMs: number,
   ) {}
 
-  /** `remote`: a queen for hives on other hosts (cluster runs): bind there, no local hive, known join token. */
-  static async start(flags: ColonyFlags, remote?: { host: string; port: number; joinToken: string }): Promise<EphemeralColony> {
+  /** A queen for hives on other hosts (cluster runs): bind there, no local hive, known join token. */
+  static async start(flags: ColonyFlags, remote: { host: string; port: number; joinToken: string }): Promise<EphemeralColony> {
     await sweepStaleRunDirs(path.join(apiaryHome(), 'run'));
     const runDir = path.join(apiaryHome(), 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const clientToken = randomBytes(24).toString('base64url');
     const args = [QUEEN_MAIN, '--ephemeral', '--exit-with-stdin', '--cache-dir', path.join(runDir, 'cache')];
-    args.push(...(remote ? ['--host', remote.host, '--port', String(remote.port), '--no-local-hive'] : ['--port', '0']));
-    if (flags.bees !== undefined) args.push('--bees', String(flags.bees));
-    if (flags.memoryPerBeeBytes !== undefined) args.push('--memory-per-bee', String(flags.memoryPerBeeBytes));
-    if (flags.timeoutMs !== undefined) args.push('--timeout', `${flags.timeoutMs}ms`);
+    // --bees, --memory-per-bee and --timeout configure a local hive: a cluster's hives get them from `cluster up`.
+    args.push('--host', remote.host, '--port', String(remote.port), '--no-local-hive');
     const graceMs = flags.graceMs ?? 5000;
     args.push('--grace', String(graceMs));
     // child_process rather than execa here: execa's import alone costs ~90 ms of every one-shot run.
@@ -66,7 +78,7 @@ export class EphemeralColony implements Colony {
       env: {
         ...process.env,
         APIARY_CLIENT_TOKEN: clientToken,
-        APIARY_JOIN_TOKEN: remote?.joinToken ?? randomBytes(24).toString('base64url'),
+        APIARY_JOIN_TOKEN: remote.joinToken,
         APIARY_LOG_LEVEL: process.env.APIARY_LOG_LEVEL ?? (flags.verbose ? 'debug' : 'info'),
       },
     });
@@ -133,15 +145,8 @@ export class EphemeralColony implements Colony {
    * The colony once its hive has joined and every bee is up. Tasks may be submitted before (they
    * queue); this is for commands that report on the bees or want all of them from the start.
    */
-  async waitForBees(timeoutMs = READY_TIMEOUT_MS): Promise<ColonyView> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const c = await this.client.colony();
-      const bees = c.hives.flatMap((h) => h.bees);
-      if (c.hives.length > 0 && bees.length > 0 && bees.every((b) => b.state === 'idle')) return c;
-      if (Date.now() > deadline) throw new ApiaryError('NO_HIVES', `no hive joined the queen within ${timeoutMs} ms\n${this.#logTail.slice(-10).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  waitForBees(timeoutMs = READY_TIMEOUT_MS): Promise<ColonyView> {
+    return waitForIdleBees(this.client, timeoutMs, () => this.#logTail);
   }
 
   /**

@@ -4,7 +4,6 @@ import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
-import { EphemeralColony } from './ephemeral.js';
 import { TaskFailedError } from './errors.js';
 
 /**
@@ -40,7 +39,8 @@ export class Session {
       ? await (await import('./cluster/ephemeral-cluster.js')).ClusterColony.start({ ...flags, cluster: flags.cluster })
       : target
         ? new RemoteColony(new QueenClient(target.url, target.token))
-        : await EphemeralColony.start(flags);
+        : // Loaded on use: the queen and hive code hosted in-process is for one-shot runs only.
+          await (await import('./local-colony.js')).LocalColony.start(flags);
     session = new Session(colony);
     if (pending) {
       interrupting = session.#interrupt(pending);

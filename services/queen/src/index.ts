@@ -1,4 +1,4 @@
-export { Queen, type QueenState } from './queen.js';
+export { Queen, type QueenState, type LocalHiveHandle } from './queen.js';
 export { tokenMatches } from './tokens.js';
 
 export { QUEEN_MAIN } from './entry.js';

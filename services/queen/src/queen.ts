@@ -28,6 +28,17 @@ import { MemoryOutputStore, TaskOutputs, type OutputStore } from './tasks/task-o
 
 export type QueenState = 'starting' | 'serving' | 'draining' | 'stopped';
 
+/**
+ * The hive a queen starts on its own machine: a child process (LocalHive), or a hive hosted in the
+ * same process (an ephemeral keeper's, see keeper/src/local-colony.ts). `pid` is the process it runs in.
+ */
+export interface LocalHiveHandle {
+  start(queenWs: string, joinToken: string, fingerprint?: string): void;
+  readonly pid: number | null;
+  /** Wait up to waitMs for the hive to stop on its own (it was told to shut down), then force it. */
+  stop(waitMs: number): Promise<void>;
+}
+
 const QUEEN_TRANSITIONS: Record<QueenState, readonly QueenState[]> = {
   starting: ['serving', 'draining'],
   serving: ['draining'],
@@ -47,7 +58,9 @@ export class Queen {
   readonly app: FastifyInstance;
   readonly startedAt = Date.now();
   #gateway: HiveGateway | null = null;
-  #localHive: LocalHive | null = null;
+  #localHive: LocalHiveHandle | null = null;
+  /** Makes the local hive instead of a child process (an ephemeral keeper hosts it); onGone as LocalHive's. */
+  readonly #makeLocalHive: ((onGone: (why: string) => void) => LocalHiveHandle) | undefined;
   /** Set when the queen serves https/wss (it listens beyond loopback). */
   readonly #tls: QueenTls | undefined;
   #stopping: Promise<void> | null = null;
@@ -74,10 +87,12 @@ export class Queen {
       idempotency?: Idempotency;
       retention?: RetentionRunner;
       outputs?: OutputStore;
+      localHive?: (onGone: (why: string) => void) => LocalHiveHandle;
     } = {},
   ) {
     this.sm = new StateMachine<QueenState>('queen', 'starting', QUEEN_TRANSITIONS, log);
     this.#tls = deps.tls;
+    this.#makeLocalHive = deps.localHive;
     this.paths = daemonPaths(cfg.home);
     this.ledger = deps.ledger ?? new MemoryLedger();
     // Idempotency keys are recorded in the transaction that creates their tasks (tasks/idempotency.ts).
@@ -146,6 +161,17 @@ export class Queen {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (e) {
+      // A queen that never served (its port in use, say) still owns its temp data root: an
+      // ephemeral one's would stay in /tmp, since main() exits without stop().
+      await this.frames.root.dispose().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async #start(): Promise<void> {
     // No write is in flight yet: whatever a dead write left in the data root goes now.
     await this.frames.root.sweep(this.frames.catalog.allCellPaths(), this.log);
     this.registry.setDataRoot(await writeProbe(this.frames.dataRoot));
@@ -188,7 +214,8 @@ export class Queen {
     );
     if (this.cfg.localHive) {
       const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };
-      this.#localHive = new LocalHive(this.cfg.localHive, mode, this.log, (why) => this.#onLocalHiveGone(why));
+      const onGone = (why: string) => this.#onLocalHiveGone(why);
+      this.#localHive = this.#makeLocalHive?.(onGone) ?? new LocalHive(this.cfg.localHive, mode, this.log, onGone);
       this.#localHive.start(`${this.#tls ? 'wss' : 'ws'}://${dial}:${addr.port}${HIVE_PATH}`, this.cfg.joinToken, this.#tls?.fingerprint);
     }
     // Reclaim window: the hive timeout plus the hives' longest reconnect backoff (5 s + 50 %).
