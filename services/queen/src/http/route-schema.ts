@@ -14,6 +14,8 @@ declare module 'fastify' {
     summary?: string;
     /** Responses that are not JSON (files, streams, pages): documented here, never serialised by fastify. */
     produces?: Record<number, { type: string; description: string }>;
+    /** A raw (streamed) request body of this media type, not parsed as JSON. */
+    accepts?: string;
   }
 }
 

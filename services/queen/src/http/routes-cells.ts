@@ -53,6 +53,7 @@ export function registerCellRoutes(
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     const put = {
       summary: 'A query partial or result sent back by a remote hive (join token)',
+      accepts: 'application/vnd.apache.parquet',
       produces: { 201: { type: 'application/json', description: 'stored' } },
     };
     scope.put<{ Params: { '*': string } }>('/v1/cells/*', { schema: put }, async (req, reply) => {

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { SqlRequest, SqlResponse } from '@apiary/protocol';
+import { SqlRequest, SqlResponse, WireErrorSchema } from '@apiary/protocol';
 import type { QueryRunner } from '../query/query-runner.js';
 import { openResultStream } from '../query/result-stream.js';
 import { requireScope } from './auth.js';
 import { satisfies } from './route-scopes.js';
-import { part, type ZodTypeProvider } from './route-schema.js';
+import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
 export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void }): void {
   const schema = {
     summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)',
     body: part(SqlRequest, 'sql request'),
-    response: { 200: SqlResponse },
+    response: { 200: SqlResponse, 503: described(WireErrorSchema, 'QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header') },
   };
   // Admission comes before validation: a draining queen says so whatever the body.
   const preValidation = async () => deps.admit();

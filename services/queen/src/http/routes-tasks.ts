@@ -34,6 +34,7 @@ const idempotencyHeaders = part(IdempotencyHeaders, {
 });
 const reused = described(WireErrorSchema, 'IDEMPOTENCY_KEY_REUSED: this key was used with another request');
 const notFound = described(WireErrorSchema, 'TASK_NOT_FOUND');
+const refused = described(WireErrorSchema, 'QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header');
 const TaskParams = z.object({ id: z.string() });
 
 export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps): void {
@@ -48,7 +49,7 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
     body: part(SubmitTask, 'task'),
     querystring: part(WaitQuery, 'query'),
     headers: idempotencyHeaders,
-    response: { 200: described(TaskView, 'terminal (with waitMs)'), 202: described(TaskView, 'accepted'), 422: reused },
+    response: { 200: described(TaskView, 'terminal (with waitMs)'), 202: described(TaskView, 'accepted'), 422: reused, 503: refused },
   };
   app.post('/v1/tasks', { schema: submitSchema, preValidation: admit }, async (req, reply) => {
     const body = req.body;
@@ -63,7 +64,7 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
     summary: 'Submit up to 10,000 tasks in one transaction',
     body: part(SubmitBatch, 'batch'),
     headers: idempotencyHeaders,
-    response: { 202: described(BatchAccepted, 'accepted'), 422: reused },
+    response: { 202: described(BatchAccepted, 'accepted'), 422: reused, 503: refused },
   };
   app.post('/v1/tasks/batch', { schema: batchSchema, preValidation: admit }, async (req, reply) => {
     const body = req.body;

@@ -30,6 +30,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
       summary: 'Write the request body (a csv, parquet or json file) as the next version of a frame',
       params: frameParams,
       querystring: part(UploadQuery, 'upload query'),
+      accepts: 'application/octet-stream',
       response: { 200: WriteResponse },
     };
     scope.withTypeProvider<ZodTypeProvider>().put('/v1/frames/:name/upload', { schema }, async (req, reply) => {
