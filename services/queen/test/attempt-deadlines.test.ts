@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { HiveSession } from '../src/hives/hive-session.js';
+import { HiveSession, PIPELINE_DEPTH, SHORT_TASK_MS, SHORT_TASK_PIPELINE_DEPTH } from '../src/hives/hive-session.js';
 import { ATTEMPT_GRACE_MS, AttemptDeadlines } from '../src/tasks/attempt-deadlines.js';
 
 const RESOURCES = {
@@ -22,6 +22,7 @@ let wss: WebSocketServer;
 let client: WebSocket;
 let hive: HiveSession;
 let other: HiveSession;
+let serverWs: WebSocket;
 
 beforeAll(async () => {
   wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -29,6 +30,7 @@ beforeAll(async () => {
   const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
   client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   const ws = await serverSide;
+  serverWs = ws;
   await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
   hive = new HiveSession('h#1', RESOURCES, ws);
   other = new HiveSession('o#2', { ...RESOURCES, name: 'o' }, ws);
@@ -71,4 +73,23 @@ it('an ended attempt, or a start report of another attempt, changes nothing', ()
   d.assigned('c', 1, hive, 1000, T0);
   d.end('c');
   expect(d.takeExpired(T0 + 10 * 60_000)).toEqual([]);
+});
+
+it('a hive whose attempts are short gets a deeper pipeline, back to two per bee once they are long; the deadline of a queued attempt allows for the tasks ahead of it', () => {
+  const h = new HiveSession('p#3', { ...RESOURCES, name: 'p', bees: 2 }, serverWs);
+  // Unknown run times count as long.
+  expect(h.depth).toBe(PIPELINE_DEPTH);
+  expect(h.capacity).toBe(2 * PIPELINE_DEPTH);
+  for (let i = 0; i < 10; i++) h.noteRunTime(0);
+  expect(h.depth).toBe(SHORT_TASK_PIPELINE_DEPTH);
+  expect(h.capacity).toBe(2 * SHORT_TASK_PIPELINE_DEPTH);
+  const d = new AttemptDeadlines();
+  d.assigned('deep', 1, h, 1000, T0);
+  // Up to depth − 1 tasks ahead on its bee, each up to the longest timeout (1 s here), then its own + grace.
+  const due = T0 + (SHORT_TASK_PIPELINE_DEPTH - 1) * 1000 + 1000 + ATTEMPT_GRACE_MS;
+  expect(ids(d.takeExpired(due - 1))).toEqual([]);
+  expect(ids(d.takeExpired(due + 1))).toEqual(['deep']);
+  // A run of long tasks brings it back to the default depth.
+  for (let i = 0; i < 200 && h.depth !== PIPELINE_DEPTH; i++) h.noteRunTime(10 * SHORT_TASK_MS);
+  expect(h.depth).toBe(PIPELINE_DEPTH);
 });

@@ -2,6 +2,19 @@ import type WebSocket from 'ws';
 import { beeCap } from './bee-cap.js';
 import { FrameBatcher, type BeeState, type BeeStatus, type HiveResources, type HiveView, type QueenToHive } from '@apiary/protocol';
 
+/** Tasks in flight per bee by default: one running and one queued behind it. */
+export const PIPELINE_DEPTH = 2;
+/**
+ * Tasks in flight per bee while this hive's attempts are short (see SHORT_TASK_MS): for a task that
+ * takes less than a queen↔hive round trip, two per bee leaves the bee idle waiting for the next
+ * assign, and each frame and ledger commit carries only a task or two. Deeper, they batch.
+ */
+export const SHORT_TASK_PIPELINE_DEPTH = 8;
+/** An attempt this short (the hive's moving average of reported run times) counts as short. */
+export const SHORT_TASK_MS = 5;
+/** Weight of the newest run time in the moving average: ~20 results move it. */
+const DURATION_EWMA_WEIGHT = 0.05;
+
 /** A connected hive as the queen sees it: rebuilt from hello and heartbeats, never persisted. */
 export class HiveSession {
   state: 'ready' | 'draining' | 'lost' = 'ready';
@@ -18,6 +31,8 @@ export class HiveSession {
   readonly inFlight = new Map<string, number>();
 
   readonly #out: FrameBatcher<QueenToHive>;
+  /** Moving average of this hive's reported attempt run times; unknown (long) until the first result. */
+  #avgRunMs = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly id: string,
@@ -35,9 +50,22 @@ export class HiveSession {
     return beeCap(this.resources);
   }
 
-  /** Tasks in flight per hive: every bee busy plus one queued behind each, so a bee never waits on a round trip. */
+  /**
+   * Tasks in flight per bee: PIPELINE_DEPTH, or SHORT_TASK_PIPELINE_DEPTH while its tasks are short,
+   * so a bee never waits on a round trip. Long tasks keep it at 2, so one hive does not hoard work
+   * another could start now.
+   */
+  get depth(): number {
+    return this.#avgRunMs < SHORT_TASK_MS ? SHORT_TASK_PIPELINE_DEPTH : PIPELINE_DEPTH;
+  }
+
   get capacity(): number {
-    return this.beeCount * 2;
+    return this.beeCount * this.depth;
+  }
+
+  /** A result reported this run time (ms): feeds the moving average that sets the depth. */
+  noteRunTime(ms: number): void {
+    this.#avgRunMs = Number.isFinite(this.#avgRunMs) ? this.#avgRunMs + DURATION_EWMA_WEIGHT * (ms - this.#avgRunMs) : ms;
   }
 
   get free(): number {

@@ -26,10 +26,10 @@ interface Due {
 
 /**
  * The queen's deadline per attempt, so a silent or lying hive cannot hold work forever. Until the hive
- * reports the start, the attempt may also be waiting behind one task per bee (capacity is two per
- * bee), each of which may run up to its own timeout: the longest timeout this hive has been given
- * (its own included) + its timeout + grace from the assign. From the first start report: timeout +
- * grace (later start reports do not extend it).
+ * reports the start, the attempt may also be waiting behind depth − 1 tasks on its bee (the hive's
+ * pipeline depth, see HiveSession.depth), each of which may run up to its own timeout: (depth − 1) ×
+ * the longest timeout this hive has been given (its own included) + its timeout + grace from the
+ * assign. From the first start report: timeout + grace (later start reports do not extend it).
  */
 export class AttemptDeadlines {
   readonly #due = new Map<string, Due>();
@@ -39,7 +39,8 @@ export class AttemptDeadlines {
   assigned(taskId: string, attempt: number, hive: HiveSession, timeoutMs: number, now = Date.now()): void {
     const longest = Math.max(timeoutMs, this.#longest.get(hive) ?? 0);
     this.#longest.set(hive, longest);
-    this.#due.set(taskId, { attempt, hive, timeoutMs, at: now + longest + timeoutMs + ATTEMPT_GRACE_MS, started: false });
+    const ahead = (hive.depth - 1) * longest;
+    this.#due.set(taskId, { attempt, hive, timeoutMs, at: now + ahead + timeoutMs + ATTEMPT_GRACE_MS, started: false });
   }
 
   started(taskId: string, attempt: number, now = Date.now()): void {
