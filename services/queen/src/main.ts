@@ -17,6 +17,7 @@ import { Queen } from './queen.js';
 import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
+import { openQueenDb } from './db/queen-db.js';
 import { RetentionRunner } from './tasks/retention-runner.js';
 import { SqliteOutputStore } from './tasks/task-output.js';
 import { FrameCatalog } from './frames/catalog.js';
@@ -142,7 +143,9 @@ async function main(): Promise<number> {
       : undefined;
   if (tls) log.info(`TLS: ${tls.source} certificate, SHA-256 fingerprint ${tls.fingerprint}`);
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
-  const ledger = ephemeral ? undefined : new SqliteLedger({ file: paths.db, resultsDir: paths.resultsDir });
+  // The daemon's one database (db/queen-db.ts): opened and migrated here, given to every store in it, closed last.
+  const db = ephemeral ? undefined : openQueenDb(paths.db);
+  const ledger = db ? new SqliteLedger({ db, resultsDir: paths.resultsDir }) : undefined;
   const retention = ledger
     ? new RetentionRunner(ledger, { maxAgeMs: cfg.retentionMaxAgeMs, maxTasks: cfg.retentionMaxTasks }, cfg.retentionIntervalMs, log.child('retention'))
     : undefined;
@@ -150,13 +153,13 @@ async function main(): Promise<number> {
     tls,
     ledger,
     retention,
-    outputs: ledger ? new SqliteOutputStore(ledger.database, () => ledger.flush()) : undefined,
-    nodes: ledger ? new SqliteNodeStore(ledger.database) : undefined,
-    // The catalog shares the daemon's database (and its migrations); an ephemeral one is in memory.
-    catalog: ledger ? FrameCatalog.open(ledger.database) : undefined,
-    // Scoped tokens (hashes) and idempotency keys live in the ledger's database too (migration 6).
-    tokens: ledger ? TokenStore.sqlite(ledger.database) : undefined,
-    idempotency: ledger ? Idempotency.sqlite(ledger.database) : undefined,
+    outputs: db && ledger ? new SqliteOutputStore(db, () => ledger.flush()) : undefined,
+    nodes: db ? new SqliteNodeStore(db) : undefined,
+    // The catalog is in the daemon's database (and its migrations); an ephemeral one is in memory.
+    catalog: db ? FrameCatalog.open(db) : undefined,
+    // Scoped tokens (hashes) and idempotency keys live in it too (migration 6).
+    tokens: db ? TokenStore.sqlite(db) : undefined,
+    idempotency: db ? Idempotency.sqlite(db) : undefined,
   });
   onShutdownSignal((sig) => {
     log.info(`${sig}: stopping`);
@@ -175,6 +178,7 @@ async function main(): Promise<number> {
   const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
   process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid, ...metricsUrl, ...fingerprint }) + '\n');
   await stopped;
+  db?.close(); // after queen.stop() closed the ledger (its last flush) and the catalog
   if (!ephemeral) removeDaemonState(paths);
   return 0;
 }

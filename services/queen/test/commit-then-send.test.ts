@@ -9,6 +9,7 @@ import { createLogger } from '@apiary/runtime';
 import { HiveSession } from '../src/hives/hive-session.js';
 import { Scheduler } from '../src/tasks/scheduler.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+import { openQueenDb } from '../src/db/queen-db.js';
 
 /*
  * The ledger commit comes before the message that announces it: checked at the moment the frame is
@@ -34,6 +35,7 @@ const RESOURCES = {
 let dir: string;
 let wss: WebSocketServer;
 let client: WebSocket;
+let db: Database.Database;
 let ledger: SqliteLedger;
 let reader: Database.Database;
 let scheduler: Scheduler;
@@ -44,7 +46,8 @@ let seen: [Msg, unknown][];
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-commit-'));
   const file = join(dir, 'queen.db');
-  ledger = new SqliteLedger({ file });
+  db = openQueenDb(file);
+  ledger = new SqliteLedger({ db });
   reader = new Database(file, { readonly: true });
   wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
@@ -78,6 +81,7 @@ afterEach(async () => {
   await new Promise((r) => wss.close(r));
   reader.close();
   ledger.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,11 +9,13 @@ import { MIGRATIONS, migrate } from '../src/tasks/migrations.js';
 import { RetentionRunner } from '../src/tasks/retention-runner.js';
 import { PRUNE_BATCH } from '../src/tasks/retention.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+import { openQueenDb } from '../src/db/queen-db.js';
 
 let dir: string;
 let file: string;
 let resultsDir: string;
 let ledger: SqliteLedger;
+let queenDb: Database.Database;
 let seq = 0;
 const DAY = 86_400_000;
 /** A result bigger than inlineResultMaxBytes below: it is written to a file under resultsDir. */
@@ -24,11 +26,13 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-retention-'));
   file = join(dir, 'queen.db');
   resultsDir = join(dir, 'results');
-  ledger = new SqliteLedger({ file, resultsDir, inlineResultMaxBytes: 1000 });
+  queenDb = openQueenDb(file);
+  ledger = new SqliteLedger({ db: queenDb, resultsDir, inlineResultMaxBytes: 1000 });
 });
 
 afterEach(() => {
   ledger.close();
+  queenDb.close();
   rmSync(dir, { recursive: true, force: true });
   expect(existsSync(dir)).toBe(false);
 });
@@ -156,7 +160,6 @@ describe('retention', () => {
   });
 
   it('a database created before migration 4 is converted to incremental auto_vacuum', () => {
-    ledger.close();
     const legacy = join(dir, 'legacy.db');
     const db = new Database(legacy);
     db.pragma('journal_mode = WAL');
@@ -164,15 +167,15 @@ describe('retention', () => {
     db.prepare("INSERT INTO nodes VALUES ('n', 'a', 22, 'u', 'k', 'd', '{}', NULL, NULL)").run();
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(0);
     db.close();
-    // The conversion is part of migration 4 (its VACUUM after commit); a fresh file goes through it too.
-    const l = new SqliteLedger({ file: legacy });
-    expect((l.database.prepare('SELECT count(*) AS n FROM nodes').get() as { n: number }).n).toBe(1);
+    // The conversion is part of migration 4 (its VACUUM after commit), run when the queen opens the file.
+    const converted = openQueenDb(legacy);
     try {
-      expect(l.database.pragma('auto_vacuum', { simple: true })).toBe(2);
+      expect((converted.prepare('SELECT count(*) AS n FROM nodes').get() as { n: number }).n).toBe(1);
+      expect(converted.pragma('auto_vacuum', { simple: true })).toBe(2);
     } finally {
-      l.close();
+      converted.close();
     }
-    ledger = new SqliteLedger({ file, resultsDir });
-    expect(ledger.database.pragma('auto_vacuum', { simple: true })).toBe(2);
+    // A fresh file goes through it too.
+    expect(queenDb.pragma('auto_vacuum', { simple: true })).toBe(2);
   });
 });

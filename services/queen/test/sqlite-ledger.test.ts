@@ -11,11 +11,14 @@ import { ApiaryError, type TaskValue } from '@apiary/protocol';
 import type { TaskRecord } from '../src/tasks/ledger.js';
 import { MIGRATIONS, migrate } from '../src/tasks/migrations.js';
 import { SqliteLedger, type SqliteLedgerOptions } from '../src/tasks/sqlite-ledger.js';
+import { openQueenDb } from '../src/db/queen-db.js';
 
 let dir: string;
 let file: string;
 let resultsDir: string;
 let open: SqliteLedger[];
+/** The database each ledger was given (the test owns it, as the queen's main does). */
+const dbOf = new Map<SqliteLedger, Database.Database>();
 let seq = 0;
 
 beforeEach(() => {
@@ -26,19 +29,37 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const l of open) l.close();
+  for (const l of open) closeLedger(l);
   rmSync(dir, { recursive: true, force: true });
   expect(existsSync(dir)).toBe(false);
 });
 
 function ledger(opts: Partial<SqliteLedgerOptions> = {}): SqliteLedger {
-  const l = new SqliteLedger({ file, resultsDir, ...opts });
+  const db = openQueenDb(file);
+  let l: SqliteLedger;
+  try {
+    l = new SqliteLedger({ db, resultsDir, ...opts });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  dbOf.set(l, db);
   open.push(l);
   return l;
 }
 
+/** Close the ledger (it flushes), then its database. */
+function closeLedger(l: SqliteLedger): void {
+  try {
+    l.close();
+  } finally {
+    dbOf.get(l)?.close();
+    dbOf.delete(l);
+  }
+}
+
 function reopen(l: SqliteLedger, opts: Partial<SqliteLedgerOptions> = {}): SqliteLedger {
-  l.close();
+  closeLedger(l);
   return ledger(opts);
 }
 
@@ -355,7 +376,7 @@ describe('migrations', () => {
     const db = new Database(file);
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
-    expect(() => new SqliteLedger({ file })).toThrow(ApiaryError);
-    expect(() => new SqliteLedger({ file })).toThrow(/newer|knows up to/);
+    expect(() => openQueenDb(file)).toThrow(ApiaryError);
+    expect(() => openQueenDb(file)).toThrow(/newer|knows up to/);
   });
 });

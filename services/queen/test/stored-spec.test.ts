@@ -5,16 +5,20 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../src/tasks/ledger.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+import { openQueenDb } from '../src/db/queen-db.js';
 
 let dir: string;
+let db: Database.Database;
 let ledger: SqliteLedger;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-stored-spec-'));
-  ledger = new SqliteLedger({ file: join(dir, 'queen.db'), resultsDir: join(dir, 'results') });
+  db = openQueenDb(join(dir, 'queen.db'));
+  ledger = new SqliteLedger({ db, resultsDir: join(dir, 'results') });
 });
 afterEach(() => {
   ledger.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
   expect(existsSync(dir)).toBe(false);
 });

@@ -7,23 +7,28 @@ import { TokenStore } from '../src/auth/token-store.js';
 import { Idempotency } from '../src/tasks/idempotency.js';
 import { MemoryLedger, type TaskRecord } from '../src/tasks/ledger.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+import { openQueenDb } from '../src/db/queen-db.js';
+import type Database from 'better-sqlite3';
 
 /** The token store and the idempotency keys on a real SQLite file (the daemon's), and in memory (ephemeral queens). */
 let dir: string;
+let db: Database.Database;
 let ledger: SqliteLedger;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-tokens-'));
-  ledger = new SqliteLedger({ file: join(dir, 'queen.db') });
+  db = openQueenDb(join(dir, 'queen.db'));
+  ledger = new SqliteLedger({ db });
 });
 afterEach(() => {
   ledger.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
   expect(existsSync(dir)).toBe(false);
 });
 
 describe.each([
-  ['sqlite', () => TokenStore.sqlite(ledger.database)],
+  ['sqlite', () => TokenStore.sqlite(db)],
   ['memory', () => TokenStore.memory()],
 ])('TokenStore (%s)', (_kind, make) => {
   it('verifies its own tokens only: another secret for a known id, a malformed value and the id alone are not tokens', () => {
@@ -65,12 +70,14 @@ describe.each([
 });
 
 it('tokens survive a reopen of the database; only their sha256 is stored', () => {
-  const t = TokenStore.sqlite(ledger.database).create('admin');
-  const row = ledger.database.prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
+  const t = TokenStore.sqlite(db).create('admin');
+  const row = db.prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
   expect(JSON.stringify(row)).not.toContain(t.token.split('_')[2]);
   ledger.close();
-  ledger = new SqliteLedger({ file: join(dir, 'queen.db') });
-  expect(TokenStore.sqlite(ledger.database).verify(t.token)).toEqual({ scope: 'admin', tokenId: t.id });
+  db.close();
+  db = openQueenDb(join(dir, 'queen.db'));
+  ledger = new SqliteLedger({ db });
+  expect(TokenStore.sqlite(db).verify(t.token)).toEqual({ scope: 'admin', tokenId: t.id });
 });
 
 const rec = (id: string): TaskRecord => ({
@@ -88,7 +95,7 @@ const rec = (id: string): TaskRecord => ({
 
 describe('Idempotency', () => {
   it('a failed creation records no key; a key is per token and per request; creations without a key pass through', () => {
-    const idem = Idempotency.sqlite(ledger.database);
+    const idem = Idempotency.sqlite(db);
     idem.attach(ledger);
     ledger.create(rec('t-1'));
     // A taken id fails the whole creation: the key must not be left pointing at nothing.
@@ -100,19 +107,23 @@ describe('Idempotency', () => {
     expect(() => idem.replay('tok', 'k', 'another body')).toThrow(expect.objectContaining({ code: 'IDEMPOTENCY_KEY_REUSED' }));
     // Creations without a key pass through untouched.
     ledger.create(rec('t-4'));
-    expect(ledger.database.prepare('SELECT count(*) AS n FROM idempotency_keys').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM idempotency_keys').get()).toEqual({ n: 1 });
   });
 
   it('a key older than the retention window is forgotten, and pruned at the next keyed submission', () => {
-    const idem = Idempotency.sqlite(ledger.database);
+    const idem = Idempotency.sqlite(db);
     idem.attach(ledger);
     const old = Date.now() - IDEMPOTENCY_RETENTION_MS - 1;
-    ledger.database
-      .prepare('INSERT INTO idempotency_keys (token_id, key, request_hash, task_ids, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run('tok', 'stale', 'h', '["t-old"]', old);
+    db.prepare('INSERT INTO idempotency_keys (token_id, key, request_hash, task_ids, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      'tok',
+      'stale',
+      'h',
+      '["t-old"]',
+      old,
+    );
     expect(idem.replay('tok', 'stale', 'h')).toBeUndefined();
     idem.submit('tok', 'fresh', 'h', () => ledger.createMany([rec('t-new')]));
-    const keys = ledger.database.prepare('SELECT key FROM idempotency_keys').all();
+    const keys = db.prepare('SELECT key FROM idempotency_keys').all();
     expect(keys).toEqual([{ key: 'fresh' }]);
   });
 

@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ApiaryError } from '@apiary/protocol';
+import { migrate } from '../tasks/migrations.js';
+
+/**
+ * The daemon queen's one SQLite connection: opened here, brought to the current schema here, and
+ * handed to every store that lives in it (task ledger, frame catalog, node registry, tokens,
+ * idempotency keys, task output). Whoever opens it closes it, after the stores are done with it.
+ */
+export function openQueenDb(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  // timeout is SQLite's busy timeout: wait out a checkpoint or a reader instead of failing.
+  const db = new Database(file, { timeout: 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last commits.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e instanceof ApiaryError
+      ? e
+      : new ApiaryError('INTERNAL', `cannot open the queen database ${file}: ${(e as Error).message}`, undefined, { cause: e });
+  }
+}

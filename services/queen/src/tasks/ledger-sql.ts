@@ -1,0 +1,167 @@
+import type Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { AttemptView } from '@apiary/protocol';
+import type { TaskRecord } from './ledger.js';
+import type { ResultSpill, ValueCols } from './result-spill.js';
+import { storedSpec } from './stored-spec.js';
+
+const COLS = 'id, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error';
+
+export interface TaskRow {
+  id: string;
+  spec: string;
+  limits: string;
+  state: TaskRecord['state'];
+  created_at: number;
+  finished_at: number | null;
+  max_attempts: number;
+  value: string | null;
+  value_file: string | null;
+  error: string | null;
+}
+
+interface AttemptRow {
+  attempt: number;
+  hive: string;
+  bee: number;
+  started_at: number;
+  duration_ms: number;
+  error: string | null;
+  token: string | null;
+}
+
+/** A record read back, with the size of its value as stored (for the cache). */
+export interface Hydrated {
+  rec: TaskRecord;
+  bytes: number;
+}
+
+/**
+ * The task ledger's SQL: every statement prepared once, and the conversions between a TaskRecord and
+ * its rows (tasks + attempts). Writes run inside the transactions the ledger opens (insertMany, updateMany).
+ */
+export class LedgerSql {
+  readonly #insert: Statement<unknown[]>;
+  readonly #update: Statement<unknown[]>;
+  readonly #updateWithValue: Statement<unknown[]>;
+  readonly #upsertAttempt: Statement<unknown[]>;
+  readonly #byId: Statement<[string], TaskRow>;
+  readonly #attemptsOf: Statement<[string], AttemptRow>;
+  readonly #liveRows: Statement<[], TaskRow>;
+  readonly #newest: Statement<[number], TaskRow>;
+  readonly #newestIn: Statement<[string, number], TaskRow>;
+  /** Insert records in one immediate transaction; their value columns in order. */
+  readonly insertMany: (recs: TaskRecord[]) => ValueCols[];
+  /**
+   * Update records in one immediate transaction. Per record: the value columns written, null when
+   * its value is unchanged (sameValue), undefined when there is no such task.
+   */
+  readonly updateMany: (recs: TaskRecord[], sameValue: (r: TaskRecord) => boolean) => (ValueCols | null | undefined)[];
+
+  constructor(
+    db: Database.Database,
+    private readonly spill: ResultSpill,
+  ) {
+    this.#insert = db.prepare(
+      `INSERT INTO tasks (id, kind, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#update = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ? WHERE id = ?');
+    this.#updateWithValue = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, max_attempts = ?, error = ?, value = ?, value_file = ? WHERE id = ?');
+    // Attempts only grow and are mutated in place, so every update rewrites them all (rarely > 1).
+    this.#upsertAttempt = db.prepare(
+      `INSERT INTO attempts (task_id, attempt, hive, bee, started_at, duration_ms, error, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (task_id, attempt) DO UPDATE SET hive = excluded.hive, bee = excluded.bee,
+         started_at = excluded.started_at, duration_ms = excluded.duration_ms, error = excluded.error, token = excluded.token`,
+    );
+    this.#byId = db.prepare(`SELECT ${COLS} FROM tasks WHERE id = ?`);
+    this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error, token FROM attempts WHERE task_id = ? ORDER BY attempt');
+    this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
+    this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    this.#newestIn = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    this.insertMany = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
+    this.updateMany = db.transaction((recs: TaskRecord[], same: (r: TaskRecord) => boolean) => recs.map((r) => this.#updateRow(r, same(r)))).immediate;
+  }
+
+  byId(id: string): TaskRow | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Queued and running rows, oldest first. all(), not iterate(): hydrating runs other statements. */
+  liveRows(): TaskRow[] {
+    return this.#liveRows.all();
+  }
+
+  newest(limit: number, state?: TaskRecord['state']): TaskRow[] {
+    return state === undefined ? this.#newest.all(limit) : this.#newestIn.all(state, limit);
+  }
+
+  hydrate(row: TaskRow): Hydrated {
+    const rec: TaskRecord = {
+      id: row.id,
+      spec: JSON.parse(row.spec),
+      limits: JSON.parse(row.limits),
+      state: row.state,
+      createdAt: row.created_at,
+      finishedAt: row.finished_at,
+      maxAttempts: row.max_attempts,
+      attempts: this.#attemptsOf.all(row.id).map(toAttempt),
+      value: row.value !== null ? JSON.parse(row.value) : row.value_file !== null ? this.spill.read(row.id, row.value_file) : null,
+      error: row.error === null ? null : JSON.parse(row.error),
+    };
+    // Size as stored (a file-backed value counts as big as the inline limit).
+    return { rec, bytes: row.value?.length ?? (row.value_file !== null ? this.spill.inlineMax : 0) };
+  }
+
+  #insertRow(r: TaskRecord): ValueCols {
+    const v = this.spill.write(r);
+    this.#insert.run(
+      r.id,
+      r.spec.kind,
+      JSON.stringify(storedSpec(r.spec)),
+      JSON.stringify(r.limits),
+      r.state,
+      r.createdAt,
+      r.finishedAt,
+      r.maxAttempts,
+      v.json,
+      v.file,
+      r.error === null ? null : JSON.stringify(r.error),
+    );
+    this.#writeAttempts(r);
+    return v;
+  }
+
+  #updateRow(r: TaskRecord, sameValue: boolean): ValueCols | null | undefined {
+    const error = r.error === null ? null : JSON.stringify(r.error);
+    let v: ValueCols | null = null;
+    let changes: number;
+    if (sameValue) {
+      changes = this.#update.run(r.state, r.finishedAt, r.maxAttempts, error, r.id).changes;
+    } else {
+      v = this.spill.write(r);
+      changes = this.#updateWithValue.run(r.state, r.finishedAt, r.maxAttempts, error, v.json, v.file, r.id).changes;
+    }
+    if (changes === 0) return undefined;
+    this.#writeAttempts(r);
+    return v;
+  }
+
+  #writeAttempts(r: TaskRecord): void {
+    for (const a of r.attempts) {
+      this.#upsertAttempt.run(r.id, a.attempt, a.hive, a.bee, a.startedAt, a.durationMs, a.error === null ? null : JSON.stringify(a.error), a.token ?? null);
+    }
+  }
+}
+
+function toAttempt(a: AttemptRow): AttemptView {
+  return {
+    attempt: a.attempt,
+    hive: a.hive,
+    bee: a.bee,
+    startedAt: a.started_at,
+    durationMs: a.duration_ms,
+    error: a.error === null ? null : JSON.parse(a.error),
+    ...(a.token === null ? {} : { token: a.token }),
+  };
+}
