@@ -5,6 +5,8 @@ import { cellSizing, type CellSizing } from '@apiary/behaviours';
 import {
   ApiaryError,
   checkFrameName,
+  type Column,
+  type InputFormat,
   type TemperatureView,
   type WriteRequest,
   type WriteResponse,
@@ -75,19 +77,7 @@ export class FrameWriter {
   async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal) {
     const { sizing, bees } = await this.#sizing(signal);
     const files = isGlob(req.path) ? await this.#glob(req.path, signal) : [await statInput(req.path)];
-    // One schema for the whole write, before any cell exists: a file alone needs no probe.
-    const columns =
-      files.length > 1
-        ? unifySchemas(
-            files.map((f) => f.path),
-            await describeInputs(
-              this.d.scheduler,
-              files.map((f) => f.path),
-              req.format,
-              signal,
-            ),
-          )
-        : undefined;
+    const columns = files.length > 1 ? await this.#oneSchema(files, req.format, signal) : undefined;
     const writeId = randomUUID();
     const staging = this.d.root.stagingDir(frame, writeId);
     const moved: string[] = [];
@@ -148,6 +138,18 @@ export class FrameWriter {
         setTimeout(() => void rm(staging, { recursive: true, force: true }).catch(() => undefined), LATE_SWEEP_MS).unref();
       }
     }
+  }
+
+  /**
+   * One schema for the whole write, checked before any cell exists (a file alone needs no probe).
+   * Only when the files differ do the bees get it: files that already agree are read as they are.
+   */
+  async #oneSchema(files: readonly InputFile[], format: InputFormat, signal: AbortSignal): Promise<Column[] | undefined> {
+    const paths = files.map((f) => f.path);
+    const schemas = await describeInputs(this.d.scheduler, paths, format, signal);
+    const unified = unifySchemas(paths, schemas);
+    const same = (s: Column[]) => s.every((c, i) => c.type === unified[i]!.type);
+    return schemas.every(same) ? undefined : unified;
   }
 
   /**
