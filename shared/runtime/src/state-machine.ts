@@ -33,9 +33,7 @@ export class StateMachine<S extends string> {
   to(next: S, why?: string): void {
     const from = this.#state;
     if (from === next) return;
-    if (!this.can(next)) throw new Error(`${this.#name}: illegal transition ${from} → ${next}`);
-    this.#state = next;
-    this.#log.debug(`${this.#name} ${from} → ${next}`, why ? { why } : undefined);
+    this.#state = checkedTransition(this.#name, from, next, this.#allowed, this.#log, why);
     for (const l of this.#listeners) l(next, from);
   }
 
@@ -43,4 +41,16 @@ export class StateMachine<S extends string> {
     this.#listeners.add(l);
     return () => this.#listeners.delete(l);
   }
+}
+
+/**
+ * One transition of a state kept elsewhere (a record's field, for things too many to give each a
+ * StateMachine, like tasks): the same table, the same illegal-transition error and the same debug
+ * line, built only when debug is on. Returns `to`.
+ */
+export function checkedTransition<S extends string>(name: string, from: S, to: S, allowed: Readonly<Record<S, readonly S[]>>, log: Logger, why?: string): S {
+  if (from === to) return to;
+  if (!allowed[from].includes(to)) throw new Error(`${name}: illegal transition ${from} → ${to}`);
+  if (log.pino?.isLevelEnabled('debug') !== false) log.debug(`${name} ${from} → ${to}`, why ? { why } : undefined);
+  return to;
 }

@@ -6,6 +6,9 @@ import type { HiveSession } from '../hives/hive-session.js';
 import { ATTEMPT_CHECK_MS, ATTEMPT_GRACE_MS, AttemptDeadlines, attemptTimeoutMs } from './attempt-deadlines.js';
 import { attemptToken, hiveNameOf } from './attempt-tokens.js';
 import { CommitThenSend } from './commit-then-send.js';
+import { moveTask } from './task-states.js';
+import { noHiveSeesQueenFs, pickHive } from './placement.js';
+import { TaskWaiters, type TaskListener } from './task-waiters.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
 import type { TaskObserver } from '../metrics/task-metrics.js';
 
@@ -19,8 +22,6 @@ export interface SubmitOptions {
 export interface SchedulerOptions {
   maxAttempts: number;
 }
-
-type Listener = (t: TaskRecord) => void;
 
 /** How a hive names an attempt in its reports. */
 export interface AttemptRef {
@@ -36,8 +37,7 @@ export interface AttemptRef {
  */
 export class Scheduler {
   readonly #queue = new FifoQueue<string>();
-  readonly #waiters = new Map<string, Set<Listener>>();
-  readonly #listeners = new Set<Listener>();
+  readonly #waiters: TaskWaiters;
   /** After a restart: running tasks (id → attempt and the name of the hive it was on) no hive has reclaimed yet. */
   readonly #unclaimed = new Map<string, { attempt: number; hive: string }>();
   #reclaimTimer: NodeJS.Timeout | null = null;
@@ -56,6 +56,7 @@ export class Scheduler {
     private readonly log: Logger,
   ) {
     this.#outbox = new CommitThenSend(ledger, log);
+    this.#waiters = new TaskWaiters(ledger);
     this.#deadlineTimer = setInterval(() => this.#reclaimOverdue(), ATTEMPT_CHECK_MS);
     this.#deadlineTimer.unref();
   }
@@ -172,9 +173,9 @@ export class Scheduler {
         this.#queue.shift();
         continue;
       }
-      const hive = this.#pickHive(t);
+      const hive = pickHive(t, this.hives());
       if (!hive) {
-        if (t.onQueenFs && this.#noHiveSeesQueenFs()) {
+        if (t.onQueenFs && noHiveSeesQueenFs(this.hives())) {
           this.#queue.shift();
           this.#finish(t, 'failed', null, {
             code: 'NO_HIVES',
@@ -187,7 +188,7 @@ export class Scheduler {
       this.#queue.shift();
       const attempt = t.attempts.length + 1;
       const token = attemptToken(this.ledger.epoch, attempt);
-      t.state = 'running';
+      moveTask(t, 'running', this.log, hive.id);
       t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null, token });
       this.ledger.update(t);
       hive.inFlight.set(t.id, attempt);
@@ -197,35 +198,6 @@ export class Scheduler {
       this.#outbox.stage(hive, { type: 'task.assign', taskId: t.id, attempt, token, spec: t.spec, limits: t.limits, avoidBees });
       this.#emit(t);
     }
-  }
-
-  /** The hive this task has failed on least, then the one already holding most of its cells, then the one with most room. */
-  #pickHive(t: TaskRecord): HiveSession | null {
-    let best: HiveSession | null = null;
-    let bestScore = Infinity;
-    const cells = t.spec.kind === 'fsql' ? Object.values(t.spec.views).flat() : [];
-    for (const h of this.hives()) {
-      if (h.free <= 0 || (t.onQueenFs && h.dataInPlace !== true)) continue;
-      const tried = t.attempts.filter((a) => a.hive === h.id).length;
-      const held =
-        cells.length === 0 ? 0 : h.dataInPlace === true ? cells.length : h.cachedCells.size > 0 ? cells.filter((c) => h.cachedCells.has(c)).length : 0;
-      const score = tried * 1_000_000 - held * 1_000 - h.free;
-      if (score < bestScore) {
-        best = h;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
-
-  /** Every connected hive has reported, and none reads the queen's filesystem (nobody left to wait for). */
-  #noHiveSeesQueenFs(): boolean {
-    let any = false;
-    for (const h of this.hives()) {
-      any = true;
-      if (h.dataInPlace !== false) return false;
-    }
-    return any;
   }
 
   onStarted(hive: HiveSession, ref: AttemptRef, bee: number, at: number): void {
@@ -340,7 +312,7 @@ export class Scheduler {
       });
     } else {
       this.log.info(`task ${taskId} attempt ${attempt} failed with ${error.code}; retrying`, { task: taskId, code: error.code });
-      t.state = 'queued';
+      moveTask(t, 'queued', this.log, error.code);
       this.ledger.update(t);
       this.#emit(t);
       this.#queue.push(taskId);
@@ -367,7 +339,7 @@ export class Scheduler {
   #finish(t: TaskRecord, state: TaskRecord['state'], value: TaskValue | null, error: WireError | null): void {
     this.#unclaimed.delete(t.id);
     this.#deadlines.end(t.id);
-    t.state = state;
+    moveTask(t, state, this.log, error?.code);
     t.value = value;
     t.error = error;
     t.finishedAt = Date.now();
@@ -376,11 +348,7 @@ export class Scheduler {
     const last = t.attempts.at(-1);
     this.observer.finished(t.spec.kind, state, last && (state === 'succeeded' || last.error !== null) ? last.durationMs : null);
     this.#emit(t);
-    const ws = this.#waiters.get(t.id);
-    if (ws) {
-      this.#waiters.delete(t.id);
-      for (const w of ws) w(t);
-    }
+    this.#waiters.finished(t);
   }
 
   #attempt(taskId: string, attempt: number) {
@@ -389,45 +357,21 @@ export class Scheduler {
 
   /** Resolve when the task is terminal, or with its current record after waitMs. */
   wait(taskId: string, waitMs: number, signal?: AbortSignal): Promise<TaskRecord> {
-    const t = this.ledger.get(taskId);
-    if (!t) return Promise.reject(new ApiaryError('TASK_NOT_FOUND', `no task ${taskId}`));
-    if (TERMINAL_STATES.has(t.state) || waitMs <= 0) return Promise.resolve(t);
-    return new Promise((resolve) => {
-      let set = this.#waiters.get(taskId);
-      if (!set) {
-        set = new Set();
-        this.#waiters.set(taskId, set);
-      }
-      const done = () => {
-        clearTimeout(timer);
-        set!.delete(w);
-        if (set!.size === 0 && this.#waiters.get(taskId) === set) this.#waiters.delete(taskId);
-        signal?.removeEventListener('abort', done);
-        resolve(t);
-      };
-      const w: Listener = done;
-      const timer = setTimeout(done, waitMs);
-      signal?.addEventListener('abort', done, { once: true });
-      set.add(w);
-    });
+    return this.#waiters.wait(taskId, waitMs, signal);
   }
 
   /** Wait for many tasks: resolves when all are terminal or waitMs pass. */
-  async waitMany(ids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TaskRecord[]> {
-    const deadline = Date.now() + waitMs;
-    const out: TaskRecord[] = [];
-    for (const id of ids) out.push(await this.wait(id, Math.max(0, deadline - Date.now()), signal));
-    return out;
+  waitMany(ids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TaskRecord[]> {
+    return this.#waiters.waitMany(ids, waitMs, signal);
   }
 
   /** Every task state change, for event streams. */
-  onChange(l: Listener): () => void {
-    this.#listeners.add(l);
-    return () => this.#listeners.delete(l);
+  onChange(l: TaskListener): () => void {
+    return this.#waiters.onChange(l);
   }
 
   #emit(t: TaskRecord): void {
-    for (const l of this.#listeners) l(t);
+    this.#waiters.changed(t);
   }
 
   /** The queen is stopping: hand out nothing more. */
