@@ -134,7 +134,7 @@ export async function run(ctx) {
       metric: 'baseline: raw IPC, 2 children, depth 2',
       value: Math.round(base.depth2),
       unit: 'round trips/s',
-      note: 'the ceiling used for the ratio (the queen keeps 2 tasks in flight per bee)',
+      note: 'the ceiling used for the ratio (a bee with one task queued behind the running one; the queen keeps up to 8 in flight per bee while tasks are short)',
     });
 
     // Where the CPU goes (wait runs): per task, per process; with 2 cores the sum bounds tasks/s.
