@@ -16,8 +16,12 @@ export const timeoutMs = 30 * 60_000;
 const BEES = 4;
 const BATCH = 2000;
 const IN_FLIGHT = 3;
-/** Idle means idle: timers fire, GC runs when it runs; give it this long before reading. */
-const SETTLE_MS = 3000;
+/**
+ * Idle means idle: the queen and the hive collect their heap once the event loop was quiet for a
+ * whole check interval (shared/runtime idle-gc.ts, IDLE_GC_CHECK_MS = 5 s): the first whole quiet
+ * interval ends within two of them after the load, plus a margin for a loaded machine.
+ */
+const SETTLE_MS = 2 * 5000 + 3000;
 const GOAL_MIB = 200;
 
 /** PSS in bytes from smaps_rollup; null when the process is gone (or the kernel lacks the file). */

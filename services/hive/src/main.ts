@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration, readSecretFile, resolveHiveConfig, type HiveOptions } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
+import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -121,6 +121,8 @@ async function main(): Promise<number> {
     process.stdin.resume();
   }
   await hive.start();
+  // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
+  collectWhenIdle({ onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`) });
   return hive.done;
 }
 

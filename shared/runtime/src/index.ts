@@ -7,3 +7,4 @@ export * from './fifo.js';
 export * from './stdio.js';
 export * from './rotating-file.js';
 export * from './process-log.js';
+export * from './idle-gc.js';
