@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { parseDuration, readSecretFile, resolveHiveConfig, type HiveOptions } from '@apiary/config';
+import { asUsage, flagValues, HIVE_FLAGS, hiveOptionsFromArgs, parseFlags, readSecretFile, resolveHiveConfig, usageLine, type HiveArgs } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
+import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, runMain, type Logger } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -44,69 +43,21 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-/** Durations accept units (5s, 500ms); a bare number is milliseconds. */
-const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
-
-/** Unknown flags and malformed values are usage errors (exit 2), like the keeper's. */
-function usage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new ApiaryError('USAGE', `apiary-hive: ${(e as Error).message}`);
-  }
-}
 
 async function main(): Promise<number> {
-  const { values } = usage(() =>
-    parseArgs({
-      options: {
-        queen: { type: 'string' },
-        name: { type: 'string' },
-        bees: { type: 'string' },
-        'memory-per-bee': { type: 'string' },
-        timeout: { type: 'string' },
-        'cache-dir': { type: 'string' },
-        grace: { type: 'string' },
-        'memory-poll': { type: 'string' },
-        'reserve-memory': { type: 'string' },
-        'fetch-cells': { type: 'string' },
-        'cell-cache': { type: 'string' },
-        'token-file': { type: 'string' },
-        'queen-fingerprint': { type: 'string' },
-        config: { type: 'string' },
-        ephemeral: { type: 'boolean' },
-        'exit-with-stdin': { type: 'boolean' },
-        'log-format': { type: 'string' },
-        'log-file': { type: 'string' },
-      },
-      strict: true,
-    }),
-  );
-  // --config FILE: the same options as JSON (what `keeper cluster up` uploads); flags win over it.
-  const file = values.config ? readConfigFile(values.config) : {};
-  const pick = (k: keyof typeof values) => (values[k] as string | undefined) ?? (file[k] === undefined ? undefined : String(file[k]));
-  const ephemeral = values.ephemeral ?? file.ephemeral === true;
+  const flags = parseFlags(HIVE_FLAGS, process.argv.slice(2));
+  // --config FILE: the same options as JSON keyed by flag (what `keeper cluster up` uploads); flags win over it.
+  const values: HiveArgs = { ...(flags.config ? flagValues(HIVE_FLAGS, readConfigFile(flags.config)) : {}), ...flags };
+  const ephemeral = values.ephemeral ?? false;
   // A persistent hive writes JSON lines (for log shippers); an ephemeral one readable text.
-  const logFormat = usage(() => parseLogFormat(pick('log-format'))) ?? (ephemeral ? 'pretty' : 'json');
-  log = openProcessLog({ name: 'hive', format: logFormat, file: pick('log-file') }).log;
-  const queenUrl = pick('queen') ?? process.env.APIARY_QUEEN_WS;
+  const logFormat = asUsage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
+  log = openProcessLog({ name: 'hive', format: logFormat, file: values['log-file'] }).log;
+  const queenUrl = values.queen ?? process.env.APIARY_QUEEN_WS;
   if (!queenUrl) throw new ApiaryError('USAGE', 'apiary-hive: --queen ws://host:port/v1/hive is required');
   const cfg = resolveHiveConfig({
-    queenUrl,
-    joinToken: readToken(pick('token-file')),
-    name: pick('name'),
-    bees: num(pick('bees')),
-    memoryPerBee: pick('memory-per-bee'),
-    taskTimeout: pick('timeout'),
-    graceMs: duration(pick('grace'), '--grace'),
-    reserveMemory: pick('reserve-memory'),
-    fetchCells: pick('fetch-cells') as HiveOptions['fetchCells'],
-    cellCache: pick('cell-cache'),
+    ...hiveOptionsFromArgs(values, readToken(values['token-file']), queenUrl),
     // A wss:// queen's certificate, pinned: `cluster up` writes it into the 0600 config with the join token.
-    queenFingerprint: pick('queen-fingerprint') ?? process.env.APIARY_QUEEN_FINGERPRINT,
-    memoryPollMs: num(pick('memory-poll')),
-    cacheDir: pick('cache-dir'),
+    queenFingerprint: values['queen-fingerprint'] ?? process.env.APIARY_QUEEN_FINGERPRINT,
     ephemeral,
   });
   const hive = new Hive(cfg, log);
@@ -126,11 +77,4 @@ async function main(): Promise<number> {
   return hive.done;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    const err = e instanceof ApiaryError ? e : new ApiaryError('INTERNAL', (e as Error).message);
-    log.error(`${err.code}: ${err.message}`);
-    process.exit(err.code === 'USAGE' || err.code === 'CONFIG_INVALID' ? 2 : 1);
-  },
-);
+runMain(main, { name: 'apiary-hive', usage: usageLine(HIVE_FLAGS), log: () => log });

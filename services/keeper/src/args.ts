@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MIN_MEMORY_PER_BEE, parseDuration, parseSize, formatBytes } from '@apiary/config';
+import { asUsage, flagValues, HIVE_FLAGS, hiveOptionProblem, pickFlags } from '@apiary/config';
 import { UsageError } from './errors.js';
 
 /** Flags every running command shares. */
@@ -37,36 +37,29 @@ export function parse<O extends Options>(argv: string[], options: O) {
   }
 }
 
-/** Validate the shared flags now, in the keeper, so a typo never starts a colony. */
+/** The hive flags a colony command takes (parsed by the hive's own flag table). */
+const COLONY_HIVE_FLAGS = pickFlags(HIVE_FLAGS, ['bees', 'memory-per-bee', 'timeout', 'grace']);
+
+/** Validate the shared flags now, in the keeper, so a typo never starts a colony; bounds are the hive config schema's. */
 export function colonyFlags(v: Record<string, unknown>): ColonyFlags {
   const out: ColonyFlags = { verbose: v.verbose === true };
   if (typeof v.queen === 'string') out.queen = v.queen;
   if (typeof v.cluster === 'string') out.cluster = v.cluster;
-  if (typeof v.bees === 'string') {
-    const n = Number(v.bees);
-    if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--bees: "${v.bees}" is not a whole number from 1 to 256`);
-    out.bees = n;
-  }
-  if (typeof v['memory-per-bee'] === 'string') {
-    out.memoryPerBeeBytes = asUsage(() => parseSize(v['memory-per-bee'] as string, '--memory-per-bee'));
-    if (out.memoryPerBeeBytes < MIN_MEMORY_PER_BEE) {
-      throw new UsageError(
-        `--memory-per-bee: ${formatBytes(out.memoryPerBeeBytes)} is below the floor of ${formatBytes(MIN_MEMORY_PER_BEE)} (a bee needs ~120 MiB just for Node and DuckDB)`,
-      );
-    }
-  }
-  if (typeof v.timeout === 'string') {
-    out.timeoutMs = asUsage(() => parseDuration(v.timeout as string, '--timeout'));
-    if (out.timeoutMs < 10) throw new UsageError('--timeout: must be at least 10ms');
-  }
-  if (typeof v.grace === 'string') out.graceMs = asUsage(() => parseDuration(v.grace as string, '--grace'));
-  return out;
-}
-
-function asUsage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const a = asUsage(() => flagValues(COLONY_HIVE_FLAGS, v));
+  const bound = (flag: keyof typeof COLONY_HIVE_FLAGS, field: Parameters<typeof hiveOptionProblem>[0], value: number | undefined) => {
+    const problem = value === undefined ? null : hiveOptionProblem(field, value);
+    if (problem) throw new UsageError(`--${flag}: "${v[flag]}" ${problem}`);
+    return value;
+  };
+  const bees = bound('bees', 'bees', a.bees);
+  const memoryPerBeeBytes = bound('memory-per-bee', 'memoryPerBeeBytes', a['memory-per-bee']);
+  const timeoutMs = bound('timeout', 'taskTimeoutMs', a.timeout);
+  const graceMs = bound('grace', 'graceMs', a.grace);
+  return {
+    ...out,
+    ...(bees !== undefined ? { bees } : {}),
+    ...(memoryPerBeeBytes !== undefined ? { memoryPerBeeBytes } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(graceMs !== undefined ? { graceMs } : {}),
+  };
 }

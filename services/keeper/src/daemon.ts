@@ -1,39 +1,16 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { daemonPaths, readDaemonState, type DaemonPaths, type DaemonState } from '@apiary/config';
+import { daemonPaths, QUEEN_FLAGS, readDaemonState, toArgv, type DaemonPaths, type DaemonState, type QueenArgs } from '@apiary/config';
 import { QUEEN_MAIN } from '@apiary/queen/entry';
 import { ApiaryError } from '@apiary/protocol';
 import { isAlive, killTree, waitUntil } from '@apiary/runtime';
 
 const START_TIMEOUT_MS = 20_000;
 
-/** Arguments for a daemon queen from keeper flags (validated already). */
-export function queenArgs(o: {
-  host?: string;
-  port?: number;
-  bees?: number;
-  memoryPerBeeBytes?: number;
-  timeoutMs?: number;
-  graceMs?: number;
-  noLocalHive?: boolean;
-  /** TLS (a queen bound beyond loopback): the user's PEM files, and the addresses hives dial for its certificate. */
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsNames?: readonly string[];
-}): string[] {
-  const a = [QUEEN_MAIN];
-  if (o.host) a.push('--host', o.host);
-  if (o.port !== undefined) a.push('--port', String(o.port));
-  if (o.bees !== undefined) a.push('--bees', String(o.bees));
-  if (o.memoryPerBeeBytes !== undefined) a.push('--memory-per-bee', String(o.memoryPerBeeBytes));
-  if (o.timeoutMs !== undefined) a.push('--timeout', `${o.timeoutMs}ms`);
-  if (o.graceMs !== undefined) a.push('--grace', String(o.graceMs));
-  if (o.noLocalHive) a.push('--no-local-hive');
-  if (o.tlsCert) a.push('--tls-cert', o.tlsCert);
-  if (o.tlsKey) a.push('--tls-key', o.tlsKey);
-  for (const n of o.tlsNames ?? []) a.push('--tls-name', n);
-  return a;
+/** A daemon queen's argv from its flags (QUEEN_FLAGS, validated already): the entry script, then the flags. */
+export function queenArgv(a: QueenArgs): string[] {
+  return [QUEEN_MAIN, ...toArgv(QUEEN_FLAGS, a)];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { HIVE_MAIN } from '@apiary/hive/entry';
-import type { LocalHiveOptions } from '@apiary/config';
+import { argsOf, HIVE_FLAGS, toArgv, type HiveArgs, type LocalHiveOptions } from '@apiary/config';
 import { isAlive, killTree, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
 
 export interface LocalHiveMode {
@@ -38,7 +38,7 @@ export class LocalHive {
 
   /** `fingerprint`: the queen's TLS certificate, pinned by the hive (a queen listening beyond loopback serves wss). */
   start(queenWs: string, joinToken: string, fingerprint?: string): void {
-    this.#args = [...this.#argsFor(queenWs), ...(fingerprint ? ['--queen-fingerprint', fingerprint] : [])];
+    this.#args = this.#argsFor(queenWs, fingerprint);
     const adopted = this.#adoptable();
     if (adopted) {
       this.#pid = adopted;
@@ -49,20 +49,16 @@ export class LocalHive {
     this.#spawn(joinToken);
   }
 
-  #argsFor(queenWs: string): string[] {
-    const o = this.opts;
-    const args = [HIVE_MAIN, '--queen', queenWs];
-    if (this.mode.ephemeral) args.push('--ephemeral', '--exit-with-stdin');
-    if (o.name) args.push('--name', o.name);
-    if (o.bees !== undefined) args.push('--bees', String(o.bees));
-    if (o.memoryPerBee !== undefined) args.push('--memory-per-bee', String(o.memoryPerBee));
-    if (o.taskTimeout !== undefined) args.push('--timeout', String(o.taskTimeout));
-    if (o.graceMs !== undefined) args.push('--grace', String(o.graceMs));
-    if (o.memoryPollMs !== undefined) args.push('--memory-poll', String(o.memoryPollMs));
-    if (o.cacheDir) args.push('--cache-dir', o.cacheDir);
-    if (o.logFormat) args.push('--log-format', o.logFormat);
-    if (o.logFile) args.push('--log-file', o.logFile);
-    return args;
+  #argsFor(queenWs: string, fingerprint: string | undefined): string[] {
+    const o = { ...this.opts, queenFingerprint: fingerprint };
+    // Its options as flags through the hive's own flag table (HIVE_FLAGS), plus the process's own.
+    const values: HiveArgs = {
+      ...argsOf(HIVE_FLAGS, { ...o, queenUrl: queenWs, ephemeral: this.mode.ephemeral || undefined }),
+      'exit-with-stdin': this.mode.ephemeral || undefined,
+      'log-format': o.logFormat,
+      'log-file': o.logFile,
+    };
+    return [HIVE_MAIN, ...toArgv(HIVE_FLAGS, values)];
   }
 
   /** Poll an adopted hive's pid; when it dies, respawn it as if it were our own child. */

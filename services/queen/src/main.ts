@@ -1,18 +1,19 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
+  asUsage,
   daemonPaths,
   loadOrCreateToken,
-  parseDuration,
-  parseSize,
+  parseFlags,
+  QUEEN_FLAGS,
+  queenOptionsFromArgs,
   readDaemonPid,
   removeDaemonState,
   resolveQueenConfig,
+  usageLine,
   writeDaemonState,
-  type LocalHiveOptions,
 } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, type Logger } from '@apiary/runtime';
+import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, runMain, type Logger } from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
@@ -52,42 +53,9 @@ let log: Logger = createLogger(`queen[${process.pid}]`);
 dropOutputWhenReaderGone();
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      home: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      ephemeral: { type: 'boolean' },
-      'exit-with-stdin': { type: 'boolean' },
-      'no-local-hive': { type: 'boolean' },
-      bees: { type: 'string' },
-      'memory-per-bee': { type: 'string' },
-      timeout: { type: 'string' },
-      grace: { type: 'string' },
-      'memory-poll': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      'hive-timeout': { type: 'string' },
-      'data-root': { type: 'string' },
-      'min-cell-bytes': { type: 'string' },
-      'cell-bytes': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-name': { type: 'string', multiple: true },
-      'retain-for': { type: 'string' },
-      'retain-tasks': { type: 'string' },
-      'prune-every': { type: 'string' },
-      'metrics-host': { type: 'string' },
-      'metrics-port': { type: 'string' },
-      'log-format': { type: 'string' },
-      'log-file': { type: 'string' },
-    },
-    strict: true,
-  });
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const size = (v: string | undefined, what: string) => (v === undefined ? undefined : parseSize(v, what));
-  const duration = (v: string | undefined, what: string) => (v === undefined ? undefined : parseDuration(v, what));
+  const values = parseFlags(QUEEN_FLAGS, process.argv.slice(2));
   const ephemeral = values.ephemeral ?? false;
-  const logFormat = usage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
+  const logFormat = asUsage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
   log = openProcessLog({ name: 'queen', format: logFormat, file: values['log-file'] }).log;
   const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   if (!ephemeral) {
@@ -97,38 +65,17 @@ async function main(): Promise<number> {
     if (running !== null) throw new ApiaryError('CONFIG_INVALID', `a queen is already running here (pid ${running}); stop it with: keeper queen stop`);
   }
   const token = (env: string, file: string) => process.env[env] ?? (ephemeral ? '' : loadOrCreateToken(file));
-  const localHive: LocalHiveOptions | false = values['no-local-hive']
-    ? false
-    : {
-        bees: num(values.bees),
-        memoryPerBee: values['memory-per-bee'],
-        taskTimeout: values.timeout,
-        graceMs: num(values.grace),
-        memoryPollMs: num(values['memory-poll']),
-        cacheDir: values['cache-dir'] ?? (ephemeral ? undefined : paths.cacheDir),
-        logFormat,
-        // A daemon that writes its own log file gives its local hive one beside it (each rotates its own).
-        logFile: values['log-file'] ? path.join(path.dirname(values['log-file']), 'hive.log') : undefined,
-      };
-  const cfg = resolveQueenConfig({
-    home: paths.home,
-    host: values.host,
-    port: num(values.port),
-    ephemeral,
-    clientToken: token('APIARY_CLIENT_TOKEN', paths.clientTokenFile),
-    joinToken: token('APIARY_JOIN_TOKEN', paths.joinTokenFile),
-    localHive,
-    graceMs: num(values.grace),
-    hiveTimeoutMs: num(values['hive-timeout']),
-    dataRoot: values['data-root'],
-    minCellBytes: size(values['min-cell-bytes'], '--min-cell-bytes'),
-    cellBytes: size(values['cell-bytes'], '--cell-bytes'),
-    retentionMaxAgeMs: duration(values['retain-for'], '--retain-for'),
-    retentionMaxTasks: num(values['retain-tasks']),
-    retentionIntervalMs: duration(values['prune-every'], '--prune-every'),
-    metricsHost: values['metrics-host'],
-    metricsPort: num(values['metrics-port']),
-  });
+  const cfg = resolveQueenConfig(
+    queenOptionsFromArgs(values, {
+      home: paths.home,
+      clientToken: token('APIARY_CLIENT_TOKEN', paths.clientTokenFile),
+      joinToken: token('APIARY_JOIN_TOKEN', paths.joinTokenFile),
+      defaultCacheDir: ephemeral ? undefined : paths.cacheDir,
+      logFormat,
+      // A daemon that writes its own log file gives its local hive one beside it (each rotates its own).
+      hiveLogFile: values['log-file'] ? path.join(path.dirname(values['log-file']), 'hive.log') : undefined,
+    }),
+  );
   // Beyond loopback the tokens cross a network: HTTPS and WSS, with the user's certificate or one made here
   // (kept under APIARY_HOME/tls). --tls-name: the addresses hives dial, for the certificate's names.
   const tls =
@@ -185,20 +132,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    const err = e instanceof ApiaryError ? e : new ApiaryError('INTERNAL', (e as Error).message);
-    log.error(`${err.code}: ${err.message}`);
-    process.exit(err.code === 'USAGE' || err.code === 'CONFIG_INVALID' ? 2 : 1);
-  },
-);
+runMain(main, { name: 'apiary-queen', usage: usageLine(QUEEN_FLAGS), log: () => log });
 
-/** A malformed option value is a usage error (exit 2). */
-function usage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new ApiaryError('USAGE', `apiary-queen: ${(e as Error).message}`);
-  }
-}

@@ -1,4 +1,5 @@
 export * from './units.js';
+export * from './flags.js';
 export * from './paths.js';
 export * from './hive-config.js';
 export * from './queen-config.js';

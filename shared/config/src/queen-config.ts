@@ -2,7 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ApiaryError } from '@apiary/protocol';
 import { apiaryHome } from './paths.js';
-import type { HiveOptions } from './hive-config.js';
+import { HIVE_FLAGS, type HiveOptions } from './hive-config.js';
+import { omitFlags, optionsOf, pickFlags, type FlagTable, type FlagValues } from './flags.js';
 
 /** Options for the hive the queen starts itself (same machine). Token and URL are filled in by the queen. */
 export type LocalHiveOptions = Omit<HiveOptions, 'queenUrl' | 'joinToken' | 'ephemeral'> & {
@@ -141,4 +142,64 @@ function defaultDataRoot(o: QueenOptions): string | null {
   if (!o.ephemeral) return path.join(path.resolve(o.home ?? apiaryHome()), 'data');
   const cache = o.localHive ? o.localHive.cacheDir : undefined;
   return cache ? path.join(path.dirname(path.resolve(cache)), 'data') : null;
+}
+
+/** The hive flags a queen takes for its local hive and passes on (--grace also sets its own grace). */
+export const LOCAL_HIVE_FLAGS = pickFlags(HIVE_FLAGS, ['bees', 'memory-per-bee', 'timeout', 'grace', 'memory-poll', 'cache-dir']);
+
+/**
+ * apiary-queen's command line: one row per flag. Rows with `option` set a QueenOptions field; the
+ * local hive's rows are HIVE_FLAGS' own; the rest are the process's (tokens never come by argv).
+ */
+export const QUEEN_FLAGS = {
+  home: { kind: 'string', arg: 'DIR' },
+  host: { kind: 'string', arg: 'H', option: 'host' },
+  port: { kind: 'int', arg: 'P', option: 'port' },
+  ephemeral: { kind: 'boolean', option: 'ephemeral' },
+  'exit-with-stdin': { kind: 'boolean' },
+  'no-local-hive': { kind: 'boolean' },
+  ...LOCAL_HIVE_FLAGS,
+  'hive-timeout': { kind: 'duration', arg: '3s', option: 'hiveTimeoutMs' },
+  'data-root': { kind: 'string', arg: 'DIR', option: 'dataRoot' },
+  'min-cell-bytes': { kind: 'size', arg: 'SIZE', option: 'minCellBytes' },
+  'cell-bytes': { kind: 'size', arg: 'SIZE', option: 'cellBytes' },
+  'tls-cert': { kind: 'string', arg: 'PEM' },
+  'tls-key': { kind: 'string', arg: 'PEM' },
+  'tls-name': { kind: 'list', arg: 'NAME' },
+  'retain-for': { kind: 'duration', arg: '7d', option: 'retentionMaxAgeMs' },
+  'retain-tasks': { kind: 'int', arg: 'N', option: 'retentionMaxTasks' },
+  'prune-every': { kind: 'duration', arg: '60s', option: 'retentionIntervalMs' },
+  'metrics-host': { kind: 'string', arg: '127.0.0.1', option: 'metricsHost' },
+  'metrics-port': { kind: 'int', arg: 'P', option: 'metricsPort' },
+  'log-format': { kind: 'string', arg: 'json|pretty' },
+  'log-file': { kind: 'string', arg: 'FILE' },
+} as const satisfies FlagTable;
+
+export type QueenArgs = FlagValues<typeof QUEEN_FLAGS>;
+
+/** What the queen's process supplies beside its flags: home, tokens (env or 0600 files) and log settings. */
+export interface QueenProcessContext {
+  home: string;
+  clientToken: string;
+  joinToken: string;
+  /** The local hive's cache dir when --cache-dir is not given (a daemon's is under APIARY_HOME). */
+  defaultCacheDir?: string;
+  logFormat: 'json' | 'pretty';
+  /** The local hive's own log file, if the queen writes one. */
+  hiveLogFile?: string;
+}
+
+/** QueenOptions from parsed flags (resolveQueenConfig then applies defaults and bounds). */
+export function queenOptionsFromArgs(a: QueenArgs, ctx: QueenProcessContext): QueenOptions {
+  const localHive: LocalHiveOptions | false = a['no-local-hive']
+    ? false
+    : {
+        ...(optionsOf(LOCAL_HIVE_FLAGS, a) as LocalHiveOptions),
+        cacheDir: a['cache-dir'] ?? ctx.defaultCacheDir,
+        logFormat: ctx.logFormat,
+        logFile: ctx.hiveLogFile,
+      };
+  // The local hive's rows set HiveOptions fields; of them only --grace is the queen's too.
+  const own = optionsOf(omitFlags(QUEEN_FLAGS, Object.keys(LOCAL_HIVE_FLAGS) as (keyof typeof LOCAL_HIVE_FLAGS)[]), a) as Partial<QueenOptions>;
+  return { ...own, graceMs: a.grace, home: ctx.home, clientToken: ctx.clientToken, joinToken: ctx.joinToken, localHive };
 }

@@ -39,7 +39,7 @@ describe('config resolution', () => {
   });
 
   it('refuses a budget below the floor and a short token, naming the field', () => {
-    expect(() => resolveHiveConfig({ ...base, memoryPerBee: MIN_MEMORY_PER_BEE - 1 })).toThrow(/memoryPerBeeBytes must be at least 192/);
+    expect(() => resolveHiveConfig({ ...base, memoryPerBee: MIN_MEMORY_PER_BEE - 1 })).toThrow(/memoryPerBeeBytes is below the floor of 192 MiB/);
     expect(() => resolveHiveConfig({ ...base, joinToken: 'short' })).toThrow(/joinToken/);
     expect(() => resolveQueenConfig({ clientToken: 'c'.repeat(20), joinToken: 'j'.repeat(20), port: 70000 })).toThrow(/port/);
   });

@@ -7,4 +7,5 @@ export * from './fifo.js';
 export * from './stdio.js';
 export * from './rotating-file.js';
 export * from './process-log.js';
+export * from './run-main.js';
 export * from './idle-gc.js';

@@ -1,7 +1,8 @@
+import { argsOf, HIVE_FLAGS, toJson, type HiveOptions } from '@apiary/config';
 import { ApiaryError, toWireError, type WireError } from '@apiary/protocol';
 import type { ClientChannel } from 'ssh2';
 import type { QueenClient } from '../client.js';
-import { hostPart, installArchive } from './archive.js';
+import { hostPart, installArchive, type HostPart, type InstallArchive } from './archive.js';
 import { InstallError, installAndStart, type InstallPlan } from './install.js';
 import { installSet, nodeArch, type InstallFile } from './install-set.js';
 import { expandHome, preflight, type HostFacts } from './preflight.js';
@@ -42,6 +43,18 @@ export interface HostUp {
   ssh: Ssh;
   layout: RemoteLayout;
   channel: ClientChannel | null;
+  /** What the host has now, as a later no-change `up` compares it (see host-state.ts). */
+  made: MadeHost;
+}
+
+/** The facts and hashes a host was left with; `hivePid`: its running hive (persistent mode). */
+export interface MadeHost {
+  platform: string;
+  arch: string;
+  userHome: string;
+  installHash: string;
+  hostFilesHash: string;
+  hivePid: number | null;
 }
 
 export type HostOutcome = { ok: true; up: HostUp } | { ok: false; host: HostSpec; step: Step; error: WireError };
@@ -79,10 +92,12 @@ export async function provisionHost(h: HostSpec, job: ClusterJob, queen: QueenCl
       (n) => `${n} command(s)`,
     );
     let pid: number | null = null;
+    let wanted: Wanted | null = null;
     const sent = await run(
       'upload',
       async () => {
-        const plan = await planFor(h, job, layout, facts);
+        wanted = await wantedFor(h, job, layout, facts);
+        const plan = planFor(job, facts, wanted);
         if (!plan.host && !plan.start) return null;
         const res = await installAndStart(s, layout, plan);
         pid = res.pid;
@@ -96,7 +111,16 @@ export async function provisionHost(h: HostSpec, job: ClusterJob, queen: QueenCl
       (c) => (c ? 'attached to this session' : pid ? `started, pid ${pid}` : sent === null ? `already running, pid ${facts.hivePid}` : 'detached'),
     );
     await run('join', () => waitForJoin(queen, h.name, job.joinTimeoutMs, async () => (channel ? '' : await tailLog(s, layout))));
-    return { ok: true, up: { host: h, ssh: s, layout, channel } };
+    const w = wanted as Wanted | null;
+    const made: MadeHost = {
+      platform: facts.platform,
+      arch: facts.arch,
+      userHome: facts.home,
+      installHash: w?.archive.hash ?? '',
+      hostFilesHash: w?.host.hash ?? '',
+      hivePid: pid ?? (sent === null ? facts.hivePid : null),
+    };
+    return { ok: true, up: { host: h, ssh: s, layout, channel, made } };
   } catch (e) {
     ssh?.close();
     if (e instanceof InstallError) step = e.step;
@@ -112,12 +136,7 @@ export async function provisionHost(h: HostSpec, job: ClusterJob, queen: QueenCl
  * restart when anything changed (a start when none runs). Idempotent: a running hive with
  * unchanged files is left alone.
  */
-async function planFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, facts: HostFacts): Promise<InstallPlan> {
-  const install = await installSet(l.installDir, facts.platform, nodeArch(facts.arch));
-  const [archive, host] = await Promise.all([
-    installArchive(l.installDir, install, facts.platform, nodeArch(facts.arch)),
-    hostPart(hostFiles(h, job, l, facts.home)),
-  ]);
+function planFor(job: ClusterJob, facts: HostFacts, { archive, host }: Wanted): InstallPlan {
   const needArchive = archive.hash !== facts.installedHash;
   const needHost = needArchive || host.hash !== facts.hostFilesHash;
   const running = facts.hivePid !== null;
@@ -131,21 +150,37 @@ async function planFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, facts: Hos
   };
 }
 
+export interface Wanted {
+  archive: InstallArchive;
+  host: HostPart;
+}
+
+/** The install archive and this host's own part for its platform, arch and home: what its recorded hashes are checked against. */
+export async function wantedFor(h: HostSpec, job: ClusterJob, l: RemoteLayout, f: Pick<HostFacts, 'platform' | 'arch' | 'home'>): Promise<Wanted> {
+  const install = await installSet(l.installDir, f.platform, nodeArch(f.arch));
+  const [archive, host] = await Promise.all([installArchive(l.installDir, install, f.platform, nodeArch(f.arch)), hostPart(hostFiles(h, job, l, f.home))]);
+  return { archive, host };
+}
+
 /** This host's own files: file mounts (~/ is the SSH user's home), the hive's config and join token. */
 function hostFiles(h: HostSpec, job: ClusterJob, l: RemoteLayout, userHome: string): InstallFile[] {
   const p = remotePaths(l);
-  const hiveConfig = {
-    queen: h.queenWs,
-    name: h.name,
-    'cache-dir': p.cache,
-    ...(h.bees !== undefined ? { bees: h.bees } : {}),
-    ...(h.memoryPerBeeBytes !== undefined ? { 'memory-per-bee': h.memoryPerBeeBytes } : {}),
-    ...(job.hive.taskTimeoutMs !== undefined ? { timeout: `${job.hive.taskTimeoutMs}ms` } : {}),
-    ...(job.hive.graceMs !== undefined ? { grace: job.hive.graceMs } : {}),
-    ...(job.hive.memoryPollMs !== undefined ? { 'memory-poll': job.hive.memoryPollMs } : {}),
-    ...(job.hive.reserveMemoryBytes !== undefined ? { 'reserve-memory': job.hive.reserveMemoryBytes } : {}),
-    ...(job.queenFingerprint !== undefined ? { 'queen-fingerprint': job.queenFingerprint } : {}),
-  };
+  // apiary-hive's --config file: its options keyed by flag, through the hive's own flag table.
+  const hiveConfig = toJson(
+    HIVE_FLAGS,
+    argsOf(HIVE_FLAGS, {
+      queenUrl: h.queenWs,
+      name: h.name,
+      cacheDir: p.cache,
+      bees: h.bees,
+      memoryPerBee: h.memoryPerBeeBytes,
+      taskTimeout: job.hive.taskTimeoutMs,
+      graceMs: job.hive.graceMs,
+      memoryPollMs: job.hive.memoryPollMs,
+      reserveMemory: job.hive.reserveMemoryBytes,
+      queenFingerprint: job.queenFingerprint,
+    } satisfies Partial<HiveOptions>),
+  );
   return [
     ...job.fileMounts.map((m) => ({ local: m.local, remote: expandHome(m.remote, userHome), mode: 0o644 })),
     { remote: p.config, content: JSON.stringify(hiveConfig, null, 2) + '\n', mode: 0o600 },

@@ -3,13 +3,14 @@ import { onShutdownSignal } from '@apiary/runtime';
 import type { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';
 import { QueenClient } from '../client.js';
-import { queenArgs, startDetached } from '../daemon.js';
+import { queenArgv, startDetached } from '../daemon.js';
 import { findQueen, joinTokenFor } from '../discovery.js';
 import { EXIT, UsageError } from '../errors.js';
 import { columns } from '../status-view.js';
 import { hivePort, hostSpecs } from '../cluster/hosts.js';
 import { ProgressView } from '../cluster/progress.js';
-import { provisionHost, type ClusterJob } from '../cluster/provision.js';
+import { forgetHosts, recordHosts, unchangedHive } from '../cluster/host-state.js';
+import { provisionHost, type ClusterJob, type HostOutcome, type HostSpec } from '../cluster/provision.js';
 import { remotePaths, tailLog } from '../cluster/remote-hive.js';
 import { expandHome } from '../cluster/preflight.js';
 import { Ssh } from '../cluster/ssh.js';
@@ -35,8 +36,8 @@ async function clusterQueen(
   if (!target) {
     // Bound beyond loopback, it serves https/wss; its certificate names every address the hives dial.
     const tlsNames = [cfg.queen.address, ...cfg.hosts.flatMap((h) => (h.queenAddress ? [h.queenAddress] : []))];
-    const tls = { tlsCert: cfg.queen.tlsCert, tlsKey: cfg.queen.tlsKey, tlsNames };
-    const s = await startDetached(queenArgs({ host: cfg.queen.listen, port: cfg.queen.port, noLocalHive: true, graceMs: cfg.hive.graceMs, ...tls }));
+    const tls = { 'tls-cert': cfg.queen.tlsCert, 'tls-key': cfg.queen.tlsKey, 'tls-name': tlsNames };
+    const s = await startDetached(queenArgv({ host: cfg.queen.listen, port: cfg.queen.port, 'no-local-hive': true, grace: cfg.hive.graceMs, ...tls }));
     process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
     target = findQueen(undefined)!;
   }
@@ -85,12 +86,28 @@ async function up(argv: string[]): Promise<number> {
   };
   const hosts = hostSpecs(cfg, undefined, port, secure);
   const view = new ProgressView(hosts.map((h) => h.name));
-  const outcomes = await Promise.all(hosts.map((h) => provisionHost(h, job, client, (e) => view.update(e))));
-  for (const o of outcomes) if (o.ok) o.up.ssh.close();
+  // A host whose joined hive we left there, with nothing to change, needs no SSH at all (host-state.ts).
+  const hives = (await client.colony().catch(() => null))?.hives ?? [];
+  const outcomes = await Promise.all(
+    hosts.map(async (h): Promise<HostOutcome | { ok: true; unchanged: HostSpec; pid: number }> => {
+      const pid = await unchangedHive(cfg.name, h, job, hives).catch(() => null);
+      if (pid === null) return provisionHost(h, job, client, (e) => view.update(e));
+      view.update({ host: h.name, step: 'join', state: 'ok', detail: `unchanged since the last up: hive pid ${pid} joined (no SSH needed)` });
+      return { ok: true, unchanged: h, pid };
+    }),
+  );
+  const provisioned = outcomes.filter((o): o is HostOutcome => !('unchanged' in o));
+  for (const o of provisioned) if (o.ok) o.up.ssh.close();
+  recordHosts(
+    cfg.name,
+    job,
+    provisioned.flatMap((o) => (o.ok ? [o.up] : [])),
+    provisioned.flatMap((o) => (o.ok ? [] : [o.host.name])),
+  );
   // The queen's node registry remembers every host: when it was last seen up, and its last error.
   await Promise.all(
     outcomes.map((o) => {
-      const h = cfg.hosts.find((x) => x.name === (o.ok ? o.up.host.name : o.host.name))!;
+      const h = cfg.hosts.find((x) => x.name === ('unchanged' in o ? o.unchanged.name : o.ok ? o.up.host.name : o.host.name))!;
       const rec = { name: h.name, address: h.address, port: h.port, user: h.user, keyPath: h.key, installDir: h.installDir, labels: { ...h.labels } };
       return client
         .putNode({ ...rec, lastSeen: o.ok ? Date.now() : null, lastError: o.ok ? null : `${o.error.code}: ${o.error.message}` })
@@ -99,7 +116,7 @@ async function up(argv: string[]): Promise<number> {
   );
   const ok = outcomes.filter((o) => o.ok).length;
   process.stdout.write(`\ncluster ${cfg.name}: ${ok}/${hosts.length} host(s) up\n`);
-  for (const o of outcomes)
+  for (const o of provisioned)
     if (!o.ok) process.stdout.write(`  ${o.host.name}: failed at ${o.step}: ${o.error.code}: ${o.error.message.replace(`${o.host.name}: `, '')}\n`);
   return ok === hosts.length ? EXIT.OK : NOT_ALL_OK;
 }
@@ -110,6 +127,10 @@ async function down(argv: string[]): Promise<number> {
   const t = findQueen(values.queen);
   const client = t ? new QueenClient(t.url, t.token) : null;
   const results = await Promise.all(hostSpecs(cfg).map((h) => downHost(h, client, cfg.hive.graceMs ?? 5000)));
+  forgetHosts(
+    cfg.name,
+    results.filter((r) => r.ok).map((r) => r.host),
+  );
   for (const r of results) {
     process.stdout.write(r.ok ? `${r.host}: stopped (via ${r.via}); no process of ours remains\n` : `${r.host}: ${r.error.code}: ${r.error.message}\n`);
   }

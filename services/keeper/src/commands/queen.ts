@@ -1,21 +1,42 @@
 import { spawn } from 'node:child_process';
-import { daemonPaths, readDaemonState, readSecretFile } from '@apiary/config';
+import {
+  asUsage,
+  daemonPaths,
+  flagValues,
+  omitFlags,
+  parseArgsOptions,
+  QUEEN_FLAGS,
+  queenOptionsFromArgs,
+  readDaemonState,
+  readSecretFile,
+  resolveQueenConfig,
+  usageLine,
+} from '@apiary/config';
 import { isAlive, killTree, onShutdownSignal, waitUntil } from '@apiary/runtime';
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { QueenClient } from '../client.js';
-import { queenArgs, startDetached } from '../daemon.js';
+import { queenArgv, startDetached } from '../daemon.js';
 import { EXIT, UsageError } from '../errors.js';
 
-export const QUEEN_USAGE = `keeper queen start [--detach] [--host 127.0.0.1] [--port 7474] [--bees N] [--memory-per-bee S] [--no-local-hive]
-    [--retain-for 7d] [--retain-tasks 100000] [--prune-every 60s]
-    [--metrics-port P [--metrics-host 127.0.0.1]] [--log-format json|pretty]
+/**
+ * The queen flags `keeper queen start` forwards: every one but those the keeper sets itself (the
+ * home is APIARY_HOME, a daemon is never ephemeral, its log file is <home>/logs/queen.log).
+ */
+const QUEEN_START_FLAGS = omitFlags(QUEEN_FLAGS, ['home', 'ephemeral', 'exit-with-stdin', 'log-file']);
+
+/** Placeholder tokens for checking the options here (the queen reads the real ones from its 0600 files). */
+const CHECK_TOKEN = 'x'.repeat(16);
+
+export const QUEEN_USAGE = `keeper queen start [--detach] ${usageLine(QUEEN_START_FLAGS)}
 keeper queen stop [--keep-hives]
 keeper queen status [--json]
   The long-running queen daemon. Its pidfile, state, log (logs/queen.log), SQLite ledger and 0600
   tokens (tokens/client.token, tokens/join.token) live under APIARY_HOME.
   --metrics-port: a second listener serving GET /metrics without a token, bound to --metrics-host
   (default 127.0.0.1); the main port's /metrics needs a token with scope read.
-  --log-format: the queen's (and its local hive's) log lines, JSON by default.`;
+  --log-format: the queen's (and its local hive's) log lines, JSON by default.
+  --data-root: where frames' cells live (default APIARY_HOME/data); --cell-bytes, --min-cell-bytes:
+  the leafcutter's target and floor cell size; --tls-cert/--tls-key/--tls-name: see README (TLS).`;
 
 export async function queenCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -28,32 +49,21 @@ export async function queenCommand(argv: string[]): Promise<number> {
 async function start(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...COMMON_OPTIONS,
+    ...parseArgsOptions(QUEEN_START_FLAGS),
     detach: { type: 'boolean', short: 'd' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'no-local-hive': { type: 'boolean' },
-    'retain-for': { type: 'string' },
-    'retain-tasks': { type: 'string' },
-    'prune-every': { type: 'string' },
-    'metrics-host': { type: 'string' },
-    'metrics-port': { type: 'string' },
-    'log-format': { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`keeper queen start: unexpected "${positionals[0]}"`);
-  // Retention flags go to the queen as given: it validates them (CONFIG_INVALID) with the rest of its config.
-  // So do the metrics listener's and the log format (validated by the queen too).
-  const retention = (['retain-for', 'retain-tasks', 'prune-every', 'metrics-host', 'metrics-port', 'log-format'] as const).flatMap((k) =>
-    values[k] === undefined ? [] : [`--${k}`, values[k]],
-  );
-  const flags = colonyFlags(values);
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: "${values.port}" is not a port number`);
+  // Checked here with the queen's own table and schema (a detached queen's refusal would only be in
+  // its log); --log-format is the queen's to check (its refusal lands in the log the keeper prints).
+  colonyFlags(values);
+  const q = asUsage(() => flagValues(QUEEN_START_FLAGS, values));
+  resolveQueenConfig(queenOptionsFromArgs(q, { home: daemonPaths().home, clientToken: CHECK_TOKEN, joinToken: CHECK_TOKEN, logFormat: 'json' }));
   const running = readDaemonState(daemonPaths());
   if (running) {
     process.stdout.write(`a queen is already running: pid ${running.pid} at ${running.url}\n`);
     return EXIT.OK;
   }
-  const args = [...queenArgs({ ...flags, host: values.host, port, noLocalHive: values['no-local-hive'] }), ...retention];
+  const args = queenArgv(q);
   if (values.detach) {
     const s = await startDetached(args);
     const p = daemonPaths();
