@@ -62,11 +62,14 @@ export class QueryRunner {
     const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
       // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk.
+      // One attempt only: a retry would rewrite a file whose first rows the client already has.
+      let limits = opts.limits;
       if (opts.spool && (spec.kind === 'sql' || (spec.kind === 'fsql' && !spec.into))) {
         spec = { ...spec, stream: opts.spool };
         onQueenFs = true;
+        limits = { ...limits, maxAttempts: 1 };
       }
-      const rec = this.scheduler.submit(spec, opts.limits, { onQueenFs });
+      const rec = this.scheduler.submit(spec, limits, { onQueenFs });
       tasks.push(rec.id);
       // A hive that fetches cells sends this step's output back by PUT: accepted only while the step is out.
       const slot = spec.kind === 'fsql' && spec.into ? path.relative(this.dataRoot, spec.into) : null;
