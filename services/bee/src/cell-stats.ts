@@ -21,8 +21,18 @@ function bound(v: unknown): unknown {
   return v ?? null;
 }
 
-/** rows, bytes, sha256 and per-column min / max / null_count of one cell: one SQL query. */
-export async function describeCell(duck: Duck, path: string, file: string, schema: readonly Column[], signal: AbortSignal): Promise<CellWritten> {
+/**
+ * rows, bytes, sha256 and per-column min / max / null_count of one cell: one SQL query. `sha256`:
+ * the hash if the caller already started it (a write hashes its cells while DuckDB scans them).
+ */
+export async function describeCell(
+  duck: Duck,
+  path: string,
+  file: string,
+  schema: readonly Column[],
+  signal: AbortSignal,
+  sha256?: Promise<string>,
+): Promise<CellWritten> {
   const parts = ['count(*) AS n'];
   schema.forEach((c, i) => {
     const col = ident(c.name);
@@ -35,6 +45,6 @@ export async function describeCell(duck: Duck, path: string, file: string, schem
   schema.forEach((c, i) => {
     stats[c.name] = { min: bound(row[`mn${i}`]), max: bound(row[`mx${i}`]), null_count: Number(row[`nu${i}`] ?? 0) };
   });
-  const [st, sha256] = await Promise.all([stat(path), sha256File(path)]);
-  return { file, rows: Number(row.n ?? 0), bytes: st.size, sha256, stats };
+  const [st, sha] = await Promise.all([stat(path), sha256 ?? sha256File(path)]);
+  return { file, rows: Number(row.n ?? 0), bytes: st.size, sha256: sha, stats };
 }

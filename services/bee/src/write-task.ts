@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiaryError, type CellWritten, type Column, type WriteResult, type WriteTaskSpec } from '@apiary/protocol';
-import { describeCell } from './cell-stats.js';
+import { describeCell, sha256File } from './cell-stats.js';
 import type { Duck } from './duck.js';
 import { ident, lit, litList } from './sql-text.js';
 
@@ -56,9 +56,19 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
     }
   }
   const cells: CellWritten[] = [];
-  for (const f of await parquetFiles(spec.outDir)) {
+  const files = await parquetFiles(spec.outDir);
+  // Hash the cells one after another on this thread while DuckDB scans them for stats on its own.
+  const hashes: Promise<string>[] = [];
+  let chain: Promise<unknown> = Promise.resolve();
+  for (const f of files) {
+    const h = chain.then(() => sha256File(path.join(spec.outDir, f)));
+    h.catch(() => undefined); // awaited below; a failure there must not also be an unhandled rejection
+    hashes.push(h);
+    chain = h.catch(() => undefined);
+  }
+  for (const [i, f] of files.entries()) {
     const abs = path.join(spec.outDir, f);
-    const cell = await describeCell(duck, abs, f, schema, ctx.signal);
+    const cell = await describeCell(duck, abs, f, schema, ctx.signal, hashes[i]);
     // An empty input still yields one empty file: the catalog has no use for it.
     if (cell.rows === 0) await rm(abs);
     else cells.push(cell);
