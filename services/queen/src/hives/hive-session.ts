@@ -88,6 +88,11 @@ export class HiveSession {
     this.#out.push(msg);
   }
 
+  /** Write what is queued now, as one frame (CommitThenSend does after its commit: no extra loop turn). */
+  flush(): void {
+    this.#out.flush();
+  }
+
   close(code: number, reason: string): void {
     this.#out.flush();
     this.ws.close(code, reason);

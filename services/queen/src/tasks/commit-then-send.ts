@@ -41,5 +41,12 @@ export class CommitThenSend {
       return;
     }
     for (const { hive, msg } of batch) hive.send(msg);
+    // Already in the check phase: write each hive's frame now rather than one loop iteration later.
+    let last: HiveSession | null = null;
+    for (const { hive } of batch) {
+      if (hive === last) continue;
+      last = hive;
+      hive.flush();
+    }
   }
 }
