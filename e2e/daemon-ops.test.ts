@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonPaths } from '@apiary/config';
-import { QueenClient } from '../services/keeper/src/client.js';
+import { QueenClient } from '@apiary/client';
 import { KEEPER_BIN, TASKS, tempHome } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QueenClient } from '../services/keeper/src/client.js';
+import { QueenClient } from '@apiary/client';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { pidsWithHome, waitGone } from './helpers/procs.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ColonyView } from '@apiary/protocol';
-import { QueenClient } from '../../services/keeper/src/client.js';
+import { QueenClient } from '@apiary/client';
 import { killAll, pidsWithHome, waitFor, waitGone } from './procs.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ColonyView } from '@apiary/protocol';
-import { QueenClient } from '../../services/keeper/src/client.js';
+import { QueenClient } from '@apiary/client';
 import { QUEEN_BIN, ROOT, tempHome } from './colony.js';
 import { killAll, pidsWithHome, waitFor, waitGone } from './procs.js';
 

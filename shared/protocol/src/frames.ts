@@ -76,8 +76,10 @@ export const FrameSummary = z.object({
 });
 export type FrameSummary = z.infer<typeof FrameSummary>;
 export const FrameList = z.object({ frames: z.array(FrameSummary) });
+export type FrameList = z.infer<typeof FrameList>;
 /** DELETE /v1/frames/:name. */
 export const FrameDropped = z.object({ frame: z.string(), cells_deleted: z.number().int().nonnegative() });
+export type FrameDropped = z.infer<typeof FrameDropped>;
 
 export const CellView = z.object({
   id: z.string(),

@@ -43,6 +43,7 @@ export const TaskView = z.object({
 });
 export type TaskView = z.infer<typeof TaskView>;
 export const TaskList = z.object({ tasks: z.array(TaskView) });
+export type TaskList = z.infer<typeof TaskList>;
 
 export const WaitQuery = z.object({
   /** Long-poll: hold the request until the task is terminal or this many ms pass. */
@@ -81,6 +82,7 @@ export const ColonyView = z.object({
 });
 export type ColonyView = z.infer<typeof ColonyView>;
 export const HiveList = z.object({ hives: z.array(HiveView) });
+export type HiveList = z.infer<typeof HiveList>;
 
 /** GET /v1/health: the one route without a token. */
 export const Health = z.object({ ok: z.boolean(), state: z.string(), pid: z.number() });
@@ -89,6 +91,7 @@ export const Health = z.object({ ok: z.boolean(), state: z.string(), pid: z.numb
 export const SubmitBatch = z.object({ tasks: z.array(SubmitTask).min(1).max(10_000) });
 export type SubmitBatch = z.infer<typeof SubmitBatch>;
 export const BatchAccepted = z.object({ ids: z.array(z.string()) });
+export type BatchAccepted = z.infer<typeof BatchAccepted>;
 
 /** Wait for many tasks at once: returns when all are terminal or waitMs pass. */
 export const WaitMany = z.object({
@@ -122,6 +125,7 @@ export const EventsQuery = z.object({ task: z.string().optional() });
 export const StopHiveRequest = z.object({ graceMs: z.number().int().min(0).max(600_000).optional() });
 /** The answer to a stop request (hive or queen): it is under way, not done. */
 export const Stopping = z.object({ ok: z.literal(true), keepHives: z.boolean().optional() });
+export type Stopping = z.infer<typeof Stopping>;
 
 /**
  * POST /v1/admin/prune: delete finished tasks (rows, attempts, result files) now. Unset fields take
@@ -151,6 +155,7 @@ export const NodeRecord = z.object({
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;
 export const NodeList = z.object({ nodes: z.array(NodeRecord) });
+export type NodeList = z.infer<typeof NodeList>;
 export const NodeParams = z.object({ name: z.string() });
 
 /** POST /v1/sql: SQL that may name frames; the queen plans it and bees run it. */

@@ -10,6 +10,8 @@ import type { UploadSlots } from '../query/upload-slots.js';
 import type { WriteSlots } from '../frames/write-slots.js';
 import { parseStaged } from '../frames/write-slots.js';
 import { receiveStagedCell, serveWriteInput } from './routes-write-transfer.js';
+// The route schemas' document keys (summary, produces, accepts); the routes here validate by hand (raw paths and bodies).
+import type {} from './route-schema.js';
 
 /** Largest query partial a remote hive may send back (partials are aggregated rows: small). */
 export const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
