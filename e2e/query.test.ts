@@ -52,10 +52,75 @@ function sameRows(got: Record<string, unknown>[], want: Record<string, unknown>[
   return g.length === w.length && g.every((r, i) => r.length === w[i]!.length && r.every((v, j) => close(v, w[i]![j])));
 }
 
+/** A frame `sales` of 60,000 generated rows, written through the keeper; answers its cell files. */
+async function writeSales(d: TestDaemon, dir: string): Promise<string[]> {
+  const src = path.join(dir, 'sales.parquet');
+  const gen = await keeper(
+    [
+      'sql',
+      `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
+      round((hash(i * 7) % 100000) / 100.0, 2)::DOUBLE AS amount, (hash(i * 3) % 20)::INT AS qty,
+      CASE WHEN i % 13 = 0 THEN NULL ELSE 'n' || (i % 5) END AS note,
+      DATE '2026-01-01' + (i // 500)::INT AS day, TIMESTAMP '2026-01-01' + to_minutes(i) AS ts
+      FROM range(60000) t(i) ORDER BY i) TO '${src}' (FORMAT parquet)`,
+    ],
+    d.home,
+  );
+  expect(gen.exitCode, gen.stderr).toBe(0);
+  const w = await keeper(['write', 'sales', src, '--json'], d.home);
+  expect(w.exitCode, w.stderr).toBe(0);
+  expect(JSON.parse(w.stdout).cells_written).toBeGreaterThan(4);
+  const detail = await d.client.frame('sales');
+  return detail.cellList.map((c) => path.join(detail.dataRoot, c.path));
+}
+
+/** Plain DuckDB with a view `sales` over the very same cell files. */
+async function salesOracle(files: string[]): Promise<{ conn: DuckDBConnection; close(): void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  await conn.run(`CREATE VIEW sales AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`);
+  return {
+    conn,
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Every query of QUERIES through the colony equals the oracle: names, DuckDB types and rows. */
+async function expectAllLikeOracle(d: TestDaemon, oracle: DuckDBConnection): Promise<void> {
+  for (const [sql, ordered] of QUERIES) {
+    const got = await d.client.sql(sql);
+    const want = rowsOf(await oracle.runAndReadAll(sql));
+    expect(got.columns, sql).toEqual(want.columns);
+    expect(sameRows(got.rows, want.rows, ordered), `${sql}: ${JSON.stringify(got.rows.slice(0, 3))} vs ${JSON.stringify(want.rows.slice(0, 3))}`).toBe(true);
+  }
+}
+
+/** Task specs as the queen recorded them in its ledger (the HTTP view of a task has no spec). */
+async function ledgerSpecs(home: string, ids: string[]): Promise<{ id: string; spec: Record<string, unknown> }[]> {
+  return waitFor(
+    () => {
+      const db = new Database(path.join(home, 'queen.db'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = db.prepare(`SELECT id, spec FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`).all(...ids) as { id: string; spec: string }[];
+        if (rows.length < ids.length) return undefined; // the ledger writes behind; look again
+        const byId = new Map(rows.map((r) => [r.id, JSON.parse(r.spec) as Record<string, unknown>]));
+        return ids.map((id) => ({ id, spec: byId.get(id)! }));
+      } finally {
+        db.close();
+      }
+    },
+    5000,
+    'the query tasks in the ledger',
+  );
+}
+
 describe('SQL over frames equals plain DuckDB', () => {
   let d: TestDaemon;
   let oracle: DuckDBConnection;
-  let instance: DuckDBInstance;
+  let closeOracle: (() => void) | undefined;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-query-'));
 
   beforeAll(async () => {
@@ -63,32 +128,13 @@ describe('SQL over frames equals plain DuckDB', () => {
     d.startHive('second'); // map work spreads over two hives
 
     await d.waitHives(2);
-    const src = path.join(tmp, 'sales.parquet');
-    const gen = await keeper(
-      [
-        'sql',
-        `COPY (SELECT i AS id, ['north','south','east','west'][(hash(i) % 4)::INT + 1] AS region,
-      round((hash(i * 7) % 100000) / 100.0, 2)::DOUBLE AS amount, (hash(i * 3) % 20)::INT AS qty,
-      CASE WHEN i % 13 = 0 THEN NULL ELSE 'n' || (i % 5) END AS note,
-      DATE '2026-01-01' + (i // 500)::INT AS day, TIMESTAMP '2026-01-01' + to_minutes(i) AS ts
-      FROM range(60000) t(i) ORDER BY i) TO '${src}' (FORMAT parquet)`,
-      ],
-      d.home,
-    );
-    expect(gen.exitCode, gen.stderr).toBe(0);
-    const w = await keeper(['write', 'sales', src, '--json'], d.home);
-    expect(w.exitCode, w.stderr).toBe(0);
-    expect(JSON.parse(w.stdout).cells_written).toBeGreaterThan(4);
-    const detail = await d.client.frame('sales');
-    const files = detail.cellList.map((c) => path.join(detail.dataRoot, c.path));
-    instance = await DuckDBInstance.create(':memory:');
-    oracle = await instance.connect();
-    await oracle.run(`CREATE VIEW sales AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`);
+    const o = await salesOracle(await writeSales(d, tmp));
+    oracle = o.conn;
+    closeOracle = o.close;
   }, 120_000);
 
   afterAll(async () => {
-    oracle?.closeSync();
-    instance?.closeSync();
+    closeOracle?.();
     await d?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -110,8 +156,8 @@ describe('SQL over frames equals plain DuckDB', () => {
     const r = await d.client.sql('SELECT region, count(*) AS n FROM sales GROUP BY region');
     expect(r.explain).toMatch(/plan: decomposed/);
     const views = await Promise.all(r.tasks.map((id) => d.client.get(id)));
-    // plan, one map task per group, merge
-    const maps = views.slice(1, -1);
+    // (a plan task unless the plan was cached), one map task per group, then the merge
+    const maps = views.filter((t) => t.kind === 'fsql').slice(0, -1);
     expect(maps.length).toBe(Number(/groups: (\d+)/.exec(r.explain ?? '')?.[1]));
     for (const t of maps) expect(t.state).toBe('succeeded');
     const ranOn = new Set(maps.map((t) => t.attempts.at(-1)!.hive));
@@ -132,27 +178,35 @@ describe('SQL over frames equals plain DuckDB', () => {
     const stats = (c: (typeof detail.cellList)[number]) => (c.stats as Record<string, { min: unknown; max: unknown }>).id!;
     const matching = detail.cellList.filter((c) => Number(stats(c).min) <= 200 && Number(stats(c).max) >= 100).map((c) => path.join(detail.dataRoot, c.path));
     expect(matching).toHaveLength(1);
-    const opened = await waitFor(
-      () => {
-        const db = new Database(path.join(d.home, 'queen.db'), { readonly: true, fileMustExist: true });
-        try {
-          const rows = db.prepare(`SELECT id, spec FROM tasks WHERE id IN (${r.tasks.map(() => '?').join(', ')})`).all(...r.tasks) as {
-            id: string;
-            spec: string;
-          }[];
-          if (rows.length < r.tasks.length) return undefined; // the ledger writes behind; look again
-          const specs = rows.map((x) => JSON.parse(x.spec) as { kind: string; views?: Record<string, string[]> });
-          return specs.filter((x) => x.kind === 'fsql' && x.views?.sales).flatMap((x) => x.views!.sales!);
-        } finally {
-          db.close();
-        }
-      },
-      5000,
-      'the query tasks in the ledger',
-    );
+    const specs = (await ledgerSpecs(d.home, r.tasks)).map((t) => t.spec as { kind: string; views?: Record<string, string[]> });
+    const opened = specs.filter((x) => x.kind === 'fsql' && x.views?.sales).flatMap((x) => x.views!.sales!);
     expect(opened).toEqual(matching);
     // (and there were other cells to skip)
     expect(detail.cellList.length).toBeGreaterThan(1);
+  });
+
+  it('a repeated query reuses its plan (no plan task); a new version of the frame is planned again', async () => {
+    const src = path.join(tmp, 'planned.parquet');
+    const gen = await keeper(['sql', `COPY (SELECT i, i % 3 AS g FROM range(3000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    expect((await keeper(['write', 'planned', src], d.home)).exitCode).toBe(0);
+    const sql = 'SELECT g, count(*) AS n FROM planned GROUP BY g ORDER BY g';
+    const kinds = async (ids: string[]) => Promise.all(ids.map(async (id) => (await d.client.get(id)).kind));
+    const first = await d.client.sql(sql);
+    expect(first.rows).toEqual([0, 1, 2].map((g) => ({ g, n: 1000 })));
+    expect((await kinds(first.tasks))[0]).toBe('plan');
+    const again = await d.client.sql(sql);
+    expect(again.rows).toEqual(first.rows);
+    expect(again.explain).toBe(first.explain);
+    expect(await kinds(again.tasks)).not.toContain('plan');
+    // An append is a new catalog: the cached plan (over the old cells) must not answer.
+    expect((await keeper(['write', 'planned', src, '--mode', 'append'], d.home)).exitCode).toBe(0);
+    const after = await d.client.sql(sql);
+    expect(after.rows).toEqual([0, 1, 2].map((g) => ({ g, n: 2000 })));
+    expect((await kinds(after.tasks))[0]).toBe('plan');
+    // explain always plans on a bee, even when the plan is cached.
+    const ex = await d.client.sql(sql, { explain: true });
+    expect(await kinds(ex.tasks)).toEqual(['plan']);
   });
 
   it('explains a query that cannot be split as a whole-query plan', async () => {
@@ -247,35 +301,87 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 });
 
+describe('SQL over frames on one hive equals plain DuckDB', () => {
+  let d: TestDaemon;
+  let oracle: { conn: DuckDBConnection; close(): void } | undefined;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-query-one-'));
+
+  beforeAll(async () => {
+    d = await TestDaemon.start(DAEMON_ARGS);
+    await d.waitHives(1);
+    oracle = await salesOracle(await writeSales(d, tmp));
+  }, 120_000);
+
+  afterAll(async () => {
+    oracle?.close();
+    await d?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('answers every oracle query alike, twice (the second time from cached plans and warm bees)', async () => {
+    expect((await d.client.colony()).hives).toHaveLength(1);
+    await expectAllLikeOracle(d, oracle!.conn);
+    await expectAllLikeOracle(d, oracle!.conn);
+  });
+});
+
 describe('a hive on another machine fetches cells over HTTP', () => {
   let d: TestDaemon;
+  let oracle: { conn: DuckDBConnection; close(): void } | undefined;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-remote-'));
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
-  }, 60_000);
-
-  afterAll(async () => {
-    await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it('answers like local bees, sends partials back, and keeps verified copies in its cache', async () => {
     const src = path.join(tmp, 'nums.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i, i % 10 AS g FROM range(50000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     // Writes run where the queen's files are: on its local hive.
     const w = await keeper(['write', 'nums', src, '--json'], d.home);
     expect(w.exitCode, w.stderr).toBe(0);
+    oracle = await salesOracle(await writeSales(d, tmp));
     // Then the queen comes back without a local hive, and the only hive fetches cells (forced, as on
-    // another machine): the frame is in the daemon's catalog and data root.
+    // another machine): the frames are in the daemon's catalog and data root.
     d.queen!.kill('SIGTERM');
     await new Promise((r) => d.queen!.once('exit', r));
     (d.args as string[]).push('--no-local-hive');
     await d.startQueen();
     d.startHive('faraway', ['--fetch-cells', 'always', '--cell-cache', '64MiB']);
     await d.waitHives(1);
+  }, 180_000);
+
+  afterAll(async () => {
+    oracle?.close();
+    await d?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('answers every oracle query alike', async () => {
+    expect((await d.client.colony()).hives.map((h) => h.resources.name)).toEqual(['faraway']);
+    await expectAllLikeOracle(d, oracle!.conn);
+  });
+
+  it('a merge checks each map partial it fetches against the sha256 the queen took of it', async () => {
+    const r = await d.client.sql('SELECT g, sum(i) AS s FROM nums GROUP BY g ORDER BY g');
+    expect(r.rows).toHaveLength(10);
+    const specs = (await ledgerSpecs(d.home, r.tasks)).map(
+      (t) => t.spec as { kind: string; views?: Record<string, string[]>; cells?: Record<string, { sha256: string }> },
+    );
+    const merge = specs.find((x) => x.kind === 'fsql' && x.views?.partials);
+    expect(merge, 'a decomposed plan with a merge').toBeDefined();
+    const partials = merge!.views!.partials!;
+    expect(partials.length).toBeGreaterThan(1);
+    const { dataRoot } = await d.client.frame('nums');
+    for (const p of partials) {
+      const want = merge!.cells?.[p]?.sha256;
+      expect(want, p).toMatch(/^[0-9a-f]{64}$/);
+      // The hive keeps what it fetched (and verified) in its cache.
+      const cached = path.join(d.home, 'cache-faraway', 'cells', path.relative(dataRoot, p));
+      expect(createHash('sha256').update(readFileSync(cached)).digest('hex'), p).toBe(want);
+    }
+  });
+
+  it('answers like local bees, sends partials back, and keeps verified copies in its cache', async () => {
     expect((await d.client.colony()).hives.map((h) => h.resources.name)).toEqual(['faraway']);
     expect((await d.client.sql('SELECT count(*) AS n, sum(i) AS s FROM nums')).rows).toEqual([{ n: 50000, s: 1249975000 }]);
     const byG = await d.client.sql('SELECT g, count(*) AS n FROM nums GROUP BY g ORDER BY g');
