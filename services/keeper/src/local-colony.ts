@@ -12,6 +12,13 @@ import type { Colony } from './colony.js';
 import { READY_TIMEOUT_MS, sweepStaleRunDirs, waitForIdleBees } from './ephemeral.js';
 
 const LOG_TAIL_LINES = 40;
+/**
+ * The queen's bound on hive silence, here its config maximum. The hosted hive shares the queen's
+ * event loop: a stall (a loaded machine, a long GC) delays its heartbeat and the queen's loss check
+ * alike, and the check may run first (HIVE_LOST on a healthy hive, seen under load). It cannot be
+ * lost apart from its queen anyway: a closed link is handled at once, and a hung loop hangs both.
+ */
+const HOSTED_HIVE_TIMEOUT_MS = 600_000;
 
 /**
  * A colony that lives for one keeper command, hosted in the keeper's own process: the queen (HTTP on
@@ -71,6 +78,7 @@ export class LocalColony implements Colony {
       joinToken: randomBytes(24).toString('base64url'),
       localHive,
       graceMs,
+      hiveTimeoutMs: HOSTED_HIVE_TIMEOUT_MS,
     });
     let hive: InProcessHive | null = null;
     const queen = new Queen(cfg, log, {
