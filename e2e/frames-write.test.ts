@@ -69,7 +69,7 @@ describe('one schema per write', () => {
       { name: 'x', type: 'DOUBLE' },
     ]);
     expect((await d.client.sql('SELECT sum(x) AS s, count(*) AS n FROM mixed')).rows).toEqual([{ s: 1999000 + 2000000, n: 4000 }]);
-  });
+  }, 120_000); // two tasks plus a probe task on a loaded machine: twice the 60 s default
 
   it('incompatible files fail with FRAME_SCHEMA_MISMATCH naming the file and column, before any cell is written', async () => {
     const dir = path.join(tmp, 'bad');
@@ -100,6 +100,11 @@ describe('one schema per write', () => {
 const LOAD_MARGIN_MS = 10_000;
 const ORPHANS_GONE_MS = ORPHAN_POLL_MS + LOAD_MARGIN_MS;
 const REMOTE_HIVE = ['--fetch-cells', 'always', '--cell-cache', '64MiB'];
+/**
+ * A remote write moves every input and cell over HTTP on top of the bees' work; on a loaded 2-core
+ * machine one such test took ~55 s, so each gets three times the suite's 60 s default.
+ */
+const REMOTE_TEST_MS = 180_000;
 
 describe("writes through a hive that cannot see the queen's data root", () => {
   let d: TestDaemon;
@@ -126,59 +131,67 @@ describe("writes through a hive that cannot see the queen's data root", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('writes by path and by upload: every cell arrives in the data root with its sha256, and the hive keeps nothing', async () => {
-    const src = await csv('nums.csv', 100_000);
-    const w = await d.client.writeFrame('nums', { path: src });
-    expect(w).toMatchObject({ frame: 'nums', version: 1, rows_written: 100_000 });
-    expect(w.cells_written).toBeGreaterThan(1);
-    const f: FrameDetail = await d.client.frame('nums');
-    for (const c of f.cellList) expect(sha(path.join(f.dataRoot, c.path)), c.path).toBe(c.sha256);
-    expect((await d.client.sql('SELECT count(*) AS n, sum(id) AS s FROM nums')).rows).toEqual([{ n: 100_000, s: 4_999_950_000 }]);
+  it(
+    'writes by path and by upload: every cell arrives in the data root with its sha256, and the hive keeps nothing',
+    async () => {
+      const src = await csv('nums.csv', 100_000);
+      const w = await d.client.writeFrame('nums', { path: src });
+      expect(w).toMatchObject({ frame: 'nums', version: 1, rows_written: 100_000 });
+      expect(w.cells_written).toBeGreaterThan(1);
+      const f: FrameDetail = await d.client.frame('nums');
+      for (const c of f.cellList) expect(sha(path.join(f.dataRoot, c.path)), c.path).toBe(c.sha256);
+      expect((await d.client.sql('SELECT count(*) AS n, sum(id) AS s FROM nums')).rows).toEqual([{ n: 100_000, s: 4_999_950_000 }]);
 
-    const up = await d.client.uploadFrame('nums', src, { format: 'csv' });
-    expect(up).toMatchObject({ version: 2, rows_written: 100_000 });
-    expect((await d.client.sql('SELECT count(*) AS n FROM nums')).rows).toEqual([{ n: 200_000 }]);
-    expect(filesUnder(hiveWrites()), "the hive's write dir").toEqual([]);
-    expect(existsSync(path.join(frameDir('nums'), 'staging')), "the queen's staging dir").toBe(false);
-  });
+      const up = await d.client.uploadFrame('nums', src, { format: 'csv' });
+      expect(up).toMatchObject({ version: 2, rows_written: 100_000 });
+      expect((await d.client.sql('SELECT count(*) AS n FROM nums')).rows).toEqual([{ n: 200_000 }]);
+      expect(filesUnder(hiveWrites()), "the hive's write dir").toEqual([]);
+      expect(existsSync(path.join(frameDir('nums'), 'staging')), "the queen's staging dir").toBe(false);
+    },
+    REMOTE_TEST_MS,
+  );
 
-  it('a remote hive SIGKILLed half-way: the previous version is intact, no stray file on either side', async () => {
-    const v1 = await d.client.writeFrame('sturdy', { path: await csv('keep.csv', 30_000) });
-    expect(v1.version).toBe(1);
-    const before = await d.client.frame('sturdy');
-    const cellFiles = () => readdirSync(path.join(frameDir('sturdy'), 'cells')).sort();
-    const cellsBefore = cellFiles();
+  it(
+    'a remote hive SIGKILLed half-way: the previous version is intact, no stray file on either side',
+    async () => {
+      const v1 = await d.client.writeFrame('sturdy', { path: await csv('keep.csv', 30_000) });
+      expect(v1.version).toBe(1);
+      const before = await d.client.frame('sturdy');
+      const cellFiles = () => readdirSync(path.join(frameDir('sturdy'), 'cells')).sort();
+      const cellsBefore = cellFiles();
 
-    const big = await csv('big.csv', 1_500_000);
-    const write = d.client.writeFrame('sturdy', { path: big, maxAttempts: 1 }).then(
-      (r) => ({ ok: true as const, r }),
-      (e: ApiaryError) => ({ ok: false as const, e }),
-    );
-    // Half-way: the hive fetched the input and its bee is cutting cells in the hive's own dir.
-    await waitFor(() => filesUnder(hiveWrites()).some((f) => f.includes(`${path.sep}out${path.sep}`)), 60_000, 'the remote bee cutting cells');
-    const hive = d.extra[d.extra.length - 1]!;
-    const bees = (await d.client.colony()).hives.flatMap((h) => h.bees.map((b) => b.pid)).filter((p): p is number => typeof p === 'number');
-    hive.kill('SIGKILL');
-    await waitGone([hive.pid!, ...bees], ORPHANS_GONE_MS);
+      const big = await csv('big.csv', 1_500_000);
+      const write = d.client.writeFrame('sturdy', { path: big, maxAttempts: 1 }).then(
+        (r) => ({ ok: true as const, r }),
+        (e: ApiaryError) => ({ ok: false as const, e }),
+      );
+      // Half-way: the hive fetched the input and its bee is cutting cells in the hive's own dir.
+      await waitFor(() => filesUnder(hiveWrites()).some((f) => f.includes(`${path.sep}out${path.sep}`)), 60_000, 'the remote bee cutting cells');
+      const hive = d.extra[d.extra.length - 1]!;
+      const bees = (await d.client.colony()).hives.flatMap((h) => h.bees.map((b) => b.pid)).filter((p): p is number => typeof p === 'number');
+      hive.kill('SIGKILL');
+      await waitGone([hive.pid!, ...bees], ORPHANS_GONE_MS);
 
-    const out = await write;
-    expect(out.ok, 'the write must fail').toBe(false);
-    if (!out.ok) expect(out.e.code).toBe('HIVE_LOST');
+      const out = await write;
+      expect(out.ok, 'the write must fail').toBe(false);
+      if (!out.ok) expect(out.e.code).toBe('HIVE_LOST');
 
-    // The queen's side: the same version, the same cell files, no staging dir.
-    const after = await d.client.frame('sturdy');
-    expect(after).toMatchObject({ version: 1, versions: 1, rows: 30_000 });
-    expect(after.cellList).toEqual(before.cellList);
-    expect(cellFiles(), 'no stray cell file').toEqual(cellsBefore);
-    expect(existsSync(path.join(frameDir('sturdy'), 'staging')), 'no staging dir').toBe(false);
-    // The hive's side: the kill left its half-done files; the hive sweeps them when it starts again.
-    expect(filesUnder(hiveWrites()).length, 'killed half-way').toBeGreaterThan(0);
-    d.startHive('faraway', REMOTE_HIVE);
-    await d.waitHives(1);
-    expect(filesUnder(hiveWrites()), "the hive's write dir after its restart").toEqual([]);
+      // The queen's side: the same version, the same cell files, no staging dir.
+      const after = await d.client.frame('sturdy');
+      expect(after).toMatchObject({ version: 1, versions: 1, rows: 30_000 });
+      expect(after.cellList).toEqual(before.cellList);
+      expect(cellFiles(), 'no stray cell file').toEqual(cellsBefore);
+      expect(existsSync(path.join(frameDir('sturdy'), 'staging')), 'no staging dir').toBe(false);
+      // The hive's side: the kill left its half-done files; the hive sweeps them when it starts again.
+      expect(filesUnder(hiveWrites()).length, 'killed half-way').toBeGreaterThan(0);
+      d.startHive('faraway', REMOTE_HIVE);
+      await d.waitHives(1);
+      expect(filesUnder(hiveWrites()), "the hive's write dir after its restart").toEqual([]);
 
-    // And the colony writes again through the restarted hive.
-    expect(await d.client.writeFrame('sturdy', { path: path.join(tmp, 'keep.csv') })).toMatchObject({ version: 2, rows_written: 30_000 });
-    expect(filesUnder(hiveWrites())).toEqual([]);
-  });
+      // And the colony writes again through the restarted hive.
+      expect(await d.client.writeFrame('sturdy', { path: path.join(tmp, 'keep.csv') })).toMatchObject({ version: 2, rows_written: 30_000 });
+      expect(filesUnder(hiveWrites())).toEqual([]);
+    },
+    REMOTE_TEST_MS,
+  );
 });
