@@ -1,15 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { QueenClient } from '../services/keeper/src/client.js';
+import { beforeAll, expect, it } from 'vitest';
 import { TASKS } from './helpers/colony.js';
-import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
-import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
-import { keeper } from './helpers/keeper.js';
+import { writeClusterFile } from './helpers/cluster-file.js';
+import { CLUSTER_TEST_TIMEOUT_MS, useCluster } from './helpers/cluster-fixture.js';
+import { describeFakePis, type FakePis } from './helpers/fakepi.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
-import { LOAD_MARGIN_MS } from './helpers/timing.js';
+import { HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
 
 /*
  * Operating one fake Pi: how many SSH round trips `cluster up` costs (counted in the host's own
@@ -25,25 +23,19 @@ const buildStamp = () =>
     const s = statSync(path.join(REPO, f));
     return `${s.size}:${s.mtimeMs}`;
   }).join(' ');
-/** A test here may bring the host up first (ensureUp): seconds unloaded, tens of seconds loaded. */
-const TEST_TIMEOUT_MS = 180_000;
-/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
-const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
+const TEST_TIMEOUT_MS = CLUSTER_TEST_TIMEOUT_MS;
+/** The round-trip test: a `down`, two full provisionings (from nothing, a replaced hive) and two cheap `up`s (unchanged, unrecorded). */
+const FOUR_UPS_TIMEOUT_MS = 3 * TEST_TIMEOUT_MS;
+/** A killed hive's socket closes at once; at worst the queen declares it lost after its silence timeout and next check. */
+const HIVE_LOST_WITHIN_MS = QUEEN_DEFAULTS.hiveTimeoutMs + HIVE_LOSS_CHECK_MS + LOAD_MARGIN_MS;
 
 describeFakePis('operating a cluster: round trips, a healthy hive log, sql --cluster beside its daemon', () => {
+  const c = useCluster({ hosts: 1, homePrefix: 'apiary-clop-', what: 'the cluster operation tests' });
+  const { run, queenJson, client, hostPids, ensureDown } = c;
   let pis: FakePis;
   let home: string;
   let file: string;
-  const running = new Set<ReturnType<typeof keeper>>();
-  const run = (args: string[]) => {
-    const p = keeper(args, home, { timeoutMs: 120_000 });
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  };
-  const hostPids = () => pidsWithHome(pis.host(1).home);
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number; fingerprint?: string };
-  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), queenJson().fingerprint);
+  beforeAll(() => ({ pis, home, file } = c));
   const pi1Up = async () =>
     pidsWithHome(home).length > 0 &&
     (await client()
@@ -70,13 +62,6 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   }
 
-  async function ensureDown(): Promise<void> {
-    if (hostPids().length > 0) expect((await run(['cluster', 'down', file])).exitCode).toBe(0);
-    if (pidsWithHome(home).length > 0) expect((await run(['queen', 'stop'])).exitCode).toBe(0);
-    expect(hostPids()).toEqual([]);
-    expect(pidsWithHome(home)).toEqual([]);
-  }
-
   /** A cluster file like `file` whose queen.port is the running daemon's (not 0). */
   function fileOnDaemonPort(): { file: string; port: number } {
     const port = Number(new URL(queenJson().url).port);
@@ -85,35 +70,8 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
     return { file: writeClusterFile(dir, pis, { port }), port };
   }
 
-  beforeAll(async () => {
-    pis = await FakePis.create(1);
-    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clop-'));
-    file = writeClusterFile(home, pis); // queen.port 0
-  }, 120_000);
-
-  afterAll(async () => {
-    try {
-      if (home && file) {
-        if (hostPids().length > 0) await run(['cluster', 'down', file]);
-        if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
-        await reapLeftovers('after the cluster operation tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
-      }
-    } finally {
-      await pis?.destroy();
-      if (home) rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
-
-  afterEach(async () => {
-    const left = [...running];
-    running.clear();
-    for (const p of left) p.kill('SIGKILL');
-    await Promise.all(left);
-    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
-  }, TEST_TIMEOUT_MS);
-
   it(
-    'cluster up from nothing: one SSH connection and two commands on the host; with nothing changed: one command',
+    'cluster up from nothing: one SSH connection and two commands on the host; with nothing changed: no SSH at all, unless the host is not as we left it',
     async () => {
       await ensureDown();
       rmSync(pis.host(1).installDir, { recursive: true, force: true });
@@ -126,18 +84,43 @@ describeFakePis('operating a cluster: round trips, a healthy hive log, sql --clu
         const mid = sshdLog().length;
         const again = await run(['cluster', 'up', file]);
         expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-        if (buildStamp() !== build && attempt < 3) continue; // rebuilt meanwhile: the second up had real work
+        const unchanged = sessions(mid);
+        // Not recorded here (another APIARY_HOME's keeper, say): the host itself is asked.
+        rmSync(path.join(home, 'clusters', 'fakepis.hosts.json'));
+        const late = sshdLog().length;
+        const unrecorded = await run(['cluster', 'up', file]);
+        expect(unrecorded.exitCode, unrecorded.stdout + unrecorded.stderr).toBe(0);
+        const asked = sessions(late);
+        if (buildStamp() !== build && attempt < 3) continue; // rebuilt meanwhile: the later ups had real work
         // preflight (one script), then stop + unpack + start (one script, the archive on its stdin); no SFTP
         expect(fresh).toEqual({ connections: 1, commands: 2, subsystems: 0 });
         expect(first.stdout).toMatch(/pi1: upload ✓ \d+ file\(s\) changed/);
-        // nothing changed: preflight alone tells the recorded hashes and the running hive
-        expect(sessions(mid)).toEqual({ connections: 1, commands: 1, subsystems: 0 });
-        expect(again.stdout).toMatch(/pi1: upload ✓ nothing changed/);
-        expect(again.stdout).toMatch(/pi1: start ✓ already running/);
-        return;
+        // nothing changed: the queen has the hive we left there, and what we would send hashes as then
+        expect(unchanged).toEqual({ connections: 0, commands: 0, subsystems: 0 });
+        const pid = Number(/pi1: start ✓ started, pid (\d+)/.exec(first.stdout)?.[1]);
+        expect(again.stdout).toContain(`pi1: join ✓ unchanged since the last up: hive pid ${pid} joined (no SSH needed)`);
+        // preflight alone tells the recorded hashes and the running hive, which is left alone
+        expect(asked).toEqual({ connections: 1, commands: 1, subsystems: 0 });
+        expect(unrecorded.stdout).toMatch(/pi1: upload ✓ nothing changed/);
+        expect(unrecorded.stdout).toContain(`pi1: start ✓ already running, pid ${pid}`);
+        break;
       }
+      // A hive that is not the one we left (gone, restarted by someone else): the full path, a new hive.
+      const old = (await client().colony()).hives.find((h) => h.resources.name === 'pi1')!.resources.pid;
+      process.kill(old, 'SIGKILL'); // the fake Pi shares this machine's pid space
+      await waitFor(
+        async () => !(await client().colony()).hives.some((h) => h.resources.pid === old),
+        HIVE_LOST_WITHIN_MS,
+        'the queen to drop the killed hive',
+      );
+      const before = sshdLog().length;
+      const replaced = await run(['cluster', 'up', file]);
+      expect(replaced.exitCode, replaced.stdout + replaced.stderr).toBe(0);
+      expect(sessions(before)).toEqual({ connections: 1, commands: 2, subsystems: 0 });
+      expect(replaced.stdout).toMatch(/pi1: start ✓ started, pid \d+/);
     },
-    TEST_TIMEOUT_MS,
+    // each full provisioning is what TEST_TIMEOUT_MS allows for elsewhere
+    FOUR_UPS_TIMEOUT_MS,
   );
 
   it(

@@ -4,14 +4,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { QueenClient } from '../services/keeper/src/client.js';
 import { TASKS } from './helpers/colony.js';
-import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
+import { CLUSTER_TEST_TIMEOUT_MS, STOP_GRACE_MS, useCluster } from './helpers/cluster-fixture.js';
 import { HIVE_BIN } from './helpers/daemon.js';
-import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
-import { keeper } from './helpers/keeper.js';
+import { describeFakePis, type FakePis } from './helpers/fakepi.js';
 import { alive, pidsWithHome, waitFor } from './helpers/procs.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
@@ -22,8 +20,7 @@ import { LOAD_MARGIN_MS } from './helpers/timing.js';
  */
 
 const HOSTS = ['pi1', 'pi2'];
-/** cluster up on a loaded machine: ~10 s unloaded, 40 s seen loaded (as in cluster.test.ts). */
-const TEST_TIMEOUT_MS = 180_000;
+const TEST_TIMEOUT_MS = CLUSTER_TEST_TIMEOUT_MS;
 /** A hive process started by hand reaches its first connection attempt within this, on a loaded machine (waitHives allows as much). */
 const HIVE_FIRST_ATTEMPT_MS = 20_000;
 /**
@@ -31,68 +28,17 @@ const HIVE_FIRST_ATTEMPT_MS = 20_000;
  * +50 % jitter), and an attempt that raced the restart may wait out its 5 s handshake timeout first.
  */
 const REJOIN_WITHIN_MS = 5000 * 1.5 + 5000 + LOAD_MARGIN_MS;
-/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
-const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
-
-interface QueenJson {
-  url: string;
-  pid: number;
-  fingerprint?: string;
-}
 
 describeFakePis('TLS between the queen and hives on 2 fake Pis (pinned certificate)', () => {
+  const c = useCluster({ hosts: HOSTS.length, homePrefix: 'apiary-cluster-tls-', what: 'the cluster TLS tests' });
+  const { hostPids, queenJson, client, ensureUp } = c;
+  const run = (args: string[], env?: Record<string, string>, h?: string) => c.run(args, { env, home: h });
+  const clientToken = () => readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim();
   let pis: FakePis;
   let home: string;
   let file: string;
-  const running = new Set<ReturnType<typeof keeper>>();
-  const run = (args: string[], env?: Record<string, string>, h = home) => {
-    const p = keeper(args, h, { timeoutMs: 120_000, env });
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  };
-  const hostPids = () => pis.hosts.flatMap((h) => pidsWithHome(h.home));
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as QueenJson;
-  const clientToken = () => readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim();
-  const client = () => new QueenClient(queenJson().url, clientToken(), queenJson().fingerprint);
-
-  async function ensureUp(): Promise<void> {
-    if (pidsWithHome(home).length > 0) {
-      const c = await client()
-        .colony()
-        .catch(() => null);
-      if (c && HOSTS.every((n) => c.hives.some((h) => h.resources.name === n && h.bees.length > 0))) return;
-    }
-    const r = await run(['cluster', 'up', file]);
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-  }
-
-  beforeAll(async () => {
-    pis = await FakePis.create(HOSTS.length);
-    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-cluster-tls-'));
-    file = writeClusterFile(home, pis); // listen 0.0.0.0: beyond loopback, so TLS
-  }, 120_000);
-
-  afterAll(async () => {
-    try {
-      if (home && file) {
-        if (hostPids().length > 0) await run(['cluster', 'down', file]);
-        if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
-        await reapLeftovers('after the cluster TLS tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
-      }
-    } finally {
-      await pis?.destroy();
-      if (home) rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
-
-  afterEach(async () => {
-    const left = [...running];
-    running.clear();
-    for (const p of left) p.kill('SIGKILL');
-    await Promise.all(left);
-    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
-  }, TEST_TIMEOUT_MS);
+  // listen 0.0.0.0: beyond loopback, so TLS
+  beforeAll(() => ({ pis, home, file } = c));
 
   it(
     'cluster up: an https queen with a kept certificate; hives join over wss with its fingerprint; a SQL and a JS task run',

@@ -1,13 +1,10 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { QueenClient } from '../services/keeper/src/client.js';
+import { beforeAll, expect, it } from 'vitest';
 import { TASKS } from './helpers/colony.js';
-import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
-import { describeFakePis, FakePis, reapLeftovers } from './helpers/fakepi.js';
-import { keeper } from './helpers/keeper.js';
+import { CLUSTER_TEST_TIMEOUT_MS, useCluster } from './helpers/cluster-fixture.js';
+import { describeFakePis, type FakePis } from './helpers/fakepi.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
 import { HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
 
@@ -30,8 +27,7 @@ function stamp(file: string): string {
   }
 }
 const buildStamp = () => BUILT.map(([local]) => stamp(path.join(REPO, local))).join(' ');
-/** A test here may bring the whole cluster up first (ensureUp): ~10 s unloaded, 40 s seen loaded. */
-const TEST_TIMEOUT_MS = 180_000;
+const TEST_TIMEOUT_MS = CLUSTER_TEST_TIMEOUT_MS;
 
 /*
  * A cut link closes no socket: the queen hears nothing more from the hive. Its last frame came at
@@ -41,88 +37,16 @@ const TEST_TIMEOUT_MS = 180_000;
  */
 const HIVE_LOST_WITHIN_MS = QUEEN_DEFAULTS.hiveTimeoutMs + HIVE_LOSS_CHECK_MS + LOAD_MARGIN_MS;
 
-/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
-const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
-
 describeFakePis('SSH cluster on 3 fake Pis (network namespaces, real sshd)', () => {
+  const c = useCluster({ hosts: 3, homePrefix: 'apiary-cluster-', what: 'the SSH cluster tests' });
+  const { run, hostPids, queenJson, client, ensureUp, ensureDown } = c;
   let pis: FakePis;
   let home: string;
   let file: string;
-  const running = new Set<ReturnType<typeof keeper>>();
-  /** A keeper command of this test; one still running when the test ends is killed (afterEach). */
-  const run = (args: string[]) => {
-    const p = keeper(args, home, { timeoutMs: 120_000 });
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  };
-  const hostPids = () => pis.hosts.flatMap((h) => pidsWithHome(h.home));
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number; fingerprint?: string };
+  beforeAll(() => ({ pis, home, file } = c));
   /** The fake Pis share this filesystem: each host's install dir holds what `up` last uploaded. */
   const hostsHoldThisBuild = () =>
     pis.hosts.every((h) => BUILT.every(([local, remote]) => stamp(path.join(REPO, local)) === stamp(path.join(h.installDir, remote))));
-  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), queenJson().fingerprint);
-
-  /** The hives connected to the daemon with their bees, by host name; null when no daemon answers. */
-  async function connected(): Promise<Set<string> | null> {
-    if (pidsWithHome(home).length === 0) return null;
-    const colony = await client()
-      .colony()
-      .catch(() => null);
-    return colony ? new Set(colony.hives.filter((h) => h.bees.length > 0).map((h) => h.resources.name)) : null;
-  }
-
-  /** Idempotent: each test that needs the cluster up calls this, so it can run alone (-t). */
-  async function ensureUp(): Promise<void> {
-    const hives = await connected();
-    if (hives && HOSTS.every((h) => hives.has(h))) return;
-    const r = await run(['cluster', 'up', file]);
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-  }
-
-  /** No daemon and no hive on any host: for tests that start from nothing. */
-  async function ensureDown(): Promise<void> {
-    if (hostPids().length > 0) {
-      const r = await run(['cluster', 'down', file]);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    }
-    if (pidsWithHome(home).length > 0) {
-      const r = await run(['queen', 'stop']);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    }
-    expect(hostPids()).toEqual([]);
-    expect(pidsWithHome(home)).toEqual([]);
-  }
-
-  beforeAll(async () => {
-    pis = await FakePis.create(3);
-    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-cluster-'));
-    file = writeClusterFile(home, pis); // queen.port 0
-  }, 120_000);
-
-  afterAll(async () => {
-    try {
-      if (home && file) {
-        // The daemon and the hives are the tests' shared fixture: stopped the way a user would.
-        if (hostPids().length > 0) await run(['cluster', 'down', file]);
-        if (pidsWithHome(home).length > 0) await run(['queen', 'stop']);
-        // Anything still running now leaked.
-        await reapLeftovers('after the SSH cluster tests', [...hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
-      }
-    } finally {
-      await pis?.destroy();
-      if (home) rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
-
-  afterEach(async () => {
-    // After a failure or a timeout: a keeper command left running must not reach into the next test.
-    const left = [...running];
-    running.clear();
-    for (const p of left) p.kill('SIGKILL');
-    await Promise.all(left);
-    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
-  }, TEST_TIMEOUT_MS);
 
   it(
     'cluster up starts a queen on a free port and a hive on every host; tasks land on all 3',
