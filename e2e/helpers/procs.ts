@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { readProcStat } from '@apiary/runtime';
 
 /** Pids of every live process whose environment has APIARY_HOME=home: all a test run started. */
 export function pidsWithHome(home: string): number[] {
@@ -9,8 +10,8 @@ export function pidsWithHome(home: string): number[] {
     const pid = Number(name);
     if (pid === process.pid) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const stat = readProcStat(pid);
+      if (!stat || stat.state === 'Z') continue;
       if ((readFileSync(`/proc/${pid}/environ`, 'utf8') + '\0').includes(needle)) out.push(pid);
     } catch {
       // gone, or not ours to read
@@ -25,12 +26,8 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z';
 }
 
 /** Wait until none of the pids is alive; returns the ms it took, or throws naming the survivors. */

@@ -12,6 +12,7 @@
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { readProcStat } from '@apiary/runtime';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -163,17 +164,9 @@ export function subscribeEvents(baseUrl, token, onEvent) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/** utime + stime of a process in ms (from /proc/<pid>/stat), or null if it is gone. */
+/** utime + stime of a process in ms (from /proc/<pid>/stat, runtime's one parser), or null if it is gone. */
 export function cpuMsOf(pid) {
-  let s;
-  try {
-    s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  // fields after comm: state(0) ppid(1) ... utime(11) stime(12); clock ticks, 100 Hz on Linux.
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  return readProcStat(pid)?.cpuMs ?? null;
 }
 
 /** Read- and write-type syscalls of a process so far ({ r, w } from /proc/<pid>/io), or null. */

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { readProcStat } from '@apiary/runtime';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,19 +132,10 @@ export async function withTempApiaryHome(fn, prefix = 'apiary-bench-home-') {
 // ---------------------------------------------------------------------------------------------
 // /proc helpers (Linux)
 
-/** Parse /proc/<pid>/stat: { pid, comm, state, ppid, pgid } or null if the process is gone. */
+/** /proc/<pid>/stat: { pid, comm, state, ppid, pgid } or null if the process is gone (runtime's one parser). */
 export function readStat(pid) {
-  let s;
-  try {
-    s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // comm is in parens and may itself contain spaces or parens: split after the *last* ')'.
-  const close = s.lastIndexOf(')');
-  const comm = s.slice(s.indexOf('(') + 1, close);
-  const f = s.slice(close + 2).split(' ');
-  return { pid, comm, state: f[0], ppid: Number(f[1]), pgid: Number(f[2]) };
+  const s = readProcStat(pid);
+  return s && { pid, comm: s.comm, state: s.state, ppid: s.ppid, pgid: s.pgrp };
 }
 
 /** VmRSS of a process in bytes (from /proc/<pid>/status), or null if it is gone / a zombie. */

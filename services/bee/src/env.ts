@@ -1,23 +1,6 @@
-import { ApiaryError } from '@apiary/protocol';
+import { ApiaryError, BEE_ENV, type BeeEnv } from '@apiary/protocol';
 
-/** What the hive tells a bee at fork time (env, not argv: nothing secret, but keeps `ps` short). */
-export interface BeeEnv {
-  id: number;
-  budgetBytes: number;
-  duckMemoryBytes: number;
-  scratchDir: string;
-  /** The hive that forked us: we must not outlive it. */
-  hivePid: number;
-}
-
-export const BEE_ENV = {
-  id: 'APIARY_BEE_ID',
-  budget: 'APIARY_BEE_BUDGET',
-  duck: 'APIARY_BEE_DUCK_MEMORY',
-  scratch: 'APIARY_BEE_SCRATCH',
-  hive: 'APIARY_HIVE_PID',
-} as const;
-
+/** The env the hive set at fork (BEE_ENV, the contract in protocol), read and checked. */
 export function readBeeEnv(env: NodeJS.ProcessEnv = process.env): BeeEnv {
   const num = (k: string) => {
     const v = Number(env[k]);

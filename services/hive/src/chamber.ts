@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { BEE_ENV } from '@apiary/bee';
 import { BEE_MAIN } from '@apiary/bee/entry';
 import {
+  BEE_ENV,
   BeeToHive,
   validate,
   type BeeState,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { HIVE_MAIN } from '@apiary/hive/entry';
 import { argsOf, HIVE_FLAGS, toArgv, type HiveArgs, type LocalHiveOptions } from '@apiary/config';
-import { isAlive, killTree, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
+import { isAlive, stopProcess, type Logger } from '@apiary/runtime';
 
 export interface LocalHiveMode {
   /** Ephemeral: the hive dies with the queen (stdin pipe, and it exits when its socket closes). */
@@ -126,11 +126,12 @@ export class LocalHive {
     this.#stopping = true;
     const pid = this.#pid;
     if (pid) {
-      if (!(await waitUntil(() => !isAlive(pid), waitMs, 20))) {
-        this.log.warn('local hive did not exit in time; killing its tree', { hivePid: pid });
-        killTree(pid, 'SIGKILL');
-        await waitForExit([pid], 2000);
-      }
+      // It was told to shut down over its socket: no signal, only the wait and, past it, the kill.
+      await stopProcess(pid, {
+        graceMs: waitMs,
+        signal: null,
+        onOverstay: () => this.log.warn('local hive did not exit in time; killing its tree', { hivePid: pid }),
+      });
     }
     this.#child?.stdin?.destroy();
     this.#child = null;

@@ -11,3 +11,4 @@ export * from './frames.js';
 export * from './limits.js';
 export * from './dashboard.js';
 export * from './task-output.js';
+export * from './bee-env.js';

@@ -9,3 +9,4 @@ export * from './rotating-file.js';
 export * from './process-log.js';
 export * from './run-main.js';
 export * from './idle-gc.js';
+export * from './stop-process.js';

@@ -10,6 +10,8 @@ export interface ProcInfo {
   pid: number;
   ppid: number;
   pgrp: number;
+  /** The executable's name (/proc/<pid>/comm, at most 15 characters). */
+  comm: string;
   state: string;
   rssBytes: number;
   /** user + system CPU time in ms. */
@@ -81,12 +83,22 @@ export function parseStat(text: string, page: number, hz: number): ProcInfo | nu
   if (f.length < 22) return null;
   return {
     pid,
+    comm: text.slice(text.indexOf('(') + 1, close),
     state: f[0] ?? '?',
     ppid: Number(f[1]),
     pgrp: Number(f[2]),
     cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / hz,
     rssBytes: Number(f[21]) * page,
   };
+}
+
+/** One process's /proc/<pid>/stat (zombies included: state 'Z'), or null when it is gone. */
+export function readProcStat(pid: number): ProcInfo | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), pageSizeBytes(), ticksPerSec);
+  } catch {
+    return null;
+  }
 }
 
 export function readProcTable(): Map<number, ProcInfo> {

@@ -12,7 +12,7 @@ import {
   resolveQueenConfig,
   usageLine,
 } from '@apiary/config';
-import { isAlive, killTree, onShutdownSignal, waitUntil } from '@apiary/runtime';
+import { onShutdownSignal, stopProcess } from '@apiary/runtime';
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { QueenClient } from '../client.js';
 import { queenArgv, startDetached } from '../daemon.js';
@@ -100,10 +100,12 @@ async function stop(argv: string[]): Promise<number> {
     process.kill(s.pid, 'SIGTERM');
   }
   // The queen gives running tasks its grace period (default 5 s), then cascades.
-  if (!(await waitUntil(() => !isAlive(s.pid), 30_000, 50))) {
-    process.stderr.write('keeper: the queen is still running after 30 s; killing its process tree\n');
-    killTree(s.pid, 'SIGKILL');
-  }
+  await stopProcess(s.pid, {
+    graceMs: 30_000,
+    signal: null,
+    pollMs: 50,
+    onOverstay: () => process.stderr.write('keeper: the queen is still running after 30 s; killing its process tree\n'),
+  });
   process.stdout.write(`queen stopped (pid ${s.pid})\n`);
   return EXIT.OK;
 }
