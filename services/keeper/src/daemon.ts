@@ -19,7 +19,7 @@ export function queenArgv(a: QueenArgs): string[] {
  * the ready line, is not needed: the state file says it is up), so what Node prints before the logger exists (a bad flag, a crash) lands where the keeper
  * looks. Resolves once it has written its state file (it is listening), or fails with the end of its log.
  */
-export async function startDetached(args: string[], p: DaemonPaths = daemonPaths()): Promise<DaemonState> {
+export async function startDaemon(args: string[], p: DaemonPaths = daemonPaths()): Promise<DaemonState> {
   mkdirSync(path.dirname(p.logFile), { recursive: true, mode: 0o700 });
   const log = openSync(p.logFile, 'a', 0o600);
   const child = spawn(process.execPath, [...args, '--log-file', p.logFile], { detached: true, stdio: ['ignore', 'ignore', log], env: process.env });

@@ -3,7 +3,7 @@ import { onShutdownSignal } from '@apiary/runtime';
 import type { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';
 import { QueenClient } from '../client.js';
-import { queenArgv, startDetached } from '../daemon.js';
+import { queenArgv, startDaemon } from '../daemon.js';
 import { findQueen, joinTokenFor } from '../discovery.js';
 import { EXIT, UsageError } from '../errors.js';
 import { columns } from '../status-view.js';
@@ -37,7 +37,7 @@ async function clusterQueen(
     // Bound beyond loopback, it serves https/wss; its certificate names every address the hives dial.
     const tlsNames = [cfg.queen.address, ...cfg.hosts.flatMap((h) => (h.queenAddress ? [h.queenAddress] : []))];
     const tls = { 'tls-cert': cfg.queen.tlsCert, 'tls-key': cfg.queen.tlsKey, 'tls-name': tlsNames };
-    const s = await startDetached(queenArgv({ host: cfg.queen.listen, port: cfg.queen.port, 'no-local-hive': true, grace: cfg.hive.graceMs, ...tls }));
+    const s = await startDaemon(queenArgv({ host: cfg.queen.listen, port: cfg.queen.port, 'no-local-hive': true, grace: cfg.hive.graceMs, ...tls }));
     process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
     target = findQueen(undefined)!;
   }

@@ -15,7 +15,7 @@ import {
 import { onShutdownSignal, stopProcess } from '@apiary/runtime';
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { QueenClient } from '../client.js';
-import { queenArgv, startDetached } from '../daemon.js';
+import { queenArgv, startDaemon } from '../daemon.js';
 import { EXIT, UsageError } from '../errors.js';
 
 /**
@@ -65,7 +65,7 @@ async function start(argv: string[]): Promise<number> {
   }
   const args = queenArgv(q);
   if (values.detach) {
-    const s = await startDetached(args);
+    const s = await startDaemon(args);
     const p = daemonPaths();
     process.stdout.write(
       `queen started: pid ${s.pid} at ${s.url}\n  log:          ${p.logFile}\n  client token: ${p.clientTokenFile}\n  join token:   ${p.joinTokenFile}\n`,
