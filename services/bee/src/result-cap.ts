@@ -1,6 +1,7 @@
 import { ApiaryError, MAX_RESULT_BYTES, MAX_RESULT_ROWS, type TaskValue } from '@apiary/protocol';
 
-const HINT = 'add a LIMIT, aggregate further, or write it to a frame (keeper sql --into FRAME)';
+const HINT =
+  'stream it instead (POST /v1/sql with format ndjson or csv, as keeper sql does), add a LIMIT, aggregate further, or write it to a frame (keeper sql --into FRAME)';
 
 /**
  * Refuse a result over the limits here, in the bee, where measuring it blocks no one: the hive
