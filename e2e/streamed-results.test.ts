@@ -232,9 +232,7 @@ describe('streamed SQL results (format ndjson / csv)', () => {
     expect(samples).toBeGreaterThan(20);
     expect(pausedPeak - baseline, `queen PSS growth while the client paused (baseline ${baseline})`).toBeLessThan(BOUND);
     expect(peak - baseline, `queen PSS growth over the 1 GiB stream (baseline ${baseline})`).toBeLessThan(BOUND);
-    console.log(
-      `streamed ${(bytes / 1024 ** 2).toFixed(0)} MiB, queen PSS ${(baseline / 1024 ** 2).toFixed(1)} -> peak ${(peak / 1024 ** 2).toFixed(1)} MiB`,
-    );
+    console.log(`streamed ${(bytes / 1024 ** 2).toFixed(0)} MiB, queen PSS ${(baseline / 1024 ** 2).toFixed(1)} -> peak ${(peak / 1024 ** 2).toFixed(1)} MiB`);
     await waitFor(() => spoolDirs(d).length === 0, 10_000, 'no spool dir left');
   }, 1_600_000);
 

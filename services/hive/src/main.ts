@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { asUsage, flagValues, HIVE_FLAGS, hiveOptionsFromArgs, parseFlags, readSecretFile, resolveHiveConfig, usageLine, type HiveArgs } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, runMain, type Logger } from '@apiary/runtime';
+import {
+  collectWhenIdle,
+  createLogger,
+  dropOutputWhenReaderGone,
+  onShutdownSignal,
+  openProcessLog,
+  parseLogFormat,
+  runMain,
+  type Logger,
+} from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -43,7 +52,6 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-
 async function main(): Promise<number> {
   const flags = parseFlags(HIVE_FLAGS, process.argv.slice(2));
   // --config FILE: the same options as JSON keyed by flag (what `keeper cluster up` uploads); flags win over it.
@@ -73,7 +81,9 @@ async function main(): Promise<number> {
   }
   await hive.start();
   // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
-  collectWhenIdle({ onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`) });
+  collectWhenIdle({
+    onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`),
+  });
   return hive.done;
 }
 

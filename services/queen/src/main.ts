@@ -13,7 +13,16 @@ import {
   writeDaemonState,
 } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import { collectWhenIdle, createLogger, dropOutputWhenReaderGone, onShutdownSignal, openProcessLog, parseLogFormat, runMain, type Logger } from '@apiary/runtime';
+import {
+  collectWhenIdle,
+  createLogger,
+  dropOutputWhenReaderGone,
+  onShutdownSignal,
+  openProcessLog,
+  parseLogFormat,
+  runMain,
+  type Logger,
+} from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
@@ -121,7 +130,9 @@ async function main(): Promise<number> {
   const stopped = new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
   await queen.start();
   // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
-  collectWhenIdle({ onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`) });
+  collectWhenIdle({
+    onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`),
+  });
   const fingerprint = tls ? { fingerprint: tls.fingerprint } : {};
   if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt, ...fingerprint });
   const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
@@ -133,4 +144,3 @@ async function main(): Promise<number> {
 }
 
 runMain(main, { name: 'apiary-queen', usage: usageLine(QUEEN_FLAGS), log: () => log });
-

@@ -37,7 +37,10 @@ export const WriteTaskSpec = z.object({
    * The write's one schema, inferred by the queen over every input file: the bee reads its files
    * with these names and types, so every task of a write produces the same columns.
    */
-  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).max(10_000).optional(),
+  columns: z
+    .array(z.object({ name: z.string().min(1), type: z.string().min(1) }))
+    .max(10_000)
+    .optional(),
 });
 
 /**

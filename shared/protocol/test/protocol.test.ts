@@ -52,7 +52,7 @@ describe('protocol codec', () => {
     expect(frames).toEqual(['[1,2,3]', '4']);
   });
 
-  it('specs/openapi.json is generated from the queen\'s live routes (their protocol schemas) and up to date', () => {
+  it("specs/openapi.json is generated from the queen's live routes (their protocol schemas) and up to date", () => {
     const script = fileURLToPath(new URL('../../../scripts/openapi.mjs', import.meta.url));
     expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
   });
