@@ -108,17 +108,17 @@ describe('frames: writes, catalog, atomic versions', () => {
     const f3 = await json<FrameDetail>(['frames', 'describe', 'events']);
     expect(f3).toMatchObject({ version: 3, rows: 20_000, cells: w3.cells_written });
     expect(f3.columns.find((c) => c.name === 'id')).toMatchObject({ min: 500_000, max: 519_999 });
+    // Retention (--keep-versions, default 2): version 1 went when version 3 committed.
     expect(f3.history.map((v) => [v.version, v.mode, v.rows])).toEqual([
-      [1, 'append', 100_000],
       [2, 'append', 150_000],
       [3, 'overwrite', 20_000],
     ]);
     expect(await countCells(f3)).toBe(20_000);
 
     const list = await json<FrameSummary[]>(['frames']);
-    expect(list.find((f) => f.name === 'events')).toMatchObject({ version: 3, versions: 3, rows: 20_000, cells: w3.cells_written, bytes: w3.bytes_written });
+    expect(list.find((f) => f.name === 'events')).toMatchObject({ version: 3, versions: 2, rows: 20_000, cells: w3.cells_written, bytes: w3.bytes_written });
     const table = await keeper(['frames'], d.home);
-    expect(table.stdout).toMatch(/events\s+│\s+3\s+│\s+3\s+│\s+20000/);
+    expect(table.stdout).toMatch(/events\s+│\s+3\s+│\s+2\s+│\s+20000/);
     const described = await keeper(['frames', 'describe', 'events'], d.home);
     expect(described.stdout).toMatch(/id\s+│ BIGINT\s+│ 500000\s+│ 519999/);
 

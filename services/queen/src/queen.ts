@@ -8,6 +8,7 @@ import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
 import { HIVE_MAX_FRAME_BYTES } from './hives/frame-limit.js';
 import { FrameCatalog } from './frames/catalog.js';
+import { FrameVacuum } from './frames/vacuum.js';
 import { DataRoot } from './frames/data-root.js';
 import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
@@ -68,7 +69,7 @@ export class Queen {
   /** What running and finished attempts printed (task output capture). */
   readonly outputs: TaskOutputs;
   readonly paths: DaemonPaths;
-  readonly frames: { catalog: FrameCatalog; writer: FrameWriter; root: DataRoot; dataRoot: string };
+  readonly frames: { catalog: FrameCatalog; writer: FrameWriter; vacuum: FrameVacuum; root: DataRoot; dataRoot: string };
   url = '';
   readonly metrics: QueenMetrics;
   #metricsListener: MetricsListener | null = null;
@@ -144,6 +145,7 @@ export class Queen {
 
   #frames(catalog: FrameCatalog) {
     const root = DataRoot.at(this.cfg.dataRoot);
+    const vacuum = new FrameVacuum({ catalog, root, keep: this.cfg.keepVersions, log: this.log.child('frames') });
     const writer = new FrameWriter({
       scheduler: this.scheduler,
       catalog,
@@ -155,9 +157,10 @@ export class Queen {
       },
       minCellBytes: this.cfg.minCellBytes,
       cellBytes: this.cfg.cellBytes,
+      afterCommit: (frame) => vacuum.afterCommit(frame),
       log: this.log.child('frames'),
     });
-    return { catalog, writer, root, dataRoot: root.dir };
+    return { catalog, writer, vacuum, root, dataRoot: root.dir };
   }
 
   async start(): Promise<void> {

@@ -23,6 +23,7 @@ import {
   TaskView,
   TokenInfo,
   TokenList,
+  VacuumResponse,
   type TokenScope,
   type UploadQuery,
   WireErrorSchema,
@@ -235,6 +236,11 @@ export class QueenClient {
 
   dropFrame(name: string): Promise<FrameDropped> {
     return this.call(FrameDropped, 'DELETE', `/v1/frames/${encodeURIComponent(name)}`);
+  }
+
+  /** Delete versions past the queen's --keep-versions and their cells: of one frame, or of all without a name. */
+  vacuumFrames(name?: string): Promise<VacuumResponse> {
+    return this.call(VacuumResponse, 'POST', '/v1/frames/vacuum', name === undefined ? {} : { frame: name });
   }
 
   /** Submit and wait until the task is terminal, long-polling in 30 s slices. */

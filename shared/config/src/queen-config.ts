@@ -35,6 +35,8 @@ export interface QueenOptions {
   minCellBytes?: number;
   /** Target cell size instead of memory per bee / 4 (tests and tuning); at least minCellBytes. */
   cellBytes?: number;
+  /** Versions of each frame kept after a write or vacuum (default 2); older ones' cells are deleted. */
+  keepVersions?: number;
   /** Retention of finished tasks (daemon ledger): prune those finished longer ago than this (default 7 days). */
   retentionMaxAgeMs?: number;
   /** … and keep at most this many finished tasks (default 100,000). */
@@ -62,6 +64,7 @@ export interface QueenConfig {
   readonly dataRoot: string | null;
   readonly minCellBytes?: number;
   readonly cellBytes?: number;
+  readonly keepVersions: number;
   readonly retentionMaxAgeMs: number;
   readonly retentionMaxTasks: number;
   readonly retentionIntervalMs: number;
@@ -71,6 +74,9 @@ export interface QueenConfig {
 
 /** Retention defaults, as README states them: a week, 100,000 finished tasks, checked every minute. */
 export const RETENTION_DEFAULTS = { maxAgeMs: 7 * 86_400_000, maxTasks: 100_000, intervalMs: 60_000 } as const;
+
+/** Frame versions kept by default: the current one and the one before it (README states it). */
+export const KEEP_VERSIONS_DEFAULT = 2;
 
 const Schema = z.object({
   host: z.string().min(1),
@@ -91,6 +97,7 @@ const Schema = z.object({
   dataRoot: z.string().min(1).nullable(),
   minCellBytes: z.number().int().min(1).optional(),
   cellBytes: z.number().int().min(1).optional(),
+  keepVersions: z.number().int().min(1).max(1_000_000),
   retentionMaxAgeMs: z
     .number()
     .int()
@@ -117,6 +124,7 @@ export function resolveQueenConfig(o: QueenOptions): QueenConfig {
     dataRoot: defaultDataRoot(o),
     minCellBytes: o.minCellBytes,
     cellBytes: o.cellBytes,
+    keepVersions: o.keepVersions ?? KEEP_VERSIONS_DEFAULT,
     retentionMaxAgeMs: o.retentionMaxAgeMs ?? RETENTION_DEFAULTS.maxAgeMs,
     retentionMaxTasks: o.retentionMaxTasks ?? RETENTION_DEFAULTS.maxTasks,
     retentionIntervalMs: o.retentionIntervalMs ?? RETENTION_DEFAULTS.intervalMs,
@@ -163,6 +171,7 @@ export const QUEEN_FLAGS = {
   'data-root': { kind: 'string', arg: 'DIR', option: 'dataRoot' },
   'min-cell-bytes': { kind: 'size', arg: 'SIZE', option: 'minCellBytes' },
   'cell-bytes': { kind: 'size', arg: 'SIZE', option: 'cellBytes' },
+  'keep-versions': { kind: 'int', arg: 'N', option: 'keepVersions' },
   'tls-cert': { kind: 'string', arg: 'PEM' },
   'tls-key': { kind: 'string', arg: 'PEM' },
   'tls-name': { kind: 'list', arg: 'NAME' },

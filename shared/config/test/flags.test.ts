@@ -98,6 +98,13 @@ describe('flag tables: one definition per flag, parsed and built from it', () =>
     expect(resolveQueenConfig(queenOptionsFromArgs(parseFlags(QUEEN_FLAGS, ['--no-local-hive']), ctx)).localHive).toBe(false);
   });
 
+  it('--keep-versions sets how many frame versions the queen keeps: default 2, at least 1', () => {
+    const keep = (argv: string[]) => resolveQueenConfig(queenOptionsFromArgs(parseFlags(QUEEN_FLAGS, argv), ctx)).keepVersions;
+    expect(keep([])).toBe(2);
+    expect(keep(['--keep-versions', '5'])).toBe(5);
+    expect(() => keep(['--keep-versions', '0'])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/keepVersions/) }));
+  });
+
   it('an unknown flag, a stray argument or a malformed value is USAGE naming the flag; bounds stay CONFIG_INVALID', () => {
     expect(() => parseFlags(QUEEN_FLAGS, ['--frobnicate'])).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/frobnicate/) }));
     expect(() => parseFlags(HIVE_FLAGS, ['stray'])).toThrow(expect.objectContaining({ code: 'USAGE' }));

@@ -5,7 +5,7 @@ import { TemperatureView } from './http.js';
 
 /*
  * Frames (named tables of Parquet cells) over HTTP: POST /v1/frames/:name/write, GET /v1/frames,
- * GET /v1/frames/:name, DELETE /v1/frames/:name.
+ * GET /v1/frames/:name, DELETE /v1/frames/:name, POST /v1/frames/vacuum.
  */
 
 /** Frame names are SQL identifiers that need no quoting and are safe as directory names. */
@@ -71,6 +71,8 @@ export const FrameSummary = z.object({
   rows: z.number().int().nonnegative(),
   cells: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  /** Bytes of every cell on disk: the current version's and those of older versions still kept. */
+  diskBytes: z.number().int().nonnegative(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -80,6 +82,22 @@ export type FrameList = z.infer<typeof FrameList>;
 /** DELETE /v1/frames/:name. */
 export const FrameDropped = z.object({ frame: z.string(), cells_deleted: z.number().int().nonnegative() });
 export type FrameDropped = z.infer<typeof FrameDropped>;
+
+/** POST /v1/frames/vacuum: one frame, or every frame when `frame` is absent. */
+export const VacuumRequest = z.object({ frame: z.string().min(1).max(256).optional() });
+export type VacuumRequest = z.infer<typeof VacuumRequest>;
+export const FrameVacuumed = z.object({
+  frame: z.string(),
+  /** Versions removed from the catalog (older than the last `keep`). */
+  versions_removed: z.array(z.number().int().positive()),
+  /** Old versions a running query reads: kept until it ends, then removed. */
+  versions_deferred: z.array(z.number().int().positive()),
+  cells_deleted: z.number().int().nonnegative(),
+  bytes_freed: z.number().int().nonnegative(),
+});
+export type FrameVacuumed = z.infer<typeof FrameVacuumed>;
+export const VacuumResponse = z.object({ keep: z.number().int().positive(), frames: z.array(FrameVacuumed) });
+export type VacuumResponse = z.infer<typeof VacuumResponse>;
 
 export const CellView = z.object({
   id: z.string(),

@@ -36,7 +36,8 @@ keeper queen status [--json]
   (default 127.0.0.1); the main port's /metrics needs a token with scope read.
   --log-format: the queen's (and its local hive's) log lines, JSON by default.
   --data-root: where frames' cells live (default APIARY_HOME/data); --cell-bytes, --min-cell-bytes:
-  the leafcutter's target and floor cell size; --tls-cert/--tls-key/--tls-name: see README (TLS).`;
+  the leafcutter's target and floor cell size; --keep-versions N: versions of each frame kept after
+  a write or vacuum (default 2); --tls-cert/--tls-key/--tls-name: see README (TLS).`;
 
 export async function queenCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

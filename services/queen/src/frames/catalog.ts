@@ -11,6 +11,7 @@ import {
 } from '@apiary/protocol';
 import { migrate } from '../tasks/migrations.js';
 import { mergeStats } from './stats.js';
+import { VersionPins } from './version-pins.js';
 
 /** A cell about to be recorded: its file is already in place under the data root. */
 export interface NewCell {
@@ -49,12 +50,27 @@ interface CellRow {
   stats: string;
 }
 
+/** What retire() took out of the catalog: the caller deletes the files. */
+export interface Retired {
+  frame: string;
+  /** Versions removed from the catalog. */
+  versions: number[];
+  /** Old versions kept only because a running query reads them (deleted after its last unpin). */
+  deferred: number[];
+  /** Relative paths of the cells no remaining version references, and their bytes. */
+  paths: string[];
+  bytes: number;
+}
+
 /**
  * The frame catalog in SQLite: frames, their versions, cells with per-column stats, and which
  * cells make up each version. The daemon shares the ledger's database (queen.db); an ephemeral
  * queen gets an in-memory one with the same migrations.
  */
 export class FrameCatalog {
+  /** Versions running queries read: retire() leaves them (and their cells) alone. */
+  readonly pins = new VersionPins();
+
   private constructor(
     private readonly db: Database.Database,
     private readonly owned: boolean,
@@ -119,6 +135,51 @@ export class FrameCatalog {
     return tx.immediate();
   }
 
+  /**
+   * Retention: remove every version of `frame` but the `keep` highest, except pinned ones, then every
+   * cell no remaining version lists, in one transaction. Returns what went (the caller deletes the files).
+   */
+  retire(frame: string, keep: number): Retired {
+    return this.db
+      .transaction((): Retired => {
+        if (!this.has(frame)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${frame}`);
+        const old = this.db
+          .prepare<[string, number], { version: number }>('SELECT version FROM frame_versions WHERE frame = ? ORDER BY version DESC LIMIT -1 OFFSET ?')
+          .all(frame, Math.max(1, keep))
+          .map((r) => r.version);
+        const pinned = this.pins.pinned(frame);
+        const versions = old.filter((v) => !pinned.has(v)).sort((a, b) => a - b);
+        const dropLinks = this.db.prepare('DELETE FROM version_cells WHERE frame = ? AND version = ?');
+        const dropVersion = this.db.prepare('DELETE FROM frame_versions WHERE frame = ? AND version = ?');
+        for (const v of versions) {
+          dropLinks.run(frame, v);
+          dropVersion.run(frame, v);
+        }
+        const orphans = this.db
+          .prepare<[string], { id: string; path: string; byte_count: number }>(
+            'SELECT id, path, byte_count FROM cells c WHERE c.frame = ? AND NOT EXISTS (SELECT 1 FROM version_cells v WHERE v.cell_id = c.id)',
+          )
+          .all(frame);
+        const dropCell = this.db.prepare('DELETE FROM cells WHERE id = ?');
+        for (const c of orphans) dropCell.run(c.id);
+        const deferred = old.filter((v) => pinned.has(v)).sort((a, b) => a - b);
+        return { frame, versions, deferred, paths: orphans.map((c) => c.path), bytes: orphans.reduce((n, c) => n + c.byte_count, 0) };
+      })
+      .immediate();
+  }
+
+  /** How many versions of `frame` are newer than `version`. */
+  newerVersions(frame: string, version: number): number {
+    return this.db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM frame_versions WHERE frame = ? AND version > ?').get(frame, version)!.n;
+  }
+
+  /** The current version of a frame, its schema and cells: what a query plans over (FRAME_NOT_FOUND if none). */
+  snapshot(name: string): { version: number; schema: Column[]; cells: CellView[] } {
+    const cur = this.#latest(name);
+    if (!cur) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
+    return { version: cur.version, schema: JSON.parse(cur.schema) as Column[], cells: this.#cellRows(name, cur.version).map(toCellView) };
+  }
+
   #cellRows(frame: string, version: number): CellRow[] {
     return this.db
       .prepare<[string, number], CellRow>(
@@ -136,6 +197,8 @@ export class FrameCatalog {
   #summary(name: string, createdAt: number): FrameSummary {
     const cur = this.#latest(name);
     const versions = this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM frame_versions WHERE frame = ?').get(name)!.n;
+    // Every cell still recorded is a file on disk: the current version's and those of older versions kept.
+    const disk = this.db.prepare<[string], { b: number }>('SELECT coalesce(sum(byte_count), 0) AS b FROM cells WHERE frame = ?').get(name)!.b;
     return {
       name,
       version: cur?.version ?? 0,
@@ -143,9 +206,18 @@ export class FrameCatalog {
       rows: cur?.row_count ?? 0,
       cells: cur?.cells ?? 0,
       bytes: cur?.byte_count ?? 0,
+      diskBytes: disk,
       createdAt,
       updatedAt: cur?.created_at ?? createdAt,
     };
+  }
+
+  /** Frame names, sorted: cheaper than list() where only names are needed (every query asks). */
+  names(): string[] {
+    return this.db
+      .prepare<[], { name: string }>('SELECT name FROM frames ORDER BY name')
+      .all()
+      .map((r) => r.name);
   }
 
   has(name: string): boolean {

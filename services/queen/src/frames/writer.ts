@@ -35,6 +35,8 @@ export interface FrameWriterDeps {
   accepting: () => void;
   minCellBytes?: number;
   cellBytes?: number;
+  /** After each commit, under the frame's lock: version retention (vacuum.ts). Must not throw. */
+  afterCommit?: (frame: string) => Promise<void>;
   log: Logger;
 }
 
@@ -122,6 +124,7 @@ export class FrameWriter {
       const v = this.d.catalog.commit({ frame, mode: req.mode, writeId, schema, cells });
       ok = true;
       this.d.log.info(`frame ${frame} v${v.version}: ${cells.length} cells written by ${specs.length} task(s)`, { writeId });
+      await this.d.afterCommit?.(frame);
       return {
         version: v.version,
         cells_written: cells.length,

@@ -52,6 +52,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'POST /v1/frames/:name/write': 'submit',
   'PUT /v1/frames/:name/upload': 'submit',
   'DELETE /v1/frames/:name': 'submit',
+  // Vacuum deletes only versions past the retention line that no query reads: less than a drop does.
+  'POST /v1/frames/vacuum': 'submit',
 
   'POST /v1/hives/:hive/shutdown': 'admin',
   'PUT /v1/nodes/:name': 'admin',

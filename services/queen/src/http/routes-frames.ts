@@ -1,16 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import { FrameDetail, FrameDropped, FrameList, FrameParams, frameNameError, WireErrorSchema, WriteRequest, WriteResponse } from '@apiary/protocol';
+import {
+  FrameDetail,
+  FrameDropped,
+  FrameList,
+  FrameParams,
+  frameNameError,
+  VacuumRequest,
+  VacuumResponse,
+  WireErrorSchema,
+  WriteRequest,
+  WriteResponse,
+} from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
+import type { FrameVacuum } from '../frames/vacuum.js';
 import type { FrameWriter } from '../frames/writer.js';
 import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 export interface FrameRouteDeps {
-  frames: { catalog: FrameCatalog; writer: FrameWriter; dataRoot: string };
+  frames: { catalog: FrameCatalog; writer: FrameWriter; vacuum: FrameVacuum; dataRoot: string };
 }
 
 /**
  * Frames: POST /v1/frames/:name/write (waits for the write: one atomic version, or an error and no
- * version), GET /v1/frames, GET /v1/frames/:name, DELETE /v1/frames/:name.
+ * version), GET /v1/frames, GET /v1/frames/:name, DELETE /v1/frames/:name, POST /v1/frames/vacuum.
  */
 /** A frame route's :name: a bad one is FRAME_NAME_INVALID, before the body is looked at. */
 export const frameParams = part(FrameParams, { what: 'frame name', error: (p) => frameNameError((p as { name?: unknown } | undefined)?.name) });
@@ -18,7 +30,7 @@ const invalidName = described(WireErrorSchema, 'FRAME_NAME_INVALID');
 const notFound = described(WireErrorSchema, 'FRAME_NOT_FOUND');
 
 export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps): void {
-  const { catalog, writer, dataRoot } = deps.frames;
+  const { catalog, writer, vacuum, dataRoot } = deps.frames;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   const write = {
@@ -58,4 +70,12 @@ export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDe
     response: { 200: FrameDropped, 400: invalidName, 404: notFound },
   };
   app.delete('/v1/frames/:name', { schema: drop }, async (req) => writer.drop(req.params.name));
+
+  const vacuumRoute = {
+    summary:
+      'Delete the versions of one frame (body.frame) or of every frame older than the last --keep-versions, and the cells no kept version lists; versions a running query reads go when it ends',
+    body: part(VacuumRequest, { what: 'vacuum request', emptyAs: {} }),
+    response: { 200: VacuumResponse, 400: described(WireErrorSchema, 'FRAME_NAME_INVALID, or BAD_REQUEST for a body off the schema'), 404: notFound },
+  };
+  app.post('/v1/frames/vacuum', { schema: vacuumRoute }, async (req) => vacuum.vacuum(req.body.frame));
 }

@@ -117,10 +117,28 @@ export class QueryRunner {
     const named = this.#framesNamed(sql);
     if (named.length === 0) return plainSql();
     await this.#hivesUp(opts.signal);
+    // The versions this query reads, resolved once and pinned until it ends: vacuum leaves their cells alone.
+    const snaps = named.map((name) => ({ name, ...this.catalog.snapshot(name) }));
+    const releases = snaps.map((f) => this.catalog.pins.pin(f.name, f.version));
+    try {
+      return await this.#framed(sql, opts, into, exec, tasks, snaps, plainSql);
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  async #framed(
+    sql: string,
+    opts: QueryOptions,
+    into: string | undefined,
+    exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>,
+    tasks: string[],
+    snaps: Snapshot[],
+    plainSql: () => Promise<SqlResponse>,
+  ): Promise<SqlResponse> {
     const { bees, memoryPerBee } = this.#capacity();
-    const catalog = this.#catalogFor(named);
-    const versions = new Map(this.catalog.list().map((f) => [f.name, f.version]));
-    const frames = named.map((frame) => ({ frame, version: versions.get(frame) ?? 0 }));
+    const catalog = this.#catalogFor(snaps);
+    const frames = snaps.map((f) => ({ frame: f.name, version: f.version }));
     const targetBytesPerGroup = Math.max(1, Math.floor(memoryPerBee / 4));
     // explain always plans on a bee (its answer names the plan task); a query may reuse the plan.
     const planKey = PlanCache.key({ sql, catalog, bees, targetBytesPerGroup });
@@ -135,7 +153,7 @@ export class QueryRunner {
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
     const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
-    const cells = this.#checksums(named);
+    const cells = this.#checksums(snaps);
     // The name only appeared in the text (a string, a file name): the query reads no frame after all.
     if (plan.kind === 'whole' && plan.frames.length === 0) return plainSql();
     // One group needs no merge: the query itself over that group's cells is plain DuckDB's answer.
@@ -179,27 +197,23 @@ export class QueryRunner {
   /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */
   #framesNamed(sql: string): string[] {
     const code = codeOnly(sql);
-    return this.catalog
-      .list()
-      .map((f) => f.name)
-      .filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(code));
+    return this.catalog.names().filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(code));
   }
 
-  #catalogFor(names: string[]): Catalog {
-    return names.map((name) => {
-      const d = this.catalog.describe(name, this.dataRoot);
+  #catalogFor(snaps: Snapshot[]): Catalog {
+    return snaps.map((d) => {
       return {
-        name,
+        name: d.name,
         columns: d.schema,
-        cells: d.cellList.map((c) => ({ path: path.join(this.dataRoot, c.path), bytes: c.bytes, rows: c.rows, stats: c.stats as never })),
+        cells: d.cells.map((c) => ({ path: path.join(this.dataRoot, c.path), bytes: c.bytes, rows: c.rows, stats: c.stats as never })),
       };
     });
   }
 
-  /** sha256 and size of every cell of these frames, by absolute path: remote hives verify what they fetch. */
-  #checksums(names: string[]): Record<string, { sha256: string; bytes: number }> {
+  /** sha256 and size of every cell of the versions read, by absolute path: remote hives verify what they fetch. */
+  #checksums(snaps: Snapshot[]): Record<string, { sha256: string; bytes: number }> {
     const out: Record<string, { sha256: string; bytes: number }> = {};
-    for (const n of names) for (const c of this.catalog.cells(n)) out[path.join(this.dataRoot, c.path)] = { sha256: c.sha256, bytes: c.bytes };
+    for (const n of snaps) for (const c of n.cells) out[path.join(this.dataRoot, c.path)] = { sha256: c.sha256, bytes: c.bytes };
     return out;
   }
 
@@ -219,6 +233,9 @@ export class QueryRunner {
     return { bees, memoryPerBee };
   }
 }
+
+/** A frame's version as a query reads it (pinned while the query runs). */
+type Snapshot = { name: string } & ReturnType<FrameCatalog['snapshot']>;
 
 export interface QueryOptions {
   explain: boolean;
