@@ -106,6 +106,7 @@ export const ERRORS = {
   // Frames
   FRAME_NAME_INVALID: { http: 400, retry: 'never', keeperExit: 2, description: 'A frame name must match ^[a-z_][a-z0-9_]{0,62}$.' },
   FRAME_NOT_FOUND: { http: 404, retry: 'never', keeperExit: 1, description: 'No frame with that name.' },
+  PROGRESS_NOT_FOUND: { http: 404, retry: 'never', keeperExit: 1, description: 'No running request with that request id (not begun, or already ended).' },
   FRAME_SCHEMA_MISMATCH: {
     http: 409,
     retry: 'never',

@@ -8,6 +8,7 @@ export * from './http.js';
 export * from './api-tokens.js';
 export * from './codec.js';
 export * from './frames.js';
+export * from './progress.js';
 export * from './limits.js';
 export * from './dashboard.js';
 export * from './task-output.js';
