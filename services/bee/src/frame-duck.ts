@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { frameViewSql } from '@apiary/planner';
+import { frameViewSql, partialsViewSql, type InlinePartial } from '@apiary/planner';
 import { loadDuckDb } from './duck.js';
 import { lit } from './sql-text.js';
 
@@ -56,15 +56,21 @@ export class FrameDuck {
     }
   }
 
-  /** Make exactly these views exist: unchanged ones are kept, the rest (re)made or dropped. */
-  async views(views: Record<string, readonly string[]>, columns: Record<string, Columns> | undefined): Promise<void> {
+  /**
+   * Make exactly these views exist: unchanged ones are kept, the rest (re)made or dropped. A view
+   * with inline rows (a merge's partials that came back in the map results) unions them with its files.
+   */
+  async views(views: Record<string, readonly string[]>, columns: Record<string, Columns> | undefined, inline?: Record<string, InlinePartial>): Promise<void> {
+    const all: Record<string, readonly string[]> = { ...views };
+    for (const name of Object.keys(inline ?? {})) all[name] ??= [];
     for (const name of [...this.#views.keys()]) {
-      if (name in views) continue;
+      if (name in all) continue;
       this.#views.delete(name);
       await this.conn.run(`DROP VIEW IF EXISTS temp.main.${quote(name)}`);
     }
-    for (const [name, files] of Object.entries(views)) {
-      const sql = frameViewSql(name, files, columns?.[name]);
+    for (const [name, files] of Object.entries(all)) {
+      const rows = inline?.[name];
+      const sql = rows ? partialsViewSql(name, files, rows) : frameViewSql(name, files, columns?.[name]);
       if (this.#views.get(name) === sql) continue;
       this.#views.delete(name); // unknown state if the CREATE fails
       await this.conn.run(sql);

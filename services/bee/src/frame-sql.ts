@@ -1,7 +1,8 @@
-import type { FrameSqlTaskSpec, SqlResult } from '@apiary/protocol';
+import { ApiaryError, type FrameSqlTaskSpec, type SqlResult } from '@apiary/protocol';
 import { withoutTrailingSemicolon } from '@apiary/planner';
 import { classifyDuckError } from './duck.js';
 import { FrameDuck } from './frame-duck.js';
+import { runMapStep } from './map-partial.js';
 import { rowsOf } from './json-safe.js';
 import { streamRowsTo } from './stream-rows.js';
 import { lit } from './sql-text.js';
@@ -33,7 +34,8 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     // A frame with no cells (an empty frame) gets a typed empty view from its columns.
-    await db.views(spec.views, spec.columns);
+    await db.views(spec.views, spec.columns, spec.inline);
+    if (spec.into && spec.inlineMax) return await runMapStep(db.conn, spec.sql, spec.into, spec.inlineMax);
     if (spec.into) {
       await db.conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
       return { kind: 'sql', columns: [], rows: [] };
@@ -41,7 +43,7 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
     if (spec.stream) return await streamRowsTo(db.conn, spec.sql, spec.stream, signal);
     return { kind: 'sql', ...rowsOf(await db.conn.runAndReadAll(spec.sql)) };
   } catch (e) {
-    const err = classifyDuckError(e);
+    const err = e instanceof ApiaryError ? e : classifyDuckError(e);
     // Out of memory or interrupted mid-query: start the next task from a fresh database.
     if (err.code !== 'SQL_ERROR') closeFrameDuck();
     throw err;

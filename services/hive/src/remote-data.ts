@@ -67,7 +67,9 @@ export async function prepareRemote(job: Job, data: DataRoot, cache: CellCache, 
     return {
       job: { ...job, spec: local },
       finish: async (value) => {
-        if (out && spec.into) await cache.upload(out, rel(spec.into));
+        // A map step whose partial came back inline (its value has columns) wrote no file to send.
+        const inline = spec.inlineMax && value.kind === 'sql' && value.columns.length > 0;
+        if (out && spec.into && !inline) await cache.upload(out, rel(spec.into));
         return value;
       },
       release,

@@ -53,11 +53,13 @@ function checkType(type: string): string {
  * cells). With no files it needs the declared columns to make an empty view of the right types.
  */
 export function frameViewSql(frame: string, files: readonly string[], columns?: readonly FrameColumn[]): string {
-  const head = `CREATE OR REPLACE TEMP VIEW ${quoteIdent(frame)} AS `;
-  if (files.length > 0) {
-    return `${head}SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = false)`;
-  }
+  return `CREATE OR REPLACE TEMP VIEW ${quoteIdent(frame)} AS ${frameSelectSql(frame, files, columns)}`;
+}
+
+/** The SELECT of a frame view: its files, or with none a typed empty relation from the columns. */
+export function frameSelectSql(frame: string, files: readonly string[], columns?: readonly FrameColumn[]): string {
+  if (files.length > 0) return `SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], hive_partitioning = false)`;
   if (!columns || columns.length === 0) throw new Error(`frame ${frame} has no cells and no declared columns`);
   const list = columns.map((c) => `CAST(NULL AS ${checkType(c.type)}) AS ${quoteIdent(c.name)}`).join(', ');
-  return `${head}SELECT ${list} WHERE false`;
+  return `SELECT ${list} WHERE false`;
 }

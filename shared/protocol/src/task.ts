@@ -44,6 +44,17 @@ export const WriteTaskSpec = z.object({
 });
 
 /**
+ * A map step's partial that came back in its task result: column names and DuckDB types, and each
+ * row's values as DuckDB's VARCHAR text of them (null for NULL), which a cast back to the type
+ * restores exactly (only types for which it does travel inline: @apiary/planner inlineType).
+ */
+export const InlineRows = z.object({
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1).max(10_000),
+  rows: z.array(z.array(z.string().nullable())).max(1_000_000),
+});
+export type InlineRows = z.infer<typeof InlineRows>;
+
+/**
  * SQL over frames, as planned by the queen: each frame is a view over its (pruned) cells, the
  * database can read only `allowDirs` (the data root), and `into` writes the result to a Parquet
  * file (partial aggregates for a merge) instead of returning rows.
@@ -60,6 +71,13 @@ export const FrameSqlTaskSpec = z.object({
   cells: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number().int().nonnegative() })).optional(),
   /** A view with no cells (an empty frame) is made from its columns instead. */
   columns: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }))).optional(),
+  /**
+   * A map step (with `into`): a result of at most this many rows and bytes of text comes back in
+   * the task's value (columns, each value as DuckDB's VARCHAR text) and no file is written.
+   */
+  inlineMax: z.object({ rows: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).optional(),
+  /** A merge step: views (also) over rows the map steps returned inline, unioned with the view's files. */
+  inline: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), InlineRows).optional(),
 });
 export type FrameSqlTaskSpec = z.infer<typeof FrameSqlTaskSpec>;
 
