@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { codeOnly, withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
-import { ApiaryError, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, INLINE_PARTIAL_BYTES, INLINE_PARTIAL_ROWS, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
@@ -13,6 +13,7 @@ import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
 import { PlanCache } from './plan-cache.js';
 import { partialChecksums } from './partial-checksums.js';
+import { splitPartials } from './inline-partials.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
 export { MAX_RESULT_ROWS } from '@apiary/protocol';
@@ -172,13 +173,18 @@ export class QueryRunner {
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
-      await Promise.all(
-        plan.groups.map((g, i) =>
-          exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells }),
-        ),
+      // A small partial comes back in the map's result (no file, no checksum, no fetch); a big one is a file.
+      const inlineMax = { rows: INLINE_PARTIAL_ROWS, bytes: INLINE_PARTIAL_BYTES };
+      const outputs = await Promise.all(
+        plan.groups.map(async (g, i) => {
+          const v = await exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells, inlineMax });
+          return v;
+        }),
       );
-      const sums = await partialChecksums(partials);
-      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: partials }, allowDirs, into, cells: sums });
+      const split = splitPartials(outputs, partials);
+      const sums = await partialChecksums(split.files);
+      const inline = split.inline ? { inline: { [plan.partialsTable]: split.inline } } : {};
+      const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: split.files }, allowDirs, into, cells: sums, ...inline });
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
     } finally {
       await rm(dir, { recursive: true, force: true });
