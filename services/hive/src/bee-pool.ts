@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beeScratchDir, type HiveConfig } from '@apiary/config';
 import type { BeeStatus } from '@apiary/protocol';
-import { FifoQueue, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
+import { FifoQueue, HAS_PROCFS, TreeSampler, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
 import { Chamber, type Job, type Outcome } from './chamber.js';
 import { HiveErrors } from './errors.js';
 import type { OutputChunk } from './output-capture.js';
@@ -30,6 +30,8 @@ export class BeePool {
   readonly #queue = new FifoQueue<Job>();
   #accepting = true;
   #monitor: NodeJS.Timeout | null = null;
+  /** Walks only the bees' trees (not all of /proc) on each memory poll. */
+  readonly #sampler = new TreeSampler();
 
   constructor(
     private readonly cfg: HiveConfig,
@@ -120,7 +122,7 @@ export class BeePool {
   async #poll(): Promise<void> {
     const pids = this.chambers.map((c) => c.pid).filter((p): p is number => p !== null);
     if (pids.length === 0) return;
-    const usage = await treeUsage(pids);
+    const usage = HAS_PROCFS ? this.#sampler.sample(pids) : await treeUsage(pids);
     const now = Date.now();
     for (const c of this.chambers) if (c.pid !== null) c.sample(usage.get(c.pid), now);
   }

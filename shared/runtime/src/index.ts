@@ -3,6 +3,7 @@ export * from './state-machine.js';
 export * from './signals.js';
 export * from './proc-table.js';
 export * from './process-tree.js';
+export * from './tree-sampler.js';
 export * from './fifo.js';
 export * from './stdio.js';
 export * from './rotating-file.js';

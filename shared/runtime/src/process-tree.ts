@@ -1,6 +1,6 @@
 import treeKill from 'tree-kill';
 import pidusage from 'pidusage';
-import { HAS_PROCFS, readProcTable, treeOf } from './proc-table.js';
+import { HAS_PROCFS, readProcStat, readProcTable, treeOf } from './proc-table.js';
 
 /** True while a process exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
@@ -10,8 +10,9 @@ export function isAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
   if (!HAS_PROCFS) return true;
-  const t = readProcTable();
-  return t.has(pid);
+  // Its own stat only (a zombie still answers kill 0): not a read of every process on the machine.
+  const s = readProcStat(pid);
+  return s !== null && s.state !== 'Z';
 }
 
 /**

@@ -1,0 +1,123 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { HAS_PROCFS, type ProcInfo, readProcStat, readProcTable, treeOf } from './proc-table.js';
+import type { TreeUsage } from './process-tree.js';
+
+/**
+ * How often the sampler also reads every process on the machine (ms): that pass finds a group member
+ * the walk cannot reach (a task's grandchild whose parent exited: reparented to init, still in the
+ * bee's process group). Between passes such an orphan is followed by its pid, so it is counted from
+ * the first full pass after it was orphaned on, at most this long after.
+ */
+export const FULL_SCAN_MS = 1000;
+
+/**
+ * A process's children: /proc/<pid>/task/<tid>/children of every thread (a child belongs to the
+ * thread that forked it). null when it cannot be read: the process is gone, or the kernel lacks
+ * CONFIG_PROC_CHILDREN (then a caller falls back to reading all of /proc).
+ */
+export function childPids(pid: number): number[] | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+    } catch {
+      // a thread that ended since the readdir has no children to give; a missing file (no
+      // CONFIG_PROC_CHILDREN) shows on the main thread, which never ends before its process
+      if (tid === String(pid)) return null;
+      continue;
+    }
+    for (const s of text.split(' ')) if (s.length > 0) out.push(Number(s));
+  }
+  return out;
+}
+
+/**
+ * Samples the RSS and CPU of a few process trees (a hive's bees) by walking down from each root
+ * through the kernel's children lists: a poll reads the bees' own processes, not every process on
+ * the machine (that read was ~a quarter of a busy hive's CPU). Like treeOf, a tree also holds the
+ * members of the root's process group: those the walk cannot reach are found by a full pass every
+ * FULL_SCAN_MS and then followed by pid.
+ */
+export class TreeSampler {
+  /** Per root: its group members the last full pass found (the walk re-checks them by pid). */
+  readonly #members = new Map<number, number[]>();
+  #lastFull = Number.NEGATIVE_INFINITY;
+  #walkable = HAS_PROCFS;
+  /** /proc/<pid>/stat files the last sample read (how tests see that it walked, not scanned). */
+  statReads = 0;
+
+  constructor(private readonly fullScanMs = FULL_SCAN_MS) {}
+
+  sample(roots: readonly number[], now = Date.now()): Map<number, TreeUsage> {
+    if (!this.#walkable || now - this.#lastFull >= this.fullScanMs) return this.#full(roots, now);
+    this.statReads = 0;
+    const out = new Map<number, TreeUsage>();
+    for (const r of roots) {
+      const tree = this.#walk(r);
+      if (!tree) return this.#full(roots, now);
+      out.set(r, usageOf(tree));
+    }
+    return out;
+  }
+
+  /** The root's tree by children lists, plus its remembered group members; null: not walkable here. */
+  #walk(root: number): ProcInfo[] | null {
+    const seen = new Map<number, ProcInfo>();
+    const members = this.#members.get(root) ?? [];
+    const stack = [root];
+    for (const m of members) stack.push(m);
+    while (stack.length > 0) {
+      const pid = stack.pop()!;
+      if (seen.has(pid)) continue;
+      const info = readProcStat(pid);
+      this.statReads++;
+      // Gone, a zombie (its memory is freed; readProcTable leaves them out too), or a remembered
+      // member whose pid now belongs to someone else (it left the group, or the pid was reused).
+      if (!info || info.state === 'Z') continue;
+      if (pid !== root && members.includes(pid) && info.pgrp !== root) continue;
+      seen.set(pid, info);
+      const kids = childPids(pid);
+      if (kids === null) {
+        if (readProcStat(pid) === null) continue; // it ended between the two reads
+        this.#walkable = false;
+        return null;
+      }
+      for (const k of kids) stack.push(k);
+    }
+    return [...seen.values()];
+  }
+
+  #full(roots: readonly number[], now: number): Map<number, TreeUsage> {
+    this.#lastFull = now;
+    const table = readProcTable();
+    this.statReads = table.size;
+    const out = new Map<number, TreeUsage>();
+    this.#members.clear();
+    for (const r of roots) {
+      const tree = treeOf(r, table);
+      this.#members.set(
+        r,
+        tree.filter((p) => p.pid !== r && p.pgrp === r).map((p) => p.pid),
+      );
+      out.set(r, usageOf(tree));
+    }
+    return out;
+  }
+}
+
+function usageOf(tree: readonly ProcInfo[]): TreeUsage {
+  let rssBytes = 0;
+  let cpuMs = 0;
+  for (const p of tree) {
+    rssBytes += p.rssBytes;
+    cpuMs += p.cpuMs;
+  }
+  return { rssBytes, cpuMs, pids: tree.map((p) => p.pid) };
+}

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killTree, readProcStat, readProcTable, TreeSampler, waitForExit } from '../src/index.js';
+
+/**
+ * A process tree made for the test: a root in its own process group (as a bee is) running `script`,
+ * which prints the pids it wants the test to know, one per line.
+ */
+const started: number[] = [];
+
+async function tree(script: string, lines: number): Promise<{ root: ChildProcess; pids: number[] }> {
+  const root = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  started.push(root.pid!);
+  const pids: number[] = [];
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    root.once('exit', () => reject(new Error('the test tree exited early')));
+    root.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const all = buf.split('\n').filter((l) => l.length > 0);
+      if (all.length >= lines) {
+        pids.push(...all.slice(0, lines).map(Number));
+        started.push(...pids);
+        resolve();
+      }
+    });
+  });
+  return { root, pids };
+}
+
+afterEach(async () => {
+  const pids = started.splice(0);
+  for (const p of pids) killTree(p, 'SIGKILL');
+  expect(await waitForExit(pids, 5000)).toBe(true);
+});
+
+const spawnJs = (code: string, opts: string) => `require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(code)}], ${opts})`;
+
+describe('TreeSampler', () => {
+  it("walks down the children lists: a grandchild in another process group is counted, and only the tree's own processes are read", async () => {
+    // root -> child (same group) -> grandchild (detached: its own group, found only by parent links)
+    const grandchild = 'setInterval(() => {}, 1000)';
+    const child = `const g = ${spawnJs(grandchild, "{ detached: true, stdio: 'ignore' }")}; console.log(g.pid); setInterval(() => {}, 1000)`;
+    const root = `const c = ${spawnJs(child, "{ stdio: ['ignore', 'pipe', 'inherit'] }")}; console.log(c.pid); c.stdout.pipe(process.stdout); setInterval(() => {}, 1000)`;
+    const { root: r, pids } = await tree(root, 2);
+    const [c, g] = pids as [number, number];
+    const sampler = new TreeSampler(60_000);
+    const first = sampler.sample([r.pid!], 0); // the first sample is a full pass: every process read
+    expect(sampler.statReads).toBeGreaterThan(3);
+    const walked = sampler.sample([r.pid!], 1);
+    const u = walked.get(r.pid!)!;
+    expect(new Set(u.pids)).toEqual(new Set([r.pid!, c, g]));
+    expect(new Set(first.get(r.pid!)!.pids)).toEqual(new Set(u.pids));
+    // The walk read the three processes' stats, not the machine's (this runner alone is several).
+    expect(sampler.statReads).toBe(3);
+    expect(readProcTable().size).toBeGreaterThan(3);
+    // RSS is the sum over the tree (each read moves a little: compare with a few MiB of slack).
+    const sum = [r.pid!, c, g].reduce((s, p) => s + (readProcStat(p)?.rssBytes ?? 0), 0);
+    expect(u.rssBytes).toBeGreaterThan(0);
+    expect(Math.abs(u.rssBytes - sum)).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('an orphaned member of the root group (its parent exited) is found by the next full pass and followed by pid after it', async () => {
+    // root -> middle (same group) -> orphan (same group); middle prints the orphan's pid and exits,
+    // so the orphan is reparented away from the root's tree but stays in its process group.
+    const middle = `const o = require('child_process').spawn('sleep', ['120'], { stdio: 'ignore' }); console.log(o.pid); process.exit(0)`;
+    const root = `const m = ${spawnJs(middle, "{ stdio: ['ignore', 'pipe', 'inherit'] }")}; m.stdout.pipe(process.stdout); setInterval(() => {}, 1000)`;
+    const sampler = new TreeSampler(1000);
+    const { root: r, pids } = await tree(root, 1);
+    const orphan = pids[0]!;
+    // The middle exited (the root has no child left) while the orphan lives on elsewhere.
+    expect(await waitFor(() => childrenOf(r.pid!).length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    expect(readProcStat(orphan)?.pgrp).toBe(r.pid);
+    // A full pass (the first sample) finds it by its group; the walks after it keep it by pid.
+    expect(sampler.sample([r.pid!], 0).get(r.pid!)!.pids).toContain(orphan);
+    expect(sampler.sample([r.pid!], 500).get(r.pid!)!.pids).toContain(orphan);
+    expect(sampler.statReads).toBe(2);
+    // Once it is gone it leaves the tree.
+    process.kill(orphan, 'SIGKILL');
+    expect(await waitForExit([orphan], 5000)).toBe(true);
+    expect(sampler.sample([r.pid!], 600).get(r.pid!)!.pids).toEqual([r.pid]);
+  });
+
+  it('a group member orphaned after a full pass is not followed until the next one, which comes FULL_SCAN_MS later', async () => {
+    const middle = `setTimeout(() => { const o = require('child_process').spawn('sleep', ['120'], { stdio: 'ignore' }); console.log(o.pid); process.exit(0) }, 200)`;
+    const root = `const m = ${spawnJs(middle, "{ stdio: ['ignore', 'pipe', 'inherit'] }")}; m.stdout.pipe(process.stdout); setInterval(() => {}, 1000)`;
+    const fullScanMs = 1000;
+    const sampler = new TreeSampler(fullScanMs);
+    const rootProc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+    started.push(rootProc.pid!);
+    // Sampling an unrelated tree first fixes the time of the full pass.
+    sampler.sample([rootProc.pid!], 0);
+    const { root: r, pids } = await tree(root, 1);
+    const orphan = pids[0]!;
+    expect(await waitFor(() => childrenOf(r.pid!).length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    expect(sampler.sample([r.pid!], fullScanMs - 1).get(r.pid!)!.pids).not.toContain(orphan);
+    expect(sampler.sample([r.pid!], fullScanMs).get(r.pid!)!.pids).toContain(orphan);
+  });
+});
+
+function childrenOf(pid: number): number[] {
+  return [...readProcTable().values()].filter((p) => p.ppid === pid).map((p) => p.pid);
+}
+
+async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
