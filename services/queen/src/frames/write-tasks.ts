@@ -13,6 +13,8 @@ export async function runAll(
   limits: TaskLimits,
   signal: AbortSignal,
   onQueenFs = true,
+  /** Each task's value as it succeeds (a write's progress), before the others end. */
+  onDone?: (i: number, v: TaskValue) => void,
 ): Promise<TaskValue[]> {
   // SQL over the queen's files (a glob listing, a schema probe) runs only on hives that see them;
   // write tasks run anywhere (a remote hive fetches the inputs and sends its cells back).
@@ -38,6 +40,7 @@ export async function runAll(
         }
         if (t.state === 'succeeded' && t.value) {
           values[i] = t.value;
+          onDone?.(i, t.value);
         } else if (failure === null) {
           failure = t.error ?? { code: 'INTERNAL', message: `write task ended ${t.state}` };
           cancelRest(`another task of the same write failed (${failure.code})`);

@@ -11,6 +11,7 @@ import {
   type WriteRequest,
   type WriteResponse,
   type WriteResult,
+  type TaskValue,
   type WriteTaskSpec,
 } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
@@ -24,6 +25,7 @@ import { detectFormat, isGlob, spread, statInput, statInputs, type InputFile } f
 import { describeInputs, unifySchemas } from './input-schema.js';
 import { WriteSlots } from './write-slots.js';
 import { runAll, runSql } from './write-tasks.js';
+import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
 
 export interface FrameWriterDeps {
   scheduler: Scheduler;
@@ -56,14 +58,15 @@ export class FrameWriter {
 
   constructor(private readonly d: FrameWriterDeps) {}
 
-  async write(frame: string, req: WriteRequest, signal: AbortSignal): Promise<WriteResponse> {
+  /** `progress`: input files written of all, then the commit (GET /v1/progress/:id). */
+  async write(frame: string, req: WriteRequest, signal: AbortSignal, progress: Progress = NO_PROGRESS): Promise<WriteResponse> {
     const t0 = Date.now();
     checkFrameName(frame);
     if (!path.isAbsolute(req.path)) throw new ApiaryError('BAD_REQUEST', `path must be absolute on the queen's machine: ${req.path}`);
     const format = detectFormat(req.path, req.format);
     this.d.accepting();
     await admitWrite(this.d.temperature, signal);
-    const r = await this.#locked(frame, () => this.#write(frame, { ...req, format }, signal));
+    const r = await this.#locked(frame, () => this.#write(frame, { ...req, format }, signal, progress));
     return { frame, ...r, duration_ms: Date.now() - t0, temperature: this.d.temperature() };
   }
 
@@ -76,7 +79,7 @@ export class FrameWriter {
     });
   }
 
-  async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal) {
+  async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal, progress: Progress) {
     const { sizing, bees } = await this.#sizing(signal);
     const files = isGlob(req.path) ? await this.#glob(req.path, signal) : [await statInput(req.path)];
     const columns = files.length > 1 ? await this.#oneSchema(files, req.format, signal) : undefined;
@@ -102,12 +105,15 @@ export class FrameWriter {
         ...(columns ? { columns } : {}),
       }));
       const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
-      const results = (await runAll(this.d.scheduler, specs, limits, signal, false)).map((v) => {
+      progress.phase('write', files.length, 'files');
+      const onDone = (i: number, v: TaskValue) => progress.advance(specs[i]!.inputs.length, v.kind === 'write' ? v.cells.length : 0);
+      const results = (await runAll(this.d.scheduler, specs, limits, signal, false, onDone)).map((v) => {
         if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
         return v;
       });
       const schema = sameSchema(results);
       if (req.mode === 'append') this.d.catalog.checkAppend(frame, schema);
+      progress.phase('commit', 1, 'steps');
       await this.d.root.ensureCellsDir(frame);
       const cells: NewCell[] = [];
       for (const [i, res] of results.entries()) {
@@ -123,6 +129,7 @@ export class FrameWriter {
       }
       const v = this.d.catalog.commit({ frame, mode: req.mode, writeId, schema, cells });
       ok = true;
+      progress.advance(1);
       this.d.log.info(`frame ${frame} v${v.version}: ${cells.length} cells written by ${specs.length} task(s)`, { writeId });
       await this.d.afterCommit?.(frame);
       return {

@@ -18,6 +18,8 @@ import type { Logger } from '@apiary/runtime';
 import { registerDashboardRoutes, type DashboardDeps } from './routes-dashboard.js';
 import { DashboardSessions, sessionSource } from './session.js';
 import { installRouteSchemas } from './route-schema.js';
+import { registerProgressRoutes } from './routes-progress.js';
+import { ProgressRegistry } from '../progress/progress-registry.js';
 
 export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps, AuthDeps, RetentionRouteDeps, MetricsRouteDeps, DashboardDeps {
   maxBodyBytes: number;
@@ -47,9 +49,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerTaskRoutes(app, deps);
   registerColonyRoutes(app, deps);
   registerEventRoutes(app, deps);
-  registerFrameRoutes(app, deps);
-  registerSqlRoutes(app, deps);
-  registerUploadRoutes(app, deps);
+  // Writes, uploads and queries that send x-apiary-request-id report here (GET /v1/progress/:id).
+  const progress = new ProgressRegistry();
+  registerFrameRoutes(app, { ...deps, progress });
+  registerSqlRoutes(app, { ...deps, progress });
+  registerUploadRoutes(app, { ...deps, progress });
+  registerProgressRoutes(app, { progress });
   registerCellRoutes(app, deps);
   registerTokenRoutes(app, deps, (id) => sessions.endFor(id));
   registerRetentionRoutes(app, deps);

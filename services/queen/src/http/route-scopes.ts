@@ -44,6 +44,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteNeed>> = {
   'GET /metrics': 'read',
   // Read-only sandbox SQL; `into` (which writes a frame) additionally needs submit, checked in the route.
   'POST /v1/sql': 'read',
+  // A running request's progress (x-apiary-request-id); a write's additionally needs submit, checked in the route.
+  'GET /v1/progress/:id': 'read',
 
   'POST /v1/tasks': 'submit',
   'POST /v1/tasks/batch': 'submit',

@@ -15,6 +15,8 @@ import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameVacuum } from '../frames/vacuum.js';
 import type { FrameWriter } from '../frames/writer.js';
 import { described, part, type ZodTypeProvider } from './route-schema.js';
+import type { ProgressRegistry } from '../progress/progress-registry.js';
+import { followRequest } from './routes-progress.js';
 
 export interface FrameRouteDeps {
   frames: { catalog: FrameCatalog; writer: FrameWriter; vacuum: FrameVacuum; dataRoot: string };
@@ -29,7 +31,7 @@ export const frameParams = part(FrameParams, { what: 'frame name', error: (p) =>
 const invalidName = described(WireErrorSchema, 'FRAME_NAME_INVALID');
 const notFound = described(WireErrorSchema, 'FRAME_NOT_FOUND');
 
-export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps): void {
+export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps & { progress: ProgressRegistry }): void {
   const { catalog, writer, vacuum, dataRoot } = deps.frames;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -51,7 +53,7 @@ export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDe
     // The client hanging up cancels the write's tasks: no one would learn its version.
     const ac = new AbortController();
     reply.raw.once('close', () => reply.raw.writableFinished || ac.abort());
-    return writer.write(name, body, ac.signal);
+    return writer.write(name, body, ac.signal, followRequest(deps.progress, req, reply, 'write', 'submit'));
   });
 
   const list = { summary: 'Frames: current version, versions, rows, cells, bytes', response: { 200: FrameList } };

@@ -5,9 +5,11 @@ import { openResultStream } from '../query/result-stream.js';
 import { requireScope } from './auth.js';
 import { satisfies } from './route-scopes.js';
 import { described, part, type ZodTypeProvider } from './route-schema.js';
+import type { ProgressRegistry } from '../progress/progress-registry.js';
+import { followRequest } from './routes-progress.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
-export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void }): void {
+export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void; progress: ProgressRegistry }): void {
   const schema = {
     summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)',
     body: part(SqlRequest, 'sql request'),
@@ -30,6 +32,8 @@ export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRu
       into: body.into,
       intoMode: body.intoMode,
       sandboxOnly: !satisfies(req.principal?.scope ?? 'read', 'submit'),
+      // Reading a query's progress needs what the query needed: submit when it writes a frame.
+      progress: followRequest(deps.progress, req, reply, 'query', body.into === undefined ? 'read' : 'submit'),
     };
     // ndjson/csv stream the rows (result-stream.ts); explain and into answer with JSON whatever the format.
     const format = body.format ?? 'json';

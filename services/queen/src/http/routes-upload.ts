@@ -9,6 +9,8 @@ import { ApiaryError, UploadQuery, WriteResponse } from '@apiary/protocol';
 import type { FrameWriter } from '../frames/writer.js';
 import { frameParams } from './routes-frames.js';
 import { part, type ZodTypeProvider } from './route-schema.js';
+import type { ProgressRegistry } from '../progress/progress-registry.js';
+import { followRequest } from './routes-progress.js';
 
 /** Largest upload accepted (a write from another machine); larger inputs go by path on the queen's machine. */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
@@ -19,7 +21,7 @@ const RAW_TYPES = ['application/octet-stream', 'text/csv', 'application/x-ndjson
  * PUT /v1/frames/:name/upload?format=csv|parquet|json[&mode][&partitionBy][&maxAttempts][&timeoutMs]: the body is the input
  * file itself, streamed to the data root, then written like any other write (one version).
  */
-export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { writer: FrameWriter; dataRoot: string } }): void {
+export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { writer: FrameWriter; dataRoot: string }; progress: ProgressRegistry }): void {
   app.register(async (scope) => {
     // Uploads stream to disk: no JSON parsing and none of the 10 MiB JSON body limit.
     scope.removeAllContentTypeParsers();
@@ -36,6 +38,8 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
     scope.withTypeProvider<ZodTypeProvider>().put('/v1/frames/:name/upload', { schema }, async (req, reply) => {
       const { name } = req.params;
       const q = req.query;
+      // Followed from the start: the keeper's line shows the upload's write once the bytes are in.
+      const progress = followRequest(deps.progress, req, reply, 'write', 'submit');
       const dir = path.join(deps.frames.dataRoot, 'uploads', randomUUID());
       await mkdir(dir, { recursive: true });
       try {
@@ -62,6 +66,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
           name,
           { path: file, format: q.format, mode: q.mode, partitionBy: q.partitionBy, maxAttempts: q.maxAttempts, timeoutMs: q.timeoutMs },
           ac.signal,
+          progress,
         );
       } finally {
         await rm(dir, { recursive: true, force: true });

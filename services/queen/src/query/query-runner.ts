@@ -14,6 +14,7 @@ import { UploadSlots } from './upload-slots.js';
 import { PlanCache } from './plan-cache.js';
 import { partialChecksums } from './partial-checksums.js';
 import { splitPartials } from './inline-partials.js';
+import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
 export { MAX_RESULT_ROWS } from '@apiary/protocol';
@@ -47,7 +48,7 @@ export class QueryRunner {
     try {
       const file = path.join(dir, 'result.parquet');
       const r = await this.#run(sql, opts, file);
-      const written = await this.writer.write(opts.into, { path: file, format: 'parquet', mode: opts.intoMode ?? 'overwrite' }, opts.signal);
+      const written = await this.writer.write(opts.into, { path: file, format: 'parquet', mode: opts.intoMode ?? 'overwrite' }, opts.signal, opts.progress);
       return { ...r, written };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -105,6 +106,7 @@ export class QueryRunner {
     exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>,
     tasks: string[],
   ): Promise<SqlResponse> {
+    const progress = opts.progress ?? NO_PROGRESS;
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
       if (opts.sandboxOnly) {
@@ -113,7 +115,10 @@ export class QueryRunner {
       await this.#hivesUp(opts.signal);
       // A plain query writing into the data root must run where the data root is.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
-      return { ...toRows(await exec({ kind: 'sql', sql: plain }, into !== undefined), into), explain: null, tasks, written: null };
+      progress.phase('merge', 1, 'steps');
+      const v = await exec({ kind: 'sql', sql: plain }, into !== undefined);
+      progress.advance(1);
+      return { ...toRows(v, into), explain: null, tasks, written: null };
     };
     const named = this.#framesNamed(sql);
     if (named.length === 0) return plainSql();
@@ -144,7 +149,9 @@ export class QueryRunner {
     // explain always plans on a bee (its answer names the plan task); a query may reuse the plan.
     const planKey = PlanCache.key({ sql, catalog, bees, targetBytesPerGroup });
     let planned = opts.explain ? undefined : this.plans.get(planKey);
+    const progress = opts.progress ?? NO_PROGRESS;
     if (!planned) {
+      progress.phase('plan', 1, 'steps');
       const v = await exec({ kind: 'plan', sql, catalog: [...catalog], frames, bees, targetBytesPerGroup });
       if (v.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
       planned = { plan: v.plan as RenderedPlan, explain: v.explain };
@@ -162,8 +169,13 @@ export class QueryRunner {
       const frames = plan.kind === 'whole' ? plan.frames : [plan.frame];
       const views = Object.fromEntries(frames.map((f) => [f.frame, f.cells.map((c) => c.path)]));
       const text = plan.kind === 'whole' ? plan.sql : sql;
+      // One step reads every cell: the cells count as done when it ends.
+      const n = frames.reduce((k, f) => k + f.cells.length, 0);
+      progress.phase('map', n, 'cells');
+      const v = await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells });
+      progress.advance(n, n);
       return {
-        ...toRows(await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells }), into),
+        ...toRows(v, into),
         explain: planned.explain,
         tasks,
         written: null,
@@ -173,18 +185,22 @@ export class QueryRunner {
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
+      progress.phase('map', plan.groups.reduce((k, g) => k + g.cells.length, 0), 'cells');
       // A small partial comes back in the map's result (no file, no checksum, no fetch); a big one is a file.
       const inlineMax = { rows: INLINE_PARTIAL_ROWS, bytes: INLINE_PARTIAL_BYTES };
       const outputs = await Promise.all(
         plan.groups.map(async (g, i) => {
           const v = await exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells, inlineMax });
+          progress.advance(g.cells.length, g.cells.length);
           return v;
         }),
       );
       const split = splitPartials(outputs, partials);
       const sums = await partialChecksums(split.files);
+      progress.phase('merge', 1, 'steps');
       const inline = split.inline ? { inline: { [plan.partialsTable]: split.inline } } : {};
       const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: split.files }, allowDirs, into, cells: sums, ...inline });
+      progress.advance(1);
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -253,6 +269,8 @@ export interface QueryOptions {
   sandboxOnly?: boolean;
   /** Stream the result: the rows go to this file under the data root as NDJSON (result-stream.ts tails it), none into the answer. */
   spool?: string;
+  /** Where the query reports its steps (GET /v1/progress/:id); none when absent. */
+  progress?: Progress;
 }
 
 /** SQL text safe to wrap in COPY ( … ): no trailing semicolon or comment. */
