@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import {
   ApiaryError,
   type CellView,
@@ -71,21 +72,41 @@ export class FrameCatalog {
   /** Versions running queries read: retire() leaves them (and their cells) alone. */
   readonly pins = new VersionPins();
 
+  #db: Database.Database | null;
+
   private constructor(
-    private readonly db: Database.Database,
+    db: Database.Database | null,
     private readonly owned: boolean,
-  ) {}
+  ) {
+    this.#db = db;
+  }
 
   static open(db: Database.Database): FrameCatalog {
     migrate(db);
     return new FrameCatalog(db, false);
   }
 
+  /**
+   * An ephemeral queen's catalog, in memory. Opened at first use: most one-shot runs write no frame,
+   * and loading SQLite (addon + migrations) is ~50-100 ms of their start-up. Until then it is empty.
+   */
   static memory(): FrameCatalog {
-    const db = new Database(':memory:');
+    return new FrameCatalog(null, true);
+  }
+
+  private get db(): Database.Database {
+    if (this.#db) return this.#db;
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    const db = new Sqlite(':memory:');
     db.pragma('foreign_keys = ON');
     migrate(db);
-    return new FrameCatalog(db, true);
+    this.#db = db;
+    return db;
+  }
+
+  /** A memory catalog not opened yet holds no frame: answer without opening it (every query asks). */
+  get #empty(): boolean {
+    return this.#db === null;
   }
 
   #latest(frame: string): VersionRow | undefined {
@@ -190,6 +211,7 @@ export class FrameCatalog {
   }
 
   list(): FrameSummary[] {
+    if (this.#empty) return [];
     const names = this.db.prepare<[], { name: string; created_at: number }>('SELECT name, created_at FROM frames ORDER BY name').all();
     return names.map((f) => this.#summary(f.name, f.created_at));
   }
@@ -214,6 +236,7 @@ export class FrameCatalog {
 
   /** Frame names, sorted: cheaper than list() where only names are needed (every query asks). */
   names(): string[] {
+    if (this.#empty) return [];
     return this.db
       .prepare<[], { name: string }>('SELECT name FROM frames ORDER BY name')
       .all()
@@ -266,6 +289,7 @@ export class FrameCatalog {
 
   /** Every recorded cell path, for the start-up sweep of files no version owns. */
   allCellPaths(): Set<string> {
+    if (this.#empty) return new Set();
     return new Set(
       this.db
         .prepare<[], { path: string }>('SELECT path FROM cells')
@@ -275,7 +299,7 @@ export class FrameCatalog {
   }
 
   close(): void {
-    if (this.owned) this.db.close();
+    if (this.owned) this.#db?.close();
   }
 }
 
