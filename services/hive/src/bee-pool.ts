@@ -32,6 +32,12 @@ export class BeePool {
   #monitor: NodeJS.Timeout | null = null;
   /** Walks only the bees' trees (not all of /proc) on each memory poll. */
   readonly #sampler = new TreeSampler();
+  /**
+   * Fork bees as the work needs them, not all at start: the first at start, one more whenever a job
+   * waits with no bee idle or starting for it. For a one-shot run's hosted hive (in-process-hive.ts).
+   */
+  onDemand = false;
+  #started: Promise<void> | null = null;
 
   constructor(
     private readonly cfg: HiveConfig,
@@ -50,12 +56,31 @@ export class BeePool {
    * Start the memory monitor and the bees: the first alone, then the rest together. Loading DuckDB
    * is CPU-bound, so on a small machine this gets the first bee (and a one-shot task) going sooner.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // Once: a hosted hive starts its pool before it has a queen link, then Hive.start() asks again.
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
     await mkdir(path.join(this.cfg.cacheDir, 'scratch'), { recursive: true });
     this.#monitor = setInterval(() => void this.#poll(), this.cfg.memoryPollMs);
     const [first, ...rest] = this.chambers;
-    if (first) await this.#startBee(first);
-    await Promise.all(rest.map((c) => this.#startBee(c)));
+    if (first?.sm.is('exited')) await this.#startBee(first); // on demand, a job may have woken it already
+    if (!this.onDemand) await Promise.all(rest.map((c) => this.#startBee(c)));
+  }
+
+  /** On demand: one more bee for each waiting job that no starting bee will take. */
+  #wake(): void {
+    let want = this.#queue.length - this.chambers.filter((c) => c.sm.is('starting')).length;
+    for (const c of this.chambers) {
+      if (want <= 0) return;
+      // Never started (a bee that died is respawned by #onBeeExit as ever).
+      if (c.restarts < 0 && c.sm.is('exited')) {
+        want--;
+        void this.#startBee(c);
+      }
+    }
   }
 
   async #startBee(c: Chamber): Promise<void> {
@@ -87,7 +112,10 @@ export class BeePool {
     if (!this.#accepting) return;
     while (this.#queue.length > 0) {
       const bee = this.#pickIdle(this.#queue.peek()!.avoidBees);
-      if (!bee) return;
+      if (!bee) {
+        if (this.onDemand) this.#wake();
+        return;
+      }
       const job = this.#queue.shift()!;
       const started = Date.now();
       this.events.started(job, bee.id);
