@@ -9,6 +9,7 @@ import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
 import Database from 'better-sqlite3';
 import { rowsOf } from '../services/bee/src/json-safe.js';
+import { INLINE_PARTIAL_ROWS } from '@apiary/protocol';
 
 /*
  * SQL over frames through the whole system (queen plans on a bee, bees map, one bee merges),
@@ -162,6 +163,38 @@ describe('SQL over frames equals plain DuckDB', () => {
     for (const t of maps) expect(t.state).toBe('succeeded');
     const ranOn = new Set(maps.map((t) => t.attempts.at(-1)!.hive));
     expect([...ranOn].sort()).toEqual([...hives].sort());
+  });
+
+  it('small map partials travel inline, partials over the limit through files, and both answer as DuckDB does', async () => {
+    type Spec = { kind: string; views?: Record<string, string[]>; inline?: Record<string, { columns: unknown[]; rows: unknown[][] }> };
+    /** The query through the colony equals the oracle; returns its map and merge specs as the ledger holds them. */
+    const steps = async (sql: string) => {
+      const got = await d.client.sql(sql);
+      const want = rowsOf(await oracle.runAndReadAll(sql));
+      expect(got.columns, sql).toEqual(want.columns);
+      expect(sameRows(got.rows, want.rows, true), `${sql}: ${JSON.stringify(got.rows.slice(0, 3))} vs ${JSON.stringify(want.rows.slice(0, 3))}`).toBe(true);
+      const groups = Number(/groups: (\d+)/.exec(got.explain ?? '')?.[1]);
+      expect(groups, `${sql} needs a merge: ${got.explain}`).toBeGreaterThan(1);
+      const specs = (await ledgerSpecs(d.home, got.tasks)).map((t) => t.spec as Spec);
+      const maps = specs.filter((x) => x.kind === 'fsql' && x.views?.sales);
+      const merge = specs.find((x) => x.kind === 'fsql' && x.views?.partials);
+      expect(maps).toHaveLength(groups);
+      expect(merge, sql).toBeDefined();
+      return { files: merge!.views!.partials!, inline: merge!.inline?.partials?.rows ?? [], maps: maps.length };
+    };
+    // One row per map step (a Q6 shape): every partial inline, no file.
+    const q6 = await steps("SELECT sum(amount * qty) AS revenue, count(*) AS n FROM sales WHERE day >= DATE '2026-01-10' AND qty < 10");
+    expect(q6.files).toEqual([]);
+    expect(q6.inline).toHaveLength(q6.maps);
+    // Each map step sees thousands of ids (cells hold more than INLINE_PARTIAL_ROWS rows): every partial is a file.
+    const wide = await steps('SELECT id % 30000 AS k, count(*) AS n, sum(qty) AS q FROM sales GROUP BY k ORDER BY n DESC, k LIMIT 7');
+    expect(wide.files).toHaveLength(wide.maps);
+    expect(wide.inline).toEqual([]);
+    // Only the step over the first ids has more than INLINE_PARTIAL_ROWS keys: files and inline rows in one merge.
+    const mixed = await steps(`SELECT CASE WHEN id < ${INLINE_PARTIAL_ROWS * 3} THEN id ELSE -1 END AS k, count(*) AS n FROM sales GROUP BY k ORDER BY k`);
+    expect(mixed.files.length).toBeGreaterThanOrEqual(1);
+    expect(mixed.inline.length).toBeGreaterThanOrEqual(1);
+    expect(mixed.files.length).toBeLessThan(mixed.maps);
   });
 
   it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {
@@ -362,8 +395,9 @@ describe('a hive on another machine fetches cells over HTTP', () => {
   });
 
   it('a merge checks each map partial it fetches against the sha256 the queen took of it', async () => {
-    const r = await d.client.sql('SELECT g, sum(i) AS s FROM nums GROUP BY g ORDER BY g');
-    expect(r.rows).toHaveLength(10);
+    // Thousands of keys per map step: over INLINE_PARTIAL_ROWS, so every partial is a file.
+    const r = await d.client.sql('SELECT i // 2 AS k, sum(i) AS s FROM nums GROUP BY k ORDER BY k LIMIT 3');
+    expect(r.rows).toEqual([0, 1, 2].map((k) => ({ k, s: 4 * k + 1 })));
     const specs = (await ledgerSpecs(d.home, r.tasks)).map(
       (t) => t.spec as { kind: string; views?: Record<string, string[]>; cells?: Record<string, { sha256: string }> },
     );

@@ -15,7 +15,8 @@
 //           apiary/DuckDB ≤ 1.1 for Q1, ≤ 1.2 for Q6. Results must match (Q6 revenue within relative 1e-9; Q1 the
 //           same groups with the same counts, sums and averages within relative 1e-9), else the
 //           row is marked FAIL. The plan (POST /v1/sql with explain) is reported: its kind and
-//           number of groups (BENCH_EXPLAIN=1 also logs the whole explain text).
+//           number of groups (BENCH_EXPLAIN=1 also logs the whole explain text). BENCH_PHASES=1 adds
+//           each query's phases (plan, map dispatch/run/return, merge, response) from the ledger.
 //   fixed   the fixed cost of a frame query: SELECT count(*) over a 1-row frame through POST /v1/sql,
 //           against the same SQL in the DuckDB process over the same cell file; 1 warm-up then
 //           BENCH_FIXED_RUNS runs (default 21), interleaved; median. Reported as apiary − DuckDB
@@ -91,6 +92,9 @@ WHERE l_shipdate >= DATE '1994-01-01'
   AND l_shipdate < DATE '1995-01-01'
   AND l_discount BETWEEN 0.05 AND 0.07
   AND l_quantity < 24`;
+
+// BENCH_PHASES=1: after each timed query, where its time went, from the ledger's view of its tasks.
+const PHASES = process.env.BENCH_PHASES === '1';
 
 const Q1_NUMBERS = ['sum_qty', 'sum_base_price', 'sum_disc_price', 'sum_charge', 'avg_qty', 'avg_price', 'avg_disc'];
 
@@ -203,11 +207,14 @@ export async function run(ctx) {
       const duckMs = [];
       const problems = [];
       let maxRel = 0;
+      const phases = [];
       for (let i = 0; i < warmup + runs; i++) {
         checkAbort();
         const t0 = performance.now();
+        const wall0 = Date.now();
         const a = await d.api.json('POST', '/v1/sql', { sql }, { timeoutMs: QUERY_TIMEOUT_MS });
         const ms = performance.now() - t0;
+        if (PHASES && i >= warmup) phases.push(await phasesOf(d, a, wall0, Date.now()));
         const b = await duck.sql(sql, QUERY_TIMEOUT_MS);
         const cmp = compare(a.rows, b.rows);
         maxRel = Math.max(maxRel, cmp.maxRel);
@@ -232,6 +239,14 @@ export async function run(ctx) {
         ratio,
         note: `apiary ${spread(apiaryMs)} ms, DuckDB ${spread(duckMs)} ms; ${runs} runs +${warmup} warm-up; target <= ${target}x: ${ratio <= target ? 'met' : 'MISSED'}`,
       });
+      for (const [phase, ms] of Object.entries(medianPhases(phases))) {
+        rows.push({
+          metric: `  ${qname} phase: ${phase} (median)`,
+          value: ms,
+          unit: 'ms',
+          note: 'from the ledger: task created, attempt started, bee run time, finished (ms clocks)',
+        });
+      }
       rows.push({
         metric: `  ${qname} plan: ${plan.kind}`,
         value: plan.groups ?? '?',
@@ -385,6 +400,39 @@ async function startDuck(threads) {
     await stop();
     throw e;
   }
+}
+
+/**
+ * One query's phases in ms: request to its first task, plan, map dispatch (created -> started on a
+ * bee), map run (on the bee), map return (bee done -> queen has it), maps done -> merge created
+ * (partial checksums), the merge from created to finished (and its run on the bee), last task -> response.
+ */
+async function phasesOf(d, res, t0, t1) {
+  const views = await Promise.all(res.tasks.map((id) => d.api.json('GET', `/v1/tasks/${id}`, undefined, { timeoutMs: 30_000 })));
+  const plan = views.find((v) => v.kind === 'plan');
+  const fsql = views.filter((v) => v.kind === 'fsql');
+  const merge = fsql.length > 1 ? fsql.at(-1) : null;
+  const maps = merge ? fsql.slice(0, -1) : fsql;
+  const last = (v) => v.attempts.at(-1);
+  const max = (xs) => Math.max(...xs);
+  const mapsDone = max(maps.map((v) => v.finishedAt));
+  return {
+    'request -> first task': Math.min(...views.map((v) => v.createdAt)) - t0,
+    plan: plan ? plan.finishedAt - plan.createdAt : 0,
+    'map dispatch (slowest)': max(maps.map((v) => last(v).startedAt - v.createdAt)),
+    'map run (slowest bee)': max(maps.map((v) => last(v).durationMs)),
+    'map run (fastest bee)': Math.min(...maps.map((v) => last(v).durationMs)),
+    'map return (slowest)': max(maps.map((v) => v.finishedAt - last(v).startedAt - last(v).durationMs)),
+    'maps done -> merge created': merge ? merge.createdAt - mapsDone : 0,
+    'merge created -> finished': merge ? merge.finishedAt - merge.createdAt : 0,
+    'merge run on its bee': merge ? last(merge).durationMs : 0,
+    'last task -> response': t1 - (merge ? merge.finishedAt : mapsDone),
+  };
+}
+
+function medianPhases(list) {
+  if (list.length === 0) return {};
+  return Object.fromEntries(Object.keys(list[0]).map((k) => [k, round(median(list.map((p) => p[k])), 1)]));
 }
 
 function lastJsonLine(text) {

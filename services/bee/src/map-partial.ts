@@ -20,19 +20,26 @@ export interface InlineMax {
  */
 export async function runMapStep(conn: DuckDBConnection, sql: string, into: string, max: InlineMax): Promise<SqlResult> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE __apiary_map AS ${withoutTrailingSemicolon(sql)}`);
+  let result: SqlResult | null = null;
+  let failure: unknown = null;
   try {
-    const inline = await inlineRows(conn, max);
-    if (inline) return inline;
-    await conn.run(`COPY ${TABLE} TO ${lit(into)} (FORMAT parquet)`);
-    return { kind: 'sql', columns: [], rows: [] };
-  } finally {
-    try {
-      await conn.run(`DROP TABLE IF EXISTS ${TABLE}`);
-    } catch (e) {
-      // A partial left behind would be visible to the next task: not SQL_ERROR, so the database is closed.
-      throw new ApiaryError('INTERNAL', `could not drop a map step's table: ${(e as Error).message}`);
-    }
+    result = (await inlineRows(conn, max)) ?? (await toFile(conn, into));
+  } catch (e) {
+    failure = e;
   }
+  try {
+    await conn.run(`DROP TABLE IF EXISTS ${TABLE}`);
+  } catch (e) {
+    // A partial left behind would be visible to the next task: not SQL_ERROR, so the database is closed.
+    throw new ApiaryError('INTERNAL', `could not drop a map step's table: ${(e as Error).message}`);
+  }
+  if (failure !== null || result === null) throw failure;
+  return result;
+}
+
+async function toFile(conn: DuckDBConnection, into: string): Promise<SqlResult> {
+  await conn.run(`COPY ${TABLE} TO ${lit(into)} (FORMAT parquet)`);
+  return { kind: 'sql', columns: [], rows: [] };
 }
 
 async function inlineRows(conn: DuckDBConnection, max: InlineMax): Promise<SqlResult | null> {
