@@ -17,8 +17,14 @@ export class QueenClient extends ApiClient {
   }
 
   /** SQL with the rows streamed (format ndjson): handed to `h` as they arrive; see sql-stream.ts. */
-  sqlStream(sql: string, o: { limits?: TaskLimits }, h: StreamHandlers, signal?: AbortSignal, drain?: () => Promise<void> | null): Promise<StreamEnd> {
-    return streamSql(this.url, this.token, { sql, limits: o.limits }, h, signal, drain);
+  sqlStream(
+    sql: string,
+    o: { limits?: TaskLimits; requestId?: string },
+    h: StreamHandlers,
+    signal?: AbortSignal,
+    drain?: () => Promise<void> | null,
+  ): Promise<StreamEnd> {
+    return streamSql(this.url, this.token, { sql, limits: o.limits, requestId: o.requestId }, h, signal, drain);
   }
 
   /** Submit and wait until the task is terminal (long-polls in 30 s slices); with onOutput, its output is streamed live. */

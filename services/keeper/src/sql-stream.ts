@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ApiaryError, type Column, type TaskLimits, type WireError } from '@apiary/protocol';
+import { ApiaryError, type Column, REQUEST_ID_HEADER, type TaskLimits, type WireError } from '@apiary/protocol';
 import { agentFor } from './tls-pins.js';
 
 export interface StreamEnd {
@@ -25,7 +25,7 @@ export interface StreamHandlers {
 export function streamSql(
   baseUrl: string,
   token: string,
-  body: { sql: string; limits?: TaskLimits },
+  body: { sql: string; limits?: TaskLimits; requestId?: string },
   h: StreamHandlers,
   signal?: AbortSignal,
   drain?: () => Promise<void> | null,
@@ -34,7 +34,8 @@ export function streamSql(
     const url = `${baseUrl}/v1/sql`;
     const mod = url.startsWith('https:') ? https : http;
     const agent = agentFor(url);
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' };
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' };
+    if (body.requestId !== undefined) headers[REQUEST_ID_HEADER] = body.requestId;
     const req = mod.request(url, { method: 'POST', headers, signal, ...(agent ? { agent } : {}) }, (res) => {
       if (res.statusCode !== 200) {
         let text = '';

@@ -13,7 +13,9 @@ import {
   NodeList,
   NodeRecord,
   type PruneRequest,
+  ProgressView,
   PruneResponse,
+  REQUEST_ID_HEADER,
   SqlResponse,
   Stopping,
   type TaskLimits,
@@ -156,11 +158,11 @@ export class QueenClient {
   /** SQL that may name frames, answered whole (format json): the queen plans it and bees run it. */
   sql(
     sql: string,
-    o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite' } = {},
+    o: { explain?: boolean; limits?: TaskLimits; into?: string; intoMode?: 'append' | 'overwrite'; requestId?: string } = {},
     signal?: AbortSignal,
   ): Promise<SqlResponse> {
     const body = { sql, explain: o.explain ?? false, limits: o.limits ?? {}, ...(o.into ? { into: o.into, intoMode: o.intoMode ?? 'overwrite' } : {}) };
-    return this.call(SqlResponse, 'POST', '/v1/sql', body, signal);
+    return this.call(SqlResponse, 'POST', '/v1/sql', body, signal, requestIdHeader(o.requestId));
   }
 
   colony(): Promise<ColonyView> {
@@ -207,13 +209,16 @@ export class QueenClient {
     return this.call(Stopping, 'POST', '/v1/admin/shutdown', { keepHives });
   }
 
-  /** Write a file or glob (absolute, on the queen's machine) as the frame's next version; waits for it. */
-  writeFrame(name: string, req: Partial<WriteRequest> & { path: string }, signal?: AbortSignal): Promise<WriteResponse> {
-    return this.call(WriteResponse, 'POST', `/v1/frames/${encodeURIComponent(name)}/write`, req, signal);
+  /**
+   * Write a file or glob (absolute, on the queen's machine) as the frame's next version; waits for it.
+   * With `requestId`, progress(requestId) tells how far it is meanwhile.
+   */
+  writeFrame(name: string, req: Partial<WriteRequest> & { path: string }, signal?: AbortSignal, requestId?: string): Promise<WriteResponse> {
+    return this.call(WriteResponse, 'POST', `/v1/frames/${encodeURIComponent(name)}/write`, req, signal, requestIdHeader(requestId));
   }
 
   /** Stream a local file to the queen as the input of a write (for a queen on another machine). */
-  uploadFrame(name: string, file: string, q: Partial<UploadQuery> & { format: string }, signal?: AbortSignal): Promise<WriteResponse> {
+  uploadFrame(name: string, file: string, q: Partial<UploadQuery> & { format: string }, signal?: AbortSignal, requestId?: string): Promise<WriteResponse> {
     const opt = (k: string, v: string | number | undefined) => (v === undefined ? {} : { [k]: String(v) });
     const params = new URLSearchParams({
       format: q.format,
@@ -222,8 +227,18 @@ export class QueenClient {
       ...opt('maxAttempts', q.maxAttempts),
       ...opt('timeoutMs', q.timeoutMs),
     });
-    const headers = { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) };
+    const headers = {
+      ...requestIdHeader(requestId),
+      authorization: `Bearer ${this.token}`,
+      'content-type': 'application/octet-stream',
+      'content-length': String(statSync(file).size),
+    };
     return this.send(WriteResponse, 'PUT', `/v1/frames/${encodeURIComponent(name)}/upload?${params}`, headers, createReadStream(file), signal);
+  }
+
+  /** How far a running write or query sent with this request id is; PROGRESS_NOT_FOUND before it starts and after it ends. */
+  progress(requestId: string, signal?: AbortSignal): Promise<ProgressView> {
+    return this.call(ProgressView, 'GET', `/v1/progress/${encodeURIComponent(requestId)}`, undefined, signal);
   }
 
   frames(): Promise<FrameList> {
@@ -255,4 +270,9 @@ export class QueenClient {
     while (t.state === 'queued' || t.state === 'running') t = await this.get(t.id, 30_000, signal);
     return t;
   }
+}
+
+/** The header that names a request for GET /v1/progress/:id (none without an id). */
+function requestIdHeader(id: string | undefined): Record<string, string> {
+  return id === undefined ? {} : { [REQUEST_ID_HEADER]: id };
 }

@@ -1,14 +1,16 @@
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { UsageError } from '../errors.js';
-import type { Column, TaskLimits } from '@apiary/protocol';
+import type { Column } from '@apiary/protocol';
 import { csvLine, FORMATS, formatSql, ndjsonLine, type Format } from '../format.js';
 import { Session } from '../session.js';
+import { ProgressLine, wantProgress } from '../progress-line.js';
 
 export const SQL_USAGE = `keeper sql "<SQL>" [--format table|json|csv|ndjson] [--explain] [--into FRAME [--append]] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
   Run SQL on the bees (DuckDB) and print the result. Frames are tables: the queen prunes their cells
   by statistics, splits decomposable aggregates over the bees and merges them; --explain prints the plan;
   --into FRAME writes the result to a frame (a new version) instead of printing it.
-  Rows stream from the bee with no size cap: csv and ndjson print as they arrive; table and json at the end.`;
+  Rows stream from the bee with no size cap: csv and ndjson print as they arrive; table and json at the end.
+  On a terminal a progress line (cells read of all, then the merge) shows on stderr until the rows come.`;
 
 export async function sqlCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -27,22 +29,31 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format: "${values.format}" is not one of ${FORMATS.join(', ')}`);
   const flags = colonyFlags(values);
   const session = await Session.open(flags);
+  // Not for --explain (one quick plan task) nor a piped or --format json answer.
+  const line = wantProgress(format === 'json' || values.explain === true) ? new ProgressLine(session.colony.client, 'query') : null;
   try {
     if (!values.explain && values.into === undefined) {
-      await printStreamed(session, positionals[0]!, { timeoutMs: flags.timeoutMs }, format);
+      await printStreamed(session, positionals[0]!, { timeoutMs: flags.timeoutMs, requestId: line?.requestId, onFirst: () => line?.stop() }, format);
       return 0;
     }
-    const r = await session.sql(positionals[0]!, {
-      explain: values.explain ?? false,
-      limits: { timeoutMs: flags.timeoutMs },
-      into: values.into,
-      intoMode: values.append ? 'append' : 'overwrite',
-    });
+    const r = await session.colony.client.sql(
+      positionals[0]!,
+      {
+        explain: values.explain ?? false,
+        limits: { timeoutMs: flags.timeoutMs },
+        into: values.into,
+        intoMode: values.append ? 'append' : 'overwrite',
+        requestId: line?.requestId,
+      },
+      session.signal,
+    );
+    line?.stop();
     if (values.explain) process.stdout.write((r.explain ?? '') + '\n');
     else if (r.written) process.stdout.write(JSON.stringify(r.written) + '\n');
     else process.stdout.write(formatSql({ kind: 'sql', columns: r.columns, rows: r.rows }, format));
     return 0;
   } finally {
+    line?.stop();
     await session.close();
   }
 }
@@ -52,16 +63,18 @@ export async function sqlCommand(argv: string[]): Promise<number> {
  * arrive, reading no faster than stdout takes them; table and json need every row first, so they
  * are gathered here (in the keeper, not the queen).
  */
-async function printStreamed(session: Session, sql: string, limits: TaskLimits, format: Format): Promise<void> {
+async function printStreamed(session: Session, sql: string, o: { timeoutMs?: number; requestId?: string; onFirst: () => void }, format: Format): Promise<void> {
   let columns: Column[] = [];
   const held: Record<string, unknown>[] = [];
   const out = process.stdout;
   const drain = () => (out.writableNeedDrain ? new Promise<void>((r) => out.once('drain', () => r())) : null);
   await session.colony.client.sqlStream(
     sql,
-    { limits },
+    { limits: { timeoutMs: o.timeoutMs }, requestId: o.requestId },
     {
       onColumns(c) {
+        // The rows are here: the progress line gives way to them.
+        o.onFirst();
         columns = c;
         if (format === 'csv') out.write(csvLine(c.map((x) => x.name)));
       },

@@ -5,11 +5,13 @@ import { ApiaryError, checkFrameName, InputFormat, WriteMode, type WriteRequest,
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { Session } from '../session.js';
+import { ProgressLine, wantProgress } from '../progress-line.js';
 
 export const WRITE_USAGE = `keeper write FRAME PATH|GLOB [--format csv|parquet|json] [--mode append|overwrite] [--partition-by COL] [--upload]
     [--max-attempts N] [--json] [--bees N] [--memory-per-bee 256MB] [--timeout 30s]
   Write files (csv, parquet or json; a path or a glob, relative to the current directory) as the
   next version of FRAME: Parquet cells of leafcutter size, written by bees, recorded atomically.
+  On a terminal a progress line (input files written of all, cells) shows on stderr while it runs.
   --timeout bounds each write task. Without a running queen the frame lives only for this command.
   --upload sends the file's bytes to the queen (automatic when the queen is on another machine).`;
 
@@ -59,15 +61,28 @@ export async function writeCommand(argv: string[]): Promise<number> {
     // A queen on another machine cannot read our paths: send the file itself.
     const client = session.colony.client;
     const remote = !/^https?:\/\/(127\.|localhost|\[::1\])/.test(client.url);
-    const r =
-      values.upload || remote
-        ? await client.uploadFrame(
-            frame,
-            uploadable(req.path),
-            { format: req.format ?? formatOf(req.path), mode: req.mode, partitionBy: req.partitionBy, maxAttempts: req.maxAttempts, timeoutMs: req.timeoutMs },
-            session.signal,
-          )
-        : await client.writeFrame(frame, req, session.signal);
+    const line = wantProgress(values.json ?? false) ? new ProgressLine(client, `write ${frame}`) : null;
+    let r: WriteResponse;
+    try {
+      r =
+        values.upload || remote
+          ? await client.uploadFrame(
+              frame,
+              uploadable(req.path),
+              {
+                format: req.format ?? formatOf(req.path),
+                mode: req.mode,
+                partitionBy: req.partitionBy,
+                maxAttempts: req.maxAttempts,
+                timeoutMs: req.timeoutMs,
+              },
+              session.signal,
+              line?.requestId,
+            )
+          : await client.writeFrame(frame, req, session.signal, line?.requestId);
+    } finally {
+      line?.stop();
+    }
     process.stdout.write(values.json ? JSON.stringify(r) + '\n' : summary(r));
     return 0;
   } finally {

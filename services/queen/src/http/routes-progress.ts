@@ -9,13 +9,7 @@ import { described, part, type ZodTypeProvider } from './route-schema.js';
  * followed while its response is open, dropped when it closes. Without the header: NO_PROGRESS.
  * A malformed id is BAD_REQUEST before any work starts.
  */
-export function followRequest(
-  registry: ProgressRegistry,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  kind: View['kind'],
-  scope: 'read' | 'submit',
-): Progress {
+export function followRequest(registry: ProgressRegistry, req: FastifyRequest, reply: FastifyReply, kind: View['kind'], scope: 'read' | 'submit'): Progress {
   const raw = req.headers[REQUEST_ID_HEADER];
   if (raw === undefined) return NO_PROGRESS;
   const id = checkRequestId(raw);
