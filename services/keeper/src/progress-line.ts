@@ -72,21 +72,11 @@ export class ProgressLine {
   }
 }
 
-/** `write sales: 2/4 files, 7 cells (3.1 s)`; `query: map 12/40 cells (1.2 s)`. */
+/** `write sales: 2/4 files, 7 cells (3.1 s)`; `query: map 12/40 cells (1.2 s)`; `query: merging 40/40 cells (1.9 s)`. */
 export function describeProgress(label: string, v: ProgressView): string {
   const secs = `(${(v.elapsed_ms / 1000).toFixed(1)} s)`;
-  switch (v.phase) {
-    case 'start':
-      return `${label}: starting ${secs}`;
-    case 'plan':
-      return `${label}: planning ${secs}`;
-    case 'merge':
-      return `${label}: merging ${secs}`;
-    case 'commit':
-      return `${label}: committing ${v.cells} cell${v.cells === 1 ? '' : 's'} ${secs}`;
-    case 'write':
-      return `${label}: ${v.done}/${v.total} ${v.unit}, ${v.cells} cell${v.cells === 1 ? '' : 's'} ${secs}`;
-    default:
-      return `${label}: ${v.phase} ${v.done}/${v.total} ${v.unit} ${secs}`;
-  }
+  const count = v.total > 0 ? ` ${v.done}/${v.total} ${v.unit}` : '';
+  const cells = v.kind === 'write' && v.cells > 0 ? `, ${v.cells} cell${v.cells === 1 ? '' : 's'}` : '';
+  const doing = { start: 'starting', plan: 'planning', map: 'map', merge: 'merging', write: 'writing', commit: 'committing' }[v.phase];
+  return `${label}: ${doing}${count}${cells} ${secs}`;
 }

@@ -19,9 +19,10 @@ export function checkRequestId(id: unknown): string {
 }
 
 /**
- * Where a request is: `plan` (a query's plan task), `map` (a query's tasks over cells; done/total in
- * cells), `merge` (the step that yields the rows), `write` (a write's tasks; done/total in input
- * files, `cells` the cells they cut so far), `commit` (recording the version).
+ * Where a request is: `start` (waiting for hives, listing a glob), `plan` (a query's plan task),
+ * `map` (a query's tasks over its cells), `merge` (the step that yields the rows), `write` (a write's
+ * tasks over its input files), `commit` (recording the version). done/total count cells for a query
+ * and input files for a write; they keep their last value through merge and commit.
  */
 export const ProgressPhase = z.enum(['start', 'plan', 'map', 'merge', 'write', 'commit']);
 export type ProgressPhase = z.infer<typeof ProgressPhase>;
@@ -30,10 +31,10 @@ export const ProgressView = z.object({
   id: z.string(),
   kind: z.enum(['query', 'write']),
   phase: ProgressPhase,
-  /** Units of the phase finished, of `total` (cells for map, input files for write; 0 of 1 for a single step). */
+  /** Units finished, of `total` (cells read by finished tasks for a query, input files for a write; 0 of 0 before it is known). */
   done: z.number().int().nonnegative(),
   total: z.number().int().nonnegative(),
-  unit: z.enum(['cells', 'files', 'steps']),
+  unit: z.enum(['cells', 'files']),
   /** Cells written so far (writes) or read by finished tasks (queries). */
   cells: z.number().int().nonnegative(),
   /** Milliseconds since the request began. */

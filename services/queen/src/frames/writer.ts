@@ -105,7 +105,7 @@ export class FrameWriter {
         ...(columns ? { columns } : {}),
       }));
       const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
-      progress.phase('write', files.length, 'files');
+      progress.phase('write', { total: files.length, unit: 'files' });
       const onDone = (i: number, v: TaskValue) => progress.advance(specs[i]!.inputs.length, v.kind === 'write' ? v.cells.length : 0);
       const results = (await runAll(this.d.scheduler, specs, limits, signal, false, onDone)).map((v) => {
         if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
@@ -113,7 +113,7 @@ export class FrameWriter {
       });
       const schema = sameSchema(results);
       if (req.mode === 'append') this.d.catalog.checkAppend(frame, schema);
-      progress.phase('commit', 1, 'steps');
+      progress.phase('commit');
       await this.d.root.ensureCellsDir(frame);
       const cells: NewCell[] = [];
       for (const [i, res] of results.entries()) {
@@ -129,7 +129,6 @@ export class FrameWriter {
       }
       const v = this.d.catalog.commit({ frame, mode: req.mode, writeId, schema, cells });
       ok = true;
-      progress.advance(1);
       this.d.log.info(`frame ${frame} v${v.version}: ${cells.length} cells written by ${specs.length} task(s)`, { writeId });
       await this.d.afterCommit?.(frame);
       return {

@@ -3,10 +3,14 @@ import { ApiaryError, type ProgressPhase, type ProgressView } from '@apiary/prot
 /** Requests followed at once; past this the oldest is forgotten (its client sees PROGRESS_NOT_FOUND, nothing else). */
 export const MAX_FOLLOWED = 1024;
 
-/** What a write or a query reports as it goes: a phase with its size, then units done. */
+/**
+ * What a write or a query reports as it goes. The count is the request's one measure of work
+ * (cells for a query, input files for a write): set once with its total, advanced as tasks end,
+ * and kept through the phases after it (merge, commit), so a reader sees it reach its total.
+ */
 export interface Progress {
-  /** Enter a phase of `total` units (a phase of one step: total 1). */
-  phase(phase: ProgressPhase, total: number, unit: ProgressView['unit']): void;
+  /** Enter a phase; with `size`, the count starts over at 0 of `size.total`. */
+  phase(phase: ProgressPhase, size?: { total: number; unit: ProgressView['unit'] }): void;
   /** `n` units of the phase done; `cells` written or read by them. */
   advance(n: number, cells?: number): void;
 }
@@ -33,11 +37,11 @@ export class ProgressRegistry {
   begin(id: string, kind: ProgressView['kind'], scope: Entry['scope']): { progress: Progress; end: () => void } {
     this.#entries.delete(id);
     if (this.#entries.size >= MAX_FOLLOWED) this.#entries.delete(this.#entries.keys().next().value as string);
-    const e: Entry = { view: { id, kind, phase: 'start', done: 0, total: 0, unit: 'steps', cells: 0 }, t0: Date.now(), scope };
+    const e: Entry = { view: { id, kind, phase: 'start', done: 0, total: 0, unit: kind === 'query' ? 'cells' : 'files', cells: 0 }, t0: Date.now(), scope };
     this.#entries.set(id, e);
     const progress: Progress = {
-      phase(phase, total, unit) {
-        e.view = { ...e.view, phase, total, unit, done: 0 };
+      phase(phase, size) {
+        e.view = size ? { ...e.view, phase, total: size.total, unit: size.unit, done: 0 } : { ...e.view, phase };
       },
       advance(n, cells = 0) {
         e.view = { ...e.view, done: Math.min(e.view.total, e.view.done + n), cells: e.view.cells + cells };

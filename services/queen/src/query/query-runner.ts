@@ -115,9 +115,8 @@ export class QueryRunner {
       await this.#hivesUp(opts.signal);
       // A plain query writing into the data root must run where the data root is.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
-      progress.phase('merge', 1, 'steps');
+      progress.phase('merge');
       const v = await exec({ kind: 'sql', sql: plain }, into !== undefined);
-      progress.advance(1);
       return { ...toRows(v, into), explain: null, tasks, written: null };
     };
     const named = this.#framesNamed(sql);
@@ -151,7 +150,7 @@ export class QueryRunner {
     let planned = opts.explain ? undefined : this.plans.get(planKey);
     const progress = opts.progress ?? NO_PROGRESS;
     if (!planned) {
-      progress.phase('plan', 1, 'steps');
+      progress.phase('plan');
       const v = await exec({ kind: 'plan', sql, catalog: [...catalog], frames, bees, targetBytesPerGroup });
       if (v.kind !== 'plan') throw new ApiaryError('INTERNAL', 'the planner returned no plan');
       planned = { plan: v.plan as RenderedPlan, explain: v.explain };
@@ -171,7 +170,7 @@ export class QueryRunner {
       const text = plan.kind === 'whole' ? plan.sql : sql;
       // One step reads every cell: the cells count as done when it ends.
       const n = frames.reduce((k, f) => k + f.cells.length, 0);
-      progress.phase('map', n, 'cells');
+      progress.phase('map', { total: n, unit: 'cells' });
       const v = await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells });
       progress.advance(n, n);
       return {
@@ -185,7 +184,7 @@ export class QueryRunner {
     await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
-      progress.phase('map', plan.groups.reduce((k, g) => k + g.cells.length, 0), 'cells');
+      progress.phase('map', { total: plan.groups.reduce((k, g) => k + g.cells.length, 0), unit: 'cells' });
       // A small partial comes back in the map's result (no file, no checksum, no fetch); a big one is a file.
       const inlineMax = { rows: INLINE_PARTIAL_ROWS, bytes: INLINE_PARTIAL_BYTES };
       const outputs = await Promise.all(
@@ -197,10 +196,9 @@ export class QueryRunner {
       );
       const split = splitPartials(outputs, partials);
       const sums = await partialChecksums(split.files);
-      progress.phase('merge', 1, 'steps');
+      progress.phase('merge');
       const inline = split.inline ? { inline: { [plan.partialsTable]: split.inline } } : {};
       const merged = await exec({ kind: 'fsql', sql: plan.mergeSql, views: { [plan.partialsTable]: split.files }, allowDirs, into, cells: sums, ...inline });
-      progress.advance(1);
       return { ...toRows(merged, into), explain: planned.explain, tasks, written: null };
     } finally {
       await rm(dir, { recursive: true, force: true });
