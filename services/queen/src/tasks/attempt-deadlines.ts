@@ -1,4 +1,4 @@
-import type { TaskLimits } from '@apiary/protocol';
+import type { TaskLimits, WireError } from '@apiary/protocol';
 import type { HiveSession } from '../hives/hive-session.js';
 
 /**
@@ -14,6 +14,14 @@ export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 /** The timeout the hive applies to this task: its own, else the hive's default, else the usual default. */
 export function attemptTimeoutMs(limits: TaskLimits, hive: HiveSession): number {
   return limits.timeoutMs ?? hive.resources.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+}
+
+/** What an attempt the queen reclaimed at its deadline failed with. */
+export function overdueError(hive: HiveSession, timeoutMs: number): WireError {
+  return {
+    code: 'TASK_TIMEOUT',
+    message: `hive ${hive.resources.name} did not report the attempt within its timeout (${timeoutMs} ms) plus ${ATTEMPT_GRACE_MS} ms; the queen reclaimed it`,
+  };
 }
 
 interface Due {

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { shouldRetry } from '@apiary/behaviours';
 import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
 import { FifoQueue, type Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
-import { ATTEMPT_CHECK_MS, ATTEMPT_GRACE_MS, AttemptDeadlines, attemptTimeoutMs } from './attempt-deadlines.js';
-import { attemptToken, hiveNameOf } from './attempt-tokens.js';
+import { ATTEMPT_CHECK_MS, AttemptDeadlines, attemptTimeoutMs, overdueError } from './attempt-deadlines.js';
 import { CommitThenSend } from './commit-then-send.js';
+import { afterFailure } from './failure-policy.js';
+import { newAttempt } from './new-attempt.js';
+import { newTaskRecord, type SubmitOptions } from './new-task.js';
+import { type AttemptRef, Recovery } from './recovery.js';
+import { fenceReport } from './report-fence.js';
 import { moveTask } from './task-states.js';
 import { noHiveSeesQueenFs, pickHive } from './placement.js';
 import { TaskWaiters, type TaskListener } from './task-waiters.js';
@@ -14,21 +16,13 @@ import type { TaskObserver } from '../metrics/task-metrics.js';
 
 const NO_OBSERVER: TaskObserver = { finished() {}, attemptEnded() {} };
 
-export interface SubmitOptions {
-  /** Place only on hives that read the queen's data root in place (see TaskRecord.onQueenFs). */
-  onQueenFs?: boolean;
-}
+export type { SubmitOptions } from './new-task.js';
 
 export interface SchedulerOptions {
   maxAttempts: number;
 }
 
-/** How a hive names an attempt in its reports. */
-export interface AttemptRef {
-  taskId: string;
-  attempt: number;
-  token: string;
-}
+export type { AttemptRef } from './recovery.js';
 
 /**
  * Puts queued tasks on hives with free capacity, in FIFO order, and decides what a failure means:
@@ -38,9 +32,7 @@ export interface AttemptRef {
 export class Scheduler {
   readonly #queue = new FifoQueue<string>();
   readonly #waiters: TaskWaiters;
-  /** After a restart: running tasks (id → attempt and the name of the hive it was on) no hive has reclaimed yet. */
-  readonly #unclaimed = new Map<string, { attempt: number; hive: string }>();
-  #reclaimTimer: NodeJS.Timeout | null = null;
+  readonly #recovery: Recovery;
   #draining = false;
   /** Assigns and result acks wait for the ledger commit of what they announce. */
   readonly #outbox: CommitThenSend;
@@ -57,6 +49,17 @@ export class Scheduler {
   ) {
     this.#outbox = new CommitThenSend(ledger, log);
     this.#waiters = new TaskWaiters(ledger);
+    this.#recovery = new Recovery(
+      ledger,
+      hives,
+      this.#deadlines,
+      {
+        requeue: (id) => this.#queue.push(id),
+        attemptFailed: (id, attempt, error, durationMs) => this.#attemptFailed(id, attempt, error, durationMs),
+        pump: () => this.pump(),
+      },
+      log,
+    );
     this.#deadlineTimer = setInterval(() => this.#reclaimOverdue(), ATTEMPT_CHECK_MS);
     this.#deadlineTimer.unref();
   }
@@ -83,84 +86,21 @@ export class Scheduler {
   }
 
   #record(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions): TaskRecord {
-    return {
-      ...(opts.onQueenFs ? { onQueenFs: true } : {}),
-      id: randomUUID(),
-      spec,
-      limits,
-      state: 'queued',
-      createdAt: Date.now(),
-      finishedAt: null,
-      maxAttempts: limits.maxAttempts ?? this.opts.maxAttempts,
-      attempts: [],
-      value: null,
-      error: null,
-    };
+    return newTaskRecord(spec, limits, opts, this.opts.maxAttempts);
   }
 
   get queued(): number {
     return this.#queue.length;
   }
 
-  /**
-   * After a queen restart: queued tasks go back in the queue; running ones wait for their hive to
-   * rejoin and claim them (see claim). A hive that rejoins without one of its attempts lost it: that
-   * attempt counts HIVE_LOST at once. Attempts of hives that do not rejoin within reclaimMs count
-   * HIVE_LOST then.
-   */
+  /** After a queen restart: see Recovery. */
   recover(reclaimMs: number): void {
-    for (const t of this.ledger.nonTerminal()) {
-      if (t.state === 'queued') this.#queue.push(t.id);
-      else this.#unclaimed.set(t.id, { attempt: t.attempts.length, hive: hiveNameOf(t.attempts.at(-1)?.hive ?? '') });
-    }
-    if (this.#unclaimed.size > 0) {
-      const hives = new Set([...this.#unclaimed.values()].map((u) => u.hive));
-      this.log.info(`recovering: ${this.#queue.length} queued, ${this.#unclaimed.size} running awaiting their hives (${[...hives].join(', ')})`);
-      this.#reclaimTimer = setTimeout(() => this.#expireUnclaimed(() => true, 'no hive reclaimed the task'), reclaimMs);
-      this.#reclaimTimer.unref();
-    }
-    this.pump();
+    this.#recovery.recover(reclaimMs);
   }
 
-  #expireUnclaimed(which: (hiveName: string) => boolean, why: string): void {
-    for (const [id, u] of this.#unclaimed) {
-      if (!which(u.hive)) continue;
-      this.#unclaimed.delete(id);
-      this.#attemptFailed(id, u.attempt, { code: 'HIVE_LOST', message: `the queen restarted and ${why}` }, 0);
-    }
-    if (this.#unclaimed.size === 0 && this.#reclaimTimer) {
-      clearTimeout(this.#reclaimTimer);
-      this.#reclaimTimer = null;
-      this.log.info('recovery done: every running task was reclaimed or re-queued');
-    }
-    this.pump();
-  }
-
-  /**
-   * A hive (re)joined holding these attempts (running, queued, or finished with the result not yet
-   * acknowledged). The current ones, with the recorded token, are its again; stale ones (the task was
-   * re-dispatched or finished meanwhile, or the token is not the one recorded) are returned so the
-   * hive can be told to drop them. Then the attempts a restarted queen was waiting for on a hive of
-   * this name that it did not claim are lost: they count HIVE_LOST now, not after the reclaim window.
-   */
+  /** A hive (re)joined holding these attempts: the stale ones are returned (see Recovery.claim). */
   claim(hive: HiveSession, held: readonly AttemptRef[]): string[] {
-    const stale: string[] = [];
-    for (const { taskId, attempt, token } of held) {
-      const t = this.ledger.get(taskId);
-      const a = t?.attempts[attempt - 1];
-      const elsewhere = [...this.hives()].some((h) => h !== hive && h.inFlight.has(taskId));
-      if (t && a && t.state === 'running' && t.attempts.length === attempt && a.token === token && !elsewhere) {
-        hive.inFlight.set(taskId, attempt);
-        this.#unclaimed.delete(taskId);
-        a.hive = hive.id;
-        this.ledger.update(t);
-        this.#deadlines.assigned(taskId, attempt, hive, attemptTimeoutMs(t.limits, hive));
-      } else {
-        stale.push(taskId);
-      }
-    }
-    if (this.#unclaimed.size > 0) this.#expireUnclaimed((name) => name === hive.resources.name, `hive ${hive.resources.name} rejoined without it`);
-    return stale;
+    return this.#recovery.claim(hive, held);
   }
 
   /** Assign queued tasks while some hive has room. */
@@ -186,16 +126,12 @@ export class Scheduler {
         return;
       }
       this.#queue.shift();
-      const attempt = t.attempts.length + 1;
-      const token = attemptToken(this.ledger.epoch, attempt);
-      moveTask(t, 'running', this.log, hive.id);
-      t.attempts.push({ attempt, hive: hive.id, bee: -1, startedAt: Date.now(), durationMs: 0, error: null, token });
+      const assign = newAttempt(t, hive, this.ledger.epoch, this.log);
       this.ledger.update(t);
-      hive.inFlight.set(t.id, attempt);
-      this.#deadlines.assigned(t.id, attempt, hive, attemptTimeoutMs(t.limits, hive));
-      const avoidBees = t.attempts.length > 1 ? t.attempts.filter((a) => a.hive === hive.id && a.bee >= 0).map((a) => a.bee) : [];
+      hive.inFlight.set(t.id, assign.attempt);
+      this.#deadlines.assigned(t.id, assign.attempt, hive, attemptTimeoutMs(t.limits, hive));
       // Sent only after the commit of this attempt (and of the turn's others): see CommitThenSend.
-      this.#outbox.stage(hive, { type: 'task.assign', taskId: t.id, attempt, token, spec: t.spec, limits: t.limits, avoidBees });
+      this.#outbox.stage(hive, assign);
       this.#emit(t);
     }
   }
@@ -238,28 +174,11 @@ export class Scheduler {
     this.#outbox.stage(hive, { type: 'result.ack', taskId: ref.taskId, attempt: ref.attempt, token: ref.token, accepted });
   }
 
-  /**
-   * The fence: a report counts only for the task's current attempt, with the token recorded for it,
-   * from the hive holding it. Anything else is refused (STALE_ATTEMPT) and the queen carries on. A
-   * late report of an attempt this hive did hold (reclaimed, cancelled or finished meanwhile) is
-   * routine; any other (a token never issued for it, or another hive's attempt) is logged as a warning.
-   */
+  /** See fenceReport; a refused result is acknowledged as not accepted, so the hive stops resending it. */
   #fenced(hive: HiveSession, ref: AttemptRef, what: string): TaskRecord | null {
-    const t = this.ledger.get(ref.taskId);
-    const a = t?.attempts[ref.attempt - 1];
-    const held = hive.inFlight.get(ref.taskId) === ref.attempt;
-    if (t && a && a.token === ref.token && held && t.state === 'running' && t.attempts.length === ref.attempt) return t;
-    const routine = a !== undefined && a.token === ref.token && hiveNameOf(a.hive) === hive.resources.name;
-    if (routine) {
-      if (held) hive.inFlight.delete(ref.taskId); // its attempt was settled otherwise: the slot is free
-      this.log.debug(`task ${ref.taskId} attempt ${ref.attempt}: late ${what} from ${hive.id} ignored (the attempt is settled)`);
-    } else {
-      this.log.warn(`STALE_ATTEMPT: ${what} from hive ${hive.id} for task ${ref.taskId} attempt ${ref.attempt} refused: not the current attempt it holds`, {
-        token: ref.token,
-      });
-    }
-    if (what !== 'task.started') this.#ack(hive, ref, false);
-    return null;
+    const t = fenceReport(this.ledger, hive, ref, what, this.log);
+    if (!t && what !== 'task.started') this.#ack(hive, ref, false);
+    return t;
   }
 
   /** Past its deadline (timeout + grace): take the attempt back from a silent or lying hive and tell it to stop. */
@@ -272,11 +191,7 @@ export class Scheduler {
       d.hive.inFlight.delete(d.taskId);
       this.#outbox.flush();
       d.hive.send({ type: 'task.cancel', taskId: d.taskId });
-      const error: WireError = {
-        code: 'TASK_TIMEOUT',
-        message: `hive ${d.hive.resources.name} did not report the attempt within its timeout (${d.timeoutMs} ms) plus ${ATTEMPT_GRACE_MS} ms; the queen reclaimed it`,
-      };
-      this.#attemptFailed(d.taskId, d.attempt, error, Date.now() - a.startedAt);
+      this.#attemptFailed(d.taskId, d.attempt, overdueError(d.hive, d.timeoutMs), Date.now() - a.startedAt);
     }
     this.pump();
   }
@@ -300,16 +215,9 @@ export class Scheduler {
     a.error = error;
     a.durationMs = durationMs;
     this.observer.attemptEnded(error.code);
-    const decision = shouldRetry(error.code, attempt, t.maxAttempts, t.limits.retryUserErrors === true);
-    if (decision === 'fail') {
-      this.#finish(t, 'failed', null, error);
-    } else if (decision === 'abandon') {
-      const summary = t.attempts.map((x) => `#${x.attempt} ${x.error?.code ?? '?'} on ${x.hive}/bee-${x.bee}`).join(', ');
-      this.#finish(t, 'abandoned', null, {
-        code: 'TASK_ABANDONED',
-        message: `abandoned after ${attempt} attempts (${summary}); last: ${error.message}`,
-        details: { lastCode: error.code },
-      });
+    const end = afterFailure(t, attempt, error);
+    if (end) {
+      this.#finish(t, end.state, null, end.error);
     } else {
       this.log.info(`task ${taskId} attempt ${attempt} failed with ${error.code}; retrying`, { task: taskId, code: error.code });
       moveTask(t, 'queued', this.log, error.code);
@@ -337,7 +245,7 @@ export class Scheduler {
   }
 
   #finish(t: TaskRecord, state: TaskRecord['state'], value: TaskValue | null, error: WireError | null): void {
-    this.#unclaimed.delete(t.id);
+    this.#recovery.settled(t.id);
     this.#deadlines.end(t.id);
     moveTask(t, state, this.log, error?.code);
     t.value = value;
@@ -379,7 +287,7 @@ export class Scheduler {
     this.#draining = true;
     this.#queue.drain();
     clearInterval(this.#deadlineTimer);
-    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
+    this.#recovery.stop();
   }
 
   /** Fail everything not yet finished (the queen is stopping with no hive left to run it). */
