@@ -5,7 +5,7 @@ import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
-import { PRE_HELLO_MAX_FRAME_BYTES } from '../services/queen/src/hives/frame-limit.js';
+import { PRE_HELLO_MAX_PACKET_BYTES } from '../services/queen/src/hives/packet-limit.js';
 import { helloFrame } from './helpers/hello.js';
 
 /** The queen closes a socket that sent no hello within this long (specs/protocol.md, Handshake). */
@@ -104,13 +104,13 @@ describe('queen API: auth, validation, limits', () => {
     expect(c.hives).toHaveLength(1);
   });
 
-  it(`a frame over ${PRE_HELLO_MAX_FRAME_BYTES / 1024} KiB before hello is closed with 1009 unread; the queen stays responsive; after hello large frames pass`, async () => {
+  it(`a frame over ${PRE_HELLO_MAX_PACKET_BYTES / 1024} KiB before hello is closed with 1009 unread; the queen stays responsive; after hello large frames pass`, async () => {
     // At the limit the frame is read (and refused as a bad hello); one byte more and it is never parsed.
-    const atLimit = await wsAttempt('x'.repeat(PRE_HELLO_MAX_FRAME_BYTES));
+    const atLimit = await wsAttempt('x'.repeat(PRE_HELLO_MAX_PACKET_BYTES));
     expect(atLimit.code).toBe(4400);
     expect(atLimit.messages[0]).toMatchObject({ type: 'error', error: { code: 'BAD_REQUEST' } });
     const t0 = Date.now();
-    const over = await wsAttempt('x'.repeat(PRE_HELLO_MAX_FRAME_BYTES + 1));
+    const over = await wsAttempt('x'.repeat(PRE_HELLO_MAX_PACKET_BYTES + 1));
     expect(over.code).toBe(1009);
     expect(over.messages).toEqual([]); // no error frame: nothing was parsed
     expect(Date.now() - t0).toBeLessThan(HELLO_TIMEOUT_MS); // closed for its size, not for a missing hello

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { HELLO_CLOSE_GRACE_MS, HIVE_HELLO_TIMEOUT_MS, MAX_PENDING_HIVE_SOCKETS } from '../services/queen/src/hives/pre-auth.js';
-import { HIVE_MAX_FRAME_BYTES, PRE_HELLO_MAX_FRAME_BYTES } from '../services/queen/src/hives/frame-limit.js';
+import { HIVE_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES } from '../services/queen/src/hives/packet-limit.js';
 import { TASKS } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/procs.js';
@@ -84,8 +84,8 @@ describe('hive socket hardening (pre-auth limits, origin, log injection) and the
   });
 
   it(`a ${HUGE_FRAME_BYTES / 2 ** 20} MiB frame announced before hello is closed with 1009 from its header; health stays fast; RSS does not follow the bytes`, async () => {
-    expect(HUGE_FRAME_BYTES).toBeLessThan(HIVE_MAX_FRAME_BYTES); // only the pre-hello limit can refuse it
-    expect(HUGE_FRAME_BYTES).toBeGreaterThan(PRE_HELLO_MAX_FRAME_BYTES);
+    expect(HUGE_FRAME_BYTES).toBeLessThan(HIVE_MAX_PACKET_BYTES); // only the pre-hello limit can refuse it
+    expect(HUGE_FRAME_BYTES).toBeGreaterThan(PRE_HELLO_MAX_PACKET_BYTES);
     const pid = d.queen!.pid!;
     const rss0 = rssBytes(pid);
     const { ws, status } = await open(hiveUrl);

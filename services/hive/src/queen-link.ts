@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { pinnedConnect } from '@apiary/config';
-import { CloseCodes, decodeFrame, FrameBatcher, QueenToHive, type HiveToQueen } from '@apiary/protocol';
+import { CloseCodes, decodePacket, PacketBatcher, QueenToHive, type HiveToQueen } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 
 export interface LinkHandlers {
@@ -16,10 +16,10 @@ export interface LinkHandlers {
  */
 export class QueenLink {
   #ws: WebSocket | null = null;
-  readonly #out = new FrameBatcher<HiveToQueen>((frame) => {
+  readonly #out = new PacketBatcher<HiveToQueen>((packet) => {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(frame);
+    ws.send(packet);
     return true;
   });
 
@@ -41,7 +41,7 @@ export class QueenLink {
       if (isBinary) return;
       let msgs: QueenToHive[];
       try {
-        msgs = decodeFrame(QueenToHive, data.toString(), 'queen→hive message');
+        msgs = decodePacket(QueenToHive, data.toString(), 'queen→hive message');
       } catch (e) {
         this.log.warn((e as Error).message);
         return;
@@ -65,7 +65,7 @@ export class QueenLink {
     return this.#ws?.readyState === WebSocket.OPEN;
   }
 
-  /** Queue a message for this turn's frame; false when not connected (the caller keeps it). */
+  /** Queue a message for this turn's packet; false when not connected (the caller keeps it). */
   send(msg: HiveToQueen): boolean {
     if (!this.open) return false;
     this.#out.push(msg);

@@ -6,7 +6,7 @@ import { ApiaryError, type ColonyView, type TemperatureView } from '@apiary/prot
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
 import { HiveRegistry } from './hives/hive-registry.js';
-import { HIVE_MAX_FRAME_BYTES } from './hives/frame-limit.js';
+import { HIVE_MAX_PACKET_BYTES } from './hives/packet-limit.js';
 import { FrameCatalog } from './frames/catalog.js';
 import { FrameVacuum } from './frames/vacuum.js';
 import { DataRoot } from './frames/data-root.js';
@@ -213,7 +213,7 @@ export class Queen {
       },
       this.log,
       // Results arrive on this socket: room for large ones (each capped by its bee at MAX_RESULT_BYTES).
-      HIVE_MAX_FRAME_BYTES,
+      HIVE_MAX_PACKET_BYTES,
     );
     if (this.cfg.localHive) {
       const mode = { ephemeral: this.cfg.ephemeral, pidFile: this.cfg.ephemeral ? undefined : this.paths.hivePidFile };

@@ -10,7 +10,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
   throw new ApiaryError('BAD_REQUEST', `invalid ${what}${where}: ${issue?.message ?? 'does not match schema'}`);
 }
 
-/** Decode a JSON text frame and validate it. */
+/** Decode one JSON message and validate it. */
 export function decode<S extends z.ZodType>(schema: S, text: string, what: string): z.infer<S> {
   let value: unknown;
   try {
@@ -21,14 +21,17 @@ export function decode<S extends z.ZodType>(schema: S, text: string, what: strin
   return validate(schema, value, what);
 }
 
-/** Most messages one WebSocket frame may carry (a frame is one message or an array of them). */
-export const MAX_MESSAGES_PER_FRAME = 10_000;
+/**
+ * Most messages one packet may carry. A packet is one WebSocket text message between queen and hive:
+ * one protocol message or an array of them ("frame" is kept for data frames).
+ */
+export const MAX_MESSAGES_PER_PACKET = 10_000;
 
 /**
- * Decode a WebSocket text frame: one message, or an array of messages sent together. Batching
- * frames cut the per-message syscalls and wakeups that dominated the queen↔hive hot path.
+ * Decode a packet: one message, or an array of messages sent together. Batching messages into
+ * packets cut the per-message syscalls and wakeups that dominated the queen↔hive hot path.
  */
-export function decodeFrame<S extends z.ZodType>(schema: S, text: string, what: string): z.infer<S>[] {
+export function decodePacket<S extends z.ZodType>(schema: S, text: string, what: string): z.infer<S>[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -36,24 +39,24 @@ export function decodeFrame<S extends z.ZodType>(schema: S, text: string, what: 
     throw new ApiaryError('BAD_REQUEST', `invalid ${what}: not JSON`);
   }
   if (!Array.isArray(value)) return [validate(schema, value, what)];
-  if (value.length === 0 || value.length > MAX_MESSAGES_PER_FRAME) {
-    throw new ApiaryError('BAD_REQUEST', `invalid ${what}: a batch holds 1 to ${MAX_MESSAGES_PER_FRAME} messages`);
+  if (value.length === 0 || value.length > MAX_MESSAGES_PER_PACKET) {
+    throw new ApiaryError('BAD_REQUEST', `invalid ${what}: a batch holds 1 to ${MAX_MESSAGES_PER_PACKET} messages`);
   }
   return value.map((v) => validate(schema, v, what));
 }
 
 /**
- * Collects the messages of one event-loop turn and writes them as one frame on the next turn
- * (`intervalMs` > 0 spaces frames further apart). Measured: a 2 ms interval cut frames but, with only
+ * Collects the messages of one event-loop turn and writes them as one packet on the next turn
+ * (`intervalMs` > 0 spaces packets further apart). Measured: a 2 ms interval cut packets but, with only
  * two tasks in flight per bee, the added latency cost far more throughput than it saved; 0 it is.
  */
-export class FrameBatcher<M> {
+export class PacketBatcher<M> {
   #queue: M[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   #lastFlush = 0;
 
   constructor(
-    private readonly write: (frame: string) => boolean,
+    private readonly write: (packet: string) => boolean,
     private readonly intervalMs = 0,
   ) {}
 
@@ -72,8 +75,8 @@ export class FrameBatcher<M> {
     }
     if (this.#queue.length === 0) return;
     const batch = this.#queue;
-    const frame = JSON.stringify(batch.length === 1 ? batch[0] : batch);
-    if (this.write(frame)) this.#queue = [];
+    const packet = JSON.stringify(batch.length === 1 ? batch[0] : batch);
+    if (this.write(packet)) this.#queue = [];
     this.#lastFlush = Date.now();
   }
 

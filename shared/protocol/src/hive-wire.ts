@@ -5,8 +5,8 @@ import { WireErrorSchema } from './wire-error.js';
 import { OutputStream } from './task-output.js';
 
 /*
- * Hive ↔ queen: one WebSocket opened by the hive, JSON text frames, each one message or an array of
- * messages (see FrameBatcher). Every message is validated against these unions on arrival.
+ * Hive ↔ queen: one WebSocket opened by the hive, JSON text packets, each one message or an array of
+ * messages (see PacketBatcher). Every message is validated against these unions on arrival.
  */
 
 /**

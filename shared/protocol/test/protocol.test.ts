@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ApiaryError, decode, decodeFrame, FrameBatcher, HiveToQueen, QueenToHive, toWireError } from '../src/index.js';
+import { ApiaryError, decode, decodePacket, PacketBatcher, HiveToQueen, QueenToHive, toWireError } from '../src/index.js';
 
 describe('protocol codec', () => {
   it('decodes a valid heartbeat', () => {
@@ -32,24 +32,24 @@ describe('protocol codec', () => {
     expect(toWireError({ code: 'NOT_A_CODE', message: 'm' })).toEqual({ code: 'INTERNAL', message: 'm' });
   });
 
-  it('a frame carries one message or a batch; a batch is validated message by message', async () => {
+  it('a packet carries one message or a batch; a batch is validated message by message', async () => {
     const hb = { type: 'heartbeat', at: 1, bees: [], queued: 0, loadAvg: 0, freeMemoryBytes: 1 };
-    expect(decodeFrame(HiveToQueen, JSON.stringify([hb, hb]), 'f')).toHaveLength(2);
-    expect(() => decodeFrame(HiveToQueen, JSON.stringify([hb, { type: 'bogus' }]), 'f')).toThrow(/invalid f/);
-    expect(() => decodeFrame(HiveToQueen, '[]', 'f')).toThrow(/1 to 10000 messages/);
-    const frames: string[] = [];
-    const b = new FrameBatcher<number>((f) => {
-      frames.push(f);
+    expect(decodePacket(HiveToQueen, JSON.stringify([hb, hb]), 'f')).toHaveLength(2);
+    expect(() => decodePacket(HiveToQueen, JSON.stringify([hb, { type: 'bogus' }]), 'f')).toThrow(/invalid f/);
+    expect(() => decodePacket(HiveToQueen, '[]', 'f')).toThrow(/1 to 10000 messages/);
+    const packets: string[] = [];
+    const b = new PacketBatcher<number>((f) => {
+      packets.push(f);
       return true;
     });
     b.push(1);
     b.push(2);
     b.push(3);
     await new Promise((r) => setImmediate(r));
-    expect(frames).toEqual(['[1,2,3]']);
+    expect(packets).toEqual(['[1,2,3]']);
     b.push(4);
     await new Promise((r) => setImmediate(r));
-    expect(frames).toEqual(['[1,2,3]', '4']);
+    expect(packets).toEqual(['[1,2,3]', '4']);
   });
 
   it("specs/openapi.json is generated from the queen's live routes (their protocol schemas) and up to date", () => {

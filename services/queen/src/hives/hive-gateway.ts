@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiaryError, CloseCodes, decodeFrame, HiveToQueen, type Hello } from '@apiary/protocol';
+import { ApiaryError, CloseCodes, decodePacket, HiveToQueen, type Hello } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import { tokenMatches } from '../tokens.js';
-import { HIVE_MAX_FRAME_BYTES, PRE_HELLO_MAX_FRAME_BYTES, setFrameLimit } from './frame-limit.js';
+import { HIVE_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, setPacketLimit } from './packet-limit.js';
 import { HELLO_CLOSE_GRACE_MS, HIVE_HELLO_TIMEOUT_MS, refuseUpgrade, upgradeRefusal } from './pre-auth.js';
 
 export const HIVE_PATH = '/v1/hive';
@@ -17,9 +17,9 @@ export interface GatewayHandlers {
 }
 
 /**
- * Where hives connect: a WebSocket endpoint on the queen's HTTP port. The first frame must be a
+ * Where hives connect: a WebSocket endpoint on the queen's HTTP port. The first packet must be a
  * `hello` with the join token within HIVE_HELLO_TIMEOUT_MS; anything else closes the socket
- * unregistered. Until that hello is accepted a frame may be at most PRE_HELLO_MAX_FRAME_BYTES (ws
+ * unregistered. Until that hello is accepted a packet may be at most PRE_HELLO_MAX_PACKET_BYTES (ws
  * closes a larger one with 1009 from its header, unread); after it, maxPayload. Upgrades with an
  * Origin header, or beyond MAX_PENDING_HIVE_SOCKETS unauthenticated ones, are refused (pre-auth.ts).
  */
@@ -33,7 +33,7 @@ export class HiveGateway {
     private readonly joinToken: string,
     private readonly handlers: GatewayHandlers,
     private readonly log: Logger,
-    private readonly maxPayload: number = HIVE_MAX_FRAME_BYTES,
+    private readonly maxPayload: number = HIVE_MAX_PACKET_BYTES,
   ) {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -63,7 +63,7 @@ export class HiveGateway {
   #accept(ws: WebSocket, req: IncomingMessage, release: () => void): void {
     const peer = req.socket.remoteAddress ?? '?';
     try {
-      setFrameLimit(ws, Math.min(PRE_HELLO_MAX_FRAME_BYTES, this.maxPayload));
+      setPacketLimit(ws, Math.min(PRE_HELLO_MAX_PACKET_BYTES, this.maxPayload));
     } catch (e) {
       this.log.error(`hive ${peer}: ${(e as Error).message}; refused`);
       ws.terminate();
@@ -78,8 +78,8 @@ export class HiveGateway {
     ws.on('message', (data, isBinary) => {
       let msgs: HiveToQueen[];
       try {
-        if (isBinary) throw new ApiaryError('BAD_REQUEST', 'binary frames are not part of the protocol');
-        msgs = decodeFrame(HiveToQueen, data.toString(), 'hive message');
+        if (isBinary) throw new ApiaryError('BAD_REQUEST', 'binary packets are not part of the protocol');
+        msgs = decodePacket(HiveToQueen, data.toString(), 'hive message');
       } catch (e) {
         this.log.warn(`hive ${peer}: ${(e as Error).message}`);
         ws.send(JSON.stringify({ type: 'error', error: (e as ApiaryError).toWire?.() ?? { code: 'BAD_REQUEST', message: String(e) } }));
@@ -105,7 +105,7 @@ export class HiveGateway {
           }
           hello = msg;
           release();
-          setFrameLimit(ws, this.maxPayload);
+          setPacketLimit(ws, this.maxPayload);
           continue;
         }
         if (msg.type !== 'hello') this.handlers.onMessage(ws, msg);
@@ -115,7 +115,7 @@ export class HiveGateway {
       clearTimeout(timer);
       if (hello) this.handlers.onClose(ws, code);
     });
-    // A frame over the limit (1009) lands here; before hello it is worth a warning: someone unauthenticated sent it.
+    // A packet over the limit (1009) lands here; before hello it is worth a warning: someone unauthenticated sent it.
     ws.on('error', (e) => (hello ? this.log.debug(`hive ${peer}: ${e.message}`) : this.log.warn(`hive ${peer} before hello: ${e.message}`)));
   }
 

@@ -1,13 +1,13 @@
 import type WebSocket from 'ws';
 import { beeCap } from './bee-cap.js';
-import { FrameBatcher, type BeeState, type BeeStatus, type HiveResources, type HiveView, type QueenToHive } from '@apiary/protocol';
+import { PacketBatcher, type BeeState, type BeeStatus, type HiveResources, type HiveView, type QueenToHive } from '@apiary/protocol';
 
 /** Tasks in flight per bee by default: one running and one queued behind it. */
 export const PIPELINE_DEPTH = 2;
 /**
  * Tasks in flight per bee while this hive's attempts are short (see SHORT_TASK_MS): for a task that
  * takes less than a queen↔hive round trip, two per bee leaves the bee idle waiting for the next
- * assign, and each frame and ledger commit carries only a task or two. Deeper, they batch.
+ * assign, and each packet and ledger commit carries only a task or two. Deeper, they batch.
  */
 export const SHORT_TASK_PIPELINE_DEPTH = 8;
 /** An attempt this short (the hive's moving average of reported run times) counts as short. */
@@ -30,7 +30,7 @@ export class HiveSession {
   /** taskId → attempt, for tasks assigned to this hive and not yet finished. */
   readonly inFlight = new Map<string, number>();
 
-  readonly #out: FrameBatcher<QueenToHive>;
+  readonly #out: PacketBatcher<QueenToHive>;
   /** Moving average of this hive's reported attempt run times; unknown (long) until the first result. */
   #avgRunMs = Number.POSITIVE_INFINITY;
 
@@ -39,9 +39,9 @@ export class HiveSession {
     readonly resources: HiveResources,
     private readonly ws: WebSocket,
   ) {
-    this.#out = new FrameBatcher((frame) => {
-      if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
-      return true; // a closed socket drops the frame: its tasks are re-dispatched as HIVE_LOST
+    this.#out = new PacketBatcher((packet) => {
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(packet);
+      return true; // a closed socket drops the packet: its tasks are re-dispatched as HIVE_LOST
     });
   }
 
@@ -83,12 +83,12 @@ export class HiveSession {
     if (b) Object.assign(b, { state, taskId: null, tasksRun: b.tasksRun + 1 });
   }
 
-  /** Queued and written with the rest of this turn's messages as one frame. */
+  /** Queued and written with the rest of this turn's messages as one packet. */
   send(msg: QueenToHive): void {
     this.#out.push(msg);
   }
 
-  /** Write what is queued now, as one frame (CommitThenSend does after its commit: no extra loop turn). */
+  /** Write what is queued now, as one packet (CommitThenSend does after its commit: no extra loop turn). */
   flush(): void {
     this.#out.flush();
   }
