@@ -11,8 +11,9 @@ import path from 'node:path';
 import { toWireError, type WireError } from '@apiary/protocol';
 import { CellCache } from './cell-cache.js';
 import { RecentResults, type ResultMessage } from './recent-results.js';
-import { httpBase, prepareRemote, seesDataRoot, type DataRoot, type RemoteJob } from './remote-data.js';
+import { httpBase, prepareRemote, seesDataRoot, type DataRootProbe, type RemoteJob } from './remote-data.js';
 import { prepareRemoteWrite, writesDir } from './remote-write.js';
+import { StartReports } from './start-reports.js';
 import { checkTaskPaths } from './task-paths.js';
 
 export type HiveState = 'starting' | 'connecting' | 'ready' | 'reconnecting' | 'stopping' | 'stopped';
@@ -43,8 +44,10 @@ export class Hive {
   #reconnects = 0;
   /** Results of a persistent hive: kept until the queen acknowledges them, resent after every welcome. */
   readonly #recent = new RecentResults();
+  /** Starts held back briefly: a tiny task's result implies its start (see StartReports). */
+  readonly #starts = new StartReports((m) => this.#link.send(m));
   #exitCode = 0;
-  #data: DataRoot | undefined;
+  #data: DataRootProbe | undefined;
   #cells: CellCache | null = null;
   readonly #remoteJobs = new Map<string, RemoteJob>();
   #stopped: Promise<number> | null = null;
@@ -152,6 +155,7 @@ export class Hive {
     // Messages of a frame that never went out: results are kept unacknowledged in #recent (and resent
     // after the next welcome); heartbeats and starts are stale by then.
     this.#link.takeUnsent();
+    this.#starts.drop();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
     if (this.sm.is('stopping', 'stopped')) return;
@@ -210,14 +214,15 @@ export class Hive {
   }
 
   #onStarted(job: Job, bee: number): void {
-    this.#link.send({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, token: job.token, bee, at: Date.now() });
+    if (!this.#link.open) return; // stale by the time a link is up again: the hello lists what runs
+    this.#starts.hold({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, token: job.token, bee, at: Date.now() });
   }
 
   /**
    * A hive that cannot see the queen's data root fetches the cells a task names into its cache
    * (see CellCache) and sends partials back; one that can reads them in place.
    */
-  #useDataRoot(data: DataRoot | undefined): void {
+  #useDataRoot(data: DataRootProbe | undefined): void {
     if (!data) return;
     this.#data = data;
     const remote = this.cfg.fetchCells === 'always' || (this.cfg.fetchCells === 'auto' && !seesDataRoot(data));
@@ -237,7 +242,7 @@ export class Hive {
     this.log.info("reading cells over HTTP (the queen's data root is not visible here)", { cache: cache.dir });
   }
 
-  async #submitRemote(job: Job, data: DataRoot, cache: CellCache): Promise<void> {
+  async #submitRemote(job: Job, data: DataRootProbe, cache: CellCache): Promise<void> {
     try {
       const r =
         job.spec.kind === 'write'
@@ -275,6 +280,7 @@ export class Hive {
   }
 
   #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
+    this.#starts.settle(job.taskId, job.attempt);
     const beeState = this.pool.chambers[bee]?.sm.state ?? 'exited';
     const ref = { taskId: job.taskId, attempt: job.attempt, token: job.token, bee, durationMs, beeState };
     const msg: ResultMessage = o.ok ? { type: 'task.succeeded', ...ref, value: o.value } : { type: 'task.failed', ...ref, error: o.error };
@@ -287,6 +293,7 @@ export class Hive {
       this.log.info('hive stopping', { graceMs });
       this.sm.to('stopping');
       await this.pool.stop(graceMs);
+      this.#starts.drop();
       if (this.#heartbeat) clearInterval(this.#heartbeat);
       this.#link.close(CloseCodes.SHUTDOWN, 'hive stopped');
       this.sm.to('stopped');

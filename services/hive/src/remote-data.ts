@@ -5,14 +5,18 @@ import type { FrameSqlTaskSpec, TaskValue } from '@apiary/protocol';
 import type { CellCache } from './cell-cache.js';
 import type { Job } from './chamber.js';
 
-export interface DataRoot {
+/**
+ * What the queen's `registered` says about its data root: the path and a probe file with known
+ * content (not the queen's DataRoot class, which owns the directory; this is only its address).
+ */
+export interface DataRootProbe {
   root: string;
   probe: string;
   probeContent: string;
 }
 
 /** Whether this hive sees the queen's data root (same machine, or a shared filesystem). */
-export function seesDataRoot(d: DataRoot): boolean {
+export function seesDataRoot(d: DataRootProbe): boolean {
   try {
     return readFileSync(d.probe, 'utf8') === d.probeContent;
   } catch {
@@ -38,7 +42,7 @@ export interface RemoteJob {
  * Replace the queen's paths with local ones: cells (and merge inputs) from the cache, fetched and
  * verified as needed; `into` written locally and sent back to the queen's path afterwards.
  */
-export async function prepareRemote(job: Job, data: DataRoot, cache: CellCache, outDir: string): Promise<RemoteJob> {
+export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCache, outDir: string): Promise<RemoteJob> {
   const spec = job.spec as FrameSqlTaskSpec;
   const rel = (p: string) => path.relative(data.root, p);
   const pinned: string[] = [];

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TaskValue, WriteTaskSpec } from '@apiary/protocol';
 import type { CellCache } from './cell-cache.js';
 import type { Job } from './chamber.js';
-import type { DataRoot } from './remote-data.js';
+import type { DataRootProbe } from './remote-data.js';
 
 /** `<cache-dir>/writes`: a remote write's inputs and cells while its task runs; emptied at start. */
 export function writesDir(cacheDir: string): string {
@@ -18,7 +18,7 @@ export function writesDir(cacheDir: string): string {
  * the upload went to, so a late upload of an earlier attempt can never be taken for this one's.
  * The version still commits only in the queen, all cells or none.
  */
-export async function prepareRemoteWrite(job: Job, data: DataRoot, cache: CellCache, cacheDir: string) {
+export async function prepareRemoteWrite(job: Job, data: DataRootProbe, cache: CellCache, cacheDir: string) {
   const spec = job.spec as WriteTaskSpec;
   const dir = path.join(writesDir(cacheDir), `${job.taskId}-${job.attempt}`);
   const release = () => rm(dir, { recursive: true, force: true });
