@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { intEnv, readRssBytes, round, sleep, toMiB } from '../lib.mjs';
 import { allIdle, noopSpec, startDaemon, teardownRow } from '../daemon-lib.mjs';
+import { smapsBreakdown, smapsGrowth } from '../smaps.mjs';
 
 export const name = 'footprint';
 export const description = 'idle PSS/RSS of queen, hive and 4 bees, fresh and after 100,000 tiny tasks';
@@ -36,7 +37,7 @@ function pssBytes(pid) {
 
 function snapshot(procs) {
   const out = {};
-  for (const [what, pid] of Object.entries(procs)) out[what] = { pss: pssBytes(pid), rss: readRssBytes(pid) };
+  for (const [what, pid] of Object.entries(procs)) out[what] = { pss: pssBytes(pid), rss: readRssBytes(pid), kinds: smapsBreakdown(pid) };
   return out;
 }
 
@@ -94,7 +95,8 @@ export async function run(ctx) {
         unit: 'MiB',
         baseline: toMiB(fresh[what].pss),
         ratio: fresh[what].pss ? round(after[what].pss / fresh[what].pss, 2) : undefined,
-        note: `RSS ${toMiB(after[what].rss)} MiB`,
+        // Which mappings grew (smaps.mjs): the heap of the main arena, anonymous maps (V8, other arenas)…
+        note: `RSS ${toMiB(after[what].rss)} MiB; grew: ${smapsGrowth(fresh[what].kinds, after[what].kinds)}`,
       });
     }
     rows.push({

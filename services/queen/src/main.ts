@@ -131,6 +131,8 @@ async function main(): Promise<number> {
   await queen.start();
   // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
   collectWhenIdle({
+    // Cached finished tasks and SQLite's page cache go first, so the collection takes them too.
+    onQuiet: () => ledger?.dropCache(),
     onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`),
   });
   const fingerprint = tls ? { fingerprint: tls.fingerprint } : {};

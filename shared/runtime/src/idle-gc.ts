@@ -21,6 +21,12 @@ export interface IdleGcOptions {
   quietCpu?: number;
   /** Worth a collection: heap used or committed grew by at least this since the last one (default 8 MiB). */
   growthBytes?: number;
+  /**
+   * Called at every quiet interval, before the heap is judged: a process drops its caches here (the
+   * queen's finished-task LRU, SQLite's page cache), so the collection that may follow takes them.
+   * Must be cheap when there is nothing to drop: a quiet process calls it every interval.
+   */
+  onQuiet?: () => void;
   /** Told after each collection (to log it). */
   onCollect?: (e: { heapBefore: number; heapAfter: number; ms: number }) => void;
 }
@@ -42,8 +48,10 @@ export function collectWhenIdle(o: IdleGcOptions = {}): { stop(): void } {
     const busy = (used.user + used.system) / 1000 / Math.max(1, performance.now() - at);
     cpu = process.cpuUsage();
     at = performance.now();
+    if (running || busy >= quiet) return;
+    o.onQuiet?.();
     const m = process.memoryUsage();
-    if (running || busy >= quiet || (m.heapUsed - after.heapUsed < growth && m.heapTotal - after.heapTotal < growth)) return;
+    if (m.heapUsed - after.heapUsed < growth && m.heapTotal - after.heapTotal < growth) return;
     running = true;
     const t0 = performance.now();
     collect(() => {

@@ -44,4 +44,22 @@ describe('collectWhenIdle', () => {
       gc.stop();
     }
   });
+
+  it('calls onQuiet at each quiet interval, before judging the heap, and never while the process is busy', async () => {
+    let quietCalls = 0;
+    const quiet = collectWhenIdle({ checkMs: CHECK_MS, onQuiet: () => quietCalls++ });
+    // quietCpu 0: no interval is ever quiet (any CPU use is >= 0), so the hook must never run.
+    let busyCalls = 0;
+    const busy = collectWhenIdle({ checkMs: CHECK_MS, quietCpu: 0, onQuiet: () => busyCalls++ });
+    try {
+      const deadline = Date.now() + WAIT_MS;
+      // Called with no heap growth at all: dropping caches does not wait for a collection to be due.
+      while (quietCalls < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, CHECK_MS));
+      expect(quietCalls).toBeGreaterThanOrEqual(2);
+      expect(busyCalls).toBe(0);
+    } finally {
+      quiet.stop();
+      busy.stop();
+    }
+  });
 });

@@ -42,6 +42,10 @@ export class Lru {
     this.#bytes -= e.bytes;
   }
 
+  get size(): number {
+    return this.#map.size;
+  }
+
   clear(): void {
     this.#map.clear();
     this.#bytes = 0;

@@ -1,0 +1,62 @@
+// Where a process's memory is: PSS from /proc/PID/smaps grouped by kind of mapping, so a footprint
+// that grew after load can be attributed (issue 14) instead of guessed at.
+//
+//   heap      [heap]: glibc's main arena (brk), i.e. small native allocations of the main thread
+//   anon      anonymous mmaps: V8's heap spaces and code space, glibc's other arenas and big
+//             (> mmap threshold) allocations, native libraries' own pools (SQLite, DuckDB, libuv)
+//   duckdb    file pages of the DuckDB binding (.node): large, and present only once it was loaded
+//   sqlite    file pages of better-sqlite3's binding
+//   node      file pages of the node binary itself
+//   libs      other file-backed mappings (libc, libstdc++, ICU data…)
+//   stack     [stack] and thread stacks
+//
+// The same readings as smaps_rollup, split; a process gone (or a kernel without smaps) reads null.
+
+import { readFileSync } from 'node:fs';
+
+export const SMAPS_KINDS = ['heap', 'anon', 'duckdb', 'sqlite', 'node', 'libs', 'stack'];
+
+function kindOf(name) {
+  if (name === '[heap]') return 'heap';
+  if (name === '[stack]' || name.startsWith('[stack:')) return 'stack';
+  if (name === '' || name.startsWith('[anon')) return 'anon';
+  if (name.startsWith('[')) return 'libs'; // [vdso], [vvar]…: tiny
+  if (/duckdb/i.test(name)) return 'duckdb';
+  if (/better_sqlite3|better-sqlite3/.test(name)) return 'sqlite';
+  if (name === process.execPath || /\/node$/.test(name)) return 'node';
+  return 'libs';
+}
+
+/** PSS in bytes per kind (see the table above); null when the process is gone. */
+export function smapsBreakdown(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const out = Object.fromEntries(SMAPS_KINDS.map((k) => [k, 0]));
+  let kind = 'anon';
+  for (const line of text.split('\n')) {
+    // A mapping header: "start-end perms offset dev inode [name]".
+    const h = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (h) {
+      kind = kindOf(h[1].trim());
+      continue;
+    }
+    const p = /^Pss:\s+(\d+) kB/.exec(line);
+    if (p) out[kind] += Number(p[1]) * 1024;
+  }
+  return out;
+}
+
+/** "heap +3.1, anon +9.8 …" MiB: the kinds that changed by at least 0.5 MiB between two breakdowns. */
+export function smapsGrowth(before, after) {
+  if (!before || !after) return 'n/a';
+  const parts = [];
+  for (const k of SMAPS_KINDS) {
+    const d = (after[k] - before[k]) / 1048576;
+    if (Math.abs(d) >= 0.5) parts.push(`${k} ${d > 0 ? '+' : ''}${d.toFixed(1)}`);
+  }
+  return parts.length > 0 ? `${parts.join(', ')} MiB` : 'no kind changed by 0.5 MiB';
+}
