@@ -94,12 +94,12 @@ export class HiveRegistry {
       case 'task.succeeded':
         s.beeDone(msg.bee, msg.beeState);
         s.noteRunTime(msg.durationMs);
-        sched.onSucceeded(s, msg, msg.value, msg.durationMs);
+        sched.onSucceeded(s, msg, msg.value, msg.durationMs, msg.bee);
         return;
       case 'task.failed':
         s.beeDone(msg.bee, msg.beeState);
         if (msg.bee >= 0) s.noteRunTime(msg.durationMs); // bee -1: refused before any bee ran it
-        sched.onFailed(s, msg, msg.error, msg.durationMs);
+        sched.onFailed(s, msg, msg.error, msg.durationMs, msg.bee);
         return;
     }
   }

@@ -147,10 +147,23 @@ export class Scheduler {
     this.#deadlines.started(ref.taskId, ref.attempt);
   }
 
-  onSucceeded(hive: HiveSession, ref: AttemptRef, value: TaskValue, durationMs: number): void {
+  /**
+   * A result with no start report before it (the hive holds starts back briefly, see its
+   * StartReports) implies the start: the bee it names ran the attempt for durationMs until now.
+   */
+  #impliedStart(hive: HiveSession, t: TaskRecord, ref: AttemptRef, bee: number, durationMs: number): void {
+    const a = t.attempts[ref.attempt - 1]!;
+    if (a.bee >= 0 || bee < 0) return;
+    a.bee = bee;
+    a.startedAt = Date.now() - durationMs;
+    a.hive = hive.id;
+  }
+
+  onSucceeded(hive: HiveSession, ref: AttemptRef, value: TaskValue, durationMs: number, bee = -1): void {
     const t = this.#fenced(hive, ref, 'task.succeeded');
     if (!t) return;
     hive.inFlight.delete(ref.taskId);
+    this.#impliedStart(hive, t, ref, bee, durationMs);
     t.attempts[ref.attempt - 1]!.durationMs = durationMs;
     this.observer.attemptEnded('OK');
     this.#finish(t, 'succeeded', value, null);
@@ -158,12 +171,14 @@ export class Scheduler {
     this.pump();
   }
 
-  onFailed(hive: HiveSession, ref: AttemptRef, error: WireError, durationMs: number): void {
-    if (!this.#fenced(hive, ref, 'task.failed')) return;
+  onFailed(hive: HiveSession, ref: AttemptRef, error: WireError, durationMs: number, bee = -1): void {
+    const t = this.#fenced(hive, ref, 'task.failed');
+    if (!t) return;
     hive.inFlight.delete(ref.taskId);
     // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run
     // (unacknowledged: the hive does not keep cancellations for resending).
     if (this.#draining && error.code === 'TASK_CANCELLED') return;
+    this.#impliedStart(hive, t, ref, bee, durationMs);
     this.#attemptFailed(ref.taskId, ref.attempt, error, durationMs);
     this.#ack(hive, ref);
     this.pump();
