@@ -1,4 +1,4 @@
-import { parseCluster } from '@apiary/config';
+import { parseCluster } from '../src/cluster/file/index.js';
 import { describe, expect, it } from 'vitest';
 import { hivePort, hostSpecs } from '../src/cluster/hosts.js';
 

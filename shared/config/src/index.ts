@@ -6,5 +6,4 @@ export * from './queen-config.js';
 export * from './secrets.js';
 export * from './daemon-state.js';
 export * from './liveness.js';
-export * from './cluster.js';
 export * from './tls-pin.js';

@@ -1,4 +1,5 @@
-import { daemonPaths, loadClusterFile, newToken, readDaemonState, type ClusterConfig } from '@apiary/config';
+import { daemonPaths, newToken, readDaemonState } from '@apiary/config';
+import { loadClusterFile, type ClusterConfig } from './file/index.js';
 import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import type { ColonyFlags } from '../args.js';
 import { QueenClient } from '../client.js';

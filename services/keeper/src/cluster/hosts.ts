@@ -1,4 +1,4 @@
-import type { ClusterConfig, ClusterHost } from '@apiary/config';
+import type { ClusterConfig, ClusterHost } from './file/index.js';
 import { ApiaryError } from '@apiary/protocol';
 import type { HostSpec } from './provision.js';
 

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ApiaryError } from '@apiary/protocol';
-import { shellQuote } from '@apiary/config';
+import { shellQuote } from './shell.js';
 import { STAGING, type HostPart, type InstallArchive } from './archive.js';
 import { remotePaths, startDetachedScript, stopScript, type RemoteLayout } from './remote-hive.js';
 import type { Ssh } from './ssh.js';

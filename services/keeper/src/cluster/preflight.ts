@@ -1,5 +1,5 @@
 import { ApiaryError } from '@apiary/protocol';
-import { shellQuoteRemotePath } from '@apiary/config';
+import { shellQuoteRemotePath } from './shell.js';
 import { NAMES, pidOfHive } from './remote-hive.js';
 import type { Ssh } from './ssh.js';
 

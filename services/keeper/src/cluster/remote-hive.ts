@@ -1,5 +1,5 @@
 import type { ClientChannel } from 'ssh2';
-import { remoteCommand, shellQuote } from '@apiary/config';
+import { remoteCommand, shellQuote } from './shell.js';
 import type { Ssh } from './ssh.js';
 
 /** Where a hive's files sit on its host (paths already ~-expanded). */

@@ -1,4 +1,4 @@
-import { shellQuote } from '@apiary/config';
+import { shellQuote } from './shell.js';
 import { toWireError, type WireError } from '@apiary/protocol';
 import type { QueenClient } from '../client.js';
 import { expandHome } from './preflight.js';

@@ -1,4 +1,6 @@
-import { loadClusterFile, parseDuration, shellQuote, type ClusterConfig } from '@apiary/config';
+import { parseDuration } from '@apiary/config';
+import { loadClusterFile, type ClusterConfig } from '../cluster/file/index.js';
+import { shellQuote } from '../cluster/shell.js';
 import { onShutdownSignal } from '@apiary/runtime';
 import type { ApiaryError } from '@apiary/protocol';
 import { parse } from '../args.js';

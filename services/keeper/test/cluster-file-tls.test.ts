@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCluster } from '../src/index.js';
+import { parseCluster } from '../src/cluster/file/index.js';
 
 const base = '/work/cluster-dir';
 const file = (queenExtra: string) => `cluster: t

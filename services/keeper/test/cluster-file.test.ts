@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiaryError } from '@apiary/protocol';
-import { CLUSTER_HOST_DEFAULTS, loadClusterFile, parseCluster, type ClusterFileIssue } from '../src/index.js';
+import { CLUSTER_HOST_DEFAULTS, loadClusterFile, parseCluster, type ClusterFileIssue } from '../src/cluster/file/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-cluster-'));

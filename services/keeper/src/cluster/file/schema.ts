@@ -1,12 +1,11 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { parseDuration, parseSize, formatBytes } from './units.js';
-import { MIN_MEMORY_PER_BEE } from './hive-config.js';
+import { formatBytes, MIN_MEMORY_PER_BEE, parseDuration, parseSize } from '@apiary/config';
 
 /*
  * The schema of a cluster file (`keeper cluster up [cluster.yaml]`), field by field, with the
  * rules that keep values which later reach a remote shell free of anything a shell interprets.
- * Every message is the "expected …" half of an error; cluster.ts adds the file, line, field
+ * Every message is the "expected …" half of an error; parse.ts adds the file, line, field
  * path and the value that was found.
  */
 

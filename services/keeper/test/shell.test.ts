@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { remoteCommand, sftpRemotePath, shellQuote, shellQuoteRemotePath } from '../src/index.js';
+import { remoteCommand, sftpRemotePath, shellQuote, shellQuoteRemotePath } from '../src/cluster/shell.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-shell-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
