@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { apiaryHome } from '@apiary/config';
 import { QUEEN_MAIN } from '@apiary/queen/entry';
 import { ApiaryError, type ColonyView } from '@apiary/protocol';
-import { isAlive, killTree, waitForExit } from '@apiary/runtime';
+import { isAlive, stopProcess } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
 import { pinQueen } from './tls-pins.js';
@@ -162,10 +162,8 @@ export class EphemeralColony implements Colony {
   async #stop(): Promise<void> {
     const pid = this.proc.pid;
     if (pid && isAlive(pid)) {
-      this.proc.kill('SIGTERM');
-      const gone = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), this.graceMs + 2000))]);
-      if (!gone) killTree(pid, 'SIGKILL');
-      await waitForExit([pid], 2000);
+      // The queen's own grace for its hive, plus 2 s for it to exit after the cascade.
+      await stopProcess(pid, { graceMs: this.graceMs + 2000 });
     }
     await rm(this.runDir, { recursive: true, force: true });
     await rmdir(path.dirname(this.runDir)).catch(() => undefined); // only if no other run is using it
