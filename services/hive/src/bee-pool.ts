@@ -18,6 +18,9 @@ export interface PoolEvents {
   output?(job: Job, chunks: OutputChunk[], cut: number): void;
 }
 
+/** A chamber whose bee was never forked (on demand, until work needs it). */
+const dormant = (c: Chamber) => c.restarts < 0 && c.sm.is('exited');
+
 /** Delay before re-forking a bee that keeps dying without running a task, so a broken setup does not spin. */
 const RESPAWN_BACKOFF_MS = 1000;
 
@@ -65,9 +68,16 @@ export class BeePool {
   async #start(): Promise<void> {
     await mkdir(path.join(this.cfg.cacheDir, 'scratch'), { recursive: true });
     this.#monitor = setInterval(() => void this.#poll(), this.cfg.memoryPollMs);
-    const [first, ...rest] = this.chambers;
-    if (first?.sm.is('exited')) await this.#startBee(first); // on demand, a job may have woken it already
-    if (!this.onDemand) await Promise.all(rest.map((c) => this.#startBee(c)));
+    const [first] = this.chambers;
+    // Only bees not forked yet: on demand, a job (or startAll) may have forked some already.
+    if (first && dormant(first)) await this.#startBee(first);
+    if (!this.onDemand) await Promise.all(this.chambers.filter(dormant).map((c) => this.#startBee(c)));
+  }
+
+  /** Fork every bee not forked yet, and stop forking on demand (a command that wants them all now). */
+  startAll(): void {
+    this.onDemand = false;
+    for (const c of this.chambers.filter(dormant)) void this.#startBee(c);
   }
 
   /** On demand: one more bee for each waiting job that no starting bee will take. */
@@ -76,7 +86,7 @@ export class BeePool {
     for (const c of this.chambers) {
       if (want <= 0) return;
       // Never started (a bee that died is respawned by #onBeeExit as ever).
-      if (c.restarts < 0 && c.sm.is('exited')) {
+      if (dormant(c)) {
         want--;
         void this.#startBee(c);
       }

@@ -15,23 +15,57 @@ const STOP_MARGIN_MS = 2500;
 export class InProcessHive {
   #hive: Hive | null = null;
   #stopping = false;
+  #onGone: (why: string) => void = () => undefined;
 
   constructor(
     private readonly opts: Omit<HiveOptions, 'queenUrl' | 'joinToken' | 'ephemeral' | 'queenFingerprint'>,
     private readonly log: Logger,
-    private readonly onGone: (why: string) => void,
+    /** Fork bees as the work needs them (BeePool.onDemand) rather than all at start. */
+    private readonly beesOnDemand = false,
   ) {}
 
-  start(queenWs: string, joinToken: string, fingerprint?: string): void {
+  /** This hive as the queen's local hive (its `localHive` dependency): a loss is reported to it. */
+  attach(onGone: (why: string) => void): this {
+    this.#onGone = onGone;
+    return this;
+  }
+
+  /**
+   * Fork the bees now, before the queen that will use this hive is even loaded: they boot while the
+   * host starts its queen. queenWs is where that queen will listen; start() then only connects.
+   */
+  prestart(queenWs: string, joinToken: string): void {
+    const hive = this.#make(queenWs, joinToken);
+    hive.pool.start().catch((e: Error) => this.log.error(`the in-process hive's bees did not start: ${e.message}`));
+  }
+
+  #make(queenWs: string, joinToken: string, fingerprint?: string): Hive {
     const cfg = resolveHiveConfig({ ...this.opts, queenUrl: queenWs, joinToken, ephemeral: true, queenFingerprint: fingerprint });
     const hive = new Hive(cfg, this.log);
+    hive.pool.onDemand = this.beesOnDemand;
     this.#hive = hive;
+    return hive;
+  }
+
+  start(queenWs: string, joinToken: string, fingerprint?: string): void {
+    const hive = this.#hive ?? this.#make(queenWs, joinToken, fingerprint);
+    if (hive.cfg.queenUrl !== queenWs || hive.cfg.joinToken !== joinToken) {
+      // prestart() was told another address than the queen listens at: a bug in the host, said loudly.
+      this.log.error(`the in-process hive was prestarted for ${hive.cfg.queenUrl}, but its queen is at ${queenWs}`);
+      void hive.stop(0).then(() => this.#onGone('the in-process hive was started for another queen'));
+      return;
+    }
     // An ephemeral hive stops by itself when its queen link closes; before the queen asked, that is a loss.
-    void hive.done.then((code) => this.#stopping || this.onGone(`the in-process hive stopped (code ${code})`));
+    void hive.done.then((code) => this.#stopping || this.#onGone(`the in-process hive stopped (code ${code})`));
     hive.start().catch((e: Error) => {
       this.log.error(`the in-process hive did not start: ${e.message}`);
       void hive.stop(0);
     });
+  }
+
+  /** Fork every bee not forked yet (bees on demand): for a command that wants them all now. */
+  startAllBees(): void {
+    this.#hive?.pool.startAll();
   }
 
   /** The hive runs in this very process. */

@@ -3,13 +3,15 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { apiaryHome, daemonPaths, resolveQueenConfig } from '@apiary/config';
 import { InProcessHive } from '@apiary/hive';
-import { Queen } from '@apiary/queen';
+import type { Queen } from '@apiary/queen';
 import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import { createLogger } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
 import type { Colony } from './colony.js';
 import { READY_TIMEOUT_MS, sweepStaleRunDirs, waitForIdleBees } from './ephemeral.js';
+import { holdLoopbackPort } from './loopback-port.js';
+import { traceStart } from './start-trace.js';
 
 const LOG_TAIL_LINES = 40;
 /**
@@ -19,6 +21,10 @@ const LOG_TAIL_LINES = 40;
  * lost apart from its queen anyway: a closed link is handled at once, and a hung loop hangs both.
  */
 const HOSTED_HIVE_TIMEOUT_MS = 600_000;
+/** The queen's hive WebSocket path (HIVE_PATH in queen/hives/hive-gateway.ts; the hive checks it at start). */
+const HIVE_WS_PATH = '/v1/hive';
+/** Another process may take the port between our hold and the queen's listen: rare, so a few tries. */
+const PORT_ATTEMPTS = 3;
 
 /**
  * A colony that lives for one keeper command, hosted in the keeper's own process: the queen (HTTP on
@@ -26,6 +32,9 @@ const HOSTED_HIVE_TIMEOUT_MS = 600_000;
  * sealed in their chambers as always. One Node start-up instead of three before the first bee.
  * The keeper still talks to its queen over HTTP (same client, same answers as with any queen), and the
  * hive to the queen over a loopback WebSocket (same wire as a hive process): behaviour is unchanged.
+ * Start order: the hive forks its first bee before the queen's code is even loaded (its port is
+ * chosen first), so the bee boots while the queen loads and starts. Without --bees, bees are forked
+ * as work waits for them (a lone task or statement forks one); --bees N forks all N at start.
  * Lifecycle: stop() runs the queen's cascade (hive told to stop, bees get the grace, then killed);
  * if the keeper is SIGKILLed, each bee sees its IPC channel close (and its ppid change) and kills its
  * own group. The run dir (hive cache, scratch, frame cells) is removed on stop, or by the next keeper.
@@ -36,8 +45,8 @@ export class LocalColony implements Colony {
   client: QueenClient;
 
   private constructor(
-    readonly queen: Queen,
-    readonly hive: () => InProcessHive | null,
+    readonly queen: Queen | null,
+    readonly hive: InProcessHive,
     readonly runDir: string,
     clientToken: string,
     /** The queen's and hive's last log lines, for error messages. */
@@ -47,11 +56,9 @@ export class LocalColony implements Colony {
   }
 
   static async start(flags: ColonyFlags): Promise<LocalColony> {
+    traceStart('hive code loaded');
     const home = apiaryHome();
     await sweepStaleRunDirs(path.join(home, 'run'));
-    const runDir = path.join(home, 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    const clientToken = randomBytes(24).toString('base64url');
     // The queen's and hive's log: kept for error messages, shown live with --verbose (as their stderr was).
     if (flags.verbose && process.env.APIARY_LOG_LEVEL === undefined) process.env.APIARY_LOG_LEVEL = 'debug';
     const tail: string[] = [];
@@ -60,7 +67,18 @@ export class LocalColony implements Colony {
       if (tail.length > LOG_TAIL_LINES) tail.splice(0, tail.length - LOG_TAIL_LINES);
       if (flags.verbose) process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
     };
-    const log = createLogger(`queen[${process.pid}]`, write);
+    for (let attempt = 1; ; attempt++) {
+      const colony = await LocalColony.#start(flags, home, tail, write);
+      if (colony !== 'port taken') return colony;
+      if (attempt >= PORT_ATTEMPTS) throw new ApiaryError('QUEEN_START_FAILED', `the queen did not start: its loopback port was taken ${attempt} times`);
+    }
+  }
+
+  static async #start(flags: ColonyFlags, home: string, tail: string[], write: (text: string) => void): Promise<LocalColony | 'port taken'> {
+    const runDir = path.join(home, 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const clientToken = randomBytes(24).toString('base64url');
+    const joinToken = randomBytes(24).toString('base64url');
     const graceMs = flags.graceMs ?? 5000;
     const localHive = {
       bees: flags.bees,
@@ -69,43 +87,63 @@ export class LocalColony implements Colony {
       graceMs,
       cacheDir: path.join(runDir, 'cache'),
     };
-    const cfg = resolveQueenConfig({
-      home: daemonPaths(home).home,
-      host: '127.0.0.1',
-      port: 0,
-      ephemeral: true,
-      clientToken,
-      joinToken: randomBytes(24).toString('base64url'),
-      localHive,
-      graceMs,
-      hiveTimeoutMs: HOSTED_HIVE_TIMEOUT_MS,
-    });
-    let hive: InProcessHive | null = null;
-    const queen = new Queen(cfg, log, {
-      localHive: (onGone) => (hive = new InProcessHive(localHive, createLogger(`hive[${process.pid}]`, write), onGone)),
-    });
-    const colony = new LocalColony(queen, () => hive, runDir, clientToken, tail);
+    // Held (bound) until the queen is about to listen on it, so nobody else takes it meanwhile.
+    const port = await holdLoopbackPort();
+    // Without --bees, bees are forked as work waits for them: a lone task or statement forks one.
+    const hive = new InProcessHive(localHive, createLogger(`hive[${process.pid}]`, write), flags.bees === undefined);
+    let colony = new LocalColony(null, hive, runDir, clientToken, tail);
     try {
+      hive.prestart(`ws://127.0.0.1:${port.port}${HIVE_WS_PATH}`, joinToken);
+      traceStart('first bee forking');
+      // Loaded on use, after the bees are on their way: the queen's code (fastify) is most of the load.
+      const { Queen } = await import('@apiary/queen');
+      traceStart('queen code loaded');
+      const cfg = resolveQueenConfig({
+        home: daemonPaths(home).home,
+        host: '127.0.0.1',
+        port: port.port,
+        ephemeral: true,
+        clientToken,
+        joinToken,
+        localHive,
+        graceMs,
+        hiveTimeoutMs: HOSTED_HIVE_TIMEOUT_MS,
+      });
+      const queen = new Queen(cfg, createLogger(`queen[${process.pid}]`, write), { localHive: (onGone) => hive.attach(onGone) });
+      colony = new LocalColony(queen, hive, runDir, clientToken, tail);
+      await queen.app.ready(); // routes compiled first: the port is let go only right before the listen
+      traceStart('queen built');
+      await port.release();
       await queen.start();
+      traceStart('queen listening, hive connecting');
+      colony.client = new QueenClient(queen.url, clientToken);
+      return colony;
     } catch (e) {
+      await port.release();
       await colony.stop();
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') return 'port taken';
       const why = e instanceof ApiaryError ? `${e.code}: ${e.message}` : (e as Error).message;
       throw new ApiaryError('QUEEN_START_FAILED', `the queen did not start: ${why}\n${tail.slice(-10).join('\n')}`);
     }
-    colony.client = new QueenClient(queen.url, clientToken);
-    return colony;
   }
 
+  /** The hive joined and its bees are idle; bees forked on demand are all forked first (keeper demo reports each). */
   waitForBees(timeoutMs = READY_TIMEOUT_MS): Promise<ColonyView> {
+    this.hive.startAllBees();
     return waitForIdleBees(this.client, timeoutMs, () => this.logTail);
   }
 
   /** Once: on Ctrl-C both the interrupt and the command's own cleanup call it. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.queen.stop();
+      traceStart('stopping');
+      await this.queen?.stop();
+      // A queen that failed before it took its hive never stops it: its bees go here (else a no-op).
+      await this.hive.stop(0);
+      traceStart('queen, hive and bees stopped');
       await rm(this.runDir, { recursive: true, force: true });
       await rmdir(path.dirname(this.runDir)).catch(() => undefined); // only if no other run is using it
+      traceStart('run dir removed');
     })();
     return this.#stopping;
   }

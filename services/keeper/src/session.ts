@@ -5,6 +5,7 @@ import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { TaskFailedError } from './errors.js';
+import { traceStart } from './start-trace.js';
 
 /**
  * One keeper command's hold on a colony: a running queen if one is found (used, never stopped), else
@@ -25,6 +26,7 @@ export class Session {
   private constructor(readonly colony: Colony) {}
 
   static async open(flags: ColonyFlags): Promise<Session> {
+    traceStart('command parsed');
     let session: Session | null = null;
     let pending: NodeJS.Signals | null = null;
     onShutdownSignal((sig) => {
@@ -89,6 +91,7 @@ export class Session {
   }
 
   close(): Promise<void> {
+    traceStart('result printed');
     return this.colony.stop();
   }
 }
