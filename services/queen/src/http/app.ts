@@ -51,9 +51,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEventRoutes(app, deps);
   // Writes, uploads and queries that send x-apiary-request-id report here (GET /v1/progress/:id).
   const progress = new ProgressRegistry();
-  registerFrameRoutes(app, { ...deps, progress });
-  registerSqlRoutes(app, { ...deps, progress });
-  registerUploadRoutes(app, { ...deps, progress });
+  registerFrameRoutes(app, deps, progress);
+  registerSqlRoutes(app, deps, progress);
+  registerUploadRoutes(app, deps, progress);
   registerProgressRoutes(app, { progress });
   registerCellRoutes(app, deps);
   registerTokenRoutes(app, deps, (id) => sessions.endFor(id));

@@ -31,7 +31,7 @@ export const frameParams = part(FrameParams, { what: 'frame name', error: (p) =>
 const invalidName = described(WireErrorSchema, 'FRAME_NAME_INVALID');
 const notFound = described(WireErrorSchema, 'FRAME_NOT_FOUND');
 
-export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps & { progress: ProgressRegistry }): void {
+export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDeps, progress: ProgressRegistry): void {
   const { catalog, writer, vacuum, dataRoot } = deps.frames;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -53,7 +53,7 @@ export function registerFrameRoutes(fastify: FastifyInstance, deps: FrameRouteDe
     // The client hanging up cancels the write's tasks: no one would learn its version.
     const ac = new AbortController();
     reply.raw.once('close', () => reply.raw.writableFinished || ac.abort());
-    return writer.write(name, body, ac.signal, followRequest(deps.progress, req, reply, 'write', 'submit'));
+    return writer.write(name, body, ac.signal, followRequest(progress, req, reply, 'write', 'submit'));
   });
 
   const list = { summary: 'Frames: current version, versions, rows, cells, bytes', response: { 200: FrameList } };

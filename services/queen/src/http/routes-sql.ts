@@ -9,7 +9,11 @@ import type { ProgressRegistry } from '../progress/progress-registry.js';
 import { followRequest } from './routes-progress.js';
 
 /** POST /v1/sql: run SQL (over frames or not) and answer with its rows; ?explain only plans. */
-export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void; progress: ProgressRegistry }): void {
+export function registerSqlRoutes(
+  app: FastifyInstance,
+  deps: { queries: QueryRunner; frames: { dataRoot: string }; admit(): void },
+  registry: ProgressRegistry,
+): void {
   const schema = {
     summary: 'SQL, over frames or not: planned by the queen, run by bees (explain only plans; into writes a frame)',
     body: part(SqlRequest, 'sql request'),
@@ -33,7 +37,7 @@ export function registerSqlRoutes(app: FastifyInstance, deps: { queries: QueryRu
       intoMode: body.intoMode,
       sandboxOnly: !satisfies(req.principal?.scope ?? 'read', 'submit'),
       // Reading a query's progress needs what the query needed: submit when it writes a frame.
-      progress: followRequest(deps.progress, req, reply, 'query', body.into === undefined ? 'read' : 'submit'),
+      progress: followRequest(registry, req, reply, 'query', body.into === undefined ? 'read' : 'submit'),
     };
     // ndjson/csv stream the rows (result-stream.ts); explain and into answer with JSON whatever the format.
     const format = body.format ?? 'json';

@@ -21,7 +21,7 @@ const RAW_TYPES = ['application/octet-stream', 'text/csv', 'application/x-ndjson
  * PUT /v1/frames/:name/upload?format=csv|parquet|json[&mode][&partitionBy][&maxAttempts][&timeoutMs]: the body is the input
  * file itself, streamed to the data root, then written like any other write (one version).
  */
-export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { writer: FrameWriter; dataRoot: string }; progress: ProgressRegistry }): void {
+export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { writer: FrameWriter; dataRoot: string } }, registry: ProgressRegistry): void {
   app.register(async (scope) => {
     // Uploads stream to disk: no JSON parsing and none of the 10 MiB JSON body limit.
     scope.removeAllContentTypeParsers();
@@ -39,7 +39,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: { frames: { wri
       const { name } = req.params;
       const q = req.query;
       // Followed from the start: the keeper's line shows the upload's write once the bytes are in.
-      const progress = followRequest(deps.progress, req, reply, 'write', 'submit');
+      const progress = followRequest(registry, req, reply, 'write', 'submit');
       const dir = path.join(deps.frames.dataRoot, 'uploads', randomUUID());
       await mkdir(dir, { recursive: true });
       try {
