@@ -1,12 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLUSTER_HIVE_GRACE_MS, writeClusterFile } from './helpers/cluster-file.js';
-import { describeFakePis, FakePis, reapLeftovers, upTimeoutMs } from './helpers/fakepi.js';
-import { keeper } from './helpers/keeper.js';
-import { LOAD_MARGIN_MS } from './helpers/timing.js';
+import { beforeAll, expect, it } from 'vitest';
+import { writeClusterFile } from './helpers/cluster-file.js';
+import { useCluster } from './helpers/cluster-fixture.js';
+import { describeFakePis, FakePis, upTimeoutMs } from './helpers/fakepi.js';
 import { pidsWithHome } from './helpers/procs.js';
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -49,27 +47,24 @@ function toolsDir(root: string, name: string, oldNode: boolean): string {
   return dir;
 }
 
-/** beforeAll: 8 fake Pis made, then one `cluster up` (its keeper is given 120 s), plus a minute of slack. */
-const SETUP_BOUND_MS = upTimeoutMs(8) + 120_000 + 60_000;
-
-/** Hives a stopping queen told to stop exit within their grace; a loaded machine adds LOAD_MARGIN_MS. */
-const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + LOAD_MARGIN_MS;
+/** The fixture's setup: 8 fake Pis made (the bound `up` of 8 hosts allows). */
+const PIS_BOUND_MS = upTimeoutMs(8);
+/** beforeAll: one `cluster up` (its keeper is given 120 s), plus a minute of slack. */
+const UP_BOUND_MS = 120_000 + 60_000;
 
 describeFakePis('cluster up failures: a clear per-host error while the other hosts come up', () => {
-  let pis: FakePis | undefined;
-  let home: string | undefined;
-  let out = '';
-  let code: number | undefined;
-
-  beforeAll(async () => {
-    const tools = mkdtempSync(path.join(os.tmpdir(), 'apiary-tools-'));
-    try {
-      pis = await FakePis.create(8, { 5: toolsDir(tools, 'nonode', false), 6: toolsDir(tools, 'oldnode', true) });
-      home = mkdtempSync(path.join(os.tmpdir(), 'apiary-clfail-'));
+  const cl = useCluster({
+    hosts: 8,
+    homePrefix: 'apiary-clfail-',
+    what: 'the cluster failure tests',
+    setupTimeoutMs: PIS_BOUND_MS,
+    // pi5 has no node on its PATH, pi6 an old one (the tools dirs go with the home).
+    createPis: (home) => FakePis.create(8, { 5: toolsDir(home, 'nonode', false), 6: toolsDir(home, 'oldnode', true) }),
+    writeFile: (home, pis) => {
       // pi2 logs in with a key the host does not know; pi3's host key is missing from known_hosts
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(home, 'stranger')]);
       writeFileSync(path.join(home, 'empty_known_hosts'), '');
-      const file = writeClusterFile(home, pis, {
+      return writeClusterFile(home, pis, {
         setup: [`test "$(hostname -I | tr -d " ")" != ${pis.host(7).address} || { echo "setup refused on pi7" >&2; exit 3; }`],
         perHost: {
           2: { key: path.join(home, 'stranger') },
@@ -77,33 +72,21 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
           8: { install_dir: '/proc/apiary-cannot-write' },
         },
       });
-      // pi4 stays cut for the whole file: its failure is part of the fixture.
-      await pis.cut(4);
-      const r = await keeper(['cluster', 'up', file, '--join-timeout', '20s'], home, { timeoutMs: 120_000 });
-      out = r.stdout + r.stderr;
-      code = r.exitCode;
-    } finally {
-      rmSync(tools, { recursive: true, force: true });
-    }
-  }, SETUP_BOUND_MS);
+    },
+    // pi4 stays cut, pi2 refuses our key: `queen stop` shuts down the hives that came up (pi1; pi3
+    // after the last test) without an SSH round to every host of the file.
+    downInTeardown: false,
+  });
+  let out = '';
+  let code: number | undefined;
 
-  afterAll(async () => {
-    try {
-      if (home) {
-        // The daemon `cluster up` started, and the hives it brought up (pi1; pi3 after the last
-        // test), are this file's fixture: `queen stop` shuts them down. Anything left then leaked.
-        await keeper(['queen', 'stop'], home, { timeoutMs: 60_000 });
-        await reapLeftovers(
-          'after the cluster failure tests',
-          [...(pis?.hosts.flatMap((h) => pidsWithHome(h.home)) ?? []), ...pidsWithHome(home)],
-          STOP_GRACE_MS,
-        );
-      }
-    } finally {
-      await pis?.destroy();
-      if (home) rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
+  beforeAll(async () => {
+    // pi4 stays cut for the whole file: its failure is part of the fixture.
+    await cl.pis.cut(4);
+    const r = await cl.run(['cluster', 'up', cl.file, '--join-timeout', '20s']);
+    out = r.stdout + r.stderr;
+    code = r.exitCode;
+  }, UP_BOUND_MS);
 
   it('says which hosts are up and exits 1', () => {
     expect(out).toMatch(/1\/8 host\(s\) up/);
@@ -115,7 +98,7 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
   const cases: [string, string, () => RegExp][] = [
     ['pi2', 'connect: SSH_AUTH_FAILED', () => /pi2: failed at connect: SSH_AUTH_FAILED: .*refused the key .*stranger.*authorized_keys/],
     ['pi3', 'connect: HOST_KEY_UNKNOWN', () => /pi3: failed at connect: HOST_KEY_UNKNOWN: .*not in .*empty_known_hosts.*ssh-keyscan.*--accept-new-host-keys/],
-    ['pi4', 'connect: HOST_UNREACHABLE', () => new RegExp(`pi4: failed at connect: HOST_UNREACHABLE: cannot reach ${escapeRe(pis!.host(4).address)}:22`)],
+    ['pi4', 'connect: HOST_UNREACHABLE', () => new RegExp(`pi4: failed at connect: HOST_UNREACHABLE: cannot reach ${escapeRe(cl.pis.host(4).address)}:22`)],
     ['pi5', 'preflight: PREFLIGHT_FAILED', () => /pi5: failed at preflight: PREFLIGHT_FAILED: node is not on the PATH/],
     ['pi6', 'preflight: PREFLIGHT_FAILED', () => /pi6: failed at preflight: PREFLIGHT_FAILED: node v18\.19\.0 is too old: apiary needs Node\.js 20 or newer/],
     ['pi7', 'setup: SETUP_FAILED', () => /pi7: failed at setup: SETUP_FAILED: .*exited 3: setup refused on pi7/],
@@ -124,28 +107,25 @@ describeFakePis('cluster up failures: a clear per-host error while the other hos
   for (const [host, title, re] of cases) it(`${host} fails at ${title}`, () => expect(out).toMatch(re()));
 
   it("records every host in the queen's node registry: last seen, or the last error", async () => {
-    const { QueenClient } = await import('../services/keeper/src/client.js');
-    const state = JSON.parse(readFileSync(path.join(home!, 'queen.json'), 'utf8')) as { url: string; fingerprint?: string };
-    // The cluster's queen serves https (it listens beyond loopback): pin its certificate.
-    const q = new QueenClient(state.url, readFileSync(path.join(home!, 'tokens/client.token'), 'utf8').trim(), state.fingerprint);
-    const { nodes } = await q.nodes();
+    // The cluster's queen serves https (it listens beyond loopback): the client pins its certificate.
+    const { nodes } = await cl.client().nodes();
     expect(nodes.map((n) => n.name)).toEqual(['pi1', 'pi2', 'pi3', 'pi4', 'pi5', 'pi6', 'pi7', 'pi8']);
-    expect(nodes[0]).toMatchObject({ address: pis!.host(1).address, user: 'root', lastError: null });
+    expect(nodes[0]).toMatchObject({ address: cl.pis.host(1).address, user: 'root', lastError: null });
     expect(nodes[0]!.lastSeen).toBeGreaterThan(0);
     expect(nodes[1]).toMatchObject({ lastSeen: null, lastError: expect.stringMatching(/^SSH_AUTH_FAILED/) });
   });
 
   it('started nothing on the hosts that failed', () => {
-    for (const h of pis!.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
+    for (const h of cl.pis.hosts.slice(1)) expect(pidsWithHome(h.home)).toEqual([]);
   });
 
   it('--accept-new-host-keys adds an unknown host key to known_hosts and brings the host up', async () => {
-    const knownHosts = path.join(home!, 'empty_known_hosts');
+    const knownHosts = path.join(cl.home, 'empty_known_hosts');
     // queen.port 0 again: this `up` finds the daemon the first one started and tells pi3 its port.
-    const file = writeClusterFile(home!, pis!, { hosts: [3], knownHosts });
-    const r = await keeper(['cluster', 'up', file, '--accept-new-host-keys'], home!, { timeoutMs: 120_000 });
+    const file = writeClusterFile(cl.home, cl.pis, { hosts: [3], knownHosts });
+    const r = await cl.run(['cluster', 'up', file, '--accept-new-host-keys']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/1\/1 host\(s\) up/);
-    expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${escapeRe(pis!.host(3).address)} ssh-ed25519 `, 'm'));
+    expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${escapeRe(cl.pis.host(3).address)} ssh-ed25519 `, 'm'));
   }, 180_000);
 });

@@ -45,7 +45,32 @@ export interface ClusterFixture {
   ensureDown(): Promise<void>;
 }
 
-export function useCluster(o: { hosts: number; homePrefix: string; what: string }): ClusterFixture {
+export interface ClusterFixtureOptions {
+  hosts: number;
+  homePrefix: string;
+  /** Names the file in the leak check's message. */
+  what: string;
+  /** Makes the fake Pis (default FakePis.create(hosts)); `home` is made first, for files they need. */
+  createPis?: (home: string) => Promise<FakePis>;
+  /** Writes the cluster file and returns its path (default writeClusterFile(home, pis)). */
+  writeFile?: (home: string, pis: FakePis) => string;
+  /** Extra arguments of ensureUp's `cluster up`, and its bound (default 120 s). */
+  upArgs?: string[];
+  upTimeoutMs?: number;
+  /** Bound of the setup (default 120 s): an arm64 root filesystem may have to be built first. */
+  setupTimeoutMs?: number;
+  /** Bound of the teardown's keeper commands (default 120 s). */
+  downTimeoutMs?: number;
+  /** The teardown runs `cluster down` before `queen stop` (default true; false when hosts of the file stay unreachable). */
+  downInTeardown?: boolean;
+  /** Hives told to stop exit within this (default STOP_GRACE_MS). */
+  stopGraceMs?: number;
+  /** Checks after the fake Pis are gone (their dir passed), e.g. that no mount outlived them. */
+  afterDestroy?: (pisDir: string) => void;
+}
+
+export function useCluster(o: ClusterFixtureOptions): ClusterFixture {
+  const downTimeoutMs = o.downTimeoutMs ?? 120_000;
   let pis: FakePis | undefined;
   let home = '';
   let file = '';
@@ -88,7 +113,7 @@ export function useCluster(o: { hosts: number; homePrefix: string; what: string 
     async ensureUp() {
       const hives = await f.connected();
       if (hives && f.pis.hosts.every((h) => hives.has(h.name))) return;
-      const r = await f.run(['cluster', 'up', file]);
+      const r = await f.run(['cluster', 'up', file, ...(o.upArgs ?? [])], { timeoutMs: o.upTimeoutMs });
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     },
     async ensureDown() {
@@ -106,25 +131,29 @@ export function useCluster(o: { hosts: number; homePrefix: string; what: string 
   };
 
   beforeAll(async () => {
-    pis = await FakePis.create(o.hosts);
     home = mkdtempSync(path.join(os.tmpdir(), o.homePrefix));
-    file = writeClusterFile(home, pis); // queen.port 0; listen 0.0.0.0 (beyond loopback: TLS)
-  }, 120_000);
+    pis = await (o.createPis ? o.createPis(home) : FakePis.create(o.hosts));
+    // Default: queen.port 0; listen 0.0.0.0 (beyond loopback: TLS)
+    file = o.writeFile ? o.writeFile(home, pis) : writeClusterFile(home, pis);
+  }, o.setupTimeoutMs ?? 120_000);
 
   afterAll(async () => {
     try {
       if (home && file) {
         // The daemon and the hives are the tests' shared fixture: stopped the way a user would.
-        if (f.hostPids().length > 0) await f.run(['cluster', 'down', file]);
-        if (pidsWithHome(home).length > 0) await f.run(['queen', 'stop']);
+        if ((o.downInTeardown ?? true) && f.hostPids().length > 0) await f.run(['cluster', 'down', file], { timeoutMs: downTimeoutMs });
+        // The daemon; it also tells the hives still joined to stop.
+        if (pidsWithHome(home).length > 0) await f.run(['queen', 'stop'], { timeoutMs: downTimeoutMs });
         // Anything still running now leaked.
-        await reapLeftovers(`after ${o.what}`, [...f.hostPids(), ...pidsWithHome(home)], STOP_GRACE_MS);
+        await reapLeftovers(`after ${o.what}`, [...f.hostPids(), ...pidsWithHome(home)], o.stopGraceMs ?? STOP_GRACE_MS);
       }
     } finally {
+      const dir = pis?.dir;
       await pis?.destroy();
       if (home) rmSync(home, { recursive: true, force: true });
+      if (dir) o.afterDestroy?.(dir);
     }
-  }, 120_000);
+  }, 2 * downTimeoutMs);
 
   afterEach(async () => {
     // After a failure or a timeout: a keeper command left running must not reach into the next test.
