@@ -7,6 +7,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '@apiary/runtime';
 import { HiveSession } from '../src/hives/hive-session.js';
+import { ACK_HOLD_MS } from '../src/tasks/commit-then-send.js';
 import { Scheduler } from '../src/tasks/scheduler.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../src/db/queen-db.js';
@@ -42,6 +43,8 @@ let scheduler: Scheduler;
 let session: HiveSession;
 /** What the reader saw in the ledger as each message left: [message, its row]. */
 let seen: [Msg, unknown][];
+/** Each packet written to the hive's socket: its messages' types and task ids. */
+let packets: string[][];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-commit-'));
@@ -56,10 +59,12 @@ beforeEach(async () => {
   const ws = await serverSide;
   await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
   seen = [];
+  packets = [];
   // Look into the ledger the moment each frame is written to the socket.
   const send = ws.send.bind(ws);
   ws.send = ((frame: string, ...rest: unknown[]) => {
     const v = JSON.parse(frame) as Msg | Msg[];
+    packets.push((Array.isArray(v) ? v : [v]).map((m) => `${m.type} ${m.taskId}`));
     for (const m of Array.isArray(v) ? v : [v]) {
       if (m.type === 'task.assign') seen.push([m, reader.prepare('SELECT token FROM attempts WHERE task_id = ? AND attempt = ?').get(m.taskId, m.attempt)]);
       if (m.type === 'result.ack') seen.push([m, reader.prepare('SELECT state FROM tasks WHERE id = ?').get(m.taskId)]);
@@ -113,4 +118,34 @@ it('a result is acknowledged only after what it did is committed', async () => {
   const [ack, row] = seen[1]!;
   expect(ack).toMatchObject({ type: 'result.ack', taskId: t!.id, accepted: true });
   expect(row).toEqual({ state: 'succeeded' });
+});
+
+it('a lone ack does not cost a packet of its own: it rides with the next assign, committed with it', async () => {
+  const spec = { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} };
+  const [t1] = scheduler.submitMany([{ spec, limits: {} }]);
+  await waitSeen(1);
+  const assign = seen[0]![0];
+  scheduler.onSucceeded(session, { taskId: t1!.id, attempt: 1, token: assign.token as string }, { kind: 'js', value: 1 }, 1);
+  // Several turns of the loop pass (well inside ACK_HOLD_MS): the ack is held, not written alone.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  expect(packets).toHaveLength(1);
+  const [t2] = scheduler.submitMany([{ spec, limits: {} }]);
+  await waitSeen(3);
+  expect(packets).toHaveLength(2);
+  expect(packets[1]).toEqual([`result.ack ${t1!.id}`, `task.assign ${t2!.id}`]);
+  // Still commit-then-send: the acknowledged result was in the ledger when the packet left.
+  const [, row] = seen.find(([m]) => m.type === 'result.ack')!;
+  expect(row).toEqual({ state: 'succeeded' });
+});
+
+it(`an ack with nothing to ride on goes out alone within ACK_HOLD_MS (${ACK_HOLD_MS} ms)`, async () => {
+  const [t] = scheduler.submitMany([{ spec: { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} }, limits: {} }]);
+  await waitSeen(1);
+  const assign = seen[0]![0];
+  const at = Date.now();
+  scheduler.onSucceeded(session, { taskId: t!.id, attempt: 1, token: assign.token as string }, { kind: 'js', value: 1 }, 1);
+  await waitSeen(2);
+  // Not before the hold (a timer never fires early); the upper bound is waitSeen's own.
+  expect(Date.now() - at).toBeGreaterThanOrEqual(ACK_HOLD_MS - 1);
+  expect(packets[1]).toEqual([`result.ack ${t!.id}`]);
 });

@@ -4,6 +4,14 @@ import type { HiveSession } from '../hives/hive-session.js';
 import type { TaskLedger } from './ledger.js';
 
 /**
+ * How long a `result.ack` may wait for a ride. An ack only lets the hive forget a result it keeps
+ * for resending; nobody waits on it. Under load it goes with the next assign's packet anyway; a
+ * lone task's ack waits this long for the next task's assign rather than cost a commit, a socket
+ * write and a hive wake-up of its own (a lost ack only means the hive resends, and is refused).
+ */
+export const ACK_HOLD_MS = 50;
+
+/**
  * Messages that must not leave the queen before the ledger holds what they announce: a `task.assign`
  * (its attempt and token must survive a queen crash, or the same attempt could be sent twice) and a
  * `result.ack` (the hive drops the result once acknowledged). They are staged and sent together
@@ -14,6 +22,7 @@ import type { TaskLedger } from './ledger.js';
 export class CommitThenSend {
   #staged: { hive: HiveSession; msg: QueenToHive }[] = [];
   #scheduled = false;
+  #holdTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ledger: TaskLedger,
@@ -27,9 +36,21 @@ export class CommitThenSend {
     setImmediate(() => this.flush());
   }
 
+  /** Stage a message that may wait up to ACK_HOLD_MS for the next flush (a result ack). */
+  stageLazy(hive: HiveSession, msg: QueenToHive): void {
+    this.#staged.push({ hive, msg });
+    if (this.#scheduled || this.#holdTimer) return;
+    this.#holdTimer = setTimeout(() => this.flush(), ACK_HOLD_MS);
+    this.#holdTimer.unref();
+  }
+
   /** Commit, then send what is staged (also called before a direct send that must not overtake it). */
   flush(): void {
     this.#scheduled = false;
+    if (this.#holdTimer) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = null;
+    }
     if (this.#staged.length === 0) return;
     const batch = this.#staged;
     this.#staged = [];

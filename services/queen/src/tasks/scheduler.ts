@@ -184,9 +184,9 @@ export class Scheduler {
     this.pump();
   }
 
-  /** Acknowledge a result once what it did is committed (CommitThenSend): the hive stops keeping it. */
+  /** Acknowledge a result once what it did is committed (CommitThenSend): the hive stops keeping it. Not urgent: see ACK_HOLD_MS. */
   #ack(hive: HiveSession, ref: AttemptRef, accepted = true): void {
-    this.#outbox.stage(hive, { type: 'result.ack', taskId: ref.taskId, attempt: ref.attempt, token: ref.token, accepted });
+    this.#outbox.stageLazy(hive, { type: 'result.ack', taskId: ref.taskId, attempt: ref.attempt, token: ref.token, accepted });
   }
 
   /** See fenceReport; a refused result is acknowledged as not accepted, so the hive stops resending it. */
