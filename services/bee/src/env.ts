@@ -9,5 +9,12 @@ export function readBeeEnv(env: NodeJS.ProcessEnv = process.env): BeeEnv {
   };
   const scratchDir = env[BEE_ENV.scratch];
   if (!scratchDir) throw new ApiaryError('CONFIG_INVALID', `bee: ${BEE_ENV.scratch} is not set`);
-  return { id: num(BEE_ENV.id), budgetBytes: num(BEE_ENV.budget), duckMemoryBytes: num(BEE_ENV.duck), scratchDir, hivePid: num(BEE_ENV.hive) };
+  return {
+    id: num(BEE_ENV.id),
+    budgetBytes: num(BEE_ENV.budget),
+    duckMemoryBytes: num(BEE_ENV.duck),
+    scratchDir,
+    hivePid: num(BEE_ENV.hive),
+    warmDuckdb: env[BEE_ENV.warmDuckdb] === '1',
+  };
 }

@@ -117,3 +117,6 @@ collectWhenIdle({ growthBytes: 2 * 1024 * 1024 });
 
 // `duckdb`: the version once loaded; not loaded yet at start (see openDuck).
 send({ type: 'ready', pid: process.pid, duckdb: 'not loaded' });
+// Asked to (a one-shot SQL run): load it now, while the query is still on its way; a failure is
+// left for the task that needs it to retry and report.
+if (env.warmDuckdb) openDuck().catch(() => undefined);

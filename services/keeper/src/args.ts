@@ -24,6 +24,8 @@ export interface ColonyFlags {
   timeoutMs?: number;
   graceMs?: number;
   verbose: boolean;
+  /** A one-shot colony's bees open DuckDB as they start (the command runs SQL): see BEE_ENV.warmDuckdb. */
+  warmDuckdb?: boolean;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

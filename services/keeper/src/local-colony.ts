@@ -4,7 +4,7 @@ import path from 'node:path';
 import { apiaryHome, daemonPaths, resolveQueenConfig } from '@apiary/config';
 import { InProcessHive } from '@apiary/hive';
 import type { Queen } from '@apiary/queen';
-import { ApiaryError, type ColonyView } from '@apiary/protocol';
+import { ApiaryError, BEE_ENV, type ColonyView } from '@apiary/protocol';
 import { createLogger } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
@@ -87,6 +87,8 @@ export class LocalColony implements Colony {
       graceMs,
       cacheDir: path.join(runDir, 'cache'),
     };
+    // Bees inherit the hosted hive's env, which is ours: a SQL command's bees load DuckDB as they start.
+    if (flags.warmDuckdb) process.env[BEE_ENV.warmDuckdb] = '1';
     // Held (bound) until the queen is about to listen on it, so nobody else takes it meanwhile.
     const port = await holdLoopbackPort();
     // Without --bees, bees are forked as work waits for them: a lone task or statement forks one.

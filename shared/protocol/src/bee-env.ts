@@ -10,6 +10,11 @@ export interface BeeEnv {
   scratchDir: string;
   /** The hive that forked the bee: the bee must not outlive it. */
   hivePid: number;
+  /**
+   * Open DuckDB right after start instead of at the first task that needs it: set (to 1) in the
+   * hive's own env, which bees inherit, by a one-shot `keeper sql` whose bee is up before its query.
+   */
+  warmDuckdb: boolean;
 }
 
 export const BEE_ENV = {
@@ -18,4 +23,5 @@ export const BEE_ENV = {
   duck: 'APIARY_BEE_DUCK_MEMORY',
   scratch: 'APIARY_BEE_SCRATCH',
   hive: 'APIARY_HIVE_PID',
+  warmDuckdb: 'APIARY_BEE_WARM_DUCKDB',
 } as const;

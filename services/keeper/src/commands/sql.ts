@@ -28,7 +28,7 @@ export async function sqlCommand(argv: string[]): Promise<number> {
   const format = (values.format ?? 'table') as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format: "${values.format}" is not one of ${FORMATS.join(', ')}`);
   const flags = colonyFlags(values);
-  const session = await Session.open(flags);
+  const session = await Session.open({ ...flags, warmDuckdb: true });
   // Not for --explain (one quick plan task) nor a piped or --format json answer.
   const line = wantProgress(format === 'json' || values.explain === true) ? new ProgressLine(session.colony.client, 'query') : null;
   try {
