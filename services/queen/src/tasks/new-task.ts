@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { TaskLimits, TaskSpec } from '@apiary/protocol';
 import type { TaskRecord } from './ledger.js';
+import { newTaskId } from './task-id.js';
 
 export interface SubmitOptions {
   /** Place only on hives that read the queen's data root in place (see TaskRecord.onQueenFs). */
@@ -11,7 +11,7 @@ export interface SubmitOptions {
 export function newTaskRecord(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions, defaultMaxAttempts: number): TaskRecord {
   return {
     ...(opts.onQueenFs ? { onQueenFs: true } : {}),
-    id: randomUUID(),
+    id: newTaskId(),
     spec,
     limits,
     state: 'queued',
