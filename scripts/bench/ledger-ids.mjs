@@ -21,7 +21,7 @@ const io = () =>
       }),
   );
 async function run(label, gen) {
-  const dir = mkdtempSync(join(tmpdir(), 'apiary-h1-idb-'));
+  const dir = mkdtempSync(join(tmpdir(), 'apiary-bench-ledger-ids-'));
   const db = openQueenDb(join(dir, 'q.db'));
   const ledger = new SqliteLedger({ db });
   // Warm: 50,000 finished tasks so the B-trees are deep, as on a queen that has run a while.
