@@ -166,7 +166,12 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 
   it('small map partials travel inline, partials over the limit through files, and both answer as DuckDB does', async () => {
-    type Spec = { kind: string; views?: Record<string, string[]>; inline?: Record<string, { columns: unknown[]; rows: unknown[][] }> };
+    type Spec = {
+      kind: string;
+      views?: Record<string, string[]>;
+      inline?: Record<string, { columns: unknown[]; rows: unknown[][] }>;
+      inlineMax?: { direct?: boolean };
+    };
     /** The query through the colony equals the oracle; returns its map and merge specs as the ledger holds them. */
     const steps = async (sql: string) => {
       const got = await d.client.sql(sql);
@@ -180,21 +185,31 @@ describe('SQL over frames equals plain DuckDB', () => {
       const merge = specs.find((x) => x.kind === 'fsql' && x.views?.partials);
       expect(maps).toHaveLength(groups);
       expect(merge, sql).toBeDefined();
-      return { files: merge!.views!.partials!, inline: merge!.inline?.partials?.rows ?? [], maps: maps.length };
+      return { files: merge!.views!.partials!, inline: merge!.inline?.partials?.rows ?? [], maps: maps.length, how: maps.map((m) => m.inlineMax) };
     };
     // One row per map step (a Q6 shape): every partial inline, no file.
     const q6 = await steps("SELECT sum(amount * qty) AS revenue, count(*) AS n FROM sales WHERE day >= DATE '2026-01-10' AND qty < 10");
     expect(q6.files).toEqual([]);
     expect(q6.inline).toHaveLength(q6.maps);
+    expect(q6.how.every((m) => m?.direct === true)).toBe(true); // one row: read in one statement
     // Each map step sees thousands of ids (cells hold more than INLINE_PARTIAL_ROWS rows): every partial is a file.
     const wide = await steps('SELECT id % 30000 AS k, count(*) AS n, sum(qty) AS q FROM sales GROUP BY k ORDER BY n DESC, k LIMIT 7');
     expect(wide.files).toHaveLength(wide.maps);
     expect(wide.inline).toEqual([]);
+    // Run again over the same cells (cached plan): known big, the map steps go straight to their files.
+    const again = await steps('SELECT id % 30000 AS k, count(*) AS n, sum(qty) AS q FROM sales GROUP BY k ORDER BY n DESC, k LIMIT 7');
+    expect(again.files).toHaveLength(again.maps);
+    expect(again.how).toEqual(again.how.map(() => undefined));
     // Only the step over the first ids has more than INLINE_PARTIAL_ROWS keys: files and inline rows in one merge.
     const mixed = await steps(`SELECT CASE WHEN id < ${INLINE_PARTIAL_ROWS * 3} THEN id ELSE -1 END AS k, count(*) AS n FROM sales GROUP BY k ORDER BY k`);
     expect(mixed.files.length).toBeGreaterThanOrEqual(1);
     expect(mixed.inline.length).toBeGreaterThanOrEqual(1);
     expect(mixed.files.length).toBeLessThan(mixed.maps);
+    // And again: each step as it went before, the small ones read directly; the same answer.
+    const mixedAgain = await steps(`SELECT CASE WHEN id < ${INLINE_PARTIAL_ROWS * 3} THEN id ELSE -1 END AS k, count(*) AS n FROM sales GROUP BY k ORDER BY k`);
+    expect(mixedAgain.files).toEqual(mixed.files.map(() => expect.any(String)));
+    expect(mixedAgain.inline).toHaveLength(mixed.inline.length);
+    expect(mixedAgain.how.filter((m) => m?.direct === true)).toHaveLength(mixed.maps - mixed.files.length);
   });
 
   it('prunes cells by statistics: a selective WHERE on the sorted id reads only matching cells', async () => {

@@ -49,15 +49,30 @@ describe('map partials inline or in files', () => {
       'it''s "quoted",' || chr(10) || 'two lines' AS txt, NULL::VARCHAR AS nothing, max(i) > 10 AS b,
       DATE '2026-02-28' AS day, TIMESTAMP '2026-01-01 10:11:12.123456' AS ts, TIMESTAMPTZ '2026-01-01 10:00:00+05:30' AS tz,
       INTERVAL 3 DAY + INTERVAL 7 MINUTE AS iv, '0b1d3c7e-2b3a-4a7b-9a5e-0d8c7f6e5a41'::UUID AS u FROM f`;
-    const file = into();
-    const r = await run({ sql, views, into: file, inlineMax: max });
-    expect(r.columns.length).toBe(13);
-    expect(r.rows).toHaveLength(1);
-    expect(existsSync(file)).toBe(false);
     const direct = await run({ sql, views });
-    const merged = await run({ sql: 'SELECT * FROM partials', views: { partials: [] }, inline: { partials: asInline(r) } });
-    expect(merged.columns).toEqual(direct.columns); // names and DuckDB types
-    expect(merged.rows).toEqual(direct.rows);
+    // Both ways a bee reads a map: one statement when known small, a temp table otherwise.
+    for (const oneStatement of [true, false]) {
+      const file = into();
+      const r = await run({ sql, views, into: file, inlineMax: { ...max, direct: oneStatement } });
+      expect(r.columns.length).toBe(13);
+      expect(r.rows).toHaveLength(1);
+      expect(existsSync(file)).toBe(false);
+      const merged = await run({ sql: 'SELECT * FROM partials', views: { partials: [] }, inline: { partials: asInline(r) } });
+      expect(merged.columns).toEqual(direct.columns); // names and DuckDB types
+      expect(merged.rows).toEqual(direct.rows);
+    }
+  });
+
+  it('a direct read (one statement) over the byte limit, or of a type that may not travel as text, goes to its file', async () => {
+    for (const sql of [
+      `SELECT max(s) || repeat('x', ${INLINE_PARTIAL_BYTES}) AS __apiary_p0 FROM f`,
+      'SELECT list(i ORDER BY i)[1:3] AS __apiary_p0, count(*) AS __apiary_p1 FROM f',
+    ]) {
+      const file = into();
+      const r = await run({ sql, views, into: file, inlineMax: { ...max, direct: true } });
+      expect(r, sql).toEqual({ kind: 'sql', columns: [], rows: [] });
+      expect((await run({ sql: 'SELECT count(*) AS n FROM p', views: { p: [file] } })).rows, sql).toEqual([{ n: 1 }]);
+    }
   });
 
   it('a partial over the row limit, over the byte limit, or of a nested type goes to its file', async () => {
@@ -77,6 +92,14 @@ describe('map partials inline or in files', () => {
     const l = await run({ sql: 'SELECT g, list(i ORDER BY i)[1:2] AS first FROM f GROUP BY g', views, into: nested, inlineMax: max });
     expect(l.columns).toEqual([]);
     expect((await run({ sql: 'SELECT count(*) AS n FROM p', views: { p: [nested] } })).rows).toEqual([{ n: 7 }]);
+    // Read directly (known small) but big after all, or empty: the map runs again into its file.
+    for (const where of [`i <= ${INLINE_PARTIAL_ROWS}`, 'i < 0']) {
+      const again = into();
+      const d = await run({ sql: `SELECT i AS k, count(*) AS c FROM f WHERE ${where} GROUP BY i`, views, into: again, inlineMax: { ...max, direct: true } });
+      expect(d.columns, where).toEqual([]);
+      const n = where === 'i < 0' ? 0 : INLINE_PARTIAL_ROWS + 1;
+      expect((await run({ sql: 'SELECT count(*) AS n FROM p', views: { p: [again] } })).rows, where).toEqual([{ n }]);
+    }
     // Without inlineMax a map step always writes its file.
     const plain = into();
     expect((await run({ sql: 'SELECT count(*) AS c FROM f', views, into: plain })).columns).toEqual([]);
@@ -102,7 +125,14 @@ describe('map partials inline or in files', () => {
     expect(none.rows).toEqual([]);
     expect(none.columns.map((c) => c.name)).toEqual(['__apiary_k0', '__apiary_p0', '__apiary_p1']);
     expect((await run({ sql: merge, views: { partials: [] }, inline: { partials: asInline(none) } })).rows).toEqual([]);
-    // The step's own table does not outlive it: the next task cannot read another query's partial.
+    // Neither the step's own table nor a merge's inline rows outlive their task: the next task cannot read another query's partial.
     await expect(run({ sql: 'SELECT * FROM __apiary_map', views })).rejects.toMatchObject({ code: 'SQL_ERROR' });
+    await expect(run({ sql: 'SELECT * FROM __apiary_inline_partials', views })).rejects.toMatchObject({ code: 'SQL_ERROR' });
+    // A partials view with files only, after one with inline rows, has no inline rows left in it.
+    expect((await run({ sql: 'SELECT count(*) AS n FROM partials', views: { partials: [file] }, inline: { partials: asInline(small) } })).rows).toEqual([
+      { n: 14 },
+    ]);
+    expect((await run({ sql: 'SELECT count(*) AS n FROM partials', views: { partials: [file] } })).rows).toEqual([{ n: 7 }]);
+    await expect(run({ sql: 'SELECT * FROM __apiary_inline_partials', views: { partials: [file] } })).rejects.toMatchObject({ code: 'SQL_ERROR' });
   });
 });

@@ -8,7 +8,7 @@ import { cloneJson } from './json.js';
 import { containsAggregate, keyColumn, rewrite, type RewriteContext } from './rewrite.js';
 import type { OutputName } from './types.js';
 
-export type Decomposition = { ok: true; map: Node; merge: Node; outputs: OutputName[] } | { ok: false; reason: string };
+export type Decomposition = { ok: true; map: Node; merge: Node; outputs: OutputName[]; keys: number } | { ok: false; reason: string };
 
 const MODIFIERS = new Set(['ORDER_MODIFIER', 'LIMIT_MODIFIER', 'LIMIT_PERCENT_MODIFIER']);
 const FORBIDDEN: Record<string, string> = {
@@ -145,7 +145,7 @@ export function decompose(node: Node, ref: FrameRef): Decomposition {
       having: mergedHaving,
       modifiers,
     });
-    return { ok: true, map, merge, outputs };
+    return { ok: true, map, merge, outputs, keys: keys.length };
   } catch (e) {
     if (e instanceof NotDecomposable) return { ok: false, reason: e.message };
     throw e;

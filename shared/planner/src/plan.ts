@@ -63,6 +63,7 @@ export function planQuery(astJson: string, catalog: Catalog, options: PlanOption
         mapAst: statementJson(d.map),
         mergeAst: statementJson(d.merge),
         outputs: d.outputs,
+        mapKeys: d.keys,
         partialsTable: 'partials' as const,
       };
       return { ok: true, plan };

@@ -92,6 +92,8 @@ export interface DecomposedPlan {
   mapAst: string;
   mergeAst: string;
   outputs: OutputName[];
+  /** GROUP BY keys of the map: with none, each map step yields exactly one row. */
+  mapKeys?: number;
   /** Name of the table holding every group's map rows when the merge runs. */
   partialsTable: 'partials';
   mapSql?: string;

@@ -49,7 +49,10 @@ export const WriteTaskSpec = z.object({
  * restores exactly (only types for which it does travel inline: @apiary/planner inlineType).
  */
 export const InlineRows = z.object({
-  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1).max(10_000),
+  columns: z
+    .array(z.object({ name: z.string().min(1), type: z.string().min(1) }))
+    .min(1)
+    .max(10_000),
   rows: z.array(z.array(z.string().nullable())).max(1_000_000),
 });
 export type InlineRows = z.infer<typeof InlineRows>;
@@ -75,7 +78,18 @@ export const FrameSqlTaskSpec = z.object({
    * A map step (with `into`): a result of at most this many rows and bytes of text comes back in
    * the task's value (columns, each value as DuckDB's VARCHAR text) and no file is written.
    */
-  inlineMax: z.object({ rows: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).optional(),
+  inlineMax: z
+    .object({
+      rows: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      /**
+       * Read the rows in one statement, no temp table: the map has no GROUP BY (one row), or its
+       * partial was inline when the same plan last ran over the same cells. Over the limit after
+       * all, the map runs again into the file.
+       */
+      direct: z.boolean().optional(),
+    })
+    .optional(),
   /** A merge step: views (also) over rows the map steps returned inline, unioned with the view's files. */
   inline: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), InlineRows).optional(),
 });

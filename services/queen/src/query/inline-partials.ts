@@ -1,4 +1,22 @@
-import { ApiaryError, type InlineRows, type TaskValue } from '@apiary/protocol';
+import type { RenderedPlan } from '@apiary/planner';
+import { ApiaryError, INLINE_PARTIAL_BYTES, INLINE_PARTIAL_ROWS, type FrameSqlTaskSpec, type InlineRows, type TaskValue } from '@apiary/protocol';
+
+/**
+ * How group i's map step should hand back its partial, given how it travelled when the same plan
+ * (same cells) last ran: known big, straight to its file (no inline attempt); known small, or a map
+ * without GROUP BY (one row), read in one statement; unknown, through a temp table (one map run either way).
+ */
+export function inlineMaxFor(plan: RenderedPlan, known: readonly boolean[] | undefined, i: number): FrameSqlTaskSpec['inlineMax'] {
+  const before = known?.[i];
+  if (before === false) return undefined;
+  const direct = before === true || (plan.kind === 'decomposed' && plan.mapKeys === 0);
+  return { rows: INLINE_PARTIAL_ROWS, bytes: INLINE_PARTIAL_BYTES, ...(direct ? { direct } : {}) };
+}
+
+/** Per map output, whether it came back inline (a value with columns). */
+export function cameInline(outputs: readonly TaskValue[]): boolean[] {
+  return outputs.map((v) => v.kind === 'sql' && v.columns.length > 0);
+}
 
 /**
  * The map steps' outputs, sorted by how they travelled: a step that returned columns sent its

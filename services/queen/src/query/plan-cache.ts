@@ -4,6 +4,12 @@ import type { Catalog, RenderedPlan } from '@apiary/planner';
 export interface CachedPlan {
   plan: RenderedPlan;
   explain: string;
+  /**
+   * Per cell group, whether its map partial came back inline when this plan last ran. The plan's
+   * key holds its cells, so the same map over them gives the same rows again: known small, a map is
+   * read in one statement; known big, it goes straight to its file (query/inline-partials.ts).
+   */
+  inline?: boolean[];
 }
 
 /** What a plan depends on: the SQL text, the catalog it was planned against, and the colony's shape. */

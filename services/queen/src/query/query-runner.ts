@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { codeOnly, withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
-import { ApiaryError, INLINE_PARTIAL_BYTES, INLINE_PARTIAL_ROWS, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
@@ -13,7 +13,7 @@ import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
 import { PlanCache } from './plan-cache.js';
 import { partialChecksums } from './partial-checksums.js';
-import { splitPartials } from './inline-partials.js';
+import { cameInline, inlineMaxFor, splitPartials } from './inline-partials.js';
 import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
 
 /** Rows a query may return through the API (JSON in memory on the queen); the bee checks it first. */
@@ -186,14 +186,15 @@ export class QueryRunner {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
       progress.phase('map', { total: plan.groups.reduce((k, g) => k + g.cells.length, 0), unit: 'cells' });
       // A small partial comes back in the map's result (no file, no checksum, no fetch); a big one is a file.
-      const inlineMax = { rows: INLINE_PARTIAL_ROWS, bytes: INLINE_PARTIAL_BYTES };
       const outputs = await Promise.all(
         plan.groups.map(async (g, i) => {
+          const inlineMax = inlineMaxFor(plan, planned.inline, i);
           const v = await exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells, inlineMax });
           progress.advance(g.cells.length, g.cells.length);
           return v;
         }),
       );
+      planned.inline = cameInline(outputs);
       const split = splitPartials(outputs, partials);
       const sums = await partialChecksums(split.files);
       progress.phase('merge');
