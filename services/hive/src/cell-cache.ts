@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Agent, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiaryError } from '@apiary/protocol';
 import { queenAgent, queenRequest } from './queen-http.js';
@@ -167,6 +168,27 @@ export class CellCache {
       await rm(dest, { force: true });
       throw fail((e as Error).message);
     }
+  }
+
+  /**
+   * Send a body of unknown length (chunked) to the queen's `rel`: a streamed result, as the bee
+   * writes it (spool-sender.ts). Resolves once the queen has stored all of it.
+   */
+  async streamUp(body: Readable, rel: string): Promise<void> {
+    let res: IncomingMessage;
+    try {
+      res = await queenRequest(`${this.baseUrl}/v1/cells/${rel.split('/').map(encodeURIComponent).join('/')}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/x-ndjson' },
+        body,
+        agent: this.#agent,
+      });
+    } catch (e) {
+      throw new ApiaryError('CELL_FETCH_FAILED', `cannot stream ${rel} to the queen: ${(e as Error).message}`);
+    }
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw new ApiaryError('CELL_FETCH_FAILED', `the queen refused ${rel}: HTTP ${status}`);
   }
 
   /**

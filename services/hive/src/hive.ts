@@ -131,7 +131,9 @@ export class Hive {
           this.#failBeforeBee(job, toWireError(e, 'BAD_REQUEST'));
           return;
         }
-        if (this.#cells && this.#data && (job.spec.kind === 'fsql' || job.spec.kind === 'write')) void this.#submitRemote(job, this.#data, this.#cells);
+        // A streamed plain-SQL result goes to the queen over HTTP too (remote-data.ts); other plain SQL needs no data root.
+        const remoteKind = job.spec.kind === 'fsql' || job.spec.kind === 'write' || (job.spec.kind === 'sql' && job.spec.stream !== undefined);
+        if (this.#cells && this.#data && remoteKind) void this.#submitRemote(job, this.#data, this.#cells);
         else this.pool.submit(job);
         return;
       }

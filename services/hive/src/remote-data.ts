@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { FrameSqlTaskSpec, TaskValue } from '@apiary/protocol';
+import type { FrameSqlTaskSpec, SqlTaskSpec, TaskValue } from '@apiary/protocol';
 import type { CellCache } from './cell-cache.js';
 import type { Job } from './chamber.js';
+import { SpoolSender } from './spool-sender.js';
 
 /**
  * What the queen's `registered` says about its data root: the path and a probe file with known
@@ -40,18 +41,43 @@ export interface RemoteJob {
 
 /**
  * Replace the queen's paths with local ones: cells (and merge inputs) from the cache, fetched and
- * verified as needed; `into` written locally and sent back to the queen's path afterwards.
+ * verified as needed; `into` written locally and sent back to the queen's path afterwards; a
+ * streamed result (`stream`) written locally and sent to the queen's path while it is written.
  */
 export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCache, outDir: string): Promise<RemoteJob> {
-  const spec = job.spec as FrameSqlTaskSpec;
   const rel = (p: string) => path.relative(data.root, p);
-  const pinned: string[] = [];
+  let spool: { sender: SpoolSender; sent: Promise<void> } | undefined;
   const release = async () => {
     for (const r of pinned) cache.unpin(r);
     if (out) await rm(out, { force: true });
+    if (spool) {
+      spool.sender.abort(); // no-op once the body has ended
+      await spool.sent.catch(() => undefined);
+      await rm(spool.sender.file, { force: true });
+    }
   };
+  const pinned: string[] = [];
   let out: string | undefined;
   try {
+    const stream = (job.spec as SqlTaskSpec | FrameSqlTaskSpec).stream;
+    if (stream) {
+      await mkdir(outDir, { recursive: true });
+      const sender = await SpoolSender.create(path.join(outDir, `${job.taskId}-${job.attempt}.ndjson`));
+      const sent = cache.streamUp(sender.body, rel(stream));
+      sent.catch(() => undefined); // awaited by finish (success) or release (failure)
+      spool = { sender, sent };
+    }
+    const finishSpool = async (value: TaskValue) => {
+      if (!spool) return value;
+      spool.sender.end();
+      await spool.sent;
+      return value;
+    };
+    if (job.spec.kind === 'sql') {
+      // Plain SQL: only its streamed result has a queen's path.
+      return { job: { ...job, spec: { ...job.spec, stream: spool?.sender.file } }, finish: finishSpool, release };
+    }
+    const spec = job.spec as FrameSqlTaskSpec;
     const views: Record<string, string[]> = {};
     for (const [name, files] of Object.entries(spec.views)) {
       views[name] = await Promise.all(
@@ -67,14 +93,14 @@ export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCa
       await mkdir(outDir, { recursive: true });
       out = path.join(outDir, `${job.taskId}-${job.attempt}.parquet`);
     }
-    const local: FrameSqlTaskSpec = { ...spec, views, allowDirs: [cache.dir, outDir], into: out, cells: undefined };
+    const local: FrameSqlTaskSpec = { ...spec, views, allowDirs: [cache.dir, outDir], into: out, cells: undefined, stream: spool?.sender.file };
     return {
       job: { ...job, spec: local },
       finish: async (value) => {
         // A map step whose partial came back inline (its value has columns) wrote no file to send.
         const inline = spec.inlineMax && value.kind === 'sql' && value.columns.length > 0;
         if (out && spec.into && !inline) await cache.upload(out, rel(spec.into));
-        return value;
+        return finishSpool(value);
       },
       release,
     };

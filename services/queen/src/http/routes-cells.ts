@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiaryError } from '@apiary/protocol';
 import type { FrameCatalog } from '../frames/catalog.js';
 import type { UploadSlots } from '../query/upload-slots.js';
@@ -19,6 +19,8 @@ export const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
 /** Cell files and query partials are the only things served: a path must be one of these shapes. */
 const CELL = /^frames\/[a-z_][a-z0-9_]{0,62}\/cells\/[A-Za-z0-9._-]+\.parquet$/;
 const PARTIAL = /^queries\/[0-9a-f-]{36}\/(partial-\d+|result)\.parquet$/;
+/** A streamed result's spool (result-stream.ts), sent by a hive that fetches cells as its bee writes it. */
+const SPOOL = /^queries\/[0-9a-f-]{36}\/result\.ndjson$/;
 
 /**
  * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (they check the
@@ -62,6 +64,7 @@ export function registerCellRoutes(
       const rel = req.params['*'];
       // Remote writes: a cell cut for a running write, into its staging dir.
       if (parseStaged(rel) && deps.frames.writer) return receiveStagedCell(req, reply, rel, root, deps.frames.writer.slots);
+      if (SPOOL.test(rel)) return receiveSpool(req, reply, rel, root, deps.queries.uploads);
       if (!PARTIAL.test(rel)) throw new ApiaryError('BAD_REQUEST', `only query partials can be sent: ${rel}`);
       const unexpected = () =>
         new ApiaryError('TASK_NOT_FOUND', `no query step running now writes ${rel}: a hive sends only the output of a step it runs, while it runs`);
@@ -88,4 +91,20 @@ export function registerCellRoutes(
       return reply.status(201).send({ ok: true, bytes: seen });
     });
   });
+}
+
+/**
+ * A streamed result, chunked, written in place as it arrives (no temp file: the queen's tail of the
+ * spool reads it while it grows) and with no size cap, as for a local bee. Only while the step that
+ * streams is out; a body cut off (the hive gave up) leaves a partial spool the failed step discards.
+ */
+async function receiveSpool(req: FastifyRequest, reply: FastifyReply, rel: string, root: string, uploads: UploadSlots) {
+  if (!uploads.expects(rel)) throw new ApiaryError('TASK_NOT_FOUND', `no query step running now streams ${rel}`);
+  let bytes = 0;
+  const body = req.body as NodeJS.ReadableStream;
+  body.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
+  await pipeline(body, createWriteStream(path.join(root, rel), { mode: 0o600 }));
+  return reply.status(201).send({ ok: true, bytes });
 }

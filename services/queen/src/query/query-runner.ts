@@ -63,18 +63,19 @@ export class QueryRunner {
     opts.signal.addEventListener('abort', onClientGone, { once: true });
     const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
-      // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk.
+      // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk
+      // (a hive that fetches cells writes it locally and sends it by PUT as it grows, any hive can run it).
       // One attempt only: a retry would rewrite a file whose first rows the client already has.
       let limits = opts.limits;
       if (opts.spool && (spec.kind === 'sql' || (spec.kind === 'fsql' && !spec.into))) {
         spec = { ...spec, stream: opts.spool };
-        onQueenFs = true;
         limits = { ...limits, maxAttempts: 1 };
       }
       const rec = this.scheduler.submit(spec, limits, { onQueenFs });
       tasks.push(rec.id);
-      // A hive that fetches cells sends this step's output back by PUT: accepted only while the step is out.
-      const slot = spec.kind === 'fsql' && spec.into ? path.relative(this.dataRoot, spec.into) : null;
+      // A hive that fetches cells sends this step's output (its `into`, or its streamed rows) back by PUT: accepted only while the step is out.
+      const output = spec.kind === 'fsql' ? (spec.into ?? spec.stream) : spec.kind === 'sql' ? spec.stream : undefined;
+      const slot = output ? path.relative(this.dataRoot, output) : null;
       if (slot) this.uploads.open(slot, rec.id);
       const onAbort = () => this.scheduler.cancel(rec.id, 'the query was cancelled');
       ac.signal.addEventListener('abort', onAbort, { once: true });
@@ -204,15 +205,6 @@ export class QueryRunner {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }
-
-  /**
-   * A streamed result is spooled under the data root, so its last step needs a hive that reads the
-   * queen's files: false only when every connected hive is known to fetch (then the result is held whole).
-   */
-  canSpool(): boolean {
-    const hives = [...this.registry.sessions()];
-    return hives.length === 0 || hives.some((s) => s.dataInPlace !== false);
   }
 
   /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */

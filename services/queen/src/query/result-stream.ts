@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { toWireError, type SqlResponse } from '@apiary/protocol';
 import { csvHeader, csvRow } from './csv-line.js';
 import type { QueryOptions, QueryRunner } from './query-runner.js';
+import { SpoolWatch } from './spool-watch.js';
 
 export type StreamFormat = 'ndjson' | 'csv';
 
@@ -13,20 +13,18 @@ export type StreamFormat = 'ndjson' | 'csv';
 export const SPOOL_READ_BYTES = 1 << 20;
 /** The response stream's own buffer (highWaterMark): reading stops while the client has not taken this. */
 export const STREAM_BUFFER_BYTES = 1 << 20;
-/** How often the spool file is re-read while the bee is still writing it. */
-const POLL_MS = 25;
 
 /**
  * A streamed /v1/sql answer (specs/frames.md#streamed-results). The step that yields rows writes
- * them as NDJSON to `<data root>/queries/<uuid>/result.ndjson`; this tails that file while the query
- * runs and hands out whole lines only, so the queen holds at most one read and one stream buffer
+ * them as NDJSON to `<data root>/queries/<uuid>/result.ndjson` (a hive that fetches cells sends its
+ * local copy there by PUT as it grows); this tails that file while the query runs, woken by
+ * SpoolWatch (fs.watch, with a slow poll as fallback), and hands out whole lines only, so the queen holds at most one read and one stream buffer
  * whatever the result's size. A slow client stops the reading (the Readable is pulled), not the
  * bee: the disk takes up the difference. NDJSON ends with `{"end":…}` or `{"error":…}`; CSV has no
  * place for an error, so its response is cut off instead (a chunked body without its last chunk).
  * Errors before the first line (a bad SQL, NO_HIVES) reject here, so the route answers with a status.
  */
 export async function openResultStream(queries: QueryRunner, dataRoot: string, sql: string, opts: QueryOptions, format: StreamFormat): Promise<Readable> {
-  if (!queries.canSpool()) return fromWhole(await queries.run(sql, opts), format);
   const dir = path.join(dataRoot, 'queries', randomUUID());
   await mkdir(dir, { recursive: true });
   const spool = path.join(dir, 'result.ndjson');
@@ -36,15 +34,22 @@ export async function openResultStream(queries: QueryRunner, dataRoot: string, s
     settled = true;
   };
   const ended = run.then(settle, settle);
+  const changes = new SpoolWatch(dir);
   try {
     // Wait for the column line (or the end): an error before any row is an HTTP error, not a trailer.
-    while (!settled && !(await hasLine(spool))) await Promise.race([ended, sleep(POLL_MS)]);
-    if (settled && !(await hasLine(spool))) {
+    for (;;) {
+      changes.reading();
+      if (settled || (await hasLine(spool))) break;
+      await Promise.race([ended, changes.wait()]);
+    }
+    if (!(await hasLine(spool))) {
       const r = await run; // throws the query's error
+      changes.close();
       await rm(dir, { recursive: true, force: true });
       return fromWhole(r, format);
     }
   } catch (e) {
+    changes.close();
     await ended;
     await rm(dir, { recursive: true, force: true });
     throw e;
@@ -59,11 +64,12 @@ export async function openResultStream(queries: QueryRunner, dataRoot: string, s
       for (;;) {
         // Settled before this read: the bee had finished writing, so an empty read is the end.
         const wasSettled = settled;
+        changes.reading();
         const buf = Buffer.allocUnsafe(SPOOL_READ_BYTES);
         const { bytesRead } = await fh.read(buf, 0, SPOOL_READ_BYTES, pos);
         if (bytesRead === 0) {
           if (wasSettled) break;
-          await Promise.race([ended, sleep(POLL_MS)]);
+          await Promise.race([ended, changes.wait()]);
           continue;
         }
         pos += bytesRead;
@@ -86,6 +92,7 @@ export async function openResultStream(queries: QueryRunner, dataRoot: string, s
       if (toCsv) return;
       yield `${JSON.stringify({ end: { rows: Math.max(0, lines - 1), tasks: r.tasks, explain: r.explain } })}\n`;
     } finally {
+      changes.close();
       await fh.close();
       await ended; // a client gone cancels the query (the route's signal): wait for it before removing its file
       await rm(dir, { recursive: true, force: true });
@@ -127,7 +134,7 @@ function csvConverter(): (text: string) => string {
   };
 }
 
-/** A result held whole (a colony of fetching hives only, or a query that ended before writing): the same lines. */
+/** A result held whole (a query that ended before writing its spool, e.g. plain SQL answered without one): the same lines. */
 function fromWhole(r: SqlResponse, format: StreamFormat): Readable {
   function* lines(): Generator<string> {
     if (format === 'csv') {
