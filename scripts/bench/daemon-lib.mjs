@@ -1,5 +1,5 @@
 // Helpers for the suites that run a queen daemon (daemon-throughput, daemon-latency, hive-lost):
-// start a daemon with a fresh APIARY_HOME, talk to its HTTP API over a keep-alive agent, start
+// start a daemon with a fresh APIARY_HOME, talk to its HTTP API (@apiary/client, keep-alive), start
 // extra hives, run a raw IPC echo baseline, and tear everything down with a check that every pid
 // of the colony is gone. Not a suite itself (it lives outside suites/).
 //
@@ -12,6 +12,7 @@
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { QueenClient } from '@apiary/client';
 import { readProcStat } from '@apiary/runtime';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,57 +63,14 @@ export function noopSpec(i) {
 // HTTP
 
 /**
- * A JSON client on node:http with a keep-alive agent (cheaper per request than fetch on Node 20).
- * request() resolves { status, body } (body parsed when JSON) and rejects on network errors or
- * after timeoutMs.
+ * The queen's API for a bench: @apiary/client's QueenClient (the keeper's and the tests' client:
+ * every answer checked against its protocol schema; an error answer throws ApiaryError with its
+ * code) over a keep-alive agent, cheaper per request than fetch on Node 20. close() drops the sockets.
  */
-export function apiClient(baseUrl, token, { maxSockets = 16 } = {}) {
-  const base = new URL(baseUrl);
+export function queenClient(baseUrl, token, { maxSockets = 16 } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
-  const auth = `Bearer ${token}`;
-  function request(method, pathname, body, { timeoutMs = 30_000 } = {}) {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-      const headers = { authorization: auth, accept: 'application/json' };
-      if (payload !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
-      const req = http.request({ host: base.hostname, port: base.port, method, path: pathname, agent, headers }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed = text;
-          if ((res.headers['content-type'] ?? '').includes('json')) {
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // leave the text
-            }
-          }
-          resolve({ status: res.statusCode, body: parsed });
-        });
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`${method} ${pathname}: no response within ${timeoutMs} ms`)), timeoutMs);
-      req.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      req.end(payload);
-    });
-  }
-  /** request(), but throws unless the status is one of `ok` (default 2xx). */
-  async function json(method, pathname, body, opts = {}) {
-    const r = await request(method, pathname, body, opts);
-    const ok = opts.ok ? opts.ok.includes(r.status) : r.status >= 200 && r.status < 300;
-    if (!ok)
-      throw new Error(`${method} ${pathname}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body.slice(0, 300) : JSON.stringify(r.body).slice(0, 300)}`);
-    return r.body;
-  }
-  return { request, json, agent, close: () => agent.destroy() };
+  const client = new QueenClient(baseUrl, token, { agentFor: () => agent });
+  return Object.assign(client, { agent, close: () => agent.destroy() });
 }
 
 /**
@@ -212,7 +170,7 @@ export async function startDaemon(ctx, opts = {}) {
     pids: new Set([child.pid]),
     extraHives: [],
     stderr,
-    colony: () => d.api.json('GET', '/v1/colony', undefined, { timeoutMs: 5000 }),
+    colony: () => d.api.colony(),
     /** Record the pids a colony view shows. */
     note(colony) {
       for (const h of colony?.hives ?? []) {
@@ -254,7 +212,7 @@ export async function startDaemon(ctx, opts = {}) {
     d.port = Number(new URL(ready.url).port);
     d.token = readFileSync(path.join(home, 'tokens', 'client.token'), 'utf8').trim();
     d.joinToken = readFileSync(path.join(home, 'tokens', 'join.token'), 'utf8').trim();
-    d.api = apiClient(d.url, d.token);
+    d.api = queenClient(d.url, d.token);
     if (!noLocalHive) {
       await d.waitColony((c) => allIdle(c.hives?.[0], bees), 'local hive with all bees idle');
     }

@@ -6,7 +6,8 @@
 
 import path from 'node:path';
 import { BENCH_DIR, NODE, intEnv, isAlive, killTree, percentile, readJsonLine, round, spawnTracked, tailLines, waitForGone } from '../lib.mjs';
-import { apiClient, cpuMsOf, echoRoundTrips, noopSpec, startDaemon, startEchoChildren, stopEchoChildren, teardownRow } from '../daemon-lib.mjs';
+import { request } from '@apiary/client';
+import { cpuMsOf, echoRoundTrips, noopSpec, queenClient, startDaemon, startEchoChildren, stopEchoChildren, teardownRow } from '../daemon-lib.mjs';
 
 export const name = 'daemon-latency';
 export const description = 'latency of one tiny js task alone (POST /v1/tasks?waitMs) through a queen daemon vs a fork IPC round trip';
@@ -44,22 +45,29 @@ export async function run(ctx) {
         cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuMsOf(p)]));
         me0 = process.cpuUsage();
       }
-      const body = JSON.stringify({ spec: noopSpec(i), limits: {} });
+      const spec = noopSpec(i);
       const t0 = process.hrtime.bigint();
-      const r = await d.api.request('POST', '/v1/tasks?waitMs=5000', body, { timeoutMs: 10_000 });
+      let view;
+      let err;
+      try {
+        view = await d.api.submit(spec, {}, 5000);
+      } catch (e) {
+        err = e;
+      }
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      const okTask = r.status === 200 && r.body?.state === 'succeeded' && r.body?.value?.value === i;
+      const okTask = view?.state === 'succeeded' && view.value?.value === i;
+      const what = () => (err ? `${err.code ?? 'error'}: ${err.message}` : JSON.stringify(view).slice(0, 200));
       if (i < warmup) {
-        if (!okTask) throw new Error(`warm-up task ${i}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+        if (!okTask) throw new Error(`warm-up task ${i}: ${what()}`);
         continue;
       }
       if (!okTask) {
         bad++;
-        firstBad ??= `HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
+        firstBad ??= what();
         continue;
       }
       lat.push(ms);
-      if (Number.isFinite(r.body.finishedAt) && Number.isFinite(r.body.createdAt)) server.push(r.body.finishedAt - r.body.createdAt);
+      if (Number.isFinite(view.finishedAt) && Number.isFinite(view.createdAt)) server.push(view.finishedAt - view.createdAt);
     }
     const me = process.cpuUsage(me0);
     const cpu = Object.entries(procs).map(([k, p]) => [k, (((cpuMsOf(p) ?? NaN) - cpu0[k]) * 1000) / n]);
@@ -138,15 +146,18 @@ async function httpBaseline(ctx) {
   try {
     const ready = await readJsonLine(child, 10_000, 'http-echo');
     child.stdout.resume();
-    api = apiClient(ready.url, 'unused');
+    // The same transport as the queen's client (its node:http request, a keep-alive agent), minus the schema check.
+    api = queenClient(ready.url, 'unused');
+    const headers = { authorization: 'Bearer unused', 'content-type': 'application/json' };
     const lat = [];
     for (let i = 0; i < 200 + HTTP_ROUND_TRIPS; i++) {
       if (ctx.signal.aborted) throw new Error('aborted');
-      const body = JSON.stringify({ spec: noopSpec(i), limits: {} });
+      const spec = noopSpec(i);
       const t0 = process.hrtime.bigint();
-      const r = await api.request('POST', '/v1/tasks?waitMs=5000', body, { timeoutMs: 5000 });
+      const r = await request(`${ready.url}/v1/tasks?waitMs=5000`, { method: 'POST', headers, body: JSON.stringify({ spec, limits: {} }), agent: api.agent });
+      const body = JSON.parse(r.text);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.status !== 200 || r.body?.echo?.spec?.args?.i !== i) throw new Error(`http-echo: unexpected answer ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (r.status !== 200 || body?.echo?.spec?.args?.i !== i) throw new Error(`http-echo: unexpected answer ${r.text.slice(0, 200)}`);
       if (i >= 200) lat.push(ms);
     }
     return stats(lat);

@@ -235,8 +235,7 @@ async function submitAndWait(ctx, d, total, batch, mode, seq) {
         next = end;
         const tasks = [];
         for (let i = start; i < end; i++) tasks.push({ spec: noopSpec(seq + i), limits: {} });
-        const body = JSON.stringify({ tasks });
-        const got = await postBatch(ctx, d, body, deadline);
+        const got = await postBatch(ctx, d, tasks, deadline);
         if (got.length !== end - start) throw new Error(`batch of ${end - start} answered with ${got.length} ids`);
         for (let k = 0; k < got.length; k++) ids[start + k] = got[k];
         if (mode === 'wait') waits.push(waitAll(ctx, d, got, start + seq, deadline, bad));
@@ -267,16 +266,19 @@ async function submitAndWait(ctx, d, total, batch, mode, seq) {
 }
 
 /** POST /v1/tasks/batch, retrying (bounded) while the colony refuses with COLONY_CRITICAL. */
-async function postBatch(ctx, d, body, deadline) {
+async function postBatch(ctx, d, tasks, deadline) {
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) throw new Error('aborted');
-    const r = await d.api.request('POST', '/v1/tasks/batch', body, { timeoutMs: 60_000 });
-    if (r.status === 202) return r.body.ids;
-    if (r.body?.code === 'COLONY_CRITICAL' && attempt < 50 && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, Math.min(2000, r.body.retryAfterMs ?? 200)));
-      continue;
+    try {
+      return (await d.api.submitBatch(tasks)).ids;
+    } catch (e) {
+      // The client's error carries the code, not the queen's retryAfterMs: a fixed 200 ms pause.
+      if (e.code === 'COLONY_CRITICAL' && attempt < 50 && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        continue;
+      }
+      throw e;
     }
-    throw new Error(`POST /v1/tasks/batch: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
   }
 }
 
@@ -289,7 +291,7 @@ async function waitAll(ctx, d, ids, firstArg, deadline, bad) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`wait: ${pending.length} task(s) still not terminal at the deadline`);
     const waitMs = Math.min(60_000, left);
-    const r = await d.api.json('POST', '/v1/tasks/wait', { ids: pending, waitMs }, { timeoutMs: waitMs + 10_000 });
+    const r = await d.api.waitMany(pending, waitMs);
     const still = [];
     for (const t of r.tasks) {
       if (!TERMINAL.has(t.state)) still.push(t.id);

@@ -51,11 +51,9 @@ async function runTasks(ctx, d, total) {
       const first = next;
       next += n;
       const tasks = Array.from({ length: n }, (_, k) => ({ spec: noopSpec(first + k), limits: {} }));
-      const r = await d.api.request('POST', '/v1/tasks/batch', JSON.stringify({ tasks }), { timeoutMs: 60_000 });
-      if (r.status !== 202) throw new Error(`POST /v1/tasks/batch: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-      let pending = r.body.ids;
+      let pending = (await d.api.submitBatch(tasks)).ids;
       while (pending.length > 0) {
-        const w = await d.api.json('POST', '/v1/tasks/wait', { ids: pending, waitMs: 60_000 }, { timeoutMs: 70_000 });
+        const w = await d.api.waitMany(pending, 60_000);
         pending = w.tasks.filter((t) => !['succeeded', 'failed', 'abandoned', 'cancelled'].includes(t.state)).map((t) => t.id);
         failed += w.tasks.filter((t) => ['failed', 'abandoned', 'cancelled'].includes(t.state)).length;
       }

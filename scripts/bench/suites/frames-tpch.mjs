@@ -148,10 +148,10 @@ export async function run(ctx) {
     const copyOut = path.join(copyDir, 'copy.parquet');
     for (let r = 0; r < writeRuns; r++) {
       checkAbort();
-      if (r > 0) await d.api.json('DELETE', `/v1/frames/${FRAME}`, undefined, { timeoutMs: 60_000 });
+      if (r > 0) await d.api.dropFrame(FRAME);
       const t0 = performance.now();
       // Each write task may take as long as the whole write is allowed (a loaded machine is slow, not broken).
-      const res = await d.api.json('POST', `/v1/frames/${FRAME}/write`, { path: glob, timeoutMs: WRITE_TIMEOUT_MS }, { timeoutMs: WRITE_TIMEOUT_MS });
+      const res = await d.api.writeFrame(FRAME, { path: glob, timeoutMs: WRITE_TIMEOUT_MS });
       const ms = performance.now() - t0;
       if (res.rows_written !== nRows) throw new Error(`write ${r + 1}: ${res.rows_written} rows written, expected ${nRows}`);
       write.apiary.push(ms);
@@ -180,7 +180,7 @@ export async function run(ctx) {
     });
 
     // --- The frame's cells, for the baseline view.
-    const frame = await d.api.json('GET', `/v1/frames/${FRAME}`, undefined, { timeoutMs: 30_000 });
+    const frame = await d.api.frame(FRAME);
     const cells = frame.cellList.map((c) => path.join(frame.dataRoot, c.path));
     const cellRows = frame.cellList.reduce((n, c) => n + c.rows, 0);
     if (cells.length === 0 || cellRows !== nRows) throw new Error(`frame ${FRAME}: ${cells.length} cells with ${cellRows} rows, expected ${nRows} rows`);
@@ -199,7 +199,7 @@ export async function run(ctx) {
       ['Q6', Q6, compareQ6],
     ]) {
       checkAbort();
-      const ex = await d.api.json('POST', '/v1/sql', { sql, explain: true }, { timeoutMs: QUERY_TIMEOUT_MS });
+      const ex = await d.api.sql(sql, { explain: true });
       const plan = parsePlan(ex.explain);
       ctx.log(`${qname} plan: ${plan.kind}, ${plan.groups ?? '?'} group(s)`);
       if (process.env.BENCH_EXPLAIN === '1') ctx.log(`${qname} explain:\n${ex.explain}`);
@@ -212,7 +212,7 @@ export async function run(ctx) {
         checkAbort();
         const t0 = performance.now();
         const wall0 = Date.now();
-        const a = await d.api.json('POST', '/v1/sql', { sql }, { timeoutMs: QUERY_TIMEOUT_MS });
+        const a = await d.api.sql(sql);
         const ms = performance.now() - t0;
         if (PHASES && i >= warmup) phases.push(await phasesOf(d, a, wall0, Date.now()));
         const b = await duck.sql(sql, QUERY_TIMEOUT_MS);
@@ -283,9 +283,9 @@ async function fixedCost(ctx, d, duck, dir, warmup) {
   const runs = intEnv('BENCH_FIXED_RUNS', 21, 1);
   const src = path.join(dir, 'one-row.parquet');
   await duck.sql(`COPY (SELECT 1 AS x) TO ${lit(src)} (FORMAT parquet)`, 30_000);
-  await d.api.json('POST', `/v1/frames/${TINY}/write`, { path: src }, { timeoutMs: WRITE_TIMEOUT_MS });
+  await d.api.writeFrame(TINY, { path: src });
   await rm(src, { force: true });
-  const frame = await d.api.json('GET', `/v1/frames/${TINY}`, undefined, { timeoutMs: 30_000 });
+  const frame = await d.api.frame(TINY);
   const cells = frame.cellList.map((c) => path.join(frame.dataRoot, c.path));
   await duck.sql(`CREATE OR REPLACE VIEW ${TINY} AS SELECT * FROM read_parquet([${cells.map(lit).join(', ')}])`, 30_000);
   const sql = `SELECT count(*) AS n FROM ${TINY}`;
@@ -293,7 +293,7 @@ async function fixedCost(ctx, d, duck, dir, warmup) {
   const duckMs = [];
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = performance.now();
-    const a = await d.api.json('POST', '/v1/sql', { sql }, { timeoutMs: QUERY_TIMEOUT_MS });
+    const a = await d.api.sql(sql);
     const ms = performance.now() - t0;
     const b = await duck.sql(sql, QUERY_TIMEOUT_MS);
     if (Number(a.rows?.[0]?.n) !== 1 || Number(b.rows?.[0]?.n) !== 1)
@@ -302,7 +302,7 @@ async function fixedCost(ctx, d, duck, dir, warmup) {
     apiaryMs.push(ms);
     duckMs.push(b.wallMs);
   }
-  await d.api.json('DELETE', `/v1/frames/${TINY}`, undefined, { timeoutMs: 30_000 });
+  await d.api.dropFrame(TINY);
   const a = median(apiaryMs);
   const b = median(duckMs);
   const fixed = round(a - b, 1);
@@ -408,7 +408,7 @@ async function startDuck(threads) {
  * (partial checksums), the merge from created to finished (and its run on the bee), last task -> response.
  */
 async function phasesOf(d, res, t0, t1) {
-  const views = await Promise.all(res.tasks.map((id) => d.api.json('GET', `/v1/tasks/${id}`, undefined, { timeoutMs: 30_000 })));
+  const views = await Promise.all(res.tasks.map((id) => d.api.get(id)));
   const plan = views.find((v) => v.kind === 'plan');
   const fsql = views.filter((v) => v.kind === 'fsql');
   const merge = fsql.length > 1 ? fsql.at(-1) : null;

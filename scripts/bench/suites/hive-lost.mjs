@@ -136,7 +136,7 @@ async function timeToLost(ctx, d, h, sig, exits) {
   const deadline = Date.now() + LOST_TIMEOUT_MS;
   for (;;) {
     if (ctx.signal.aborted) throw new Error('aborted');
-    const c = await d.api.json('GET', '/v1/colony', undefined, { timeoutMs: 5000 });
+    const c = await d.api.colony();
     const t = process.hrtime.bigint();
     if (!listed(c)) return Number(t - t0) / 1e6;
     if (Date.now() >= deadline) throw new Error(`hive ${hivePid} still listed ${LOST_TIMEOUT_MS} ms after ${sig}`);

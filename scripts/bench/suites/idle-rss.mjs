@@ -2,6 +2,7 @@
 // node process with DuckDB loaded and idle; then SIGTERM the queen and check the whole colony goes.
 
 import path from 'node:path';
+import { QueenClient } from '@apiary/client';
 import {
   BASELINE_DUCKDB,
   NODE,
@@ -93,14 +94,8 @@ async function colonyIdleRss(ctx, baselineBytes) {
     const readyMs = Date.now() - startedAt;
 
     // Poll the colony until the hive is there with all its bees idle.
-    const getColony = async () => {
-      const res = await fetch(new URL('/v1/colony', ready.url), {
-        headers: { authorization: `Bearer ${clientToken}` },
-        signal: AbortSignal.timeout(2000),
-      });
-      if (!res.ok) throw new Error(`GET /v1/colony: HTTP ${res.status} ${await res.text()}`);
-      return res.json();
-    };
+    const api = new QueenClient(ready.url, clientToken);
+    const getColony = () => api.colony();
     let colony;
     let lastErr;
     const deadline = Date.now() + IDLE_TIMEOUT_MS;

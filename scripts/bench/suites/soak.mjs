@@ -106,10 +106,10 @@ async function runTasks(ctx, d, first, n, batch) {
       for (let i = first + start; i < first + end; i++) {
         tasks.push({ spec: { kind: 'js', module: MODULE, export: 'soak', args: { i, print: i % 50 === 0, big: i % 1000 === 0 } }, limits: {} });
       }
-      const { ids } = await d.api.json('POST', '/v1/tasks/batch', { tasks }, { timeoutMs: 60_000 });
+      const { ids } = await d.api.submitBatch(tasks);
       let pending = ids;
       while (pending.length > 0) {
-        const r = await d.api.json('POST', '/v1/tasks/wait', { ids: pending, waitMs: 60_000 }, { timeoutMs: 70_000 });
+        const r = await d.api.waitMany(pending, 60_000);
         pending = r.tasks.filter((t) => !TERMINAL.has(t.state)).map((t) => t.id);
         bad += r.tasks.filter((t) => TERMINAL.has(t.state) && t.state !== 'succeeded').length;
       }
