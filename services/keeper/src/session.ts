@@ -91,7 +91,7 @@ export class Session {
   }
 
   close(): Promise<void> {
-    traceStart('result printed');
+    traceStart('command done, closing');
     return this.colony.stop();
   }
 }
