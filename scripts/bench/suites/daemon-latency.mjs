@@ -15,6 +15,8 @@ export const order = 31;
 
 const BEES = 2;
 const TARGET_P50_MS = 1;
+/** Issue 10's tail goal for a lone task. */
+const TARGET_P99_MS = 5;
 const IPC_ROUND_TRIPS = 5000;
 const HTTP_ROUND_TRIPS = 2000;
 
@@ -76,7 +78,15 @@ export async function run(ctx) {
     const note = `${lat.length} sequential tasks after ${warmup} warm-up; target p50 <= ${TARGET_P50_MS} ms`;
     rows.push({ metric: 'apiary: task alone, p50', value: round(s.p50, 2), unit: 'ms', baseline: round(ipc.p50, 3), ratio: round(s.p50 / ipc.p50, 1), note });
     rows.push({ metric: 'apiary: task alone, p90', value: round(s.p90, 2), unit: 'ms' });
-    rows.push({ metric: 'apiary: task alone, p99', value: round(s.p99, 2), unit: 'ms', baseline: round(ipc.p99, 3), ratio: round(s.p99 / ipc.p99, 1) });
+    const met = (ok) => (ok ? 'met' : 'MISSED');
+    rows.push({
+      metric: 'apiary: task alone, p99',
+      value: round(s.p99, 2),
+      unit: 'ms',
+      baseline: round(ipc.p99, 3),
+      ratio: round(s.p99 / ipc.p99, 1),
+      note: `issue 10 goals: p50 <= ${TARGET_P50_MS} ms ${met(s.p50 <= TARGET_P50_MS)}, p99 <= ${TARGET_P99_MS} ms ${met(s.p99 <= TARGET_P99_MS)}`,
+    });
     rows.push({ metric: 'apiary: task alone, max', value: round(s.max, 2), unit: 'ms' });
     rows.push({
       metric: 'apiary: queen createdAt -> finishedAt, p50',
