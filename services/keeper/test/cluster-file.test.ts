@@ -48,7 +48,7 @@ describe('the example file', () => {
   it('parses, fully resolved and frozen', () => {
     const c = loadClusterFile(path.join(repoRoot, 'cluster.example.yaml'));
     expect(c.name).toBe('pis');
-    expect(c.queen).toEqual({ address: '10.0.0.10', port: 7474, listen: '0.0.0.0', hiveUrl: 'ws://10.0.0.10:7474/v1/hive' });
+    expect(c.queen).toEqual({ address: '10.0.0.10', port: 7474, listen: '0.0.0.0', hiveUrl: 'ws://10.0.0.10:7474/v1/hive', flags: {} });
     expect(c.hosts.map((h) => h.name)).toEqual(['pi1', 'pi2']);
     expect(c.hosts[0]).toEqual({
       name: 'pi1',
@@ -91,7 +91,7 @@ describe('defaults and overrides', () => {
     });
     expect(c.hosts[0]).not.toHaveProperty('bees');
     expect(c.hosts[0]).not.toHaveProperty('memoryPerBeeBytes');
-    expect(c.queen).toEqual({ address: '10.0.0.10', port: 7474, listen: '10.0.0.10', hiveUrl: 'ws://10.0.0.10:7474/v1/hive' });
+    expect(c.queen).toEqual({ address: '10.0.0.10', port: 7474, listen: '10.0.0.10', hiveUrl: 'ws://10.0.0.10:7474/v1/hive', flags: {} });
     expect(c.setupCommands).toEqual([]);
     expect(c.fileMounts).toEqual([]);
     expect(c.hive).toEqual({});

@@ -108,6 +108,26 @@ const Schema = z.object({
   metrics: z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).nullable(),
 });
 
+/** The bounds of the QueenOptions a caller may check before it starts a queen (keeper: cluster.yaml's queen section). */
+const OPTION_BOUNDS = {
+  hiveTimeoutMs: Schema.shape.hiveTimeoutMs,
+  dataRoot: Schema.shape.dataRoot,
+  minCellBytes: Schema.shape.minCellBytes,
+  cellBytes: Schema.shape.cellBytes,
+  keepVersions: Schema.shape.keepVersions,
+  retentionMaxAgeMs: Schema.shape.retentionMaxAgeMs,
+  retentionMaxTasks: Schema.shape.retentionMaxTasks,
+  retentionIntervalMs: Schema.shape.retentionIntervalMs,
+  metricsHost: Schema.shape.metrics.unwrap().shape.host,
+  metricsPort: Schema.shape.metrics.unwrap().shape.port,
+} as const satisfies { [K in keyof QueenOptions]?: z.ZodType };
+
+/** Why one option value breaks the queen's bounds, or null (same schema as resolveQueenConfig). */
+export function queenOptionProblem(field: keyof typeof OPTION_BOUNDS, value: unknown): string | null {
+  const r = OPTION_BOUNDS[field].safeParse(value);
+  return r.success ? null : (r.error.issues[0]?.message ?? 'out of range');
+}
+
 export function resolveQueenConfig(o: QueenOptions): QueenConfig {
   const candidate = {
     host: o.host ?? '127.0.0.1',

@@ -15,6 +15,7 @@ import { forgetHosts, recordHosts, unchangedHive } from '../cluster/host-state.j
 import { provisionHost, type ClusterJob, type HostOutcome, type HostSpec } from '../cluster/provision.js';
 import { remotePaths, tailLog } from '../cluster/remote-hive.js';
 import { expandHome } from '../cluster/preflight.js';
+import { clusterQueenArgs } from '../cluster/queen-args.js';
 import { Ssh } from '../cluster/ssh.js';
 import { downHost } from '../cluster/teardown.js';
 
@@ -36,10 +37,7 @@ async function clusterQueen(
 ): Promise<{ client: QueenClient; joinToken: string; port: number; secure: boolean; fingerprint?: string }> {
   let target = findQueen(queenFlag);
   if (!target) {
-    // Bound beyond loopback, it serves https/wss; its certificate names every address the hives dial.
-    const tlsNames = [cfg.queen.address, ...cfg.hosts.flatMap((h) => (h.queenAddress ? [h.queenAddress] : []))];
-    const tls = { 'tls-cert': cfg.queen.tlsCert, 'tls-key': cfg.queen.tlsKey, 'tls-name': tlsNames };
-    const s = await startDaemon(queenArgv({ host: cfg.queen.listen, port: cfg.queen.port, 'no-local-hive': true, grace: cfg.hive.graceMs, ...tls }));
+    const s = await startDaemon(queenArgv(clusterQueenArgs(cfg)));
     process.stdout.write(`started a queen for cluster ${cfg.name}: pid ${s.pid}, listening on ${s.url}\n`);
     target = findQueen(undefined)!;
   }

@@ -13,6 +13,7 @@ import {
   type ClusterHost,
   type ParseClusterOptions,
 } from './types.js';
+import { queenFlagsOf, queenOptionsProblem } from './queen-options.js';
 import { describeIssue, formatPath, locate, unclosedHint, type Seg } from './yaml-location.js';
 
 /*
@@ -82,6 +83,8 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
       'tls_cert and tls_key go together: set both, or neither (the queen then makes its own certificate)',
     );
   }
+  const queenProblem = queenOptionsProblem(queenFlagsOf(f.queen, (p) => p));
+  if (queenProblem) problem(['queen'], `the queen refuses these options together: ${queenProblem}`);
   const seen = new Map<string, number>();
   f.hosts.forEach((h, i) => {
     const first = seen.get(h.name);
@@ -122,6 +125,7 @@ export function parseCluster(text: string, sourceName: string, options: ParseClu
       hiveUrl: `ws://${hostInUrl}:${queenPort}/v1/hive`,
       ...(f.queen.tls_cert === undefined ? {} : { tlsCert: local(f.queen.tls_cert) }),
       ...(f.queen.tls_key === undefined ? {} : { tlsKey: local(f.queen.tls_key) }),
+      flags: queenFlagsOf(f.queen, local),
     },
     hosts: f.hosts.map((h): ClusterHost => {
       const bees = h.bees ?? d.bees;

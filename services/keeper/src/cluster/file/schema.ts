@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { formatBytes, MIN_MEMORY_PER_BEE, parseDuration, parseSize } from '@apiary/config';
+import { queenOptionFields } from './queen-options.js';
 
 /*
  * The schema of a cluster file (`keeper cluster up [cluster.yaml]`), field by field, with the
@@ -161,6 +162,8 @@ export const QueenSchema = z.strictObject(
     /** A certificate and key (PEM) for the queen's https/wss, instead of the one it makes itself. */
     tls_cert: localPath.optional(),
     tls_key: localPath.optional(),
+    /** Queen options (hive_timeout, data_root, keep_versions, …): see queen-options.ts. */
+    ...queenOptionFields(localPath),
   },
   { error: E.queen },
 );

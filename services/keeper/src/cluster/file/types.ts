@@ -1,3 +1,5 @@
+import type { ClusterQueenFlags } from './queen-options.js';
+
 /*
  * The cluster file of `keeper cluster up [cluster.yaml]` as the keeper uses it: a frozen, fully
  * resolved ClusterConfig (parse.ts makes it; cluster.example.yaml at the repository root documents
@@ -26,6 +28,8 @@ export interface ClusterQueen {
   /** The user's certificate and key (absolute local paths) for the queen's TLS; unset: the queen makes its own. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** Queen options of the section (queen-options.ts), as flag values for the queen `cluster up` starts. */
+  readonly flags: Readonly<ClusterQueenFlags>;
 }
 
 export interface ClusterHost {

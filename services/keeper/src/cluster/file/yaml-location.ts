@@ -1,5 +1,6 @@
 import { isAlias, isCollection, isMap, isScalar, isSeq, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { z } from 'zod';
+import { ClusterFileSchema, ClusterHiveSchema, DefaultsSchema, HostSchema, QueenSchema } from './schema.js';
 import type { ClusterFileIssue } from './types.js';
 
 /*
@@ -34,12 +35,13 @@ export function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Docume
   return [{ path: formatPath(p), ...at(loc.offset), message }];
 }
 
+/** Each section's keys, for "did you mean": from the schema itself. */
 const KEYS: Record<string, string[]> = {
-  root: ['cluster', 'queen', 'defaults', 'hosts', 'setup_commands', 'file_mounts', 'hive'],
-  queen: ['address', 'port', 'listen', 'tls_cert', 'tls_key'],
-  defaults: ['user', 'port', 'key', 'known_hosts', 'install_dir', 'home', 'bees', 'memory_per_bee', 'labels'],
-  host: ['name', 'address', 'queen_address', 'user', 'port', 'key', 'known_hosts', 'install_dir', 'home', 'bees', 'memory_per_bee', 'labels'],
-  hive: ['task_timeout', 'grace', 'heartbeat_ms', 'memory_poll_ms', 'reserve_memory'],
+  root: Object.keys(ClusterFileSchema.shape),
+  queen: Object.keys(QueenSchema.shape),
+  defaults: Object.keys(DefaultsSchema.shape),
+  host: Object.keys(HostSchema.shape),
+  hive: Object.keys(ClusterHiveSchema.shape),
 };
 
 function knownKeys(p: Seg[]): string[] {
