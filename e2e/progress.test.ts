@@ -6,6 +6,7 @@ import path from 'node:path';
 import { type ApiaryError, type ProgressView, REQUEST_ID_HEADER } from '@apiary/protocol';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueenClient } from '@apiary/client';
 import { KEEPER_BIN } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
@@ -151,6 +152,34 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
     for (const v of counted) expect([v.kind, v.unit, v.total]).toEqual(['query', 'cells', cells]);
     expectMonotonic(seen);
   }, 240_000);
+
+  it("a write's progress needs scope submit, as the write: a read token is FORBIDDEN while the client token reads it", async () => {
+    const read = new QueenClient(d.url, (await d.client.createToken('read', 'progress-test')).token);
+    const id = randomUUID();
+    // An upload whose body never ends: the request is followed from its start and stays open.
+    const req = http.request(`${d.url}/v1/frames/uploaded/upload?format=csv`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/octet-stream', [REQUEST_ID_HEADER]: id },
+    });
+    req.on('error', () => undefined); // destroyed below
+    req.write('id,region\n');
+    try {
+      const v = await waitFor(() => d.client.progress(id).catch((e) => (notRunning(e) ? undefined : Promise.reject(e))), 30_000, 'the upload followed');
+      expect(v).toMatchObject({ kind: 'write', phase: 'start', done: 0 });
+      await expect(read.progress(id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      req.destroy();
+    }
+    await waitFor(
+      () =>
+        d.client.progress(id).then(
+          () => undefined,
+          (e) => notRunning(e) || undefined,
+        ),
+      30_000,
+      'the upload forgotten',
+    );
+  }, 60_000);
 
   it('a malformed request id is BAD_REQUEST before any work; an unknown one is PROGRESS_NOT_FOUND', async () => {
     const before = (await d.client.frames()).frames.find((f) => f.name === 'sales')?.version;
