@@ -12,7 +12,7 @@ import {
   type WireError,
   type RestartReason,
 } from '@apiary/protocol';
-import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
+import { killTree, StateMachine, withMallocEnv, type Logger, type TreeUsage } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
 import { HiveErrors } from './errors.js';
 import { AbortGrace } from './abort-grace.js';
@@ -52,7 +52,8 @@ const BEE_TRANSITIONS: Record<BeeState, readonly BeeState[]> = {
 /** The hive's env minus its secrets: task code runs in the bee and must not read tokens. */
 function beeEnvBase(): NodeJS.ProcessEnv {
   const { APIARY_JOIN_TOKEN: _j, APIARY_CLIENT_TOKEN: _c, APIARY_TOKEN: _t, ...rest } = process.env;
-  return rest;
+  // glibc malloc defaults (runtime malloc-env.ts): fewer arenas kept after a burst of tasks.
+  return withMallocEnv(rest);
 }
 
 interface Running {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { daemonPaths, QUEEN_FLAGS, readDaemonState, toArgv, type DaemonPaths, type DaemonState, type QueenArgs } from '@apiary/config';
 import { QUEEN_MAIN } from '@apiary/queen/entry';
 import { ApiaryError } from '@apiary/protocol';
-import { isAlive, killTree, waitUntil } from '@apiary/runtime';
+import { isAlive, killTree, waitUntil, withMallocEnv } from '@apiary/runtime';
 
 const START_TIMEOUT_MS = 20_000;
 
@@ -22,7 +22,11 @@ export function queenArgv(a: QueenArgs): string[] {
 export async function startDaemon(args: string[], p: DaemonPaths = daemonPaths()): Promise<DaemonState> {
   mkdirSync(path.dirname(p.logFile), { recursive: true, mode: 0o700 });
   const log = openSync(p.logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [...args, '--log-file', p.logFile], { detached: true, stdio: ['ignore', 'ignore', log], env: process.env });
+  const child = spawn(process.execPath, [...args, '--log-file', p.logFile], {
+    detached: true,
+    stdio: ['ignore', 'ignore', log],
+    env: withMallocEnv(process.env),
+  });
   child.unref();
   const pid = child.pid;
   if (!pid) throw new ApiaryError('QUEEN_START_FAILED', 'could not start the queen process');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { HIVE_MAIN } from '@apiary/hive/entry';
 import { argsOf, HIVE_FLAGS, toArgv, type HiveArgs, type LocalHiveOptions } from '@apiary/config';
-import { isAlive, stopProcess, type Logger } from '@apiary/runtime';
+import { isAlive, stopProcess, withMallocEnv, type Logger } from '@apiary/runtime';
 
 export interface LocalHiveMode {
   /** Ephemeral: the hive dies with the queen (stdin pipe, and it exits when its socket closes). */
@@ -87,7 +87,8 @@ export class LocalHive {
       // Own group: a terminal Ctrl-C reaches the queen, which then runs the cascade in order.
       detached: true,
       stdio: [this.mode.ephemeral ? 'pipe' : 'ignore', 'ignore', 'inherit'],
-      env: { ...process.env, APIARY_JOIN_TOKEN: joinToken },
+      // glibc malloc defaults (runtime malloc-env.ts): read at start, so set for the child.
+      env: withMallocEnv({ ...process.env, APIARY_JOIN_TOKEN: joinToken }),
     });
     this.#child = child;
     this.#pid = child.pid ?? null;

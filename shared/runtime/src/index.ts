@@ -10,4 +10,6 @@ export * from './rotating-file.js';
 export * from './process-log.js';
 export * from './run-main.js';
 export * from './idle-gc.js';
+export * from './malloc-env.js';
 export * from './stop-process.js';
+export * from './service-process.js';

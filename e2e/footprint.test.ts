@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MALLOC_ENV } from '@apiary/runtime';
+import { TestDaemon } from './helpers/daemon.js';
+import { keeper } from './helpers/keeper.js';
+import { pidsWithHome } from './helpers/procs.js';
+
+/*
+ * Footprint settings a colony's processes are started with (issue 14; runtime malloc-env.ts): glibc
+ * reads them once at start, so they must be in each process's own environment. The memory itself is
+ * measured by the footprint bench, not asserted here (tests never assert speed or size).
+ */
+
+/** The environment a live process was started with (/proc/PID/environ). */
+function environOf(pid: number): Record<string, string> {
+  const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  return Object.fromEntries(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+describe('footprint: malloc settings of the processes we start', () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    // The test process must not carry the setting itself, or inheritance alone would pass the test.
+    expect(process.env.MALLOC_ARENA_MAX).toBeUndefined();
+    d = await TestDaemon.start(['--bees', '2', '--memory-per-bee', '256MiB']);
+  });
+
+  afterAll(async () => {
+    const home = d?.home;
+    await d?.stop();
+    if (home) expect(pidsWithHome(home)).toEqual([]);
+  });
+
+  it("a daemon's local hive and every bee run with MALLOC_ARENA_MAX=2", async () => {
+    expect(MALLOC_ENV).toEqual({ MALLOC_ARENA_MAX: '2' });
+    const hive = (await d.waitIdle(2)).hives[0]!;
+    expect(environOf(hive.resources.pid!).MALLOC_ARENA_MAX).toBe('2');
+    for (const b of hive.bees) expect(environOf(b.pid!).MALLOC_ARENA_MAX, `bee ${b.id}`).toBe('2');
+    // The bees' env is the hive's minus the secrets: no join token reaches a task.
+    for (const b of hive.bees) expect(environOf(b.pid!).APIARY_JOIN_TOKEN).toBeUndefined();
+  });
+
+  it('the queen `keeper queen start --detach` starts runs with it too', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'apiary-footprint-'));
+    try {
+      const r = await keeper(['queen', 'start', '--detach', '--port', '0', '--bees', '1', '--memory-per-bee', '256MiB'], home, { timeoutMs: 60_000 });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const state = JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { pid: number };
+      expect(environOf(state.pid).MALLOC_ARENA_MAX).toBe('2');
+    } finally {
+      await keeper(['queen', 'stop'], home, { timeoutMs: 60_000 });
+      try {
+        expect(pidsWithHome(home)).toEqual([]);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  });
+});
