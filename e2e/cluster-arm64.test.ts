@@ -1,16 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { QueenClient } from '../services/keeper/src/client.js';
+import { expect, it } from 'vitest';
 import { bindingVersion } from '../services/keeper/src/cluster/bindings.js';
 import { describeArm64, emulated, ensureArm64Rootfs, ROOTFS_BUILD_TIMEOUT_MS } from './helpers/arm64.js';
 import { CLUSTER_HIVE_GRACE_MS } from './helpers/cluster-file.js';
-import { FakePis, reapLeftovers, type FakePiHost } from './helpers/fakepi.js';
-import { keeper } from './helpers/keeper.js';
+import { useCluster } from './helpers/cluster-fixture.js';
+import { FakePis, type FakePiHost } from './helpers/fakepi.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
 import { HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
 
@@ -53,27 +51,43 @@ const BOMB_KILLED_WITHIN_MS = emulated((BUDGET / (16 * MiB)) * 50) + LOAD_MARGIN
 const STOP_GRACE_MS = CLUSTER_HIVE_GRACE_MS + emulated(1_000);
 
 describeArm64('an arm64 Pi in the SSH cluster (qemu-user, chroot, real sshd)', () => {
-  let pis: FakePis;
   let pi: FakePiHost;
-  let home: string;
-  let file: string;
   let tasksDir: string;
-  const running = new Set<ReturnType<typeof keeper>>();
-  const run = (args: string[], timeoutMs: number) => {
-    const p = keeper(args, home, { timeoutMs });
-    running.add(p);
-    void p.finally(() => running.delete(p));
-    return p;
-  };
-  const queenJson = () => JSON.parse(readFileSync(path.join(home, 'queen.json'), 'utf8')) as { url: string; pid: number; fingerprint?: string };
-  const client = () => new QueenClient(queenJson().url, readFileSync(path.join(home, 'tokens/client.token'), 'utf8').trim(), queenJson().fingerprint);
+  const cl = useCluster({
+    hosts: 1,
+    homePrefix: 'apiary-arm64-',
+    what: 'the arm64 cluster tests',
+    setupTimeoutMs: ROOTFS_BUILD_TIMEOUT_MS + 180_000,
+    createPis: async () => {
+      const t0 = Date.now();
+      const rootfs = await ensureArm64Rootfs();
+      console.info(
+        `arm64 rootfs ${rootfs.tarball} (${(rootfs.bytes / MiB).toFixed(0)} MiB): ${rootfs.builtMs === null ? 'cached' : `built in ${(rootfs.builtMs / 1000).toFixed(1)} s`}`,
+      );
+      const t1 = Date.now();
+      const pis = await FakePis.create(1, {}, { 1: rootfs.tarball });
+      console.info(`arm64 fake Pi up (unpack + sshd) in ${((Date.now() - t1) / 1000).toFixed(1)} s; rootfs step ${((t1 - t0) / 1000).toFixed(1)} s`);
+      pi = pis.host(1);
+      tasksDir = `${path.dirname(pi.installDir)}/tasks`;
+      return pis;
+    },
+    writeFile: (home, pis) => writeArm64ClusterFile(home, pis, tasksDir),
+    upArgs: ['--join-timeout', `${JOIN_TIMEOUT_MS}ms`],
+    upTimeoutMs: UP_TIMEOUT_MS,
+    downTimeoutMs: Math.max(60_000, emulated(NATIVE.sshStepsMs)),
+    stopGraceMs: STOP_GRACE_MS,
+    // The chroot's mounts lived in a private mount namespace of the host's sshd: none may outlive it.
+    afterDestroy: (dir) => expect(processesMounting(dir)).toEqual([]),
+  });
+  const run = (args: string[], timeoutMs: number) => cl.run(args, { timeoutMs });
+  const client = () => cl.client();
   const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: `${tasksDir}/arch-tasks.mjs`, export: exportName, args });
   /** Processes in the host's network namespace: its sshd, and whatever our hive started. */
   const nsPids = () => execFileSync('ip', ['netns', 'pids', pi.namespace], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   const hivePids = () => pidsWithHome(pi.home);
 
   async function arm64Hive() {
-    if (pidsWithHome(home).length === 0) return null;
+    if (pidsWithHome(cl.home).length === 0) return null;
     const c = await client()
       .colony()
       .catch(() => null);
@@ -81,77 +95,7 @@ describeArm64('an arm64 Pi in the SSH cluster (qemu-user, chroot, real sshd)', (
   }
 
   /** Each test that needs the cluster calls this, so it can run alone (-t). */
-  async function ensureUp(): Promise<void> {
-    if (await arm64Hive()) return;
-    const r = await run(['cluster', 'up', file, '--join-timeout', `${JOIN_TIMEOUT_MS}ms`], UP_TIMEOUT_MS);
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-  }
-
-  beforeAll(async () => {
-    const t0 = Date.now();
-    const rootfs = await ensureArm64Rootfs();
-    console.info(
-      `arm64 rootfs ${rootfs.tarball} (${(rootfs.bytes / MiB).toFixed(0)} MiB): ${rootfs.builtMs === null ? 'cached' : `built in ${(rootfs.builtMs / 1000).toFixed(1)} s`}`,
-    );
-    const t1 = Date.now();
-    pis = await FakePis.create(1, {}, { 1: rootfs.tarball });
-    console.info(`arm64 fake Pi up (unpack + sshd) in ${((Date.now() - t1) / 1000).toFixed(1)} s; rootfs step ${((t1 - t0) / 1000).toFixed(1)} s`);
-    pi = pis.host(1);
-    home = mkdtempSync(path.join(os.tmpdir(), 'apiary-arm64-'));
-    tasksDir = `${path.dirname(pi.installDir)}/tasks`;
-    file = path.join(home, 'cluster.yaml');
-    writeFileSync(
-      file,
-      [
-        'cluster: arm64',
-        'queen:',
-        `  address: ${pi.hostSideAddress}`,
-        '  port: 0',
-        '  listen: 0.0.0.0',
-        'defaults:',
-        '  user: root',
-        `  key: ${pis.keyPath}`,
-        `  known_hosts: ${pis.knownHostsPath}`,
-        '  bees: 1',
-        `  memory_per_bee: ${BUDGET / MiB}MiB`,
-        'hive:',
-        `  grace: ${CLUSTER_HIVE_GRACE_MS}ms`,
-        // The host has its own filesystem (the chroot): the task module goes with the install.
-        'file_mounts:',
-        `  ${tasksDir}/arch-tasks.mjs: ${path.join(FIXTURES, 'arch-tasks.mjs')}`,
-        'hosts:',
-        `  - name: ${pi.name}`,
-        `    address: ${pi.address}`,
-        `    queen_address: ${pi.hostSideAddress}`,
-        `    install_dir: ${pi.installDir}`,
-        `    home: ${pi.home}`,
-      ].join('\n') + '\n',
-    );
-  }, ROOTFS_BUILD_TIMEOUT_MS + 180_000);
-
-  afterAll(async () => {
-    try {
-      if (home && file && pis) {
-        if (hivePids().length > 0) await run(['cluster', 'down', file], emulated(NATIVE.sshStepsMs));
-        if (pidsWithHome(home).length > 0) await run(['queen', 'stop'], 60_000);
-        await reapLeftovers('after the arm64 cluster tests', [...hivePids(), ...pidsWithHome(home)], STOP_GRACE_MS);
-      }
-    } finally {
-      const dir = pis?.dir;
-      await pis?.destroy();
-      if (home) rmSync(home, { recursive: true, force: true });
-      // The chroot's mounts lived in a private mount namespace of the host's sshd: none may outlive it.
-      if (dir) expect(processesMounting(dir)).toEqual([]);
-    }
-  }, 180_000);
-
-  afterEach(async () => {
-    const left = [...running];
-    running.clear();
-    for (const p of left) p.kill('SIGKILL');
-    await Promise.all(left);
-    if (left.length) throw new Error(`keeper still running when the test ended (killed): ${left.map((p) => p.spawnargs.slice(2).join(' ')).join('; ')}`);
-  }, 60_000);
+  const ensureUp = () => cl.ensureUp();
 
   it(
     'cluster up provisions the arm64 host from the cluster file, with its DuckDB binding fetched from the npm registry',
@@ -159,12 +103,12 @@ describeArm64('an arm64 Pi in the SSH cluster (qemu-user, chroot, real sshd)', (
       // This machine has no arm64 binding: `up` must fetch it (the point of the test on x64).
       expect(() => require.resolve(`${BINDING}/package.json`)).toThrow();
       const t0 = Date.now();
-      const r = await run(['cluster', 'up', file, '--join-timeout', `${JOIN_TIMEOUT_MS}ms`], UP_TIMEOUT_MS);
+      const r = await run(['cluster', 'up', cl.file, '--join-timeout', `${JOIN_TIMEOUT_MS}ms`], UP_TIMEOUT_MS);
       const upMs = Date.now() - t0;
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/1\/1 host\(s\) up/);
       console.info(`cluster up of the arm64 host from nothing: ${(upMs / 1000).toFixed(1)} s`);
-      const cached = path.join(home, 'cache', 'bindings', `${BINDING}@${bindingVersion()}`);
+      const cached = path.join(cl.home, 'cache', 'bindings', `${BINDING}@${bindingVersion()}`);
       expect(existsSync(path.join(cached, 'duckdb.node')), `${cached} holds the fetched binding`).toBe(true);
       // What the host got is that binding, inside its chroot.
       const uploaded = path.join(pi.rootfs!, pi.installDir, 'node_modules', BINDING, 'duckdb.node');
@@ -227,14 +171,14 @@ describeArm64('an arm64 Pi in the SSH cluster (qemu-user, chroot, real sshd)', (
     async () => {
       await ensureUp();
       const q = client();
-      await pis.cut(1);
+      await cl.pis.cut(1);
       try {
         const t0 = Date.now();
         await waitFor(async () => !(await arm64Hive()), HIVE_LOST_WITHIN_MS + 10_000, 'the arm64 hive lost');
         const lostAfterMs = Date.now() - t0;
         expect(lostAfterMs, `lost ${lostAfterMs} ms after the cut`).toBeLessThanOrEqual(HIVE_LOST_WITHIN_MS);
       } finally {
-        await pis.heal(1);
+        await cl.pis.heal(1);
       }
       await waitFor(() => arm64Hive(), REJOIN_WITHIN_MS, 'the arm64 hive back');
       const t = await q.run(js('arch'), { maxAttempts: 1, timeoutMs: TASK_TIMEOUT_MS });
@@ -249,11 +193,11 @@ describeArm64('an arm64 Pi in the SSH cluster (qemu-user, chroot, real sshd)', (
     async () => {
       await ensureUp();
       expect(hivePids().length).toBeGreaterThanOrEqual(2); // hive + bee
-      const r = await run(['cluster', 'down', file], emulated(NATIVE.sshStepsMs));
+      const r = await run(['cluster', 'down', cl.file], emulated(NATIVE.sshStepsMs));
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/no process of ours remains/);
       expect(hivePids()).toEqual([]);
-      expect(nsPids()).toEqual(pis.sshdPids());
+      expect(nsPids()).toEqual(cl.pis.sshdPids());
     },
     UP_TIMEOUT_MS + emulated(NATIVE.sshStepsMs),
   );
@@ -271,4 +215,37 @@ function processesMounting(dir: string): number[] {
     }
   }
   return out;
+}
+
+/** The arm64 host's cluster file: its own filesystem (the chroot), so the task module goes with the install. */
+function writeArm64ClusterFile(home: string, pis: FakePis, tasksDir: string): string {
+  const pi = pis.host(1);
+  const file = path.join(home, 'cluster.yaml');
+  writeFileSync(
+    file,
+    [
+      'cluster: arm64',
+      'queen:',
+      `  address: ${pi.hostSideAddress}`,
+      '  port: 0',
+      '  listen: 0.0.0.0',
+      'defaults:',
+      '  user: root',
+      `  key: ${pis.keyPath}`,
+      `  known_hosts: ${pis.knownHostsPath}`,
+      '  bees: 1',
+      `  memory_per_bee: ${BUDGET / MiB}MiB`,
+      'hive:',
+      `  grace: ${CLUSTER_HIVE_GRACE_MS}ms`,
+      'file_mounts:',
+      `  ${tasksDir}/arch-tasks.mjs: ${path.join(FIXTURES, 'arch-tasks.mjs')}`,
+      'hosts:',
+      `  - name: ${pi.name}`,
+      `    address: ${pi.address}`,
+      `    queen_address: ${pi.hostSideAddress}`,
+      `    install_dir: ${pi.installDir}`,
+      `    home: ${pi.home}`,
+    ].join('\n') + '\n',
+  );
+  return file;
 }
