@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { attemptToken } from '../src/tasks/attempt-tokens.js';
 import { newTaskId } from '../src/tasks/task-id.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -22,5 +23,14 @@ describe('task ids', () => {
     expect(lastOfMs0 < ids.slice(200, 400).sort()[0]!).toBe(true);
     // 74 random bits: ids of one millisecond differ beyond the time prefix.
     expect(new Set(ids.slice(0, 200).map((id) => id.slice(14))).size).toBe(200);
+  });
+});
+
+describe('attempt tokens (random bytes from the same pool)', () => {
+  it('are <epoch>.<attempt>.<12 hex> and do not repeat across pool refills', () => {
+    // 10,000 tokens take 60,000 pool bytes: the 4 KiB pool is refilled many times over.
+    const tokens = Array.from({ length: 10_000 }, () => attemptToken(7, 2));
+    for (const t of tokens.slice(0, 10)) expect(t).toMatch(/^7\.2\.[0-9a-f]{12}$/);
+    expect(new Set(tokens).size).toBe(tokens.length);
   });
 });

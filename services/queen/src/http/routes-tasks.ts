@@ -126,9 +126,12 @@ function withOutput(v: TaskView, outputs: TaskOutputs): TaskView {
   return { ...v, attempts: v.attempts.map((a) => (out.has(a.attempt) ? { ...a, output: out.get(a.attempt)! } : a)) };
 }
 
+/** The reason a request's signal fires with: without one, abort() builds a DOMException (~10 µs) per request. */
+const REQUEST_CLOSED = Object.freeze({ code: 'REQUEST_CLOSED' });
+
 /** Fires when the response is done or the client went away, so a long-poll never holds a dead waiter. */
 function abortOnClose(raw: { once: (e: 'close', f: () => void) => void }): AbortSignal {
   const ac = new AbortController();
-  raw.once('close', () => ac.abort());
+  raw.once('close', () => ac.abort(REQUEST_CLOSED));
   return ac.signal;
 }

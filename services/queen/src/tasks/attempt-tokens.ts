@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hexOf, randomView } from './random-pool.js';
 
 /**
  * An attempt token: `<queen epoch>.<attempt>.<random>`. It is recorded with the attempt (and
@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
  * unable to guess another's (the queen also checks that the sender holds the attempt).
  */
 export function attemptToken(epoch: number, attempt: number): string {
-  return `${epoch}.${attempt}.${randomBytes(6).toString('hex')}`;
+  return `${epoch}.${attempt}.${hexOf(randomView(6))}`;
 }
 
 /** The hive name of a recorded attempt's hive id (`<name>#<session>`): session numbers restart with the queen. */
