@@ -77,6 +77,8 @@ export function describeProgress(label: string, v: ProgressView): string {
   const secs = `(${(v.elapsed_ms / 1000).toFixed(1)} s)`;
   const count = v.total > 0 ? ` ${v.done}/${v.total} ${v.unit}` : '';
   const cells = v.kind === 'write' && v.cells > 0 ? `, ${v.cells} cell${v.cells === 1 ? '' : 's'}` : '';
-  const doing = { start: 'starting', plan: 'planning', map: 'map', merge: 'merging', write: 'writing', commit: 'committing' }[v.phase];
+  // Plain SQL (no frame, nothing counted) has only its one step: running, not merging.
+  const merge = v.total > 0 ? 'merging' : 'running';
+  const doing = { start: 'starting', plan: 'planning', map: 'map', merge, write: 'writing', commit: 'committing' }[v.phase];
   return `${label}: ${doing}${count}${cells} ${secs}`;
 }
