@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { asUsage, flagValues, HIVE_FLAGS, hiveOptionsFromArgs, parseFlags, readSecretFile, resolveHiveConfig, usageLine, type HiveArgs } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import {
-  collectWhenIdle,
-  createLogger,
-  dropOutputWhenReaderGone,
-  onShutdownSignal,
-  openProcessLog,
-  parseLogFormat,
-  runMain,
-  type Logger,
-} from '@apiary/runtime';
+import { parseLogFormat, ServiceProcess } from '@apiary/runtime';
 import { HiveErrors } from './errors.js';
 import { Hive } from './hive.js';
 
@@ -24,10 +15,8 @@ import { Hive } from './hive.js';
  * rotated at 10 MiB with 3 files kept (bees' output relayed into the same log).
  * The join token comes from APIARY_JOIN_TOKEN or a 0600 file, never from argv (argv is world-readable).
  */
-// Until the options are read (a bad flag is reported here): readable text on stderr.
-let log: Logger = createLogger(`hive[${process.pid}]`);
-// Our stderr may be a pipe to a queen or keeper that is already gone: stopping must not depend on it.
-dropOutputWhenReaderGone();
+// Logging, signals, stdin, idle GC and exit codes as every apiary process has them (runtime service-process.ts).
+const proc = new ServiceProcess('hive');
 
 function readToken(file: string | undefined): string {
   if (file) {
@@ -58,8 +47,11 @@ async function main(): Promise<number> {
   const values: HiveArgs = { ...(flags.config ? flagValues(HIVE_FLAGS, readConfigFile(flags.config)) : {}), ...flags };
   const ephemeral = values.ephemeral ?? false;
   // A persistent hive writes JSON lines (for log shippers); an ephemeral one readable text.
-  const logFormat = asUsage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
-  log = openProcessLog({ name: 'hive', format: logFormat, file: values['log-file'] }).log;
+  proc.openLog(
+    asUsage(() => parseLogFormat(values['log-format'])),
+    values['log-file'],
+    ephemeral,
+  );
   const queenUrl = values.queen ?? process.env.APIARY_QUEEN_WS;
   if (!queenUrl) throw new ApiaryError('USAGE', 'apiary-hive: --queen ws://host:port/v1/hive is required');
   const cfg = resolveHiveConfig({
@@ -68,23 +60,12 @@ async function main(): Promise<number> {
     queenFingerprint: values['queen-fingerprint'] ?? process.env.APIARY_QUEEN_FINGERPRINT,
     ephemeral,
   });
-  const hive = new Hive(cfg, log);
-  onShutdownSignal((sig) => {
-    log.info(`${sig}: stopping`);
-    void hive.stop(cfg.graceMs);
-  });
-  // An ephemeral hive started over SSH or by a local queen ends when its parent's pipe closes.
-  if (values['exit-with-stdin']) {
-    process.stdin.on('end', () => void hive.stop(0));
-    process.stdin.on('error', () => void hive.stop(0));
-    process.stdin.resume();
-  }
+  const hive = new Hive(cfg, proc.log);
+  // A signal gives the bees their grace; an ephemeral hive whose parent's pipe closed (SSH, a local queen) stops at once.
+  proc.stopOn(values['exit-with-stdin'] ?? false, (why) => void hive.stop(why === 'signal' ? cfg.graceMs : 0));
   await hive.start();
-  // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
-  collectWhenIdle({
-    onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`),
-  });
+  proc.collectWhenIdle();
   return hive.done;
 }
 
-runMain(main, { name: 'apiary-hive', usage: usageLine(HIVE_FLAGS), log: () => log });
+proc.run(main, usageLine(HIVE_FLAGS));

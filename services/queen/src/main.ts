@@ -13,16 +13,7 @@ import {
   writeDaemonState,
 } from '@apiary/config';
 import { ApiaryError } from '@apiary/protocol';
-import {
-  collectWhenIdle,
-  createLogger,
-  dropOutputWhenReaderGone,
-  onShutdownSignal,
-  openProcessLog,
-  parseLogFormat,
-  runMain,
-  type Logger,
-} from '@apiary/runtime';
+import { parseLogFormat, ServiceProcess } from '@apiary/runtime';
 import { Queen } from './queen.js';
 import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
@@ -56,16 +47,18 @@ import { Idempotency } from './tasks/idempotency.js';
  * TLS: a --host other than loopback (or --tls-cert/--tls-key) serves https/wss; the ready line and
  * queen.json then carry the certificate's "fingerprint" (SHA-256) for hives and keepers to pin.
  */
-// Until the options are read (a bad flag is reported here): readable text on stderr.
-let log: Logger = createLogger(`queen[${process.pid}]`);
-// Our keeper may die before we finish stopping (its stdin EOF starts our cascade): finish it silently.
-dropOutputWhenReaderGone();
+// Logging, signals, stdin, idle GC and exit codes as every apiary process has them (runtime service-process.ts).
+const proc = new ServiceProcess('queen');
 
 async function main(): Promise<number> {
   const values = parseFlags(QUEEN_FLAGS, process.argv.slice(2));
   const ephemeral = values.ephemeral ?? false;
-  const logFormat = asUsage(() => parseLogFormat(values['log-format'])) ?? (ephemeral ? 'pretty' : 'json');
-  log = openProcessLog({ name: 'queen', format: logFormat, file: values['log-file'] }).log;
+  const logFormat = proc.openLog(
+    asUsage(() => parseLogFormat(values['log-format'])),
+    values['log-file'],
+    ephemeral,
+  );
+  const log = proc.log;
   const paths = daemonPaths(values.home ?? process.env.APIARY_HOME);
   if (!ephemeral) {
     // The ledger holds task results and the tokens sit beside it: nothing the daemon writes is for other users.
@@ -117,24 +110,12 @@ async function main(): Promise<number> {
     tokens: db ? TokenStore.sqlite(db) : undefined,
     idempotency: db ? Idempotency.sqlite(db) : undefined,
   });
-  onShutdownSignal((sig) => {
-    log.info(`${sig}: stopping`);
-    void queen.stop();
-  });
-  // Started by a keeper for one command: when the keeper dies its end of our stdin closes, and we cascade.
-  if (values['exit-with-stdin']) {
-    process.stdin.on('end', () => void queen.stop());
-    process.stdin.on('error', () => void queen.stop());
-    process.stdin.resume();
-  }
+  // Started by a keeper for one command (--exit-with-stdin): when the keeper dies its end of our stdin closes, and we cascade.
+  proc.stopOn(values['exit-with-stdin'] ?? false, () => void queen.stop());
   const stopped = new Promise<void>((resolve) => queen.sm.onChange((s) => s === 'stopped' && resolve()));
   await queen.start();
-  // Give back what a burst of work left in the heap once we are idle again (idle-gc.ts).
-  collectWhenIdle({
-    // Cached finished tasks and SQLite's page cache go first, so the collection takes them too.
-    onQuiet: () => ledger?.dropCache(),
-    onCollect: (e) => log.debug(`idle gc: heap ${(e.heapBefore / 1048576).toFixed(1)} → ${(e.heapAfter / 1048576).toFixed(1)} MiB in ${e.ms.toFixed(0)} ms`),
-  });
+  // Cached finished tasks and SQLite's page cache go first, so the idle collection takes them too.
+  proc.collectWhenIdle(() => ledger?.dropCache());
   const fingerprint = tls ? { fingerprint: tls.fingerprint } : {};
   if (!ephemeral) writeDaemonState(paths, { url: queen.url, pid: process.pid, startedAt: queen.startedAt, ...fingerprint });
   const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
@@ -145,4 +126,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain(main, { name: 'apiary-queen', usage: usageLine(QUEEN_FLAGS), log: () => log });
+proc.run(main, usageLine(QUEEN_FLAGS));
