@@ -1,19 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { BEE_MAIN } from '@apiary/bee/entry';
-import {
-  BEE_ENV,
-  BeeToHive,
-  validate,
-  type BeeState,
-  type BeeStatus,
-  type TaskLimits,
-  type TaskSpec,
-  type TaskValue,
-  type WireError,
-  type RestartReason,
-} from '@apiary/protocol';
-import { killTree, StateMachine, withMallocEnv, type Logger, type TreeUsage } from '@apiary/runtime';
-import { splitBudget } from './budget.js';
+import type { ChildProcess } from 'node:child_process';
+import { BeeToHive, validate, type BeeState, type BeeStatus, type RestartReason, type WireError } from '@apiary/protocol';
+import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
+import { afterStderrDrains, forkBee, HeapOomWatch } from './bee-process.js';
+import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chamber-job.js';
 import { HiveErrors } from './errors.js';
 import { AbortGrace } from './abort-grace.js';
 import { OutputCapture, type OutputChunk } from './output-capture.js';
@@ -22,39 +11,8 @@ import { dirStamp, emptyDir } from './scratch.js';
 
 /** Aborting with a reason of our own: without one, abort() builds a DOMException (~10 µs) per task. */
 const TASK_DONE = Object.freeze({ code: 'TASK_DONE' });
-/** What V8 prints on stderr before it aborts a process that reached its heap cap (--max-old-space-size). */
-const V8_HEAP_OOM = /Reached heap limit|JavaScript heap out of memory/;
-/** How long an aborted bee's stderr may take to drain before its exit is judged without it. */
-const STDERR_DRAIN_MS = 1000;
-/** V8 semi-space cap of a bee, MiB (see the fork below). */
-const BEE_SEMI_SPACE_MB = 2;
-
-export interface Job {
-  taskId: string;
-  attempt: number;
-  /** The queen's attempt token, carried back with every report of this attempt. */
-  token: string;
-  spec: TaskSpec;
-  limits: TaskLimits;
-  avoidBees: readonly number[];
-}
-
-export type Outcome = { ok: true; value: TaskValue } | { ok: false; error: WireError };
-
-const BEE_TRANSITIONS: Record<BeeState, readonly BeeState[]> = {
-  starting: ['idle', 'exited'],
-  idle: ['busy', 'stopping', 'exited'],
-  busy: ['idle', 'stopping', 'exited'],
-  stopping: ['exited'],
-  exited: ['starting'],
-};
-
-/** The hive's env minus its secrets: task code runs in the bee and must not read tokens. */
-function beeEnvBase(): NodeJS.ProcessEnv {
-  const { APIARY_JOIN_TOKEN: _j, APIARY_CLIENT_TOKEN: _c, APIARY_TOKEN: _t, ...rest } = process.env;
-  // glibc malloc defaults (runtime malloc-env.ts): fewer arenas kept after a burst of tasks.
-  return withMallocEnv(rest);
-}
+// Job and Outcome are what the pool and the hive hand a chamber: re-exported so they import one module.
+export type { Job, Outcome } from './chamber-job.js';
 
 interface Running {
   job: Job;
@@ -79,10 +37,7 @@ export class Chamber {
   #lastCpu = { ms: 0, at: 0 };
   #cleanStamp = -1n;
   #retired = false;
-  /** The current bee printed V8's heap-limit message; `#errTail` catches it split across chunks. */
-  #heapOom = false;
   #memory: MemoryReading;
-  #errTail = '';
   rssBytes = 0;
   cpuPercent = 0;
   tasksRun = 0;
@@ -130,35 +85,16 @@ export class Chamber {
     if (this.#retired) throw new Error(`bee ${this.id}: the pool is stopping`);
     this.#cleanStamp = dirStamp(this.scratchDir);
     this.#lastCpu = { ms: 0, at: 0 };
-    const { heapMb, duckBytes } = splitBudget(this.budgetBytes);
-    const child = fork(BEE_MAIN, [], {
-      // Own process group: a group kill reaches anything the task spawned; terminal Ctrl-C does not.
-      detached: true,
-      serialization: 'advanced',
-      // A small young generation: V8 grows it to 3 x 16 MiB under a stream of tiny tasks and keeps it
-      // when idle (+48 MiB PSS per bee after 100,000 tasks, bench footprint); scavenges stay cheap.
-      execArgv: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${BEE_SEMI_SPACE_MB}`],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: {
-        ...beeEnvBase(),
-        [BEE_ENV.id]: String(this.id),
-        [BEE_ENV.budget]: String(this.budgetBytes),
-        [BEE_ENV.duck]: String(duckBytes),
-        [BEE_ENV.scratch]: this.scratchDir,
-        [BEE_ENV.hive]: String(process.pid),
-      },
-    });
+    const { child, heapMb } = forkBee(this.id, this.budgetBytes, this.scratchDir);
     this.#child = child;
     child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
     // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
     const relay = (d: Buffer) => this.log.relay(`bee-${this.id}`, d.toString());
-    this.#errTail = '';
-    this.#heapOom = false;
+    // Whether this bee printed V8's heap-limit message (judged at its exit).
+    const oom = new HeapOomWatch();
     child.stdout?.on('data', (d: Buffer) => (this.#capture ? this.#capture.append('stdout', d) : relay(d)));
     child.stderr?.on('data', (d: Buffer) => {
-      const text = this.#errTail + d.toString();
-      if (V8_HEAP_OOM.test(text)) this.#heapOom = true;
-      this.#errTail = text.slice(-64);
+      oom.feed(d);
       if (this.#capture) this.#capture.append('stderr', d);
       else relay(d);
     });
@@ -168,21 +104,10 @@ export class Chamber {
       child.once('exit', (code, signal) => {
         reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`));
         if (signal !== 'SIGABRT' || this.#killReason) return this.#onChildExit(child, code, signal);
-        // An abort may be V8 at its heap cap: that is the budget speaking, not a crash. Its message
-        // can still be in the pipe when the exit event comes, so let stderr drain first (bounded).
-        let judged = false;
-        const judge = () => {
-          if (judged) return;
-          judged = true;
-          if (this.#heapOom) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
+        // An abort may be V8 at its heap cap (bee-process.ts): judged once its stderr has drained.
+        afterStderrDrains(child, () => {
+          if (oom.seen) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
           this.#onChildExit(child, code, signal);
-        };
-        const err = child.stderr;
-        if (!err || err.closed) return judge();
-        const timer = setTimeout(judge, STDERR_DRAIN_MS);
-        err.once('close', () => {
-          clearTimeout(timer);
-          judge();
         });
       });
     });
@@ -372,12 +297,4 @@ export class Chamber {
       restartReasons: { ...this.restartReasons },
     };
   }
-}
-
-/** Why a bee went, from the reason it was killed with (none: it died on its own). */
-function restartReason(killed: WireError | null): RestartReason {
-  if (killed?.code === 'BEE_MEMORY_EXCEEDED') return 'memory';
-  if (killed?.code === 'TASK_TIMEOUT') return 'timeout';
-  if (killed?.code === 'TASK_CANCELLED') return 'cancel';
-  return 'crash';
 }
