@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killTree, readProcStat, readProcTable, TreeSampler, waitForExit } from '../src/index.js';
+import { childPids, killTree, readProcStat, readProcTable, TreeSampler, waitForExit } from '../src/index.js';
 
 /**
  * A process tree made for the test: a root in its own process group (as a bee is) running `script`,
@@ -68,8 +68,9 @@ describe('TreeSampler', () => {
     const sampler = new TreeSampler(1000);
     const { root: r, pids } = await tree(root, 1);
     const orphan = pids[0]!;
-    // The middle exited (the root has no child left) while the orphan lives on elsewhere.
-    expect(await waitFor(() => childrenOf(r.pid!).length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    // The middle exited and was reaped (the root has no child left, not even a zombie) while the
+    // orphan lives on elsewhere.
+    expect(await waitFor(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null)).toBe(true);
     expect(readProcStat(orphan)?.pgrp).toBe(r.pid);
     // A full pass (the first sample) finds it by its group; the walks after it keep it by pid.
     expect(sampler.sample([r.pid!], 0).get(r.pid!)!.pids).toContain(orphan);
@@ -92,15 +93,11 @@ describe('TreeSampler', () => {
     sampler.sample([rootProc.pid!], 0);
     const { root: r, pids } = await tree(root, 1);
     const orphan = pids[0]!;
-    expect(await waitFor(() => childrenOf(r.pid!).length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    expect(await waitFor(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null)).toBe(true);
     expect(sampler.sample([r.pid!], fullScanMs - 1).get(r.pid!)!.pids).not.toContain(orphan);
     expect(sampler.sample([r.pid!], fullScanMs).get(r.pid!)!.pids).toContain(orphan);
   });
 });
-
-function childrenOf(pid: number): number[] {
-  return [...readProcTable().values()].filter((p) => p.ppid === pid).map((p) => p.pid);
-}
 
 async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
