@@ -1,11 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiaryError, FrameDetail, FrameSummary, SqlResponse, VacuumResponse } from '@apiary/protocol';
-import { TestDaemon } from './helpers/daemon.js';
+import { FRAMES_DAEMON_ARGS, useFramesDaemon } from './helpers/frames-daemon.js';
 import { keeper } from './helpers/keeper.js';
-import { alive, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { alive, waitFor, waitGone } from './helpers/procs.js';
 import { LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
 
 /*
@@ -14,60 +13,30 @@ import { LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
  * and a query that reads a version while it is superseded and vacuumed. Small cells (64 KiB) make
  * a few MB of CSV into many files.
  */
-const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '64KiB', '--min-cell-bytes', '16KiB'];
 /** The queen's default retention (README: 2), read from the config that owns it. */
 const KEEP = QUEEN_DEFAULTS.keepVersions;
 
-let d: TestDaemon;
-let tmp: string;
+const fx = useFramesDaemon({ tmpPrefix: 'apiary-vacuum-' });
+const { makeCsv, json } = fx;
 
-/** A CSV of ids [from, to): id, g = id % 10, s = 'name_<id>'. */
-async function makeCsv(name: string, from: number, to: number): Promise<string> {
-  const file = path.join(tmp, name);
-  const sql = `COPY (SELECT range AS id, range % 10 AS g, 'name_' || range AS s FROM range(${from}, ${to}) ORDER BY id) TO '${file}' (HEADER)`;
-  const r = await keeper(['sql', sql], d.home, { timeoutMs: 120_000 });
-  expect(r.exitCode, r.stderr).toBe(0);
-  return file;
-}
-
-async function json<T>(args: string[]): Promise<T> {
-  const r = await keeper([...args, '--json'], d.home);
-  expect(r.exitCode, `keeper ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return JSON.parse(r.stdout) as T;
-}
-
-const cellsDir = (frame: string) => path.join(d.home, 'data', 'frames', frame, 'cells');
+const cellsDir = (frame: string) => path.join(fx.d.home, 'data', 'frames', frame, 'cells');
 /** The cell files on disk now, as paths relative to the data root (the catalog's form). */
 const onDisk = (frame: string) =>
   readdirSync(cellsDir(frame))
     .map((f) => `frames/${frame}/cells/${f}`)
     .sort();
-const sizeOf = (rels: string[]) => rels.reduce((n, rel) => n + statSync(path.join(d.home, 'data', rel)).size, 0);
+const sizeOf = (rels: string[]) => rels.reduce((n, rel) => n + statSync(path.join(fx.d.home, 'data', rel)).size, 0);
 const cellsOf = (f: FrameDetail) => f.cellList.map((c) => c.path).sort();
 
 /** Write `file` as a new version of `frame` (overwrite) and return the version's cells. */
 async function overwrite(frame: string, file: string): Promise<{ version: number; cells: string[] }> {
-  const w = await d.client.writeFrame(frame, { path: file, mode: 'overwrite' });
-  const f = await d.client.frame(frame);
+  const w = await fx.d.client.writeFrame(frame, { path: file, mode: 'overwrite' });
+  const f = await fx.d.client.frame(frame);
   expect(f.version).toBe(w.version);
   return { version: w.version, cells: cellsOf(f) };
 }
 
 describe('frames: version retention and vacuum', () => {
-  beforeAll(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-vacuum-'));
-    // A copy: the restart test edits the daemon's args in place.
-    d = await TestDaemon.start([...DAEMON_ARGS]);
-    await d.waitHives(1);
-  });
-
-  afterAll(async () => {
-    const home = d?.home;
-    await d?.stop();
-    if (home) expect(pidsWithHome(home)).toEqual([]);
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it(`overwriting ${KEEP + 2} times leaves only the last ${KEEP} versions' cells on disk; keeper frames shows the real sizes`, async () => {
     expect(KEEP).toBe(2); // README states the default
     const files = await Promise.all([0, 1, 2, 3].map((i) => makeCsv(`r${i}.csv`, i * 1000, i * 1000 + 20_000 + i * 5000)));
@@ -77,7 +46,7 @@ describe('frames: version retention and vacuum', () => {
       // Retention runs with every commit: after each write, exactly the last KEEP versions' cells remain.
       const kept = written.slice(-KEEP);
       expect(onDisk('rolling')).toEqual(kept.flatMap((v) => v.cells).sort());
-      expect((await d.client.frame('rolling')).history.map((v) => v.version)).toEqual(kept.map((v) => v.version));
+      expect((await fx.d.client.frame('rolling')).history.map((v) => v.version)).toEqual(kept.map((v) => v.version));
     }
     expect(written.map((v) => v.version)).toEqual([1, 2, 3, 4]);
     expect(written.every((v) => v.cells.length > 1)).toBe(true);
@@ -87,9 +56,9 @@ describe('frames: version retention and vacuum', () => {
     const current = written[3]!.cells;
     expect(rolling).toMatchObject({ version: 4, versions: KEEP, cells: current.length, bytes: sizeOf(current), diskBytes: sizeOf(onDisk('rolling')) });
     expect(rolling.diskBytes).toBe(sizeOf([...written[2]!.cells, ...current]));
-    const table = await keeper(['frames'], d.home);
+    const table = await keeper(['frames'], fx.d.home);
     expect(table.stdout).toMatch(/on_disk/);
-    const describe = await keeper(['frames', 'describe', 'rolling'], d.home);
+    const describe = await keeper(['frames', 'describe', 'rolling'], fx.d.home);
     expect(describe.stdout).toMatch(new RegExp(`version 4 \\(${KEEP} kept\\).*on disk`));
 
     // Nothing is past the line any more: a vacuum removes nothing and deletes no file.
@@ -108,7 +77,7 @@ describe('frames: version retention and vacuum', () => {
     const slow = `SELECT count(DISTINCT id) AS n, max(id) AS top FROM pinned WHERE md5(repeat(s, 1000)) <> 'x'`;
     let ended = false;
     // Settled either way, so a failure is this test's assertion, not an unhandled rejection.
-    const query = d.client
+    const query = fx.d.client
       .sql(slow, { limits: { timeoutMs: 240_000 } })
       .then(
         (r: SqlResponse) => ({ r, error: '' }),
@@ -119,7 +88,7 @@ describe('frames: version retention and vacuum', () => {
       });
     try {
       // The query is out once its first fsql task (a step over version 1's cells) is running.
-      await waitFor(async () => (await d.client.list('running', 200)).tasks.some((t) => t.kind === 'fsql'), 60_000, 'the slow query running');
+      await waitFor(async () => (await fx.d.client.list('running', 200)).tasks.some((t) => t.kind === 'fsql'), 60_000, 'the slow query running');
       const v2 = await overwrite('pinned', small);
       const v3 = await overwrite('pinned', small);
       const vac = await json<VacuumResponse>(['frames', 'vacuum', 'pinned']);
@@ -135,8 +104,8 @@ describe('frames: version retention and vacuum', () => {
       // The last unpin removes version 1 and its files.
       await waitFor(() => onDisk('pinned').length === v2.cells.length + v3.cells.length, LOAD_MARGIN_MS, "version 1's cells deleted");
       expect(onDisk('pinned')).toEqual([...v2.cells, ...v3.cells].sort());
-      expect((await d.client.frame('pinned')).history.map((v) => v.version)).toEqual([2, 3]);
-      expect((await d.client.frames()).frames.find((f) => f.name === 'pinned')!.diskBytes).toBe(sizeOf(onDisk('pinned')));
+      expect((await fx.d.client.frame('pinned')).history.map((v) => v.version)).toEqual([2, 3]);
+      expect((await fx.d.client.frames()).frames.find((f) => f.name === 'pinned')!.diskBytes).toBe(sizeOf(onDisk('pinned')));
     } finally {
       await query;
     }
@@ -148,14 +117,14 @@ describe('frames: version retention and vacuum', () => {
     // Two versions each: both kept at the default.
     for (const frame of ['va', 'vb']) for (let i = 0; i < 2; i++) last[frame] = (await overwrite(frame, file)).cells;
     const restart = async (extra: string[]) => {
-      if (alive(d.queen!.pid!)) {
-        const stop = await keeper(['queen', 'stop', '--keep-hives'], d.home);
+      if (alive(fx.d.queen!.pid!)) {
+        const stop = await keeper(['queen', 'stop', '--keep-hives'], fx.d.home);
         expect(stop.exitCode, stop.stderr).toBe(0);
-        await waitGone([d.queen!.pid!], 20_000);
+        await waitGone([fx.d.queen!.pid!], 20_000);
       }
-      d.args.splice(DAEMON_ARGS.length, Infinity, ...extra);
-      await d.startQueen();
-      await d.waitHives(1);
+      fx.d.args.splice(FRAMES_DAEMON_ARGS.length, Infinity, ...extra);
+      await fx.d.startQueen();
+      await fx.d.waitHives(1);
     };
     try {
       await restart(['--keep-versions', '1']);
@@ -167,33 +136,33 @@ describe('frames: version retention and vacuum', () => {
         expect(byName[frame]!.cells_deleted).toBeGreaterThan(0);
         expect(onDisk(frame)).toEqual([...last[frame]!].sort());
       }
-      const text = await keeper(['frames', 'vacuum'], d.home);
+      const text = await keeper(['frames', 'vacuum'], fx.d.home);
       expect(text.exitCode, text.stderr).toBe(0);
       expect(text.stdout).toMatch(/keeping the last 1 version of each frame\n(.*\n)*va: nothing to remove/);
     } finally {
       await restart([]);
     }
-    expect(alive(d.queen!.pid!)).toBe(true);
+    expect(alive(fx.d.queen!.pid!)).toBe(true);
   });
 
   it('an unknown frame is FRAME_NOT_FOUND (exit 1, HTTP 404); a bad name FRAME_NAME_INVALID (exit 2); a read token may not vacuum', async () => {
-    const ghost = await keeper(['frames', 'vacuum', 'ghost'], d.home);
+    const ghost = await keeper(['frames', 'vacuum', 'ghost'], fx.d.home);
     expect(ghost.exitCode).toBe(1);
     expect(ghost.stderr).toMatch(/FRAME_NOT_FOUND/);
-    const err = (await d.client.vacuumFrames('ghost').catch((e: unknown) => e)) as ApiaryError;
+    const err = (await fx.d.client.vacuumFrames('ghost').catch((e: unknown) => e)) as ApiaryError;
     expect(err).toMatchObject({ code: 'FRAME_NOT_FOUND' });
     const vacuumAs = (token: string, body: unknown) =>
-      fetch(`${d.url}/v1/frames/vacuum`, {
+      fetch(`${fx.d.url}/v1/frames/vacuum`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    const res = await vacuumAs(d.token('client'), { frame: 'ghost' });
+    const res = await vacuumAs(fx.d.token('client'), { frame: 'ghost' });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 'FRAME_NOT_FOUND' });
     // Scope submit (route-scopes.ts): a read token is refused, a submit token vacuums.
-    const read = await d.client.createToken('read', 'vacuum-read');
-    const submit = await d.client.createToken('submit', 'vacuum-submit');
+    const read = await fx.d.client.createToken('read', 'vacuum-read');
+    const submit = await fx.d.client.createToken('submit', 'vacuum-submit');
     try {
       const refused = await vacuumAs(read.token, {});
       expect(refused.status).toBe(403);
@@ -201,10 +170,10 @@ describe('frames: version retention and vacuum', () => {
       const ok = await vacuumAs(submit.token, {});
       expect(ok.status).toBe(200);
     } finally {
-      await d.client.revokeToken(read.id);
-      await d.client.revokeToken(submit.id);
+      await fx.d.client.revokeToken(read.id);
+      await fx.d.client.revokeToken(submit.id);
     }
-    const bad = await keeper(['frames', 'vacuum', 'Bad-Name'], d.home);
+    const bad = await keeper(['frames', 'vacuum', 'Bad-Name'], fx.d.home);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/FRAME_NAME_INVALID/);
   });
