@@ -71,6 +71,8 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
       );
       expect(g.exitCode, g.stderr).toBe(0);
     }
+    // The frame the query tests read (each test can run alone).
+    expect((await d.client.writeFrame('sales', { path: glob })).version).toBe(1);
   }, 300_000);
 
   afterAll(async () => {
@@ -81,7 +83,7 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
   it('a write reports its input files written of all while it runs, and is forgotten when it ends', async () => {
     const id = randomUUID();
     let ended = false;
-    const write = d.client.writeFrame('sales', { path: glob, mode: 'overwrite' }, undefined, id).finally(() => {
+    const write = d.client.writeFrame('followed', { path: glob, mode: 'overwrite' }, undefined, id).finally(() => {
       ended = true;
     });
     const seen = await follow(d, id, () => ended);
