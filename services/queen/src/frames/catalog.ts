@@ -4,64 +4,16 @@ import {
   ApiaryError,
   type CellView,
   type Column,
-  type ColumnStats,
   type FrameDetail,
   type FrameSummary,
   type VersionView,
-  type WriteMode,
 } from '@apiary/protocol';
 import { migrate } from '../tasks/migrations.js';
+import { toCellView, type CellRow, type Commit, type Retired, type VersionRow } from './catalog-rows.js';
 import { mergeStats } from './stats.js';
 import { VersionPins } from './version-pins.js';
 
-/** A cell about to be recorded: its file is already in place under the data root. */
-export interface NewCell {
-  id: string;
-  path: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-  stats: Record<string, ColumnStats>;
-}
-
-export interface Commit {
-  frame: string;
-  mode: WriteMode;
-  writeId: string;
-  schema: Column[];
-  cells: NewCell[];
-}
-
-interface VersionRow {
-  version: number;
-  mode: WriteMode;
-  created_at: number;
-  row_count: number;
-  byte_count: number;
-  schema: string;
-  cells: number;
-}
-
-interface CellRow {
-  id: string;
-  path: string;
-  row_count: number;
-  byte_count: number;
-  sha256: string;
-  stats: string;
-}
-
-/** What retire() took out of the catalog: the caller deletes the files. */
-export interface Retired {
-  frame: string;
-  /** Versions removed from the catalog. */
-  versions: number[];
-  /** Old versions kept only because a running query reads them (deleted after its last unpin). */
-  deferred: number[];
-  /** Relative paths of the cells no remaining version references, and their bytes. */
-  paths: string[];
-  bytes: number;
-}
+export type { Commit, NewCell, Retired } from './catalog-rows.js';
 
 /**
  * The frame catalog in SQLite: frames, their versions, cells with per-column stats, and which
@@ -301,8 +253,4 @@ export class FrameCatalog {
   close(): void {
     if (this.owned) this.#db?.close();
   }
-}
-
-function toCellView(r: CellRow): CellView {
-  return { id: r.id, path: r.path, rows: r.row_count, bytes: r.byte_count, sha256: r.sha256, stats: JSON.parse(r.stats) as Record<string, ColumnStats> };
 }
