@@ -1,44 +1,23 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { HiveSession, PIPELINE_DEPTH, SHORT_TASK_MS, SHORT_TASK_PIPELINE_DEPTH } from '../src/hives/hive-session.js';
 import { ATTEMPT_GRACE_MS, AttemptDeadlines } from '../src/tasks/attempt-deadlines.js';
+import { HIVE_RESOURCES, hiveSocketPair } from './helpers/hive-socket-pair.js';
 
-const RESOURCES = {
-  name: 'h',
-  host: 'x',
-  pid: 1,
-  arch: 'x64',
-  platform: 'linux',
-  node: '20',
-  cores: 2,
-  memoryBytes: 1e9,
-  bees: 1,
-  memoryPerBeeBytes: 3e8,
-  ephemeral: false,
-};
-
-let wss: WebSocketServer;
-let client: WebSocket;
+let pair: Awaited<ReturnType<typeof hiveSocketPair>>;
 let hive: HiveSession;
 let other: HiveSession;
 let serverWs: WebSocket;
 
 beforeAll(async () => {
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
-  const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
-  client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
-  const ws = await serverSide;
-  serverWs = ws;
-  await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
-  hive = new HiveSession('h#1', RESOURCES, ws);
-  other = new HiveSession('o#2', { ...RESOURCES, name: 'o' }, ws);
+  pair = await hiveSocketPair();
+  serverWs = pair.server;
+  hive = new HiveSession('h#1', HIVE_RESOURCES, serverWs);
+  other = new HiveSession('o#2', { ...HIVE_RESOURCES, name: 'o' }, serverWs);
 });
 
 afterAll(async () => {
-  client.terminate();
-  await new Promise((r) => wss.close(r));
+  await pair?.close();
 });
 
 const T0 = 1_000_000;
@@ -76,7 +55,7 @@ it('an ended attempt, or a start report of another attempt, changes nothing', ()
 });
 
 it('a hive whose attempts are short gets a deeper pipeline, back to two per bee once they are long; the deadline of a queued attempt allows for the tasks ahead of it', () => {
-  const h = new HiveSession('p#3', { ...RESOURCES, name: 'p', bees: 2 }, serverWs);
+  const h = new HiveSession('p#3', { ...HIVE_RESOURCES, name: 'p', bees: 2 }, serverWs);
   // Unknown run times count as long.
   expect(h.depth).toBe(PIPELINE_DEPTH);
   expect(h.capacity).toBe(2 * PIPELINE_DEPTH);

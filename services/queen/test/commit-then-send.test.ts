@@ -1,16 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '@apiary/runtime';
 import { HiveSession } from '../src/hives/hive-session.js';
 import { ACK_HOLD_MS } from '../src/tasks/commit-then-send.js';
 import { Scheduler } from '../src/tasks/scheduler.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../src/db/queen-db.js';
+import { HIVE_RESOURCES, hiveSocketPair } from './helpers/hive-socket-pair.js';
 
 /*
  * The ledger commit comes before the message that announces it: checked at the moment the frame is
@@ -19,23 +18,10 @@ import { openQueenDb } from '../src/db/queen-db.js';
  */
 
 type Msg = Record<string, unknown>;
-const RESOURCES = {
-  name: 'h',
-  host: 'x',
-  pid: 1,
-  arch: 'x64',
-  platform: 'linux',
-  node: '20',
-  cores: 2,
-  memoryBytes: 1e9,
-  bees: 2,
-  memoryPerBeeBytes: 3e8,
-  ephemeral: false,
-};
+const RESOURCES = { ...HIVE_RESOURCES, bees: 2 };
 
 let dir: string;
-let wss: WebSocketServer;
-let client: WebSocket;
+let pair: Awaited<ReturnType<typeof hiveSocketPair>>;
 let db: Database.Database;
 let ledger: SqliteLedger;
 let reader: Database.Database;
@@ -52,12 +38,8 @@ beforeEach(async () => {
   db = openQueenDb(file);
   ledger = new SqliteLedger({ db });
   reader = new Database(file, { readonly: true });
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
-  const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
-  client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
-  const ws = await serverSide;
-  await new Promise((r) => (client.readyState === WebSocket.OPEN ? r(null) : client.once('open', r)));
+  pair = await hiveSocketPair();
+  const ws = pair.server;
   seen = [];
   packets = [];
   // Look into the ledger the moment each frame is written to the socket.
@@ -82,8 +64,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   scheduler.drain();
-  client.terminate();
-  await new Promise((r) => wss.close(r));
+  await pair?.close();
   reader.close();
   ledger.close();
   db.close();
