@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
-import { TASKS, TestColony } from './helpers/colony.js';
+import { TASKS, type TestColony } from './helpers/colony.js';
+import { useOneBeeColony } from './helpers/one-bee-colony.js';
 import { alive, waitFor, waitGone } from './helpers/procs.js';
 import { LOAD_MARGIN_MS, TASK_ABORT_GRACE_MS } from './helpers/timing.js';
 
@@ -17,38 +17,24 @@ const answer = (t: TaskView) => ({ id: t.id, state: t.state, error: t.error, fin
  * task can be pinned in each place a cancel must reach: the queen's queue, the hive's queue, a bee.
  */
 describe('cancelling a task (DELETE /v1/tasks/:id)', () => {
-  let colony: TestColony | null = null;
-  let tmp: string;
-
-  beforeEach(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-cancel-'));
-    colony = await TestColony.start({ bees: 1 });
-  });
-  afterEach(async () => {
-    try {
-      await colony?.stop();
-    } finally {
-      colony = null;
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+  const fx = useOneBeeColony('apiary-cancel-');
 
   /** Occupy the only bee until release() (the file holdUntil waits for appears). */
   async function occupyTheBee(c: TestColony) {
-    const release = path.join(tmp, 'release');
+    const release = path.join(fx.tmp, 'release');
     const held = await c.client.submit(js('holdUntil', { file: release }), {});
     await waitFor(async () => (await c.colony()).hives[0]!.bees[0]!.taskId === held.id, 10_000, 'the bee to take the holding task');
     return { held, release: () => writeFileSync(release, '') };
   }
 
-  const runsOf = (label: string) => readdirSync(tmp).filter((f) => f.startsWith(`${label}.`));
+  const runsOf = (label: string) => readdirSync(fx.tmp).filter((f) => f.startsWith(`${label}.`));
 
   it('a queued task (at the queen, or waiting on the hive) is TASK_CANCELLED and never runs', async () => {
-    const c = colony!;
+    const c = fx.colony;
     const { held, release } = await occupyTheBee(c);
     // The hive takes one task beyond its busy bee (capacity 2 per bee); the next stays at the queen.
-    const onHive = await c.client.submit(js('recordRun', { dir: tmp, label: 'onHive' }), {});
-    const atQueen = await c.client.submit(js('recordRun', { dir: tmp, label: 'atQueen' }), {});
+    const onHive = await c.client.submit(js('recordRun', { dir: fx.tmp, label: 'onHive' }), {});
+    const atQueen = await c.client.submit(js('recordRun', { dir: fx.tmp, label: 'atQueen' }), {});
     await waitFor(async () => (await c.client.get(onHive.id)).state === 'running', 5000, 'the hive to hold the second task');
     expect((await c.client.get(onHive.id)).attempts[0]!.bee, 'assigned to the hive, not started on a bee').toBe(-1);
     expect((await c.client.get(atQueen.id)).state).toBe('queued');
@@ -61,7 +47,7 @@ describe('cancelling a task (DELETE /v1/tasks/:id)', () => {
     release();
     expect((await c.client.get(held.id, 10_000)).state).toBe('succeeded');
     // FIFO on the queen and on the hive: a task submitted now runs after either cancelled one would have.
-    const after = await c.client.run(js('recordRun', { dir: tmp, label: 'after' }), {});
+    const after = await c.client.run(js('recordRun', { dir: fx.tmp, label: 'after' }), {});
     expect(after.state).toBe('succeeded');
     expect(runsOf('after')).toHaveLength(2); // its .start and .done
     expect(runsOf('onHive')).toEqual([]);
@@ -70,9 +56,9 @@ describe('cancelling a task (DELETE /v1/tasks/:id)', () => {
   });
 
   it('a running task: its bee is killed with everything the task spawned and replaced; a repeated DELETE is idempotent', async () => {
-    const c = colony!;
+    const c = fx.colony;
     const before = (await c.waitIdle(1)).hives[0]!.bees[0]!;
-    const pidFile = path.join(tmp, 'sleeper.pid');
+    const pidFile = path.join(fx.tmp, 'sleeper.pid');
     const t = await c.client.submit(js('spawnSleeper', { pidFile }), { maxAttempts: 1 });
     await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').length > 0, 10_000, 'the task to spawn its child');
     const sleeper = Number(readFileSync(pidFile, 'utf8'));
@@ -102,6 +88,6 @@ describe('cancelling a task (DELETE /v1/tasks/:id)', () => {
   });
 
   it('an unknown task id is TASK_NOT_FOUND', async () => {
-    await expect(colony!.client.cancel('no-such-task')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    await expect(fx.colony.client.cancel('no-such-task')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
   });
 });

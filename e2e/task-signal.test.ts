@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BeeStatus } from '@apiary/protocol';
-import { ROOT, TestColony } from './helpers/colony.js';
+import { ROOT, type TestColony } from './helpers/colony.js';
+import { useOneBeeColony } from './helpers/one-bee-colony.js';
 import { alive, waitFor, waitGone } from './helpers/procs.js';
 import { LOAD_MARGIN_MS, TASK_ABORT_GRACE_MS } from './helpers/timing.js';
 
@@ -16,30 +16,16 @@ const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, m
  * that ignores it is killed after the grace, and its bee replaced.
  */
 describe('ctx.signal in JS tasks', () => {
-  let colony: TestColony | null = null;
-  let tmp: string;
-
-  beforeEach(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-signal-'));
-    colony = await TestColony.start({ bees: 1 });
-  });
-  afterEach(async () => {
-    try {
-      await colony?.stop();
-    } finally {
-      colony = null;
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+  const fx = useOneBeeColony('apiary-signal-');
 
   const theBee = async (c: TestColony): Promise<BeeStatus> => (await c.colony()).hives[0]!.bees[0]!;
   const sideEffect = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { pid: number; reason: string };
 
   it('cancel: the task sees the abort (TASK_CANCELLED) and its bee survives, same pid, no restart', async () => {
-    const c = colony!;
+    const c = fx.colony;
     const before = (await c.waitIdle(1)).hives[0]!.bees[0]!;
-    const file = path.join(tmp, 'aborted.json');
-    const ready = path.join(tmp, 'listening');
+    const file = path.join(fx.tmp, 'aborted.json');
+    const ready = path.join(fx.tmp, 'listening');
     const t = await c.client.submit(js('honourSignal', { file, ready }), { maxAttempts: 1 });
     await waitFor(() => existsSync(ready), 20_000, 'the task to listen on its signal');
 
@@ -58,9 +44,9 @@ describe('ctx.signal in JS tasks', () => {
   });
 
   it('timeout: the task sees the abort, the attempt ends TASK_TIMEOUT, and its bee survives (same pid, no restart)', async () => {
-    const c = colony!;
+    const c = fx.colony;
     const before = (await c.waitIdle(1)).hives[0]!.bees[0]!;
-    const file = path.join(tmp, 'timed-out.json');
+    const file = path.join(fx.tmp, 'timed-out.json');
     const timeoutMs = 500;
     const t = await c.client.run(js('honourSignal', { file }), { timeoutMs, maxAttempts: 1 });
     expect(t.state).toBe('failed');
@@ -73,9 +59,9 @@ describe('ctx.signal in JS tasks', () => {
   });
 
   it('a task that ignores the signal is killed when the grace runs out, and its bee replaced', async () => {
-    const c = colony!;
+    const c = fx.colony;
     const before = (await c.waitIdle(1)).hives[0]!.bees[0]!;
-    const file = path.join(tmp, 'spinning.pid');
+    const file = path.join(fx.tmp, 'spinning.pid');
     const timeoutMs = 500;
     const t = await c.client.run(js('ignoreSignal', { file }), { timeoutMs, maxAttempts: 1 });
     expect(t.error?.code).toBe('TASK_TIMEOUT');
