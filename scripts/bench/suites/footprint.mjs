@@ -5,6 +5,7 @@
 // near the fresh level after load. The baseline of the "after" rows is the fresh reading.
 
 import { readFileSync } from 'node:fs';
+import { MALLOC_ENV } from '@apiary/runtime';
 import { intEnv, readRssBytes, round, sleep, toMiB } from '../lib.mjs';
 import { allIdle, noopSpec, startDaemon, teardownRow } from '../daemon-lib.mjs';
 import { smapsBreakdown, smapsGrowth } from '../smaps.mjs';
@@ -65,7 +66,10 @@ async function runTasks(ctx, d, total) {
 
 export async function run(ctx) {
   const total = intEnv('FOOTPRINT_TASKS', 100_000, 0);
-  const d = await startDaemon(ctx, { bees: BEES });
+  // The queen's env as `keeper queen start` gives it (runtime malloc-env.ts; a value set in the shell
+  // wins, for experiments); its hive and bees get it from the queen.
+  const malloc = Object.fromEntries(Object.entries(MALLOC_ENV).filter(([k]) => process.env[k] === undefined));
+  const d = await startDaemon(ctx, { bees: BEES, env: malloc });
   const rows = [];
   let teardown;
   try {
