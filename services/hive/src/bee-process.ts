@@ -66,7 +66,10 @@ export function afterStderrDrains(child: ChildProcess, judge: () => void): void 
     judge();
   };
   const err = child.stderr;
-  if (!err || err.closed) return once();
+  if (!err || err.closed) {
+    once();
+    return;
+  }
   const timer = setTimeout(once, STDERR_DRAIN_MS);
   err.once('close', () => {
     clearTimeout(timer);

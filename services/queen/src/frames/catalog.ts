@@ -1,13 +1,6 @@
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
-import {
-  ApiaryError,
-  type CellView,
-  type Column,
-  type FrameDetail,
-  type FrameSummary,
-  type VersionView,
-} from '@apiary/protocol';
+import { ApiaryError, type CellView, type Column, type FrameDetail, type FrameSummary, type VersionView } from '@apiary/protocol';
 import { migrate } from '../tasks/migrations.js';
 import { toCellView, type CellRow, type Commit, type Retired, type VersionRow } from './catalog-rows.js';
 import { mergeStats } from './stats.js';

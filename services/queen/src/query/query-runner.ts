@@ -190,7 +190,16 @@ export class QueryRunner {
       const outputs = await Promise.all(
         plan.groups.map(async (g, i) => {
           const inlineMax = inlineMaxFor(plan, planned.inline, i);
-          const v = await exec({ kind: 'fsql', sql: plan.mapSql, views: { [plan.frame.frame]: g.cells.map((c) => c.path) }, allowDirs, into: partials[i], columns, cells, inlineMax });
+          const v = await exec({
+            kind: 'fsql',
+            sql: plan.mapSql,
+            views: { [plan.frame.frame]: g.cells.map((c) => c.path) },
+            allowDirs,
+            into: partials[i],
+            columns,
+            cells,
+            inlineMax,
+          });
           progress.advance(g.cells.length, g.cells.length);
           return v;
         }),
