@@ -18,6 +18,13 @@ const KILL_WITHIN_MS = TASK_ABORT_GRACE_MS + LOAD_MARGIN_MS;
 const REJOIN_WITHIN_MS = QUEEN_DEFAULTS.hiveTimeoutMs + 8000 + LOAD_MARGIN_MS;
 /** A hive's start and a bee's fork on a loaded 2-core machine. */
 const HIVE_START_ALLOWANCE_MS = 30_000;
+/**
+ * The test that freezes its hive across the restart runs `keeper queen stop` while the hive is
+ * stopped: the old queen must not declare it lost first (with the default 3 s, a keeper start on a
+ * loaded machine lost that race). A hive timeout that covers a keeper run under load.
+ */
+const FROZEN_HIVE_TIMEOUT_MS = 20_000;
+const FROZEN_REJOIN_WITHIN_MS = FROZEN_HIVE_TIMEOUT_MS + 8000 + LOAD_MARGIN_MS;
 const TEST_TIMEOUT_MS = 120_000;
 
 /**
@@ -99,7 +106,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
     'a busy loop cancelled while the restarted queen waits for its hive: the hive is told when it rejoins, and the bee is killed',
     async () => {
       const file = path.join(tmp, 'unclaimed.pid');
-      const daemon = await TestDaemon.start(['--no-local-hive']);
+      const daemon = await TestDaemon.start(['--no-local-hive', '--hive-timeout', `${FROZEN_HIVE_TIMEOUT_MS}ms`]);
       d = daemon;
       const hive = daemon.startHive('persist');
       let frozen = false;
@@ -123,7 +130,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
         frozen = false;
         await waitFor(
           async () => (await daemon.client.colony()).hives.some((h) => h.resources.name === 'persist'),
-          REJOIN_WITHIN_MS,
+          FROZEN_REJOIN_WITHIN_MS,
           'the persistent hive to rejoin',
         );
         // Its hello names the attempt; the queen finds it cancelled and tells the hive to drop it.
