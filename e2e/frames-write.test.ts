@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { ApiaryError, FrameDetail } from '@apiary/protocol';
 import { ORPHAN_POLL_MS } from '../services/bee/src/watchdog.js';
+import { duckCopy } from './helpers/duck-copy.js';
 import { useFramesDaemon } from './helpers/frames-daemon.js';
 import { waitFor, waitGone } from './helpers/procs.js';
 
@@ -13,18 +13,6 @@ import { waitFor, waitGone } from './helpers/procs.js';
  * and writes through a hive that cannot see the queen's data root (it fetches the inputs and sends
  * its cells back, sha256-checked by the queen, before the version commits).
  */
-
-/** Files made by a DuckDB in this process: the colony under test takes no part in its inputs. */
-async function duckCopy(sql: string): Promise<void> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    await c.run(sql);
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { type Column, MAX_RESULT_BYTES } from '@apiary/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDaemon } from './helpers/daemon.js';
+import { duckCopy } from './helpers/duck-copy.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
 
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '1MiB', '--min-cell-bytes', '16KiB', '--no-local-hive'];
@@ -19,18 +19,6 @@ const WIDTH = 3200;
 const ROWS = Math.ceil((MAX_RESULT_BYTES * 1.2) / WIDTH);
 /** Every byte goes bee → hive file → PUT → queen spool → client on a loaded 2-core machine. */
 const STREAM_TEST_MS = 300_000;
-
-/** Input files made by a DuckDB in this process: the colony under test takes no part in them. */
-async function duckCopy(sql: string): Promise<void> {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  try {
-    await c.run(sql);
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 interface Streamed {
   status: number;
