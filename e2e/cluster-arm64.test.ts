@@ -10,7 +10,8 @@ import { CLUSTER_HIVE_GRACE_MS } from './helpers/cluster-file.js';
 import { useCluster } from './helpers/cluster-fixture.js';
 import { FakePis, type FakePiHost } from './helpers/fakepi.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
-import { HIVE_LOSS_CHECK_MS, LOAD_MARGIN_MS, QUEEN_DEFAULTS } from './helpers/timing.js';
+import { lossCheckEveryMs } from '../services/queen/src/hives/hive-registry.js';
+import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /*
  * An arm64 Pi in the cluster: one fake Pi whose sshd chroots into an arm64 Debian root filesystem
@@ -41,8 +42,13 @@ const BINDING_FETCH_MS = 120_000;
 const JOIN_TIMEOUT_MS = emulated(NATIVE.joinMs);
 const UP_TIMEOUT_MS = BINDING_FETCH_MS + emulated(NATIVE.sshStepsMs) + JOIN_TIMEOUT_MS;
 const TASK_TIMEOUT_MS = emulated(NATIVE.taskMs);
+/**
+ * The cluster's queen waits this long for the arm64 hive's heartbeat (cluster.yaml queen.hive_timeout):
+ * an emulated hive starved on a loaded machine missed the native 3 s default once at load ~20.
+ */
+const ARM64_HIVE_TIMEOUT_MS = 10_000;
 /** A cut link closes no socket: the (native) queen declares the hive lost after its heartbeat timeout. */
-const HIVE_LOST_WITHIN_MS = QUEEN_DEFAULTS.hiveTimeoutMs + HIVE_LOSS_CHECK_MS + LOAD_MARGIN_MS;
+const HIVE_LOST_WITHIN_MS = ARM64_HIVE_TIMEOUT_MS + lossCheckEveryMs(ARM64_HIVE_TIMEOUT_MS) + LOAD_MARGIN_MS;
 /** Healed, the hive's next reconnect comes within its backoff cap (5 s, +50% jitter: queen-link.ts), then an emulated hello. */
 const REJOIN_WITHIN_MS = 7_500 + emulated(NATIVE.taskMs) + LOAD_MARGIN_MS;
 /** The memory bomb: 16 MiB filled every 50 ms natively; under emulation slower, to the budget plus one poll. */
@@ -229,6 +235,7 @@ function writeArm64ClusterFile(home: string, pis: FakePis, tasksDir: string): st
       `  address: ${pi.hostSideAddress}`,
       '  port: 0',
       '  listen: 0.0.0.0',
+      `  hive_timeout: ${ARM64_HIVE_TIMEOUT_MS}ms`,
       'defaults:',
       '  user: root',
       `  key: ${pis.keyPath}`,
