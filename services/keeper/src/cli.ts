@@ -10,6 +10,10 @@ import { framesCommand, FRAMES_USAGE } from './commands/frames.js';
 import { tokenCommand, TOKEN_USAGE } from './commands/token.js';
 import { dashboardCommand, DASHBOARD_USAGE } from './commands/dashboard.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
+import { exitFlushed } from './stdio-flush.js';
+
+/** After Ctrl-C the keeper waits at most this long for a stdout reader to take what is left. */
+const INTERRUPTED_FLUSH_MAX_MS = 1000;
 import { interruption } from './session.js';
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -64,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitFlushed(code),
   async (e: unknown) => {
     const pending = interruption();
     if (pending) await pending;
@@ -72,6 +76,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof TaskFailedError) process.stderr.write(`error ${e.code}: ${e.message}\n`);
     else if (e instanceof ApiaryError) process.stderr.write(`keeper: ${e.code}: ${e.message}\n${code === EXIT.USAGE ? "run 'keeper help' for usage\n" : ''}`);
     else process.stderr.write(`keeper: ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exit(code);
+    // Interrupted (130): do not hang on a reader that stopped reading.
+    await exitFlushed(code, code === EXIT.INTERRUPTED ? INTERRUPTED_FLUSH_MAX_MS : undefined);
   },
 );
