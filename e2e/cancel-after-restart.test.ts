@@ -12,6 +12,15 @@ const MOD = path.join(ROOT, 'e2e/fixtures/output-tasks.mjs');
 /** A busy loop: it cannot honour ctx.signal, so only the kill after the abort grace stops it. */
 const spin = (file: string) => ({ kind: 'js' as const, module: MOD, export: 'ignoreSignal', args: { file, ms: 120_000 } });
 
+/**
+ * The busy loop's pid once its file holds one: writeFileSync creates the file before it writes, so
+ * a file that merely exists can still be empty (read as pid 0, "not alive": a failure seen in CI).
+ */
+const pidIn = (file: string): number | false => {
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+  return pid > 0 ? pid : false;
+};
+
 /** A cancelled busy loop's bee is killed once the abort grace runs out; its exit is seen within a load margin. */
 const KILL_WITHIN_MS = TASK_ABORT_GRACE_MS + LOAD_MARGIN_MS;
 /** The restart reclaim window (queen.ts: hiveTimeoutMs + 8 s) bounds a persistent hive's rejoin. */
@@ -90,7 +99,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
       let id = '';
       const { daemon, hive } = await restartedWithPersistentHive(async (q) => {
         id = (await q.client.submit(spin(file), { maxAttempts: 1 })).id;
-        await waitFor(() => existsSync(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to start');
+        await waitFor(() => pidIn(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to write its pid');
       });
       // Reclaimed, not lost: still running on its first attempt.
       const t = await daemon.client.get(id);
@@ -113,7 +122,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
       try {
         await daemon.waitHives(1, HIVE_START_ALLOWANCE_MS);
         const { id } = await daemon.client.submit(spin(file), { maxAttempts: 1 });
-        await waitFor(() => existsSync(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to start');
+        await waitFor(() => pidIn(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to write its pid');
         // The hive is frozen across the restart, so the cancel lands before it can rejoin.
         process.kill(hive.pid!, 'SIGSTOP');
         frozen = true;
@@ -150,7 +159,7 @@ describe('cancel after a queen restart with --keep-hives', () => {
       const { daemon, hive } = await restartedWithPersistentHive();
       const file = path.join(tmp, 'after.pid');
       const { id } = await daemon.client.submit(spin(file), { maxAttempts: 1 });
-      await waitFor(() => existsSync(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to start');
+      await waitFor(() => pidIn(file), HIVE_START_ALLOWANCE_MS, 'the busy loop to write its pid');
       await cancelAndExpectKill(daemon, id, file);
       expect(alive(hive.pid!)).toBe(true);
     },
