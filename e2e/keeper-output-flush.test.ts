@@ -1,62 +1,65 @@
-import { rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEEPER_BIN, tempHome } from './helpers/colony.js';
-import { killAll, pidsWithHome } from './helpers/procs.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEEPER_BIN } from './helpers/colony.js';
+import { TestDaemon } from './helpers/daemon.js';
 
-/** Rows printed: far more than a pipe (64 KiB) and the stream's own buffer hold. */
-const ROWS = 300_000;
-/**
- * How long the test leaves the keeper's stdout unread. Not a timing contract: a keeper that exits
- * within it with rows still buffered is the bug; one that waits for the reader (the fix) is read
- * afterwards whatever the load; a run slower than this merely cannot show the bug.
- */
-const HOLD_READS_MS = 5000;
+/** Rows printed ("1\r\n" each, ~90 KB): more than a pipe holds (64 KiB). */
+const ROWS = 30_000;
+/** The slow reader: this many bytes per read, then a pause, so a full pipe stays full for seconds. */
+const READ_BYTES = 4096;
+const READ_PAUSE_MS = 100;
 const TEST_TIMEOUT_MS = 120_000;
 
+/** Reads stdin slowly into the file named by argv[1]: a consumer that cannot keep up (a busy test runner, a slow terminal). */
+const SLOW_READER = `
+const fs = require('node:fs');
+const out = fs.openSync(process.argv[1], 'w');
+const buf = Buffer.alloc(${READ_BYTES});
+const step = () => {
+  let n;
+  try { n = fs.readSync(0, buf, 0, buf.length, null); } catch (e) { if (e.code === 'EAGAIN') return setTimeout(step, 10); throw e; }
+  if (n === 0) return fs.closeSync(out);
+  fs.writeSync(out, buf, 0, n);
+  setTimeout(step, ${READ_PAUSE_MS});
+};
+step();
+`;
+
 /**
- * Node writes to a piped stdout asynchronously on Linux, and process.exit() drops what the reader
- * has not taken yet: `keeper sql --format csv` of a million rows to a slow reader once lost its last
- * ~600 rows and exited 0. The keeper must exit only once its output is out.
+ * Node writes to a piped stdout asynchronously on Linux, and process.exit() drops what the reader has
+ * not taken yet: the keeper's last small write (after its last wait for a drain) sat in the stream's
+ * buffer while a slow reader still had a full pipe, and was lost with exit code 0 (a busy CI run's
+ * `keeper sql --format csv` of 1,000,001 rows printed 999,422). The keeper must exit only once its
+ * output is out.
  */
 describe('keeper output to a slow reader', () => {
-  let home: string;
-  beforeEach(() => {
-    home = tempHome();
+  // A daemon: the keeper's own end is quick there (an ephemeral run's teardown gave a slow reader time to catch up).
+  let d: TestDaemon;
+  beforeAll(async () => {
+    d = await TestDaemon.start(['--bees', '1']);
+    await d.waitHives(1);
   });
-  afterEach(() => {
-    const left = pidsWithHome(home);
-    killAll(left);
-    rmSync(home, { recursive: true, force: true });
-    expect(left, 'processes left behind').toEqual([]);
+  afterAll(async () => {
+    await d?.stop();
   });
 
   it(
-    `every one of ${ROWS} csv rows reaches a reader that does not read until the keeper would have exited`,
+    `all ${ROWS} csv rows reach a reader slower than the keeper`,
     async () => {
-      const child = spawn(process.execPath, [KEEPER_BIN, 'sql', '--format', 'csv', `SELECT 1 AS x FROM range(${ROWS})`], {
-        env: { ...process.env, APIARY_HOME: home, APIARY_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const out = path.join(d.home, 'out.csv');
+      const script = `"$NODE" "$KEEPER" sql --format csv "SELECT 1 AS x FROM range(${ROWS})" | "$NODE" -e "$READER" "$OUT"; exit \${PIPESTATUS[0]}`;
+      const r = await execa('bash', ['-c', script], {
+        reject: false,
+        stdin: 'ignore',
+        timeout: TEST_TIMEOUT_MS,
+        env: { NODE: process.execPath, KEEPER: KEEPER_BIN, READER: SLOW_READER, OUT: out, APIARY_HOME: d.home, APIARY_LOG_LEVEL: 'warn' },
       });
-      child.stdout.pause();
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      // Hold the reads until the keeper has exited (the bug) or the hold is over (the keeper waits for us).
-      await Promise.race([exited, new Promise((r) => setTimeout(r, HOLD_READS_MS))]);
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => chunks.push(d));
-      child.stdout.resume();
-      const closed = new Promise<void>((r) => child.stdout.once('close', () => r()));
-      const code = await exited;
-      await closed;
-      expect(code, stderr).toBe(0);
-      const lines = Buffer.concat(chunks).toString('utf8').split('\r\n');
-      expect(lines[0]).toBe('x');
-      expect(lines.length).toBe(ROWS + 2); // header, rows, '' after the last CRLF
-      expect(lines.at(-2)).toBe('1');
+      expect(r.exitCode, r.stderr).toBe(0);
+      const lines = readFileSync(out, 'utf8').split('\r\n');
+      // header, rows, '' after the last CRLF
+      expect([lines[0], lines.length, lines.at(-2)]).toEqual(['x', ROWS + 2, '1']);
     },
     TEST_TIMEOUT_MS,
   );
