@@ -55,10 +55,3 @@ export async function runAll(
   }
   return values;
 }
-
-/** One SQL task's rows (a glob listing): small, quick, and run by a bee that sees the queen's files. */
-export async function runSql(scheduler: Scheduler, sql: string, signal: AbortSignal): Promise<Record<string, unknown>[]> {
-  const [v] = await runAll(scheduler, [{ kind: 'sql', sql }], {}, signal);
-  if (v?.kind !== 'sql') throw new ApiaryError('INTERNAL', 'a SQL task returned no rows');
-  return v.rows;
-}

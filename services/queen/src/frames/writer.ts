@@ -24,7 +24,8 @@ import type { DataRoot } from './data-root.js';
 import { detectFormat, isGlob, spread, statInput, statInputs, type InputFile } from './inputs.js';
 import { describeInputs, unifySchemas } from './input-schema.js';
 import { WriteSlots } from './write-slots.js';
-import { runAll, runSql } from './write-tasks.js';
+import { runAll } from './write-tasks.js';
+import { expandGlob } from './glob.js';
 import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
 
 export interface FrameWriterDeps {
@@ -81,7 +82,7 @@ export class FrameWriter {
 
   async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal, progress: Progress) {
     const { sizing, bees } = await this.#sizing(signal);
-    const files = isGlob(req.path) ? await this.#glob(req.path, signal) : [await statInput(req.path)];
+    const files = isGlob(req.path) ? await this.#glob(req.path) : [await statInput(req.path)];
     const columns = files.length > 1 ? await this.#oneSchema(files, req.format, signal) : undefined;
     const writeId = randomUUID();
     const staging = this.d.root.stagingDir(frame, writeId);
@@ -187,11 +188,11 @@ export class FrameWriter {
     return { sizing: { targetBytes: target, maxBytes: 2 * target, minBytes: base.minBytes }, bees };
   }
 
-  /** Expand a glob with DuckDB's own glob() in a bee: the same matching the readers use. */
-  async #glob(pattern: string, signal: AbortSignal): Promise<InputFile[]> {
-    const rows = await runSql(this.d.scheduler, `SELECT file FROM glob('${pattern.replace(/'/g, "''")}') ORDER BY file`, signal);
-    if (rows.length === 0) throw new ApiaryError('INPUT_NOT_FOUND', `no file matches ${pattern}`);
-    return statInputs(rows.map((r) => String(r.file)));
+  /** Expanded here, with DuckDB's matching (glob.ts): the files are the queen's, whichever hives fetch them. */
+  async #glob(pattern: string): Promise<InputFile[]> {
+    const files = await expandGlob(pattern);
+    if (files.length === 0) throw new ApiaryError('INPUT_NOT_FOUND', `no file matches ${pattern}`);
+    return statInputs(files);
   }
 
   /** Run f after every earlier write or drop of the same frame has finished. */
