@@ -1,11 +1,27 @@
 import { z } from 'zod';
 
+/** Input formats a write reads (DuckDB read_csv_auto / read_parquet / read_json_auto). */
+export const InputFormat = z.enum(['csv', 'parquet', 'json']);
+export type InputFormat = z.infer<typeof InputFormat>;
+
 /** A task names its work; the colony decides where it runs. */
 export const SqlTaskSpec = z.object({
   kind: z.literal('sql'),
   sql: z.string().min(1).max(1_000_000),
   /** Queen-made only (a streamed /v1/sql result): write the rows as NDJSON to this file instead of returning them. */
   stream: z.string().min(1).optional(),
+  /**
+   * Queen-made only (a write's schema probe): input files on the queen's machine that the SQL names
+   * as quoted literals. A hive that fetches cells fetches a sample of each (a Parquet footer, the
+   * first rows of a CSV) and names the local copy in the SQL instead.
+   */
+  samples: z.object({ format: InputFormat, files: z.array(z.string().min(1).max(4096)).max(100_000) }).optional(),
+  /**
+   * Queen-made only (`--into` of SQL that names no frame): the file under the queen's data root the
+   * SQL's COPY writes, named as a quoted literal. A hive that fetches cells has the bee write a local
+   * file and sends it back (PUT /v1/cells/…, sha256-checked by the queen).
+   */
+  output: z.string().min(1).optional(),
 });
 
 export const JsTaskSpec = z.object({
@@ -16,10 +32,6 @@ export const JsTaskSpec = z.object({
   /** JSON arguments handed to the exported function as its first parameter. */
   args: z.unknown().optional(),
 });
-
-/** Input formats a write reads (DuckDB read_csv_auto / read_parquet / read_json_auto). */
-export const InputFormat = z.enum(['csv', 'parquet', 'json']);
-export type InputFormat = z.infer<typeof InputFormat>;
 
 /**
  * One share of a frame write: read `inputs` and write Parquet cells of about `targetCellBytes` into
@@ -122,7 +134,7 @@ export const INTERNAL_TASK_KINDS: readonly string[] = ['write', 'fsql', 'plan'];
  * choose a write task's outDir (which a bee empties) or an fsql task's allowDirs, so it is refused
  * with a message naming the routes that make those tasks.
  */
-export const ClientTaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec.omit({ stream: true }), JsTaskSpec], {
+export const ClientTaskSpec = z.discriminatedUnion('kind', [SqlTaskSpec.omit({ stream: true, samples: true, output: true }), JsTaskSpec], {
   error: (issue) => {
     if (issue.code !== 'invalid_union') return undefined;
     const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
