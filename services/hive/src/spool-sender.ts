@@ -1,12 +1,9 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ChangeWatch } from '@apiary/runtime';
 
 /** Bytes read from the growing file at a time. */
 const READ_BYTES = 1 << 20;
-/** A look at the file when no change event came (fs.watch can miss events, e.g. on some filesystems). */
-const FALLBACK_POLL_MS = 250;
 
 /**
  * A streamed result on a hive that cannot see the queen's data root (specs/frames.md#streamed-results):
@@ -18,18 +15,11 @@ const FALLBACK_POLL_MS = 250;
 export class SpoolSender {
   readonly body: Readable;
   #ended = false;
-  #wake: (() => void) | null = null;
-  readonly #watcher: FSWatcher | null;
+  /** The bee's writes wake the reader (fs.watch on the file, with a fallback poll). */
+  readonly #changes: ChangeWatch;
 
   private constructor(readonly file: string) {
-    let w: FSWatcher | null = null;
-    try {
-      w = watch(file, () => this.#wake?.());
-      w.on('error', () => undefined); // the poll below still runs
-    } catch {
-      w = null;
-    }
-    this.#watcher = w;
+    this.#changes = new ChangeWatch(file);
     this.body = Readable.from(this.#chunks(), { objectMode: false });
   }
 
@@ -46,6 +36,7 @@ export class SpoolSender {
       for (;;) {
         // Ended before this read: the bee had finished writing, so an empty read is the end.
         const ended = this.#ended;
+        this.#changes.reading();
         const buf = Buffer.allocUnsafe(READ_BYTES);
         const { bytesRead } = await fh.read(buf, 0, READ_BYTES, pos);
         if (bytesRead > 0) {
@@ -54,14 +45,10 @@ export class SpoolSender {
           continue;
         }
         if (ended) return;
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          void sleep(FALLBACK_POLL_MS).then(resolve);
-        });
-        this.#wake = null;
+        await this.#changes.wait();
       }
     } finally {
-      this.#watcher?.close();
+      this.#changes.close();
       await fh.close();
     }
   }
@@ -69,13 +56,13 @@ export class SpoolSender {
   /** The bee has written everything: send what is left, then end the body. */
   end(): void {
     this.#ended = true;
-    this.#wake?.();
+    this.#changes.wake();
   }
 
   /** Break the upload off (the task failed or was cancelled). */
   abort(): void {
     this.#ended = true;
-    this.#watcher?.close();
+    this.#changes.close();
     this.body.destroy(new Error('the streamed result was abandoned'));
   }
 }

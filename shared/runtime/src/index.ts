@@ -13,3 +13,4 @@ export * from './idle-gc.js';
 export * from './malloc-env.js';
 export * from './stop-process.js';
 export * from './service-process.js';
+export * from './change-watch.js';

@@ -3,9 +3,9 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { toWireError, type SqlResponse } from '@apiary/protocol';
+import { ChangeWatch } from '@apiary/runtime';
 import { csvHeader, csvRow } from './csv-line.js';
 import type { QueryOptions, QueryRunner } from './query-runner.js';
-import { SpoolWatch } from './spool-watch.js';
 
 export type StreamFormat = 'ndjson' | 'csv';
 
@@ -18,7 +18,7 @@ export const STREAM_BUFFER_BYTES = 1 << 20;
  * A streamed /v1/sql answer (specs/frames.md#streamed-results). The step that yields rows writes
  * them as NDJSON to `<data root>/queries/<uuid>/result.ndjson` (a hive that fetches cells sends its
  * local copy there by PUT as it grows); this tails that file while the query runs, woken by
- * SpoolWatch (fs.watch, with a slow poll as fallback), and hands out whole lines only, so the queen holds at most one read and one stream buffer
+ * a ChangeWatch on its directory (fs.watch, with a slow poll as fallback), and hands out whole lines only, so the queen holds at most one read and one stream buffer
  * whatever the result's size. A slow client stops the reading (the Readable is pulled), not the
  * bee: the disk takes up the difference. NDJSON ends with `{"end":…}` or `{"error":…}`; CSV has no
  * place for an error, so its response is cut off instead (a chunked body without its last chunk).
@@ -34,7 +34,7 @@ export async function openResultStream(queries: QueryRunner, dataRoot: string, s
     settled = true;
   };
   const ended = run.then(settle, settle);
-  const changes = new SpoolWatch(dir);
+  const changes = new ChangeWatch(dir);
   try {
     // Wait for the column line (or the end): an error before any row is an HTTP error, not a trailer.
     for (;;) {
