@@ -1,20 +1,16 @@
 import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
-import { FifoQueue, type Logger } from '@apiary/runtime';
+import type { Logger } from '@apiary/runtime';
 import type { HiveSession } from '../hives/hive-session.js';
-import { ATTEMPT_CHECK_MS, AttemptDeadlines, attemptTimeoutMs, overdueError } from './attempt-deadlines.js';
+import { ATTEMPT_CHECK_MS, AttemptDeadlines, overdueError } from './attempt-deadlines.js';
 import { CommitThenSend } from './commit-then-send.js';
-import { afterFailure } from './failure-policy.js';
-import { newAttempt } from './new-attempt.js';
+import { Dispatch } from './dispatch.js';
 import { newTaskRecord, type SubmitOptions } from './new-task.js';
+import { Outcomes } from './outcomes.js';
 import { type AttemptRef, Recovery } from './recovery.js';
 import { fenceReport } from './report-fence.js';
-import { moveTask } from './task-states.js';
-import { noHiveSeesQueenFs, pickHive } from './placement.js';
 import { TaskWaiters, type TaskListener } from './task-waiters.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
 import type { TaskObserver } from '../metrics/task-metrics.js';
-
-const NO_OBSERVER: TaskObserver = { finished() {}, attemptEnded() {} };
 
 export type { SubmitOptions } from './new-task.js';
 
@@ -25,21 +21,20 @@ export interface SchedulerOptions {
 export type { AttemptRef } from './recovery.js';
 
 /**
- * Puts queued tasks on hives with free capacity, in FIFO order, and decides what a failure means:
- * a retryable one (the colony's fault) goes back in the queue for another bee or hive until the
- * attempts run out (then TASK_ABANDONED with every attempt's diagnostics); a user error is final.
+ * Puts queued tasks on hives with free capacity, in FIFO order (dispatch.ts), takes the hives'
+ * reports, and decides what a failure means (outcomes.ts): a retryable one (the colony's fault) goes
+ * back in the queue for another bee or hive until the attempts run out (then TASK_ABANDONED with
+ * every attempt's diagnostics); a user error is final.
  */
 export class Scheduler {
-  readonly #queue = new FifoQueue<string>();
   readonly #waiters: TaskWaiters;
   readonly #recovery: Recovery;
-  #draining = false;
+  readonly #dispatch: Dispatch;
+  readonly #outcomes: Outcomes;
   /** Assigns and result acks wait for the ledger commit of what they announce. */
   readonly #outbox: CommitThenSend;
   readonly #deadlines = new AttemptDeadlines();
   readonly #deadlineTimer: NodeJS.Timeout;
-  /** Metrics: told of every attempt end and terminal state (no-op until the queen sets one). */
-  observer: TaskObserver = NO_OBSERVER;
 
   constructor(
     private readonly ledger: TaskLedger,
@@ -49,48 +44,54 @@ export class Scheduler {
   ) {
     this.#outbox = new CommitThenSend(ledger, log);
     this.#waiters = new TaskWaiters(ledger);
-    this.#recovery = new Recovery(
-      ledger,
-      hives,
-      this.#deadlines,
-      {
-        requeue: (id) => this.#queue.push(id),
-        attemptFailed: (id, attempt, error, durationMs) => this.#attemptFailed(id, attempt, error, durationMs),
-        pump: () => this.pump(),
-      },
-      log,
-    );
+    const requeue = (id: string) => this.#dispatch.push(id);
+    this.#outcomes = new Outcomes(ledger, this.#deadlines, this.#waiters, { settled: (id) => this.#recovery.settled(id), requeue }, log);
+    const finish = this.#outcomes.finish.bind(this.#outcomes);
+    this.#dispatch = new Dispatch(ledger, hives, this.#deadlines, this.#outbox, { finish, emit: (t) => this.#emit(t) }, log);
+    const attemptFailed = this.#outcomes.attemptFailed.bind(this.#outcomes);
+    this.#recovery = new Recovery(ledger, hives, this.#deadlines, { requeue, attemptFailed, pump: () => this.pump() }, log);
     this.#deadlineTimer = setInterval(() => this.#reclaimOverdue(), ATTEMPT_CHECK_MS);
     this.#deadlineTimer.unref();
   }
 
-  submit(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions = {}): TaskRecord {
-    const rec = this.#record(spec, limits, opts);
-    this.ledger.create(rec);
-    this.#queue.push(rec.id);
-    this.#emit(rec);
-    this.pump();
-    return rec;
+  /** Metrics: told of every attempt end and terminal state (no-op until the queen sets one). */
+  get observer(): TaskObserver {
+    return this.#outcomes.observer;
+  }
+  set observer(o: TaskObserver) {
+    this.#outcomes.observer = o;
   }
 
-  /** Record many tasks in one ledger transaction, then queue them in order. */
+  submit(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions = {}): TaskRecord {
+    return this.submitMany([{ spec, limits }], opts)[0]!;
+  }
+
+  /**
+   * Record many tasks in one ledger transaction (committed before this returns), then queue them in
+   * order. Those that can start at once get their first attempt in that same commit (Dispatch.place).
+   */
   submitMany(tasks: readonly { spec: TaskSpec; limits: TaskLimits }[], opts: SubmitOptions = {}): TaskRecord[] {
-    const recs = tasks.map((t) => this.#record(t.spec, t.limits, opts));
-    this.ledger.createMany(recs);
-    for (const r of recs) {
-      this.#queue.push(r.id);
-      this.#emit(r);
+    const recs = tasks.map((t) => newTaskRecord(t.spec, t.limits, opts, this.opts.maxAttempts));
+    const placed = this.#dispatch.place(recs);
+    try {
+      this.ledger.createMany(recs);
+    } catch (e) {
+      this.#dispatch.unplace(placed);
+      throw e;
     }
+    this.#dispatch.placed(recs, placed);
+    recs.forEach((r, i) => {
+      if (i >= placed.length) this.#dispatch.push(r.id);
+      // Listeners see every task queued first, as they did before placement moved ahead of the commit.
+      else if (this.#waiters.watched) this.#emit({ ...r, state: 'queued', attempts: [] });
+      this.#emit(r);
+    });
     this.pump();
     return recs;
   }
 
-  #record(spec: TaskSpec, limits: TaskLimits, opts: SubmitOptions): TaskRecord {
-    return newTaskRecord(spec, limits, opts, this.opts.maxAttempts);
-  }
-
   get queued(): number {
-    return this.#queue.length;
+    return this.#dispatch.length;
   }
 
   /** After a queen restart: see Recovery. */
@@ -105,35 +106,7 @@ export class Scheduler {
 
   /** Assign queued tasks while some hive has room. */
   pump(): void {
-    while (!this.#draining && this.#queue.length > 0) {
-      // Peek first: with no hive free the queue stays exactly as it is (no drain and re-push).
-      const id = this.#queue.peek()!;
-      const t = this.ledger.get(id);
-      if (t?.state !== 'queued') {
-        this.#queue.shift();
-        continue;
-      }
-      const hive = pickHive(t, this.hives());
-      if (!hive) {
-        if (t.onQueenFs && noHiveSeesQueenFs(this.hives())) {
-          this.#queue.shift();
-          this.#finish(t, 'failed', null, {
-            code: 'NO_HIVES',
-            message: "no connected hive can read the queen's files (writes and results into frames need a hive on the queen's machine)",
-          });
-          continue;
-        }
-        return;
-      }
-      this.#queue.shift();
-      const assign = newAttempt(t, hive, this.ledger.epoch, this.log);
-      this.ledger.update(t);
-      hive.inFlight.set(t.id, assign.attempt);
-      this.#deadlines.assigned(t.id, assign.attempt, hive, attemptTimeoutMs(t.limits, hive));
-      // Sent only after the commit of this attempt (and of the turn's others): see CommitThenSend.
-      this.#outbox.stage(hive, assign);
-      this.#emit(t);
-    }
+    this.#dispatch.pump();
   }
 
   onStarted(hive: HiveSession, ref: AttemptRef, bee: number, at: number): void {
@@ -165,8 +138,8 @@ export class Scheduler {
     hive.inFlight.delete(ref.taskId);
     this.#impliedStart(hive, t, ref, bee, durationMs);
     t.attempts[ref.attempt - 1]!.durationMs = durationMs;
-    this.observer.attemptEnded('OK');
-    this.#finish(t, 'succeeded', value, null);
+    this.#outcomes.observer.attemptEnded('OK');
+    this.#outcomes.finish(t, 'succeeded', value, null);
     this.#ack(hive, ref);
     this.pump();
   }
@@ -177,9 +150,9 @@ export class Scheduler {
     hive.inFlight.delete(ref.taskId);
     // Cut short by our own shutdown: it stays running in the ledger for the next queen to re-run
     // (unacknowledged: the hive does not keep cancellations for resending).
-    if (this.#draining && error.code === 'TASK_CANCELLED') return;
+    if (this.#dispatch.draining && error.code === 'TASK_CANCELLED') return;
     this.#impliedStart(hive, t, ref, bee, durationMs);
-    this.#attemptFailed(ref.taskId, ref.attempt, error, durationMs);
+    this.#outcomes.attemptFailed(ref.taskId, ref.attempt, error, durationMs);
     this.#ack(hive, ref);
     this.pump();
   }
@@ -206,7 +179,7 @@ export class Scheduler {
       d.hive.inFlight.delete(d.taskId);
       this.#outbox.flush();
       d.hive.send({ type: 'task.cancel', taskId: d.taskId });
-      this.#attemptFailed(d.taskId, d.attempt, overdueError(d.hive, d.timeoutMs), Date.now() - a.startedAt);
+      this.#outcomes.attemptFailed(d.taskId, d.attempt, overdueError(d.hive, d.timeoutMs), Date.now() - a.startedAt);
     }
     this.pump();
   }
@@ -214,32 +187,12 @@ export class Scheduler {
   /** A hive is gone: each of its tasks counts a failed attempt with HIVE_LOST and may run elsewhere. */
   onHiveLost(hive: HiveSession, why: string): void {
     for (const [taskId, attempt] of hive.inFlight) {
-      const a = this.#attempt(taskId, attempt);
+      const a = this.ledger.get(taskId)?.attempts[attempt - 1];
       const durationMs = a ? Date.now() - a.startedAt : 0;
-      this.#attemptFailed(taskId, attempt, { code: 'HIVE_LOST', message: `hive ${hive.resources.name} was lost: ${why}` }, durationMs);
+      this.#outcomes.attemptFailed(taskId, attempt, { code: 'HIVE_LOST', message: `hive ${hive.resources.name} was lost: ${why}` }, durationMs);
     }
     hive.inFlight.clear();
     this.pump();
-  }
-
-  #attemptFailed(taskId: string, attempt: number, error: WireError, durationMs: number): void {
-    const t = this.ledger.get(taskId);
-    const a = this.#attempt(taskId, attempt);
-    if (!t || !a || t.state !== 'running' || t.attempts.length !== attempt) return;
-    this.#deadlines.end(taskId);
-    a.error = error;
-    a.durationMs = durationMs;
-    this.observer.attemptEnded(error.code);
-    const end = afterFailure(t, attempt, error);
-    if (end) {
-      this.#finish(t, end.state, null, end.error);
-    } else {
-      this.log.info(`task ${taskId} attempt ${attempt} failed with ${error.code}; retrying`, { task: taskId, code: error.code });
-      moveTask(t, 'queued', this.log, error.code);
-      this.ledger.update(t);
-      this.#emit(t);
-      this.#queue.push(taskId);
-    }
   }
 
   /** Cancel: idempotent; a running task's bee is told to stop, and a late result is ignored. */
@@ -254,28 +207,9 @@ export class Scheduler {
         if (h.inFlight.delete(taskId)) h.send({ type: 'task.cancel', taskId });
       }
     }
-    this.#finish(t, 'cancelled', null, { code: 'TASK_CANCELLED', message: why });
+    this.#outcomes.finish(t, 'cancelled', null, { code: 'TASK_CANCELLED', message: why });
     this.pump();
     return t;
-  }
-
-  #finish(t: TaskRecord, state: TaskRecord['state'], value: TaskValue | null, error: WireError | null): void {
-    this.#recovery.settled(t.id);
-    this.#deadlines.end(t.id);
-    moveTask(t, state, this.log, error?.code);
-    t.value = value;
-    t.error = error;
-    t.finishedAt = Date.now();
-    this.ledger.update(t);
-    // The last attempt's run time, if it ended with a result (a cancelled one has none).
-    const last = t.attempts.at(-1);
-    this.observer.finished(t.spec.kind, state, last && (state === 'succeeded' || last.error !== null) ? last.durationMs : null);
-    this.#emit(t);
-    this.#waiters.finished(t);
-  }
-
-  #attempt(taskId: string, attempt: number) {
-    return this.ledger.get(taskId)?.attempts[attempt - 1];
   }
 
   /** Resolve when the task is terminal, or with its current record after waitMs. */
@@ -299,15 +233,14 @@ export class Scheduler {
 
   /** The queen is stopping: hand out nothing more. */
   drain(): void {
-    this.#draining = true;
-    this.#queue.drain();
+    this.#dispatch.drain();
     clearInterval(this.#deadlineTimer);
     this.#recovery.stop();
   }
 
   /** Fail everything not yet finished (the queen is stopping with no hive left to run it). */
   failAll(error: WireError): void {
-    for (const t of this.ledger.nonTerminal()) this.#finish(t, 'cancelled', null, error);
-    this.#queue.drain();
+    for (const t of this.ledger.nonTerminal()) this.#outcomes.finish(t, 'cancelled', null, error);
+    this.#dispatch.clear();
   }
 }

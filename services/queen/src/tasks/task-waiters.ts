@@ -13,6 +13,11 @@ export class TaskWaiters {
 
   constructor(private readonly ledger: TaskLedger) {}
 
+  /** Someone listens to changes (an event stream, the colony history). */
+  get watched(): boolean {
+    return this.#listeners.size > 0;
+  }
+
   /** A task changed state: tell the listeners. */
   changed(t: TaskRecord): void {
     for (const l of this.#listeners) l(t);
