@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MALLOC_ENV } from '@apiary/runtime';
+import { MALLOC_ENV, readProcEnviron } from '@apiary/runtime';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { pidsWithHome } from './helpers/procs.js';
@@ -13,16 +13,8 @@ import { pidsWithHome } from './helpers/procs.js';
  * measured by the footprint bench, not asserted here (tests never assert speed or size).
  */
 
-/** The environment a live process was started with (/proc/PID/environ). */
-function environOf(pid: number): Record<string, string> {
-  const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
-  return Object.fromEntries(
-    raw
-      .split('\0')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
-}
+/** The environment a live process was started with (/proc/PID/environ); {} once it is gone. */
+const environOf = (pid: number): Record<string, string> => readProcEnviron(pid) ?? {};
 
 describe('footprint: malloc settings of the processes we start', () => {
   let d: TestDaemon;

@@ -1,21 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { readProcStat } from '@apiary/runtime';
+import { readdirSync } from 'node:fs';
+import { readProcEnviron, readProcStat } from '@apiary/runtime';
 
 /** Pids of every live process whose environment has APIARY_HOME=home: all a test run started. */
 export function pidsWithHome(home: string): number[] {
-  const needle = `APIARY_HOME=${home}\0`;
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
-    try {
-      const stat = readProcStat(pid);
-      if (!stat || stat.state === 'Z') continue;
-      if ((readFileSync(`/proc/${pid}/environ`, 'utf8') + '\0').includes(needle)) out.push(pid);
-    } catch {
-      // gone, or not ours to read
-    }
+    const stat = readProcStat(pid);
+    if (!stat || stat.state === 'Z') continue;
+    // null: gone, or not ours to read
+    if (readProcEnviron(pid)?.APIARY_HOME === home) out.push(pid);
   }
   return out;
 }

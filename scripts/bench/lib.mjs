@@ -9,8 +9,8 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { readProcStat } from '@apiary/runtime';
+import { readdirSync } from 'node:fs';
+import { readProcEnviron, readProcStat, readStatusMemory } from '@apiary/runtime';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -138,16 +138,9 @@ export function readStat(pid) {
   return s && { pid, comm: s.comm, state: s.state, ppid: s.ppid, pgid: s.pgrp };
 }
 
-/** VmRSS of a process in bytes (from /proc/<pid>/status), or null if it is gone / a zombie. */
+/** VmRSS of a process in bytes (from /proc/<pid>/status, runtime's reader), or null if it is gone / a zombie. */
 export function readRssBytes(pid) {
-  let s;
-  try {
-    s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(s);
-  return m ? Number(m[1]) * 1024 : null;
+  return readStatusMemory(pid)?.VmRSS ?? null;
 }
 
 function allPids() {
@@ -188,17 +181,11 @@ export function descendantPids(rootPid) {
 
 /** Live processes whose environment carries BENCH_TAG (i.e. started by this bench run, or their children). */
 export function findTaggedPids(tag = BENCH_TAG) {
-  const needle = Buffer.from(`${BENCH_TAG_VAR}=${tag}\0`);
   const out = [];
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
-    let env;
-    try {
-      env = readFileSync(`/proc/${pid}/environ`);
-    } catch {
-      continue; // gone, or not ours
-    }
-    if (env.includes(needle) && isAlive(pid)) out.push(pid);
+    // null: gone, or not ours to read
+    if (readProcEnviron(pid)?.[BENCH_TAG_VAR] === tag && isAlive(pid)) out.push(pid);
   }
   return out;
 }

@@ -11,8 +11,9 @@
 //   stack     [stack] and thread stacks
 //
 // The same readings as smaps_rollup, split; a process gone (or a kernel without smaps) reads null.
+// The reading itself is runtime's readSmapsMappings (smaps.ts); this only sorts it into kinds.
 
-import { readFileSync } from 'node:fs';
+import { readSmapsMappings } from '@apiary/runtime';
 
 export const SMAPS_KINDS = ['heap', 'anon', 'duckdb', 'sqlite', 'node', 'libs', 'stack'];
 
@@ -29,24 +30,10 @@ function kindOf(name) {
 
 /** PSS in bytes per kind (see the table above); null when the process is gone. */
 export function smapsBreakdown(pid) {
-  let text;
-  try {
-    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  } catch {
-    return null;
-  }
+  const mappings = readSmapsMappings(pid);
+  if (!mappings) return null;
   const out = Object.fromEntries(SMAPS_KINDS.map((k) => [k, 0]));
-  let kind = 'anon';
-  for (const line of text.split('\n')) {
-    // A mapping header: "start-end perms offset dev inode [name]".
-    const h = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
-    if (h) {
-      kind = kindOf(h[1].trim());
-      continue;
-    }
-    const p = /^Pss:\s+(\d+) kB/.exec(line);
-    if (p) out[kind] += Number(p[1]) * 1024;
-  }
+  for (const m of mappings) out[kindOf(m.name)] += m.fields.Pss ?? 0;
   return out;
 }
 

@@ -4,8 +4,7 @@
 // everything is idle again. Goal (issue 14): queen + hive + 4 idle bees <= 200 MiB PSS, and back
 // near the fresh level after load. The baseline of the "after" rows is the fresh reading.
 
-import { readFileSync } from 'node:fs';
-import { MALLOC_ENV } from '@apiary/runtime';
+import { MALLOC_ENV, readSmapsRollup } from '@apiary/runtime';
 import { intEnv, readRssBytes, round, sleep, toMiB } from '../lib.mjs';
 import { allIdle, noopSpec, startDaemon, teardownRow } from '../daemon-lib.mjs';
 import { smapsBreakdown, smapsGrowth } from '../smaps.mjs';
@@ -26,19 +25,9 @@ const IN_FLIGHT = 3;
 const SETTLE_MS = 2 * 5000 + 3000;
 const GOAL_MIB = 200;
 
-/** PSS in bytes from smaps_rollup; null when the process is gone (or the kernel lacks the file). */
-function pssBytes(pid) {
-  try {
-    const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 function snapshot(procs) {
   const out = {};
-  for (const [what, pid] of Object.entries(procs)) out[what] = { pss: pssBytes(pid), rss: readRssBytes(pid), kinds: smapsBreakdown(pid) };
+  for (const [what, pid] of Object.entries(procs)) out[what] = { pss: readSmapsRollup(pid)?.pss ?? null, rss: readRssBytes(pid), kinds: smapsBreakdown(pid) };
   return out;
 }
 

@@ -8,9 +8,10 @@
 // output is kept with its attempt) and one in 1,000 returns ~300 KiB (a result file). The daemon
 // keeps the newest BENCH_SOAK_KEEP (20,000) finished tasks and prunes every 2 s.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_DIR, intEnv, round, toMiB } from '../lib.mjs';
+import { readSmapsRollup } from '@apiary/runtime';
+import { BENCH_DIR, intEnv, readRssBytes, round, toMiB } from '../lib.mjs';
 import { startDaemon, teardownRow } from '../daemon-lib.mjs';
 
 export const name = 'soak';
@@ -35,8 +36,9 @@ export async function run(ctx) {
   let teardown;
   try {
     const measure = () => ({
-      rss: statusKb(d.pid, 'VmRSS') * 1024,
-      pss: pssBytes(d.pid),
+      rss: readRssBytes(d.pid) ?? 0,
+      // Proportional set size: shared pages (the node binary, libraries) counted by their share.
+      pss: readSmapsRollup(d.pid)?.pss ?? 0,
       db: dbBytes(d.home),
       results: dirBytes(path.join(d.home, 'results')),
     });
@@ -117,21 +119,6 @@ async function runTasks(ctx, d, first, n, batch) {
   };
   await Promise.all(Array.from({ length: MAX_IN_FLIGHT }, worker));
   return bad;
-}
-
-function statusKb(pid, field) {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-/** Proportional set size: shared pages (the node binary, libraries) counted by their share. */
-function pssBytes(pid) {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function size(file) {

@@ -14,3 +14,5 @@ export * from './malloc-env.js';
 export * from './stop-process.js';
 export * from './service-process.js';
 export * from './change-watch.js';
+export * from './smaps.js';
+export * from './proc-environ.js';
