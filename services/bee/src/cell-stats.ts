@@ -6,13 +6,16 @@ import type { Duck } from './duck.js';
 import { ident, lit } from './sql-text.js';
 
 /** Longer string bounds are dropped (null = unknown): a huge min/max would bloat the catalog. */
-const MAX_BOUND_CHARS = 256;
+export const MAX_BOUND_CHARS = 256;
 /** Types whose min/max mean nothing useful for pruning. */
-const NESTED = /\[|STRUCT|MAP|UNION|^LIST|^ARRAY/i;
+export const NESTED = /\[|STRUCT|MAP|UNION|^LIST|^ARRAY/i;
+
+/** Read size for hashing a cell: 64 KiB chunks cost ~1.7x the CPU of 4 MiB ones on a 54 MiB cell. */
+const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiaryError, type CellWritten, type Column, type WriteResult, type WriteTaskSpec } from '@apiary/protocol';
 import { describeCell, sha256File } from './cell-stats.js';
+import { copiedFiles, statsFromCopy, type CopiedFile } from './copy-stats.js';
 import type { Duck } from './duck.js';
 import { ident, lit, litList } from './sql-text.js';
 
@@ -10,6 +11,8 @@ const SAMPLE_ROWS = 16_384;
 /** DuckDB's vector size and default row-group size bound the row-group rows we ask for. */
 const VECTOR = 2048;
 const DEFAULT_ROW_GROUP = 122_880;
+/** How much wider than in its input file a row may get when DuckDB re-encodes it (rowGroupRows). */
+const SAFETY = 4;
 
 const READERS = { csv: 'read_csv_auto', parquet: 'read_parquet', json: 'read_json_auto' } as const;
 
@@ -33,31 +36,34 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   if (spec.partitionBy !== undefined && !schema.some((c) => c.name === spec.partitionBy)) {
     throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `--partition-by ${spec.partitionBy}: no such column (columns: ${schema.map((c) => c.name).join(', ')})`);
   }
-  const rowGroup = await rowGroupRows(duck, src, spec.targetCellBytes, ctx);
+  const rowGroup = await rowGroupRows(duck, spec, src, ctx);
   const out = lit(spec.outDir);
+  // The writer's own per-file statistics (copy-stats.ts): no second read of each cell for them.
+  const copied = new Map<string, CopiedFile>();
+  const copy = async (sql: string) => {
+    for (const [f, c] of copiedFiles((await duck.query(sql, ctx.signal)).rows)) copied.set(f, c);
+  };
   if (spec.partitionBy === undefined) {
-    await duck.query(`COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`, ctx.signal);
+    await copy(`COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup}, RETURN_STATS)`);
   } else {
     // DuckDB cannot rotate files while partitioning: partition first, then re-cut oversized files.
     const col = ident(spec.partitionBy);
-    await duck.query(
-      `COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, PARTITION_BY (${col}), WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE ${rowGroup})`,
-      ctx.signal,
+    await copy(
+      `COPY (SELECT * FROM ${src}) TO ${out} (FORMAT parquet, PARTITION_BY (${col}), WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE ${rowGroup}, RETURN_STATS)`,
     );
     for (const f of await parquetFiles(spec.outDir)) {
       const abs = path.join(spec.outDir, f);
       if ((await stat(abs)).size <= spec.maxCellBytes) continue;
       const dir = abs.replace(/\.parquet$/, '.split');
-      await duck.query(
-        `COPY (SELECT * FROM read_parquet(${lit(abs)})) TO ${lit(dir)} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup})`,
-        ctx.signal,
+      await copy(
+        `COPY (SELECT * FROM read_parquet(${lit(abs)})) TO ${lit(dir)} (FORMAT parquet, FILE_SIZE_BYTES ${spec.targetCellBytes}, ROW_GROUP_SIZE ${rowGroup}, RETURN_STATS)`,
       );
       await rm(abs);
     }
   }
   const cells: CellWritten[] = [];
   const files = await parquetFiles(spec.outDir);
-  // Hash the cells one after another on this thread while DuckDB scans them for stats on its own.
+  // Hash the cells one after another on this thread while DuckDB works out their stats on its own.
   const hashes: Promise<string>[] = [];
   let chain: Promise<unknown> = Promise.resolve();
   for (const f of files) {
@@ -68,12 +74,19 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   }
   for (const [i, f] of files.entries()) {
     const abs = path.join(spec.outDir, f);
-    const cell = await describeCell(duck, abs, f, schema, ctx.signal, hashes[i]);
+    const c = copied.get(abs);
+    const cell = c ? await fromCopy(duck, abs, f, schema, c, ctx.signal, hashes[i]!) : await describeCell(duck, abs, f, schema, ctx.signal, hashes[i]);
     // An empty input still yields one empty file: the catalog has no use for it.
     if (cell.rows === 0) await rm(abs);
     else cells.push(cell);
   }
   return { kind: 'write', schema, cells };
+}
+
+/** A cell the COPY reported on: its stats from the writer's numbers, its bytes and sha256 from the file. */
+async function fromCopy(duck: Duck, abs: string, file: string, schema: readonly Column[], c: CopiedFile, signal: AbortSignal, sha256: Promise<string>) {
+  const [s, st, sha] = await Promise.all([statsFromCopy(duck, abs, schema, c, signal), stat(abs), sha256]);
+  return { file, rows: s.rows, bytes: st.size, sha256: sha, stats: s.stats };
 }
 
 /**
@@ -98,7 +111,11 @@ function sourceOf(spec: WriteTaskSpec): string {
  * Rows per row group so that a group is about a quarter of a cell: DuckDB rotates files only
  * between row groups, so this keeps cells near the target even when the target is small.
  */
-async function rowGroupRows(duck: Duck, src: string, targetBytes: number, ctx: WriteContext): Promise<number> {
+async function rowGroupRows(duck: Duck, spec: WriteTaskSpec, src: string, ctx: WriteContext): Promise<number> {
+  const targetBytes = spec.targetCellBytes;
+  // Parquet input: its footers give bytes per row for free. Only when even a row SAFETY times
+  // that wide would fill a full default group is the sample skipped (re-encoding may grow rows).
+  if (spec.format === 'parquet' && (await parquetBytesPerRow(duck, spec.inputs, ctx)) * SAFETY * DEFAULT_ROW_GROUP <= targetBytes / 4) return DEFAULT_ROW_GROUP;
   const sample = path.join(ctx.scratchDir, `write-sample-${process.pid}.parquet`);
   try {
     const r = await duck.query(`COPY (SELECT * FROM ${src} LIMIT ${SAMPLE_ROWS}) TO ${lit(sample)} (FORMAT parquet)`, ctx.signal);
@@ -110,6 +127,15 @@ async function rowGroupRows(duck: Duck, src: string, targetBytes: number, ctx: W
   } finally {
     await rm(sample, { force: true });
   }
+}
+
+/** Input bytes per row of Parquet files from their footers (Infinity when there are no rows). */
+async function parquetBytesPerRow(duck: Duck, inputs: readonly string[], ctx: WriteContext): Promise<number> {
+  const r = await duck.query(`SELECT sum(num_rows) AS n FROM parquet_file_metadata(${litList(inputs)})`, ctx.signal);
+  const rows = Number(r.rows[0]?.n ?? 0);
+  if (!(rows > 0)) return Infinity;
+  const bytes = (await Promise.all(inputs.map((f) => stat(f)))).reduce((n, st) => n + st.size, 0);
+  return bytes / rows;
 }
 
 /** Every .parquet file under dir (relative paths), in natural order: data_2 before data_10. */
