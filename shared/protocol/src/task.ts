@@ -53,6 +53,14 @@ export const WriteTaskSpec = z.object({
     .array(z.object({ name: z.string().min(1), type: z.string().min(1) }))
     .max(10_000)
     .optional(),
+  /**
+   * Only a share of one Parquet input: its row groups split in `of` runs of about equal rows, and
+   * this task writes run `index` (so one large file keeps every bee busy). Needs exactly one input.
+   */
+  part: z
+    .object({ index: z.number().int().nonnegative(), of: z.number().int().min(2).max(1024) })
+    .refine((p) => p.index < p.of, { message: 'part.index must be below part.of' })
+    .optional(),
 });
 
 /**
