@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Agent, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -144,7 +144,9 @@ export class CellCache {
 
   /**
    * Download `urlPath` (under /v1/cells/, e.g. a running write's input) to `dest`, outside the cache:
-   * the caller owns the file. A failure is CELL_FETCH_FAILED and leaves no file.
+   * the caller owns the file. A failure is CELL_FETCH_FAILED and leaves no file. A body the queen
+   * marks `x-apiary-tail-of: <n>` (a Parquet footer for a schema probe) is the end of an n-byte
+   * file: it is written there, in a sparse file of that size.
    */
   async download(urlPath: string, dest: string): Promise<void> {
     const fail = (why: string) => new ApiaryError('CELL_FETCH_FAILED', `cannot fetch ${urlPath} from the queen: ${why}`);
@@ -163,8 +165,19 @@ export class CellCache {
       throw fail(`HTTP ${res.statusCode}`);
     }
     try {
-      await pipeline(res, createWriteStream(dest));
+      const tailOf = res.headers['x-apiary-tail-of'];
+      if (tailOf === undefined) {
+        await pipeline(res, createWriteStream(dest));
+        return;
+      }
+      const size = Number(tailOf);
+      const len = Number(res.headers['content-length']);
+      if (!Number.isSafeInteger(size) || !Number.isSafeInteger(len) || len > size) throw new Error(`a tail of ${len} bytes of a ${size}-byte file`);
+      await writeFile(dest, '');
+      await truncate(dest, size);
+      await pipeline(res, createWriteStream(dest, { flags: 'r+', start: size - len }));
     } catch (e) {
+      res.destroy();
       await rm(dest, { force: true });
       throw fail((e as Error).message);
     }
@@ -192,11 +205,17 @@ export class CellCache {
   }
 
   /**
-   * Send a file the queen asked for to `rel` under its data root: a query partial, or a cell of a
-   * write (then with its sha256, which the queen checks against the bytes it receives).
+   * Send a file the queen asked for to `rel` under its data root: a query partial or result, or a
+   * cell of a write, with its sha256 (the bee's for a cell, else hashed here), which the queen checks
+   * against the bytes it receives.
    */
   async upload(file: string, rel: string, sha256?: string): Promise<void> {
     const st = await stat(file);
+    if (sha256 === undefined) {
+      const h = createHash('sha256');
+      for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+      sha256 = h.digest('hex');
+    }
     let res: IncomingMessage;
     try {
       res = await queenRequest(`${this.baseUrl}/v1/cells/${rel.split('/').map(encodeURIComponent).join('/')}`, {
@@ -205,7 +224,7 @@ export class CellCache {
           authorization: `Bearer ${this.token}`,
           'content-type': 'application/octet-stream',
           'content-length': String(st.size),
-          ...(sha256 ? { 'x-apiary-sha256': sha256 } : {}),
+          'x-apiary-sha256': sha256,
         },
         body: createReadStream(file),
         agent: this.#agent,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FrameSqlTaskSpec, SqlTaskSpec, TaskValue } from '@apiary/protocol';
 import type { CellCache } from './cell-cache.js';
 import type { Job } from './chamber.js';
+import { localSqlFiles, type LocalSql } from './remote-sql.js';
 import { SpoolSender } from './spool-sender.js';
 
 /**
@@ -50,6 +51,7 @@ export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCa
   const release = async () => {
     for (const r of pinned) cache.unpin(r);
     if (out) await rm(out, { force: true });
+    await sqlFiles?.release();
     if (spool) {
       spool.sender.abort(); // no-op once the body has ended
       await spool.sent.catch(() => undefined);
@@ -58,6 +60,7 @@ export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCa
   };
   const pinned: string[] = [];
   let out: string | undefined;
+  let sqlFiles: LocalSql | undefined;
   try {
     const stream = (job.spec as SqlTaskSpec | FrameSqlTaskSpec).stream;
     if (stream) {
@@ -74,8 +77,14 @@ export async function prepareRemote(job: Job, data: DataRootProbe, cache: CellCa
       return value;
     };
     if (job.spec.kind === 'sql') {
-      // Plain SQL: only its streamed result has a queen's path.
-      return { job: { ...job, spec: { ...job.spec, stream: spool?.sender.file } }, finish: finishSpool, release };
+      // Plain SQL: a streamed result, a probe's input samples and a plain --into file have queen's paths.
+      const files = await localSqlFiles(job.spec, data.root, cache, path.join(outDir, `${job.taskId}-${job.attempt}.d`));
+      sqlFiles = files;
+      const finish = async (value: TaskValue) => {
+        await files.finish();
+        return finishSpool(value);
+      };
+      return { job: { ...job, spec: { ...files.spec, stream: spool?.sender.file } }, finish, release };
     }
     const spec = job.spec as FrameSqlTaskSpec;
     const views: Record<string, string[]> = {};

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,10 +34,10 @@ describe('PUT /v1/cells/queries/…: only the outputs of the query steps out now
   });
 
   /** A query directory as the runner makes it, with its step's output path open for `taskId`. */
-  const step = (taskId = randomUUID()) => {
+  const step = (taskId = randomUUID(), name = 'partial-0') => {
     const q = randomUUID();
     mkdirSync(path.join(root, 'queries', q), { recursive: true });
-    const rel = `queries/${q}/partial-0.parquet`;
+    const rel = `queries/${q}/${name}.parquet`;
     uploads.open(rel, taskId);
     return { q, rel, taskId };
   };
@@ -104,6 +104,29 @@ describe('PUT /v1/cells/queries/…: only the outputs of the query steps out now
     await waitFor(() => readdirSync(path.join(root, 'queries', s.q)).length === 0, LOAD_MARGIN_MS, 'the refused upload removed');
     // At the cap exactly it is taken.
     expect((await put(s.rel, Buffer.alloc(CAP, 2))).status).toBe(201);
+    uploads.close(s.rel, s.taskId);
+  });
+
+  it('an --into result (result.parquet) has no cap: it is as large as the query makes it, as from a local bee', async () => {
+    const s = step(randomUUID(), 'result');
+    const big = Buffer.alloc(4 * CAP, 3);
+    expect((await put(s.rel, big)).status).toBe(201);
+    expect(readFileSync(path.join(root, s.rel)).equals(big)).toBe(true);
+    uploads.close(s.rel, s.taskId);
+  });
+
+  it('with x-apiary-sha256 the bytes must hash to it: a mismatch is 400 BAD_REQUEST and no file or temp file stays', async () => {
+    const s = step(randomUUID(), 'result');
+    const body = Buffer.from('the bee wrote this');
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    const bad = await put(s.rel, body, { 'x-apiary-sha256': wrong });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining(wrong) });
+    expect(readdirSync(path.join(root, 'queries', s.q))).toEqual([]);
+    expect((await put(s.rel, body, { 'x-apiary-sha256': 'not-hex' })).status).toBe(400);
+    const ok = await put(s.rel, body, { 'x-apiary-sha256': createHash('sha256').update(body).digest('hex') });
+    expect(ok.status).toBe(201);
+    expect(readFileSync(path.join(root, s.rel), 'utf8')).toBe('the bee wrote this');
     uploads.close(s.rel, s.taskId);
   });
 });

@@ -10,7 +10,8 @@ const sq = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * Every input file's own columns, as DuckDB's reader sees that file alone (one DESCRIBE per file,
- * a sample for CSV and JSON, the footer for Parquet), run as `sql` tasks on bees that see the files.
+ * a sample for CSV and JSON, the footer for Parquet), run as `sql` tasks on any hive: one that
+ * fetches cells fetches those samples of the files (`samples`, input-sample.ts) and reads them.
  */
 export async function describeInputs(scheduler: Scheduler, files: readonly string[], format: InputFormat, signal: AbortSignal): Promise<Column[][]> {
   const chunks: string[][] = [];
@@ -24,6 +25,7 @@ export async function describeInputs(scheduler: Scheduler, files: readonly strin
             `SELECT ${c * FILES_PER_PROBE + j} AS f, row_number() OVER () AS p, column_name AS c, column_type AS t FROM (DESCRIBE SELECT * FROM ${READERS[format]}(${sq(f)}))`,
         )
         .join(' UNION ALL ') + ' ORDER BY f, p',
+    samples: { format, files: chunk },
   }));
   const out: Column[][] = files.map(() => []);
   for (const v of await runAll(scheduler, specs, {}, signal)) {

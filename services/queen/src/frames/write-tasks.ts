@@ -12,16 +12,11 @@ export async function runAll(
   specs: readonly TaskSpec[],
   limits: TaskLimits,
   signal: AbortSignal,
-  onQueenFs = true,
   /** Each task's value as it succeeds (a write's progress), before the others end. */
   onDone?: (i: number, v: TaskValue) => void,
 ): Promise<TaskValue[]> {
-  // SQL over the queen's files (a glob listing, a schema probe) runs only on hives that see them;
-  // write tasks run anywhere (a remote hive fetches the inputs and sends its cells back).
-  const recs = scheduler.submitMany(
-    specs.map((spec) => ({ spec, limits })),
-    onQueenFs ? { onQueenFs: true } : {},
-  );
+  // Any hive: one that fetches cells fetches the inputs (or a probe's samples) and sends cells back.
+  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })));
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
   // cancel() is a no-op on a finished task.

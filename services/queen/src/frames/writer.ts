@@ -83,18 +83,25 @@ export class FrameWriter {
   async #write(frame: string, req: WriteRequest & Required<Pick<WriteRequest, 'format'>>, signal: AbortSignal, progress: Progress) {
     const { sizing, bees } = await this.#sizing(signal);
     const files = isGlob(req.path) ? await this.#glob(req.path) : [await statInput(req.path)];
-    const columns = files.length > 1 ? await this.#oneSchema(files, req.format, signal) : undefined;
     const writeId = randomUUID();
-    const staging = this.d.root.stagingDir(frame, writeId);
-    const moved: string[] = [];
-    let ok = false;
-    await mkdir(staging, { recursive: true });
+    // Open from the schema probe on: a hive that fetches cells reads samples of the inputs for it.
     this.slots.open(
       writeId,
       frame,
       files.map((f) => f.path),
     );
+    let columns: Column[] | undefined;
     try {
+      columns = files.length > 1 ? await this.#oneSchema(files, req.format, signal) : undefined;
+    } catch (e) {
+      await this.slots.close(writeId);
+      throw e;
+    }
+    const staging = this.d.root.stagingDir(frame, writeId);
+    const moved: string[] = [];
+    let ok = false;
+    try {
+      await mkdir(staging, { recursive: true });
       const specs: WriteTaskSpec[] = spread(files, bees).map((inputs, i) => ({
         kind: 'write',
         inputs,
@@ -108,7 +115,7 @@ export class FrameWriter {
       const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
       progress.phase('write', { total: files.length, unit: 'files' });
       const onDone = (i: number, v: TaskValue) => progress.advance(specs[i]!.inputs.length, v.kind === 'write' ? v.cells.length : 0);
-      const results = (await runAll(this.d.scheduler, specs, limits, signal, false, onDone)).map((v) => {
+      const results = (await runAll(this.d.scheduler, specs, limits, signal, onDone)).map((v) => {
         if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
         return v;
       });

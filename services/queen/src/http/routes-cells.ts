@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +19,9 @@ export const MAX_PARTIAL_BYTES = 512 * 1024 * 1024;
 /** Cell files and query partials are the only things served: a path must be one of these shapes. */
 const CELL = /^frames\/[a-z_][a-z0-9_]{0,62}\/cells\/[A-Za-z0-9._-]+\.parquet$/;
 const PARTIAL = /^queries\/[0-9a-f-]{36}\/(partial-\d+|result)\.parquet$/;
+/** A query's last step writing the `--into` file (a whole plan, a merge, or SQL naming no frame). */
+const RESULT = /^queries\/[0-9a-f-]{36}\/result\.parquet$/;
+const SHA256 = /^[0-9a-f]{64}$/;
 /** A streamed result's spool (result-stream.ts), sent by a hive that fetches cells as its bee writes it. */
 const SPOOL = /^queries\/[0-9a-f-]{36}\/result\.ndjson$/;
 
@@ -69,18 +72,28 @@ export function registerCellRoutes(
       const unexpected = () =>
         new ApiaryError('TASK_NOT_FOUND', `no query step running now writes ${rel}: a hive sends only the output of a step it runs, while it runs`);
       if (!deps.queries.uploads.expects(rel)) throw unexpected();
-      if (Number(req.headers['content-length'] ?? 0) > maxPartial) throw tooLarge();
+      // A query's result for --into is as large as the query makes it (as from a local bee); a map's partial is capped.
+      const cap = RESULT.test(rel) ? Number.POSITIVE_INFINITY : maxPartial;
+      if (Number(req.headers['content-length'] ?? 0) > cap) throw tooLarge();
+      const want = req.headers['x-apiary-sha256'];
+      if (want !== undefined && !SHA256.test(String(want))) throw new ApiaryError('BAD_REQUEST', 'x-apiary-sha256 must be 64 hex digits');
       const file = path.join(root, rel);
       // The query made the directory; a unique temp name keeps two senders of one step apart.
       const tmp = `${file}.${randomBytes(6).toString('hex')}.upload`;
       let seen = 0;
+      const hash = createHash('sha256');
       const body = req.body as NodeJS.ReadableStream;
       body.on('data', (c: Buffer) => {
         seen += c.length;
-        if (seen > maxPartial) (body as unknown as { destroy(e: Error): void }).destroy(tooLarge());
+        hash.update(c);
+        if (seen > cap) (body as unknown as { destroy(e: Error): void }).destroy(tooLarge());
       });
       try {
         await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+        // Checked like a staged cell: only the bytes the hive's bee wrote are kept.
+        const got = hash.digest('hex');
+        if (want !== undefined && got !== want)
+          throw new ApiaryError('BAD_REQUEST', `${rel}: the bytes received hash to ${got}, not ${String(want)}; send it again`);
         // The step may have ended while the bytes arrived: then nobody reads the file.
         if (!deps.queries.uploads.expects(rel)) throw unexpected();
         await rename(tmp, file);

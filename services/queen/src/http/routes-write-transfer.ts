@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiaryError } from '@apiary/protocol';
+import { ApiaryError, InputFormat } from '@apiary/protocol';
+import { inputSample } from '../frames/input-sample.js';
 import type { WriteSlots } from '../frames/write-slots.js';
 
 /** A staged cell is at most 2 x the target, more after a partition re-cut: bound uploads generously. */
@@ -14,16 +15,25 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * GET /v1/cells/write-input?path=<absolute path on the queen's machine>: an input file of a write
- * running now, for a hive that cannot read the queen's files. Any other path is 404.
+ * running now, for a hive that cannot read the queen's files. Any other path is 404. With
+ * `&sample=<format>` only what a schema probe reads (input-sample.ts); a Parquet footer comes with
+ * header `x-apiary-tail-of: <file bytes>`.
  */
 export async function serveWriteInput(req: FastifyRequest, reply: FastifyReply, slots: WriteSlots): Promise<FastifyReply> {
-  const file = String((req.query as { path?: unknown }).path ?? '');
+  const q = req.query as { path?: unknown; sample?: unknown };
+  const file = String(q.path ?? '');
   if (!path.isAbsolute(file) || !slots.inputAllowed(file)) {
     throw new ApiaryError('TASK_NOT_FOUND', `no write running now reads ${file || '(no path)'}`);
   }
   const st = await stat(file).catch(() => null);
   if (!st?.isFile()) throw new ApiaryError('INPUT_NOT_FOUND', `no such input file: ${file}`);
-  return reply.header('content-type', 'application/octet-stream').header('content-length', String(st.size)).send(createReadStream(file));
+  reply.header('content-type', 'application/octet-stream');
+  if (q.sample === undefined) return reply.header('content-length', String(st.size)).send(createReadStream(file));
+  const format = InputFormat.safeParse(q.sample);
+  if (!format.success) throw new ApiaryError('BAD_REQUEST', `sample must be csv, parquet or json, not ${String(q.sample)}`);
+  const s = await inputSample(file, format.data, st.size);
+  if (s.tailOf !== undefined) reply.header('x-apiary-tail-of', String(s.tailOf));
+  return reply.header('content-length', String(s.bytes)).send(s.body);
 }
 
 /**

@@ -61,7 +61,7 @@ export class QueryRunner {
     const ac = new AbortController();
     const onClientGone = () => ac.abort();
     opts.signal.addEventListener('abort', onClientGone, { once: true });
-    const exec = async (spec: TaskSpec, onQueenFs = false): Promise<TaskValue> => {
+    const exec = async (spec: TaskSpec): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
       // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk
       // (a hive that fetches cells writes it locally and sends it by PUT as it grows, any hive can run it).
@@ -71,10 +71,10 @@ export class QueryRunner {
         spec = { ...spec, stream: opts.spool };
         limits = { ...limits, maxAttempts: 1 };
       }
-      const rec = this.scheduler.submit(spec, limits, { onQueenFs });
+      const rec = this.scheduler.submit(spec, limits);
       tasks.push(rec.id);
       // A hive that fetches cells sends this step's output (its `into`, or its streamed rows) back by PUT: accepted only while the step is out.
-      const output = spec.kind === 'fsql' ? (spec.into ?? spec.stream) : spec.kind === 'sql' ? spec.stream : undefined;
+      const output = spec.kind === 'fsql' ? (spec.into ?? spec.stream) : spec.kind === 'sql' ? (spec.output ?? spec.stream) : undefined;
       const slot = output ? path.relative(this.dataRoot, output) : null;
       if (slot) this.uploads.open(slot, rec.id);
       const onAbort = () => this.scheduler.cancel(rec.id, 'the query was cancelled');
@@ -100,13 +100,7 @@ export class QueryRunner {
     }
   }
 
-  async #steps(
-    sql: string,
-    opts: QueryOptions,
-    into: string | undefined,
-    exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>,
-    tasks: string[],
-  ): Promise<SqlResponse> {
+  async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
     const progress = opts.progress ?? NO_PROGRESS;
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
@@ -114,10 +108,10 @@ export class QueryRunner {
         throw new ApiaryError('FORBIDDEN', 'plain SQL (it reads no frame) runs outside the sandbox: it needs scope submit', { need: 'submit' });
       }
       await this.#hivesUp(opts.signal);
-      // A plain query writing into the data root must run where the data root is.
+      // A plain query writing into the data root: a hive that fetches cells writes `output` locally and sends it back.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
       progress.phase('merge');
-      const v = await exec({ kind: 'sql', sql: plain }, into !== undefined);
+      const v = await exec({ kind: 'sql', sql: plain, ...(into ? { output: into } : {}) });
       return { ...toRows(v, into), explain: null, tasks, written: null };
     };
     const named = this.#framesNamed(sql);
@@ -137,7 +131,7 @@ export class QueryRunner {
     sql: string,
     opts: QueryOptions,
     into: string | undefined,
-    exec: (spec: TaskSpec, onQueenFs?: boolean) => Promise<TaskValue>,
+    exec: (spec: TaskSpec) => Promise<TaskValue>,
     tasks: string[],
     snaps: Snapshot[],
     plainSql: () => Promise<SqlResponse>,
