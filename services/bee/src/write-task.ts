@@ -4,6 +4,7 @@ import { ApiaryError, type CellWritten, type Column, type WriteResult, type Writ
 import { describeCell, sha256File } from './cell-stats.js';
 import { copiedFiles, statsFromCopy, type CopiedFile } from './copy-stats.js';
 import type { Duck } from './duck.js';
+import { sourceOf } from './write-source.js';
 import { ident, lit, litList } from './sql-text.js';
 
 /** Rows read to estimate Parquet bytes per row (a LIMIT: DuckDB stops reading early). */
@@ -13,8 +14,6 @@ const VECTOR = 2048;
 const DEFAULT_ROW_GROUP = 122_880;
 /** How much wider than in its input file a row may get when DuckDB re-encodes it (rowGroupRows). */
 const SAFETY = 4;
-
-const READERS = { csv: 'read_csv_auto', parquet: 'read_parquet', json: 'read_json_auto' } as const;
 
 export interface WriteContext {
   signal: AbortSignal;
@@ -30,7 +29,7 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   // A retry (after a crash) must not find the previous attempt's files.
   await rm(spec.outDir, { recursive: true, force: true });
   await mkdir(path.dirname(spec.outDir), { recursive: true });
-  const src = sourceOf(spec);
+  const src = await sourceOf(duck, spec, ctx.signal);
   const described = await duck.query(`DESCRIBE SELECT * FROM ${src}`, ctx.signal);
   const schema: Column[] = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
   if (spec.partitionBy !== undefined && !schema.some((c) => c.name === spec.partitionBy)) {
@@ -87,24 +86,6 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
 async function fromCopy(duck: Duck, abs: string, file: string, schema: readonly Column[], c: CopiedFile, signal: AbortSignal, sha256: Promise<string>) {
   const [s, st, sha] = await Promise.all([statsFromCopy(duck, abs, schema, c, signal), stat(abs), sha256]);
   return { file, rows: s.rows, bytes: st.size, sha256: sha, stats: s.stats };
-}
-
-/**
- * The relation a task reads. With the write's one schema (`columns`, from the queen's probe of every
- * input file) each file is read with those names and types, whatever its own sample suggests; so a
- * column that is all integers here and has decimals in another task's file is DOUBLE in both.
- */
-function sourceOf(spec: WriteTaskSpec): string {
-  const files = litList(spec.inputs);
-  const cols = spec.columns;
-  if (!cols || cols.length === 0) return `${READERS[spec.format]}(${files})`;
-  const struct = `{${cols.map((c) => `${lit(c.name)}: ${lit(c.type)}`).join(', ')}}`;
-  if (spec.format === 'csv') return `read_csv_auto(${files}, types = ${struct})`;
-  if (spec.format === 'json') return `read_json_auto(${files}, columns = ${struct})`;
-  // Parquet carries its own types: read by name and cast (a plain multi-file read would cast every
-  // file to the first file's types, silently truncating 2.5 to 2).
-  const casts = cols.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ');
-  return `(SELECT ${casts} FROM read_parquet(${files}, union_by_name = true))`;
 }
 
 /**

@@ -70,6 +70,10 @@ describe('write task: cells and their stats', () => {
       `COPY (SELECT range AS k, range * 2.5 AS v, 'row ' || range AS s FROM range(300000)) TO '${path.join(tmp, 'big.parquet')}' (FORMAT parquet)`,
       never,
     );
+    await duck.query(
+      `COPY (SELECT range AS k, range * 2.5 AS v, 'row ' || range AS s FROM range(300000)) TO '${path.join(tmp, 'groups.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 20480)`,
+      never,
+    );
   });
 
   afterAll(() => {
@@ -131,5 +135,39 @@ describe('write task: cells and their stats', () => {
     expect(many.cells.length).toBeGreaterThan(3);
     expect(many.cells.reduce((n, c) => n + c.rows, 0)).toBe(300_000);
     for (const c of many.cells) expect(c.bytes).toBeLessThanOrEqual(2 * target);
+  });
+
+  it('parts of one Parquet input tile it: every row written once, in order, each part about a third', async () => {
+    const input = path.join(tmp, 'groups.parquet');
+    const of = 3;
+    const parts = [];
+    for (let index = 0; index < of; index++) {
+      parts.push(await runWrite(duck, { ...spec([input], `out-part-${index}`, 256 * 2 ** 20), part: { index, of } }, { signal: never, scratchDir: scratch }));
+    }
+    const rows = parts.map((p) => p.cells.reduce((n, c) => n + c.rows, 0));
+    expect(rows.reduce((a, b) => a + b, 0)).toBe(300_000);
+    // 15 row groups of 20,480 rows (the last 13,280) in runs of whole groups: 5, 5 and 5 groups.
+    expect(rows).toEqual([102_400, 102_400, 95_200]);
+    // The same rows as the input, and part i's keys all before part i+1's.
+    const cells = parts.flatMap((p, i) => p.cells.map((c) => `'${path.join(tmp, `out-part-${i}`, c.file)}'`));
+    const sum = async (from: string) => (await duck.query(`SELECT count(*) AS n, sum(hash(k, v, s)::HUGEINT)::VARCHAR AS h FROM ${from}`, never)).rows[0];
+    expect(await sum(`read_parquet([${cells.join(', ')}])`)).toEqual(await sum(`read_parquet('${input}')`));
+    for (let i = 0; i + 1 < of; i++) expect(parts[i]!.cells.at(-1)!.stats.k!.max).toBeLessThan(parts[i + 1]!.cells[0]!.stats.k!.min as number);
+    expect(parts.every((p) => JSON.stringify(p.schema) === JSON.stringify(parts[0]!.schema))).toBe(true);
+  });
+
+  it("a part with no row group of its own writes no cell; a part also reads with the write's one schema", async () => {
+    const one = path.join(tmp, 'one-group.parquet');
+    await duck.query(`COPY (SELECT range AS k FROM range(100)) TO '${one}' (FORMAT parquet)`, never);
+    const columns = [{ name: 'k', type: 'DOUBLE' }];
+    const a = await runWrite(duck, { ...spec([one], 'out-g0', 1 << 20), part: { index: 0, of: 2 }, columns }, { signal: never, scratchDir: scratch });
+    const b = await runWrite(duck, { ...spec([one], 'out-g1', 1 << 20), part: { index: 1, of: 2 }, columns }, { signal: never, scratchDir: scratch });
+    expect(a.cells.map((c) => c.rows)).toEqual([100]);
+    expect(b.cells).toEqual([]);
+    expect(a.schema).toEqual(columns);
+    expect(b.schema).toEqual(columns);
+    await expect(
+      runWrite(duck, { ...spec([one, one], 'out-bad', 1 << 20), part: { index: 0, of: 2 } }, { signal: never, scratchDir: scratch }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
