@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { WriteTaskSpec } from '@apiary/protocol';
+import type { WriteResult, WriteTaskSpec } from '@apiary/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCell } from '../src/cell-stats.js';
 import { copiedFiles, statsFromCopy } from '../src/copy-stats.js';
@@ -140,7 +140,7 @@ describe('write task: cells and their stats', () => {
   it('parts of one Parquet input tile it: every row written once, in order, each part about a third', async () => {
     const input = path.join(tmp, 'groups.parquet');
     const of = 3;
-    const parts = [];
+    const parts: WriteResult[] = [];
     for (let index = 0; index < of; index++) {
       parts.push(await runWrite(duck, { ...spec([input], `out-part-${index}`, 256 * 2 ** 20), part: { index, of } }, { signal: never, scratchDir: scratch }));
     }
