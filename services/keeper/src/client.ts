@@ -39,7 +39,10 @@ export class QueenClient extends ApiClient {
     onSubmitted?.(t.id);
     const seen = new Set<number>();
     if (onOutput && (t.state === 'queued' || t.state === 'running')) {
-      await followTask(
+      // The output stream and the long poll side by side: the result is there as the task ends,
+      // not one request after the stream's last event; both are awaited, so all output the stream
+      // carries is printed before the result.
+      const follow = followTask(
         this.url,
         this.token,
         t.id,
@@ -49,8 +52,8 @@ export class QueenClient extends ApiClient {
         },
         signal,
       );
-    }
-    t = await this.settle(t, signal);
+      [, t] = await Promise.all([follow, this.settle(t, signal)]);
+    } else t = await this.settle(t, signal);
     if (onOutput) {
       // Attempts that finished before the stream was up (or without it): their saved output.
       for (const a of t.attempts) {
