@@ -19,7 +19,17 @@ setInterval(() => {
 /** How often the watchdog checks for its hive: an orphaned bee is gone within about this long. */
 export const ORPHAN_POLL_MS = 100;
 
-export function startOrphanWatchdog(hivePid: number, pollMs = ORPHAN_POLL_MS): Worker {
+/**
+ * Arm the watchdog: its thread starts at the bee's first message from the hive (a task, or an abort),
+ * before any task code runs. Until then nothing blocks the event loop, so the IPC 'disconnect'
+ * handler alone ends an orphan; and the thread's own Node start-up (~50 ms of CPU on a small machine)
+ * stays off the bee's fork → ready path, where it competed with a one-shot keeper loading its queen.
+ */
+export function startOrphanWatchdog(hivePid: number, pollMs = ORPHAN_POLL_MS): void {
+  process.once('message', () => startWorker(hivePid, pollMs));
+}
+
+function startWorker(hivePid: number, pollMs: number): Worker {
   const w = new Worker(SOURCE, {
     eval: true,
     // The hive's pid from the env, not our ppid at this moment: if the hive died while we were still
