@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiaryError } from '@apiary/protocol';
+import { isGlob } from './inputs.js';
 
 /**
  * A write's glob expanded by the queen itself (no task): the input files are on the queen's
@@ -14,7 +15,7 @@ import { ApiaryError } from '@apiary/protocol';
  */
 export async function expandGlob(pattern: string): Promise<string[]> {
   const literal = async () => ((await stat(pattern).catch(() => null))?.isFile() ? [pattern] : []);
-  if (!hasGlob(pattern)) return literal();
+  if (!isGlob(pattern)) return literal();
   const segs = pattern.split('/').filter((s) => s !== '');
   if (segs.filter((s) => s === '**').length > 1) throw new ApiaryError('BAD_REQUEST', `a glob may use '**' once: ${pattern}`);
   const out: string[] = [];
@@ -48,7 +49,7 @@ async function walk(dir: string, i: number, segs: readonly string[], out: string
   if (seg === undefined) return;
   const last = i === segs.length - 1;
   const here = (name: string) => path.join(dir, name);
-  if (first || !hasGlob(seg)) {
+  if (first || !isGlob(seg)) {
     if (!last) return walk(here(seg), i + 1, segs, out);
     // A fixed last segment: emitted when it exists (a directory too: the writer then says BAD_REQUEST).
     if (
@@ -77,11 +78,6 @@ async function walk(dir: string, i: number, segs: readonly string[], out: string
     if (last) out.push(here(e.name));
     else await walk(here(e.name), i + 1, segs, out);
   }
-}
-
-/** DuckDB's test for a glob: any of `*`, `?`, `[`. */
-export function hasGlob(s: string): boolean {
-  return /[*?[]/.test(s);
 }
 
 const STAR = 0x2a;
