@@ -19,6 +19,7 @@ import { isLoopbackHost } from './tls/loopback.js';
 import { SqliteNodeStore } from './nodes/node-registry.js';
 import { SqliteLedger } from './tasks/sqlite-ledger.js';
 import { openQueenDb } from './db/queen-db.js';
+import { WalCheckpointer } from './db/wal-checkpointer.js';
 import { RetentionRunner } from './tasks/retention-runner.js';
 import { SqliteOutputStore } from './tasks/task-output.js';
 import { FrameCatalog } from './frames/catalog.js';
@@ -94,6 +95,8 @@ async function main(): Promise<number> {
   // A daemon's ledger is durable (SQLite, WAL); an ephemeral queen keeps the same ledger in memory.
   // The daemon's one database (db/queen-db.ts): opened and migrated here, given to every store in it, closed last.
   const db = ephemeral ? undefined : openQueenDb(paths.db);
+  // WAL checkpoints (a copy and two fsyncs) run beside the event loop, not inside a task's commit.
+  const checkpointer = db ? WalCheckpointer.start(db, paths.db, log) : undefined;
   const ledger = db ? new SqliteLedger({ db, resultsDir: paths.resultsDir }) : undefined;
   const retention = ledger
     ? new RetentionRunner(ledger, { maxAgeMs: cfg.retentionMaxAgeMs, maxTasks: cfg.retentionMaxTasks }, cfg.retentionIntervalMs, log.child('retention'))
@@ -121,6 +124,7 @@ async function main(): Promise<number> {
   const metricsUrl = queen.metricsUrl ? { metricsUrl: queen.metricsUrl } : {};
   process.stdout.write(JSON.stringify({ type: 'ready', url: queen.url, pid: process.pid, ...metricsUrl, ...fingerprint }) + '\n');
   await stopped;
+  await checkpointer?.stop();
   db?.close(); // after queen.stop() closed the ledger (its last flush) and the catalog
   if (!ephemeral) removeDaemonState(paths);
   return 0;
