@@ -1,6 +1,6 @@
 import { ApiaryError } from '@apiary/protocol';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
-import { exitFlushed } from './stdio-flush.js';
+import { endQuietlyOnReaderGone, exitFlushed } from './stdio-flush.js';
 
 /** After Ctrl-C the keeper waits at most this long for a stdout reader to take what is left. */
 const INTERRUPTED_FLUSH_MAX_MS = 1000;
@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
+endQuietlyOnReaderGone();
 main(process.argv.slice(2)).then(
   (code) => exitFlushed(code),
   async (e: unknown) => {

@@ -5,6 +5,7 @@ import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { TaskFailedError } from './errors.js';
+import { onReaderGone } from './stdio-flush.js';
 import { traceStart } from './start-trace.js';
 
 /**
@@ -44,6 +45,10 @@ export class Session {
         : // Loaded on use: the queen and hive code hosted in-process is for one-shot runs only.
           await (await import('./local-colony.js')).LocalColony.start(flags);
     session = new Session(colony);
+    // stdout's reader went away (`| head -1`): stop as on a signal, quietly, with the exit code given.
+    onReaderGone((code) => {
+      interrupting ??= (session as Session).#interrupt(null, code);
+    });
     if (pending) {
       interrupting = session.#interrupt(pending);
       await interrupting;
@@ -51,12 +56,13 @@ export class Session {
     return session;
   }
 
-  async #interrupt(sig: NodeJS.Signals): Promise<never> {
-    process.stderr.write(`\nkeeper: ${sig === 'SIGINT' ? 'interrupted' : sig}; cancelling and shutting down…\n`);
+  /** A signal (sig), or stdout gone (null: nothing to say, and no reader to say it to). */
+  async #interrupt(sig: NodeJS.Signals | null, code?: number): Promise<never> {
+    if (sig) process.stderr.write(`\nkeeper: ${sig === 'SIGINT' ? 'interrupted' : sig}; cancelling and shutting down…\n`);
     this.#ac.abort();
     await Promise.allSettled([...this.#tasks].map((id) => this.colony.client.cancel(id)));
     await this.colony.stop();
-    process.exit(SIGNAL_EXIT[sig as keyof typeof SIGNAL_EXIT] ?? 130);
+    process.exit(code ?? SIGNAL_EXIT[sig as keyof typeof SIGNAL_EXIT] ?? 130);
   }
 
   /** Aborted when the keeper is interrupted: for calls other than run() (a frame write). */

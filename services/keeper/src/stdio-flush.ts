@@ -27,3 +27,34 @@ export async function exitFlushed(code: number, maxWaitMs?: number): Promise<nev
   }
   process.exit(code);
 }
+
+/**
+ * 128 + SIGPIPE (13): the status a shell shows for a writer whose reader went away, as for
+ * `seq 1e9 | head -1` under `set -o pipefail`. Not 0: the keeper did not print everything it was
+ * asked to (a script that piped it into a reader that failed should be able to tell).
+ */
+export const EXIT_READER_GONE = 141;
+
+let onGone: (code: number) => void = (code) => process.exit(code);
+
+/** What to do instead when stdout fails (the session: cancel its tasks, stop its colony, then exit `code`). */
+export function onReaderGone(fn: (code: number) => void): void {
+  onGone = fn;
+}
+
+/**
+ * A reader of stdout that goes away (`keeper sql … | head -1`) ends the command quietly: nothing
+ * more can be printed, so no stack trace, no message. Node ignores SIGPIPE and reports it as EPIPE
+ * on the stream instead; without a listener that error is thrown. A gone stderr is dropped:
+ * there is nowhere to report it. Other stdout errors (a full disk) are reported and exit 1.
+ */
+export function endQuietlyOnReaderGone(): void {
+  let ended = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (ended) return;
+    ended = true;
+    if (e.code !== 'EPIPE') process.stderr.write(`keeper: cannot write the output: ${e.message}\n`);
+    onGone(e.code === 'EPIPE' ? EXIT_READER_GONE : 1);
+  });
+  process.stderr.on('error', () => undefined);
+}

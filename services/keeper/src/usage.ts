@@ -33,4 +33,4 @@ at least 192MiB), --timeout DURATION (default 30s), --grace DURATION (default 5s
 APIARY_HOME/config.json > a local daemon) and leave it running; otherwise they start an ephemeral
 colony and take it down afterwards. State lives in APIARY_HOME (default ~/.apiary).
 Exit codes: 0 ok, 1 task failed, 2 usage error (and FRAME_NAME_INVALID), 3 no queen running (status,
-frames, dashboard), 130 interrupted.`;
+frames, dashboard), 130 interrupted, 141 the output's reader went away (e.g. | head).`;
