@@ -130,3 +130,27 @@ it(`an ack with nothing to ride on goes out alone within ACK_HOLD_MS (${ACK_HOLD
   expect(Date.now() - at).toBeGreaterThanOrEqual(ACK_HOLD_MS - 1);
   expect(packets[1]).toEqual([`result.ack ${t!.id}`]);
 });
+
+it('a task that can start at once is recorded with its first attempt in ONE commit: its assign needs no commit of its own', async () => {
+  const states: string[] = [];
+  const off = scheduler.onChange((t) => states.push(t.state));
+  const version = () => reader.pragma('data_version', { simple: true }) as number;
+  const before = version();
+  const spec = { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} };
+  // As many as the hive has room for start now; one more waits in the queue.
+  const room = session.free;
+  expect(room).toBeGreaterThan(0);
+  const recs = Array.from({ length: room + 1 }, () => scheduler.submit(spec, {}));
+  // No turn of the event loop yet: what submit committed is all there is.
+  const row = (id: string) => reader.prepare('SELECT t.state, a.token FROM tasks t LEFT JOIN attempts a ON a.task_id = t.id WHERE t.id = ?').get(id);
+  for (const r of recs.slice(0, room)) expect(row(r.id)).toEqual({ state: 'running', token: r.attempts[0]!.token });
+  expect(row(recs[room]!.id)).toEqual({ state: 'queued', token: null });
+  const afterSubmit = version();
+  expect(afterSubmit).not.toBe(before);
+  await waitSeen(room);
+  // The assigns went out, and nothing was committed for them (data_version moves with another connection's commit).
+  expect(version()).toBe(afterSubmit);
+  // Listeners still see each task queued before running.
+  expect(states).toEqual([...recs.slice(0, room).flatMap(() => ['queued', 'running']), 'queued']);
+  off();
+});
