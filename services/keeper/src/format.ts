@@ -15,7 +15,9 @@ const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UI
 export function formatTable(r: SqlResult): string {
   const cols: Column[] = r.columns;
   const body = r.rows.map((row) => cols.map((c) => cell(row[c.name])));
-  const widths = cols.map((c, i) => Math.max(c.name.length, ...body.map((b) => (b[i] ?? '').length)));
+  // A loop, not Math.max(...column): spreading a few hundred thousand rows overflows the stack.
+  const widths = cols.map((c) => c.name.length);
+  for (const b of body) b.forEach((v, i) => (widths[i] = Math.max(widths[i]!, v.length)));
   const num = cols.map((c) => NUMERIC.test(c.type));
   const line = (vals: string[]) =>
     vals
