@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { BEE_MAIN } from '@apiary/bee/entry';
 import { BEE_ENV } from '@apiary/protocol';
-import { withMallocEnv } from '@apiary/runtime';
+import { withMallocEnv, type Logger } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
+import type { OutputCapture } from './output-capture.js';
 
 /** What V8 prints on stderr before it aborts a process that reached its heap cap (--max-old-space-size). */
 const V8_HEAP_OOM = /Reached heap limit|JavaScript heap out of memory/;
@@ -51,6 +52,28 @@ export class HeapOomWatch {
     if (V8_HEAP_OOM.test(text)) this.seen = true;
     this.#tail = text.slice(-64);
   }
+}
+
+/**
+ * Route a bee's stdout/stderr: to the running task's capture when there is one, else to the hive's
+ * log (a task's console output must not reach the hive's stdout, a handshake channel). Returns the
+ * watch for V8's heap-limit message on stderr (judged at the bee's exit).
+ */
+export function routeBeeOutput(child: ChildProcess, id: number, log: Logger, capture: () => OutputCapture | null): HeapOomWatch {
+  const relay = (d: Buffer) => log.relay(`bee-${id}`, d.toString());
+  const oom = new HeapOomWatch();
+  child.stdout?.on('data', (d: Buffer) => {
+    const c = capture();
+    if (c) c.append('stdout', d);
+    else relay(d);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    oom.feed(d);
+    const c = capture();
+    if (c) c.append('stderr', d);
+    else relay(d);
+  });
+  return oom;
 }
 
 /**

@@ -1,27 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { BeeToHive, validate, type BeeState, type BeeStatus, type RestartReason, type WireError } from '@apiary/protocol';
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
-import { afterStderrDrains, forkBee, HeapOomWatch } from './bee-process.js';
+import { afterStderrDrains, forkBee, routeBeeOutput } from './bee-process.js';
 import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chamber-job.js';
 import { HiveErrors } from './errors.js';
-import { AbortGrace } from './abort-grace.js';
+import { BeeUsage } from './bee-usage.js';
+import { ChamberTask } from './chamber-task.js';
 import { OutputCapture, type OutputChunk } from './output-capture.js';
-import { MemoryReading } from './memory-reading.js';
 import { dirStamp, emptyDir } from './scratch.js';
 
-/** Aborting with a reason of our own: without one, abort() builds a DOMException (~10 µs) per task. */
-const TASK_DONE = Object.freeze({ code: 'TASK_DONE' });
 // Job and Outcome are what the pool and the hive hand a chamber: re-exported so they import one module.
 export type { Job, Outcome } from './chamber-job.js';
-
-interface Running {
-  job: Job;
-  ac: AbortController;
-  startedAt: number;
-  done: (o: Outcome) => void;
-  /** Its ctx.signal was fired (JS tasks): how it ends whatever the bee reports next. */
-  abort?: AbortGrace;
-}
 
 /**
  * A sealed chamber: one bee process with its memory budget, its own scratch dir and a kill on
@@ -31,15 +20,12 @@ interface Running {
 export class Chamber {
   readonly sm: StateMachine<BeeState>;
   #child: ChildProcess | null = null;
-  #running: Running | null = null;
+  #running: ChamberTask | null = null;
   #killReason: WireError | null = null;
   #ready: Promise<void> | null = null;
-  #lastCpu = { ms: 0, at: 0 };
   #cleanStamp = -1n;
   #retired = false;
-  #memory: MemoryReading;
-  rssBytes = 0;
-  cpuPercent = 0;
+  readonly #usage: BeeUsage;
   tasksRun = 0;
   restarts = -1;
   /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
@@ -59,7 +45,7 @@ export class Chamber {
     private readonly onExit: (c: Chamber) => void,
   ) {
     this.sm = new StateMachine<BeeState>(`bee-${id}`, 'exited', BEE_TRANSITIONS, log);
-    this.#memory = new MemoryReading(id, log);
+    this.#usage = new BeeUsage(id, log);
   }
 
   get pid(): number | null {
@@ -84,20 +70,11 @@ export class Chamber {
     // The pool may have stopped while we awaited: a bee forked now would outlive the pool's sweep.
     if (this.#retired) throw new Error(`bee ${this.id}: the pool is stopping`);
     this.#cleanStamp = dirStamp(this.scratchDir);
-    this.#lastCpu = { ms: 0, at: 0 };
+    this.#usage.restart();
     const { child, heapMb } = forkBee(this.id, this.budgetBytes, this.scratchDir);
     this.#child = child;
     child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
-    // A task's console output must not reach the hive's stdout (a handshake channel): send it to stderr.
-    const relay = (d: Buffer) => this.log.relay(`bee-${this.id}`, d.toString());
-    // Whether this bee printed V8's heap-limit message (judged at its exit).
-    const oom = new HeapOomWatch();
-    child.stdout?.on('data', (d: Buffer) => (this.#capture ? this.#capture.append('stdout', d) : relay(d)));
-    child.stderr?.on('data', (d: Buffer) => {
-      oom.feed(d);
-      if (this.#capture) this.#capture.append('stderr', d);
-      else relay(d);
-    });
+    const oom = routeBeeOutput(child, this.id, this.log, () => this.#capture);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
       child.on('message', onMessage);
@@ -131,10 +108,10 @@ export class Chamber {
     const r = this.#running;
     if (!r || r.job.taskId !== msg.taskId) return;
     // The task settled after its signal fired: it honoured it, and its bee lives on.
-    if (r.abort) r.done({ ok: false, error: r.abort.reason });
-    else if (msg.type === 'result') r.done({ ok: true, value: msg.value });
+    if (r.abort) r.settle({ ok: false, error: r.abort.reason });
+    else if (msg.type === 'result') r.settle({ ok: true, value: msg.value });
     else {
-      r.done({ ok: false, error: msg.error });
+      r.settle({ ok: false, error: msg.error });
       // DuckDB's own out-of-memory: the bee is alive but its allocator is suspect; replace it.
       if (msg.error.code === 'BEE_MEMORY_EXCEEDED') this.kill(msg.error);
     }
@@ -145,42 +122,10 @@ export class Chamber {
     const child = this.#child;
     if (!child || !this.sm.is('idle')) throw new Error(`bee ${this.id} is not idle`);
     this.sm.to('busy', job.taskId);
-    const ac = new AbortController();
     const timeoutMs = job.limits.timeoutMs ?? this.defaultTimeoutMs;
-    const timer = setTimeout(() => this.abort(HiveErrors.timeout(timeoutMs)), timeoutMs);
-    ac.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     return new Promise<Outcome>((resolve) => {
-      const running: Running = {
-        job,
-        ac,
-        startedAt: Date.now(),
-        done: (o) => {
-          if (this.#running !== running) return;
-          this.#running = null;
-          running.abort?.end();
-          ac.abort(TASK_DONE);
-          this.tasksRun++;
-          const capture = this.#capture;
-          void this.#cleanScratch()
-            .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
-            // What the task printed just before its result may still be in the pipe (another fd than
-            // the IPC channel): a turn of the loop reads it, and it goes out before the result.
-            .then(() => capture && new Promise<void>((r) => setImmediate(r)))
-            .then(() => {
-              if (capture) {
-                if (this.#capture === capture) this.#capture = null;
-                capture.close();
-              }
-              // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
-              if (this.sm.is('busy') && this.#killReason === null) {
-                this.idleSince = Date.now();
-                this.sm.to('idle');
-              }
-              resolve(o);
-            });
-        },
-      };
-      this.#running = running;
+      const onTimeout = () => this.abort(HiveErrors.timeout(timeoutMs));
+      this.#running = new ChamberTask(job, timeoutMs, onTimeout, (t, o) => this.#settled(t, o, resolve));
       const sink = this.onOutput;
       this.#capture = sink ? new OutputCapture((chunks, cut) => sink(job, chunks, cut)) : null;
       try {
@@ -189,6 +134,30 @@ export class Chamber {
         // the channel closed under us: the bee is dying, and its exit fails the task as BEE_CRASHED
       }
     });
+  }
+
+  /** A task's outcome is known: empty its scratch, send its last output, then hand the outcome on. */
+  #settled(t: ChamberTask, o: Outcome, resolve: (o: Outcome) => void): void {
+    if (this.#running === t) this.#running = null;
+    this.tasksRun++;
+    const capture = this.#capture;
+    void this.#cleanScratch()
+      .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
+      // What the task printed just before its result may still be in the pipe (another fd than
+      // the IPC channel): a turn of the loop reads it, and it goes out before the result.
+      .then(() => capture && new Promise<void>((r) => setImmediate(r)))
+      .then(() => {
+        if (capture) {
+          if (this.#capture === capture) this.#capture = null;
+          capture.close();
+        }
+        // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
+        if (this.sm.is('busy') && this.#killReason === null) {
+          this.idleSince = Date.now();
+          this.sm.to('idle');
+        }
+        resolve(o);
+      });
   }
 
   /** Empty the scratch dir if the task touched it (see dirStamp), and remember its clean stamp. */
@@ -214,20 +183,7 @@ export class Chamber {
       this.kill(reason);
       return;
     }
-    if (r.abort) return;
-    r.abort = new AbortGrace(reason);
-    r.abort.begin(
-      () => {
-        try {
-          return child.send({ type: 'abort', taskId: r.job.taskId, code: reason.code as 'TASK_CANCELLED' | 'TASK_TIMEOUT', message: reason.message });
-        } catch {
-          return false;
-        }
-      },
-      () => {
-        if (this.#running === r) this.kill(reason);
-      },
-    );
+    r.beginAbort(reason, child, () => this.kill(reason));
   }
 
   /** Kill the bee's whole tree; a running task fails with `reason`. The pool decides on a replacement. */
@@ -256,9 +212,8 @@ export class Chamber {
     // Whatever the task left in the bee's group goes with it.
     if (child.pid) killTree(child.pid, 'SIGKILL');
     const r = this.#running;
-    if (r) r.done({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
-    this.rssBytes = 0;
-    this.cpuPercent = 0;
+    if (r) r.settle({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
+    this.#usage.clear();
     this.log.info(`bee ${this.id} exited`, { beePid: child.pid, code, signal, reason: this.#killReason?.code ?? 'crashed' });
     this.sm.to('exited', signal ?? `code ${code}`);
     this.onExit(this);
@@ -273,12 +228,7 @@ export class Chamber {
   sample(u: TreeUsage | undefined, now: number): void {
     if (!u || !this.#child) return;
     // An impossible reading (0 bytes) is reported, never compared with the budget as if it were real.
-    if (!this.#memory.accept(u, this.pid)) return;
-    this.rssBytes = u.rssBytes;
-    if (this.#lastCpu.at > 0 && now > this.#lastCpu.at) {
-      this.cpuPercent = Math.max(0, ((u.cpuMs - this.#lastCpu.ms) / (now - this.#lastCpu.at)) * 100);
-    }
-    this.#lastCpu = { ms: u.cpuMs, at: now };
+    if (!this.#usage.take(u, this.pid, now)) return;
     if (u.rssBytes > this.budgetBytes) this.kill(HiveErrors.memory(this.id, u.rssBytes, this.budgetBytes));
   }
 
@@ -288,12 +238,10 @@ export class Chamber {
       pid: this.pid,
       state: this.sm.state,
       taskId: this.#running?.job.taskId ?? null,
-      rssBytes: this.rssBytes,
       budgetBytes: this.budgetBytes,
-      cpuPercent: Math.round(this.cpuPercent * 10) / 10,
       tasksRun: this.tasksRun,
       restarts: Math.max(0, this.restarts),
-      ...(this.#memory.error ? { memoryError: { code: this.#memory.error.code, message: this.#memory.error.message } } : {}),
+      ...this.#usage.view(),
       restartReasons: { ...this.restartReasons },
     };
   }
