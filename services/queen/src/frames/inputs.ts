@@ -62,3 +62,47 @@ export function spread(files: readonly InputFile[], n: number): string[][] {
   }
   return tasks.filter((t) => t.files.length > 0).map((t) => t.files.map((f) => f.path).sort());
 }
+
+/** One write task's share: whole files, or one run of a single Parquet file's row groups. */
+export interface WriteShare {
+  inputs: string[];
+  part?: { index: number; of: number };
+}
+
+/**
+ * The write's tasks. Whole files spread over at most n tasks (spread); but Parquet with fewer files
+ * than bees splits files into parts (runs of row groups, WriteTaskSpec.part) so that every bee
+ * works: n parts in all, each new one to the file with the most bytes per part, none under
+ * minBytes of input (a part is at least one cell; smaller ones would only make small cells).
+ */
+export function writeShares(files: readonly InputFile[], n: number, format: InputFormat, minBytes: number): WriteShare[] {
+  if (format !== 'parquet' || files.length >= n) return spread(files, n).map((inputs) => ({ inputs }));
+  const parts = files.map(() => 1);
+  const cap = files.map((f) => Math.max(1, Math.floor(f.bytes / minBytes)));
+  for (let extra = n - files.length; extra > 0; extra--) {
+    let best = -1;
+    files.forEach((f, i) => {
+      if (parts[i]! < cap[i]! && (best < 0 || f.bytes / parts[i]! > files[best]!.bytes / parts[best]!)) best = i;
+    });
+    if (best < 0) break;
+    parts[best]!++;
+  }
+  return files.flatMap((f, i) => {
+    const of = parts[i]!;
+    if (of === 1) return [{ inputs: [f.path] }];
+    return Array.from({ length: of }, (_, index) => ({ inputs: [f.path], part: { index, of } }));
+  });
+}
+
+/** Input files finished when share i ends, for progress: a split file counts once, with its last part. */
+export function filesDoneCounter(shares: readonly WriteShare[]): (i: number) => number {
+  const left = new Map<string, number>();
+  for (const s of shares) if (s.part) left.set(s.inputs[0]!, s.part.of);
+  return (i) => {
+    const s = shares[i]!;
+    if (!s.part) return s.inputs.length;
+    const n = left.get(s.inputs[0]!)! - 1;
+    left.set(s.inputs[0]!, n);
+    return n === 0 ? 1 : 0;
+  };
+}

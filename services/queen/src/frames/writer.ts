@@ -21,11 +21,12 @@ import type { Scheduler } from '../tasks/scheduler.js';
 import { admitWrite } from './admission.js';
 import type { FrameCatalog, NewCell } from './catalog.js';
 import type { DataRoot } from './data-root.js';
-import { detectFormat, isGlob, spread, statInput, statInputs, type InputFile } from './inputs.js';
+import { detectFormat, filesDoneCounter, isGlob, statInput, statInputs, writeShares, type InputFile } from './inputs.js';
 import { describeInputs, unifySchemas } from './input-schema.js';
 import { WriteSlots } from './write-slots.js';
 import { runAll } from './write-tasks.js';
 import { expandGlob } from './glob.js';
+import { preferInPlace } from './prefer-in-place.js';
 import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
 
 export interface FrameWriterDeps {
@@ -48,7 +49,8 @@ const LATE_SWEEP_MS = 3000;
 
 /**
  * Frame writes and drops, one at a time per frame. A write: resolve the inputs, spread them over
- * write tasks (one per bee at most), let the bees cut cells into a staging dir, then move the
+ * write tasks (one per bee at most; a Parquet file may be split by row groups so every bee works,
+ * inputs.ts writeShares), let the bees cut cells into a staging dir, then move the
  * cells into place and record the version in one transaction. Any failure removes the staging
  * dir and every cell already moved: a failed write leaves no version and no file.
  */
@@ -102,9 +104,11 @@ export class FrameWriter {
     let ok = false;
     try {
       await mkdir(staging, { recursive: true });
-      const specs: WriteTaskSpec[] = spread(files, bees).map((inputs, i) => ({
+      const shares = writeShares(files, bees, req.format, sizing.minBytes);
+      const specs: WriteTaskSpec[] = shares.map(({ inputs, part }, i) => ({
         kind: 'write',
         inputs,
+        ...(part ? { part } : {}),
         format: req.format,
         outDir: path.join(staging, `t${i}`),
         targetCellBytes: sizing.targetBytes,
@@ -114,7 +118,8 @@ export class FrameWriter {
       }));
       const limits = { ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}), ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}) };
       progress.phase('write', { total: files.length, unit: 'files' });
-      const onDone = (i: number, v: TaskValue) => progress.advance(specs[i]!.inputs.length, v.kind === 'write' ? v.cells.length : 0);
+      const filesDone = filesDoneCounter(shares);
+      const onDone = (i: number, v: TaskValue) => progress.advance(filesDone(i), v.kind === 'write' ? v.cells.length : 0);
       const results = (await runAll(this.d.scheduler, specs, limits, signal, onDone)).map((v) => {
         if (v.kind !== 'write') throw new ApiaryError('INTERNAL', `a write task returned a ${v.kind} result`);
         return v;
@@ -163,7 +168,7 @@ export class FrameWriter {
    */
   async #oneSchema(files: readonly InputFile[], format: InputFormat, signal: AbortSignal): Promise<Column[] | undefined> {
     const paths = files.map((f) => f.path);
-    const schemas = await describeInputs(this.d.scheduler, paths, format, signal);
+    const schemas = await describeInputs(this.d.scheduler, paths, format, signal, preferInPlace(this.d.hives()));
     const unified = unifySchemas(paths, schemas);
     const same = (s: Column[]) => s.every((c, i) => c.type === unified[i]!.type);
     return schemas.every(same) ? undefined : unified;
