@@ -1,4 +1,5 @@
 import { ApiaryError, type Column, type InputFormat } from '@apiary/protocol';
+import type { SubmitOptions } from '../tasks/new-task.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 import { runAll } from './write-tasks.js';
 
@@ -10,10 +11,16 @@ const sq = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * Every input file's own columns, as DuckDB's reader sees that file alone (one DESCRIBE per file,
- * a sample for CSV and JSON, the footer for Parquet), run as `sql` tasks on any hive: one that
- * fetches cells fetches those samples of the files (`samples`, input-sample.ts) and reads them.
+ * a sample for CSV and JSON, the footer for Parquet), run as `sql` tasks placed by `submit`: on a
+ * hive that fetches cells they read samples it fetched (`samples`, input-sample.ts).
  */
-export async function describeInputs(scheduler: Scheduler, files: readonly string[], format: InputFormat, signal: AbortSignal): Promise<Column[][]> {
+export async function describeInputs(
+  scheduler: Scheduler,
+  files: readonly string[],
+  format: InputFormat,
+  signal: AbortSignal,
+  submit: SubmitOptions = {},
+): Promise<Column[][]> {
   const chunks: string[][] = [];
   for (let i = 0; i < files.length; i += FILES_PER_PROBE) chunks.push(files.slice(i, i + FILES_PER_PROBE));
   const specs = chunks.map((chunk, c) => ({
@@ -28,7 +35,7 @@ export async function describeInputs(scheduler: Scheduler, files: readonly strin
     samples: { format, files: chunk },
   }));
   const out: Column[][] = files.map(() => []);
-  for (const v of await runAll(scheduler, specs, {}, signal)) {
+  for (const v of await runAll(scheduler, specs, {}, signal, undefined, submit)) {
     if (v.kind !== 'sql') throw new ApiaryError('INTERNAL', `a schema probe returned a ${v.kind} result`);
     for (const r of v.rows) out[Number(r.f)]!.push({ name: String(r.c), type: String(r.t) });
   }

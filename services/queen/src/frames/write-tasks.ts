@@ -1,4 +1,5 @@
 import { ApiaryError, TERMINAL_STATES, type TaskLimits, type TaskSpec, type TaskValue, type WireError } from '@apiary/protocol';
+import type { SubmitOptions } from '../tasks/new-task.js';
 import type { Scheduler } from '../tasks/scheduler.js';
 
 const WAIT_SLICE_MS = 60_000;
@@ -14,9 +15,13 @@ export async function runAll(
   signal: AbortSignal,
   /** Each task's value as it succeeds (a write's progress), before the others end. */
   onDone?: (i: number, v: TaskValue) => void,
+  /** Placement (prefer-in-place.ts); by default any hive: one that fetches cells fetches the inputs and sends cells back. */
+  submit: SubmitOptions = {},
 ): Promise<TaskValue[]> {
-  // Any hive: one that fetches cells fetches the inputs (or a probe's samples) and sends cells back.
-  const recs = scheduler.submitMany(specs.map((spec) => ({ spec, limits })));
+  const recs = scheduler.submitMany(
+    specs.map((spec) => ({ spec, limits })),
+    submit,
+  );
   const values: TaskValue[] = [];
   let failure: WireError | null = null;
   // cancel() is a no-op on a finished task.

@@ -7,7 +7,9 @@ import type { FrameCatalog } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
 import { waitForHives } from '../hives/wait-for-hive.js';
+import type { SubmitOptions } from '../tasks/new-task.js';
 import type { Scheduler } from '../tasks/scheduler.js';
+import { preferInPlace } from '../frames/prefer-in-place.js';
 import { storedSpec } from '../tasks/stored-spec.js';
 import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
@@ -61,7 +63,7 @@ export class QueryRunner {
     const ac = new AbortController();
     const onClientGone = () => ac.abort();
     opts.signal.addEventListener('abort', onClientGone, { once: true });
-    const exec = async (spec: TaskSpec): Promise<TaskValue> => {
+    const exec = async (spec: TaskSpec, submit: SubmitOptions = {}): Promise<TaskValue> => {
       if (ac.signal.aborted) throw new ApiaryError('TASK_CANCELLED', 'the query was cancelled');
       // A streamed result: the step that yields rows (sql/fsql without `into`) writes them to the spool file, on the queen's disk
       // (a hive that fetches cells writes it locally and sends it by PUT as it grows, any hive can run it).
@@ -71,7 +73,7 @@ export class QueryRunner {
         spec = { ...spec, stream: opts.spool };
         limits = { ...limits, maxAttempts: 1 };
       }
-      const rec = this.scheduler.submit(spec, limits);
+      const rec = this.scheduler.submit(spec, limits, submit);
       tasks.push(rec.id);
       // A hive that fetches cells sends this step's output (its `into`, or its streamed rows) back by PUT: accepted only while the step is out.
       const output = spec.kind === 'fsql' ? (spec.into ?? spec.stream) : spec.kind === 'sql' ? (spec.output ?? spec.stream) : undefined;
@@ -100,7 +102,7 @@ export class QueryRunner {
     }
   }
 
-  async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: (spec: TaskSpec) => Promise<TaskValue>, tasks: string[]): Promise<SqlResponse> {
+  async #steps(sql: string, opts: QueryOptions, into: string | undefined, exec: Exec, tasks: string[]): Promise<SqlResponse> {
     const progress = opts.progress ?? NO_PROGRESS;
     const plainSql = async (): Promise<SqlResponse> => {
       if (opts.explain) return { columns: [], rows: [], explain: 'plan: plain SQL on one bee (it reads no frame)', tasks, written: null };
@@ -108,10 +110,10 @@ export class QueryRunner {
         throw new ApiaryError('FORBIDDEN', 'plain SQL (it reads no frame) runs outside the sandbox: it needs scope submit', { need: 'submit' });
       }
       await this.#hivesUp(opts.signal);
-      // A plain query writing into the data root: a hive that fetches cells writes `output` locally and sends it back.
+      // A plain query writing into the data root: in place where a hive can, else a fetching hive writes `output` locally and sends it back.
       const plain = into ? `COPY (${asSubquery(sql)}) TO '${into.replace(/'/g, "''")}' (FORMAT parquet)` : sql;
       progress.phase('merge');
-      const v = await exec({ kind: 'sql', sql: plain, ...(into ? { output: into } : {}) });
+      const v = await exec({ kind: 'sql', sql: plain, ...(into ? { output: into } : {}) }, into ? preferInPlace(this.registry.sessions()) : {});
       return { ...toRows(v, into), explain: null, tasks, written: null };
     };
     const named = this.#framesNamed(sql);
@@ -131,7 +133,7 @@ export class QueryRunner {
     sql: string,
     opts: QueryOptions,
     into: string | undefined,
-    exec: (spec: TaskSpec) => Promise<TaskValue>,
+    exec: Exec,
     tasks: string[],
     snaps: Snapshot[],
     plainSql: () => Promise<SqlResponse>,
@@ -249,6 +251,9 @@ export class QueryRunner {
     return { bees, memoryPerBee };
   }
 }
+
+/** Submit one step and wait for its value (placement options for steps over the queen's files). */
+type Exec = (spec: TaskSpec, submit?: SubmitOptions) => Promise<TaskValue>;
 
 /** A frame's version as a query reads it (pinned while the query runs). */
 type Snapshot = { name: string } & ReturnType<FrameCatalog['snapshot']>;
