@@ -17,18 +17,20 @@ import { LOAD_MARGIN_MS } from './helpers/timing.js';
 const EXIT_READER_GONE = 128 + constants.signals.SIGPIPE;
 /** ~500 MB of CSV if it ran to the end: the keeper is still writing when head goes. */
 const SQL = "SELECT range AS i, repeat('y', 100) AS pad FROM range(5000000)";
+/** ~2 MB of JSON, printed in one write at the end (table and json gather every row first): more than a pipe holds. */
+const SQL_JSON = 'SELECT range AS i FROM range(200000)';
 const TEST_TIMEOUT_MS = 120_000;
 /** A cancelled query's task is recorded within the cancel's round trips plus a loaded machine's margin. */
 const CANCEL_SEEN_MS = 5 * LOAD_MARGIN_MS;
 
-/** The keeper piped into `head -1` by bash; the keeper's own exit status (PIPESTATUS[0]) and stderr. */
-function keeperIntoHead(home: string) {
-  return execa('bash', ['-c', `"$NODE" "$KEEPER" sql --format csv "$SQL" | head -1; exit \${PIPESTATUS[0]}`], {
+/** The keeper piped into `head` (-1: one line; -c 10: ten bytes) by bash; the keeper's own exit status (PIPESTATUS[0]) and stderr. */
+function keeperIntoHead(home: string, format: 'csv' | 'json', sql = SQL, head = '-1') {
+  return execa('bash', ['-c', `"$NODE" "$KEEPER" sql --format ${format} "$SQL" | head ${head}; exit \${PIPESTATUS[0]}`], {
     reject: false,
     stdin: 'ignore',
     stripFinalNewline: false,
     timeout: TEST_TIMEOUT_MS,
-    env: { NODE: process.execPath, KEEPER: KEEPER_BIN, SQL, APIARY_HOME: home, APIARY_LOG_LEVEL: 'warn' },
+    env: { NODE: process.execPath, KEEPER: KEEPER_BIN, SQL: sql, APIARY_HOME: home, APIARY_LOG_LEVEL: 'warn' },
   });
 }
 
@@ -51,7 +53,7 @@ describe('keeper sql | head -1: a reader that goes away', () => {
     it(
       `prints the first line, exits ${EXIT_READER_GONE} without a stack trace, and takes its colony down`,
       async () => {
-        const r = await keeperIntoHead(home);
+        const r = await keeperIntoHead(home, 'csv');
         expect(r.stdout).toBe('i,pad\r\n');
         expect(r.stderr).not.toMatch(UNHANDLED);
         expect(r.exitCode, r.stderr).toBe(EXIT_READER_GONE);
@@ -77,7 +79,7 @@ describe('keeper sql | head -1: a reader that goes away', () => {
       `exits ${EXIT_READER_GONE} quietly, and the daemon cancels the query and keeps serving`,
       async () => {
         const t0 = Date.now();
-        const r = await keeperIntoHead(d.home);
+        const r = await keeperIntoHead(d.home, 'csv');
         expect(r.stdout).toBe('i,pad\r\n');
         expect(r.stderr).not.toMatch(UNHANDLED);
         expect(r.exitCode, r.stderr).toBe(EXIT_READER_GONE);
@@ -89,6 +91,18 @@ describe('keeper sql | head -1: a reader that goes away', () => {
         expect(cancelled.error?.code).toBe('TASK_CANCELLED');
         const next = await keeper(['sql', 'SELECT 42 AS x', '--format', 'csv'], d.home);
         expect([next.exitCode, next.stdout]).toEqual([0, 'x\r\n42\r\n']);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      `a result printed in one write at the end (json) that the reader leaves untaken: ${EXIT_READER_GONE} too, not 0`,
+      async () => {
+        const r = await keeperIntoHead(d.home, 'json', SQL_JSON, '-c 10');
+        expect(r.stdout).toHaveLength(10);
+        expect(r.stdout.startsWith('[')).toBe(true);
+        expect(r.stderr).not.toMatch(UNHANDLED);
+        expect(r.exitCode, r.stderr).toBe(EXIT_READER_GONE);
       },
       TEST_TIMEOUT_MS,
     );
