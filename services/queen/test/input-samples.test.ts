@@ -10,7 +10,7 @@ import type { InputFormat } from '@apiary/protocol';
 import { CellCache } from '../../hive/src/cell-cache.js';
 import { localSqlFiles } from '../../hive/src/remote-sql.js';
 import { FrameCatalog } from '../src/frames/catalog.js';
-import { CSV_SAMPLE_BYTES } from '../src/frames/input-sample.js';
+import { CSV_SAMPLE_BYTES, CSV_SAMPLE_LINES } from '../src/frames/input-sample.js';
 import { describeInputs } from '../src/frames/input-schema.js';
 import { WriteSlots } from '../src/frames/write-slots.js';
 import { errorHandler } from '../src/http/errors.js';
@@ -100,31 +100,45 @@ describe('schema probes over fetched samples describe inputs as the originals', 
     await sameAsInPlace([f, f], 'parquet');
   });
 
-  it('CSV: the first rows, cut after a whole line, sniff as the whole file; a small or compressed file travels whole', async () => {
-    const big = path.join(inputs, 'big.csv');
-    // Over the sample window, with a row past it that would change the type if it were read.
-    const line = (i: number) => `${i},${i % 1000},2026-01-0${1 + (i % 9)},${'x'.repeat(40)}\n`;
-    const parts = ['id,n,at,pad\n'];
-    let bytes = parts[0]!.length;
-    for (let i = 0; bytes <= CSV_SAMPLE_BYTES + 1000; i++) {
-      const l = line(i);
-      parts.push(l);
-      bytes += l.length;
-    }
-    parts.push('-1,1.5,not a date,x\n');
-    writeFileSync(big, parts.join(''));
+  it('CSV: the first 40,960 lines (at most 32 MiB, cut after a whole line) sniff as the whole file; a small or compressed file travels whole', async () => {
+    /** A CSV of `rows` rows padded to `pad` bytes each, then a row that would change every type if it were read. */
+    const csv = (name: string, rows: number, pad: number) => {
+      const f = path.join(inputs, name);
+      const parts = ['id,n,at,pad\n'];
+      for (let i = 0; i < rows; i++) parts.push(`${i},${i % 1000},2026-01-0${1 + (i % 9)},${'x'.repeat(pad)}\n`);
+      parts.push('-1,1.5,not a date,x\n');
+      writeFileSync(f, parts.join(''));
+      return f;
+    };
+    const sampleOf = async (f: string) => {
+      slots.open(writeId, 'f', [f]);
+      try {
+        const b = Buffer.from(await (await fetch(`${base}/v1/cells/write-input?path=${encodeURIComponent(f)}&sample=csv`)).arrayBuffer());
+        expect(b.subarray(-1).toString(), 'ends with a whole line').toBe('\n');
+        expect(readFileSync(f).subarray(0, b.length).equals(b), 'a prefix of the file').toBe(true);
+        return b;
+      } finally {
+        await slots.close(writeId);
+      }
+    };
+    // Short lines: the line count ends the sample (far below the byte cap).
+    const lines = csv('lines.csv', 100_000, 40);
+    const byLines = await sampleOf(lines);
+    expect(byLines.toString().split('\n').length - 1).toBe(CSV_SAMPLE_LINES);
+    // Long lines: the byte cap ends it, after the last whole line within it.
+    const long = csv('long.csv', 34_000, 1000);
+    const byBytes = await sampleOf(long);
+    expect(byBytes.length).toBeLessThanOrEqual(CSV_SAMPLE_BYTES);
+    expect(byBytes.length).toBeGreaterThan(CSV_SAMPLE_BYTES - 1100);
     const small = path.join(inputs, 'small.csv');
     writeFileSync(small, 'id,n,at,pad\n1,2,2026-01-01,y\n');
+    // No newline at the end: the last line is still sent (it may carry the type).
+    const open = path.join(inputs, 'open.csv');
+    writeFileSync(open, 'id,n,at,pad\n1,2.5,2026-01-01,y');
+    expect((await sampleOf(small)).length).toBe(statSync(small).size);
     const gz = path.join(inputs, 'small.csv.gz');
     writeFileSync(gz, gzipSync(readFileSync(small)));
-    slots.open(writeId, 'f', [big]);
-    const sample = Buffer.from(await (await fetch(`${base}/v1/cells/write-input?path=${encodeURIComponent(big)}&sample=csv`)).arrayBuffer());
-    await slots.close(writeId);
-    expect(sample.length).toBeLessThanOrEqual(CSV_SAMPLE_BYTES);
-    expect(sample.length).toBeGreaterThan(CSV_SAMPLE_BYTES - 100); // all but the partial last line
-    expect(sample.subarray(-1).toString()).toBe('\n');
-    expect(readFileSync(big).subarray(0, sample.length).equals(sample)).toBe(true);
-    const r = await sameAsInPlace([big, small, gz], 'csv');
+    const r = await sameAsInPlace([lines, long, small, open, gz], 'csv');
     expect(r.spec.sql).toContain('-small.csv.gz'); // the local copy keeps .gz: DuckDB tells compression from it
   });
 

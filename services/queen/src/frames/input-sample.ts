@@ -1,14 +1,16 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { InputFormat } from '@apiary/protocol';
 
 /**
- * Bytes of a plain CSV a schema probe needs: DuckDB's sniffer reads the first 20,480 rows
- * (`sample_size`), so 32 MiB covers rows of up to 1.6 KB; a larger file sends its first 32 MiB
- * cut after the last whole line.
+ * What of a plain CSV a schema probe needs: DuckDB's sniffer reads the first 20,480 rows
+ * (`sample_size`), so twice that many lines (a header, skipped or multi-line rows), but at most
+ * 32 MiB (rows of 800 bytes), each cut after a whole line.
  */
+export const CSV_SAMPLE_LINES = 2 * 20_480;
 export const CSV_SAMPLE_BYTES = 32 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
 
 export interface InputSample {
   body: Readable;
@@ -36,15 +38,27 @@ export async function inputSample(file: string, format: InputFormat, size: numbe
       if (end.toString('latin1', 4) !== 'PAR1' || tail + 4 > size) return whole();
       return { body: createReadStream(file, { start: size - tail }), bytes: tail, tailOf: size };
     }
-    if (size <= CSV_SAMPLE_BYTES) return whole();
-    // The last newline within the window's final MiB ends the sample (a longer line: the window as it is).
-    const look = Buffer.alloc(1024 * 1024);
-    const from = CSV_SAMPLE_BYTES - look.length;
-    const { bytesRead } = await fh.read(look, 0, look.length, from);
-    const cut = look.subarray(0, bytesRead).lastIndexOf(0x0a);
-    const bytes = cut < 0 ? CSV_SAMPLE_BYTES : from + cut + 1;
-    return { body: createReadStream(file, { start: 0, end: bytes - 1 }), bytes };
+    const bytes = await csvSampleBytes(fh, size);
+    return bytes >= size ? whole() : { body: createReadStream(file, { start: 0, end: bytes - 1 }), bytes };
   } finally {
     await fh.close();
   }
+}
+
+/** Bytes up to the end of line CSV_SAMPLE_LINES, else of the last whole line within CSV_SAMPLE_BYTES, else all. */
+async function csvSampleBytes(fh: FileHandle, size: number): Promise<number> {
+  const window = Math.min(size, CSV_SAMPLE_BYTES);
+  const buf = Buffer.alloc(CHUNK);
+  let lines = 0;
+  let lastEnd = 0;
+  for (let at = 0; at < window; at += CHUNK) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, window - at), at);
+    for (let i = buf.indexOf(0x0a); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
+      lastEnd = at + i + 1;
+      if (++lines === CSV_SAMPLE_LINES) return lastEnd;
+    }
+    if (bytesRead === 0) break;
+  }
+  if (window === size) return size; // all of it: also a last line with no newline
+  return lastEnd === 0 ? window : lastEnd; // a line longer than the window: the window as it is
 }
