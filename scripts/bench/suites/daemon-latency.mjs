@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { BENCH_DIR, NODE, intEnv, isAlive, killTree, percentile, readJsonLine, round, spawnTracked, tailLines, waitForGone } from '../lib.mjs';
 import { request } from '@apiary/client';
-import { cpuMsOf, echoRoundTrips, noopSpec, queenClient, startDaemon, startEchoChildren, stopEchoChildren, teardownRow } from '../daemon-lib.mjs';
+import { cpuMsOf, echoRoundTrips, noopSpec, queenClient, startDaemon, startEchoChildren, stopEchoChildren, syscallsOf, teardownRow } from '../daemon-lib.mjs';
 
 export const name = 'daemon-latency';
 export const description = 'latency of one tiny js task alone (POST /v1/tasks?waitMs) through a queen daemon vs a fork IPC round trip';
@@ -41,11 +41,13 @@ export async function run(ctx) {
     const procs = { queen: d.pid, hive: hive.resources.pid, ...Object.fromEntries(hive.bees.map((b) => [`bee ${b.id}`, b.pid])) };
     let cpu0;
     let me0;
+    let sys0;
     for (let i = 0; i < warmup + n; i++) {
       if (ctx.signal.aborted) throw new Error('aborted');
       if (i === warmup) {
         cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuMsOf(p)]));
         me0 = process.cpuUsage();
+        sys0 = syscallsOf(d.pid);
       }
       const spec = noopSpec(i);
       const t0 = process.hrtime.bigint();
@@ -72,6 +74,7 @@ export async function run(ctx) {
       if (Number.isFinite(view.finishedAt) && Number.isFinite(view.createdAt)) server.push(view.finishedAt - view.createdAt);
     }
     const me = process.cpuUsage(me0);
+    const sys1 = syscallsOf(d.pid);
     const cpu = Object.entries(procs).map(([k, p]) => [k, (((cpuMsOf(p) ?? NaN) - cpu0[k]) * 1000) / n]);
     if (lat.length === 0) throw new Error(`no task succeeded: ${firstBad}`);
     const s = stats(lat);
@@ -96,6 +99,14 @@ export async function run(ctx) {
     });
     const total = cpu.reduce((a, [, us]) => a + (Number.isFinite(us) ? us : 0), 0);
     for (const [k, us] of cpu) rows.push({ metric: `CPU per task alone: ${k}`, value: round(us, 0), unit: 'us' });
+    if (sys0 && sys1) {
+      rows.push({
+        metric: 'queen write syscalls per task alone',
+        value: round((sys1.w - sys0.w) / n, 1),
+        unit: 'calls',
+        note: 'write-type syscalls (/proc/PID/io syscw): SQLite writes 2 per WAL page (frame header, page) + socket writes',
+      });
+    }
     rows.push({ metric: 'CPU per task alone: bench client', value: round((me.user + me.system) / n, 0), unit: 'us', note: 'this process (HTTP client)' });
     rows.push({
       metric: 'CPU per task alone: colony total',
