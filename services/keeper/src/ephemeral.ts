@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { apiaryHome } from '@apiary/config';
 import { QUEEN_MAIN } from '@apiary/queen/entry';
 import { ApiaryError, type ColonyView } from '@apiary/protocol';
-import { isAlive, stopProcess } from '@apiary/runtime';
+import { isAlive, stopProcess, withMallocEnv } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
 import { pinQueen } from './tls-pins.js';
@@ -75,12 +75,13 @@ export class EphemeralColony implements Colony {
       // Own process group: Ctrl-C comes to the keeper, which runs the shutdown in order.
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: {
+      // The malloc defaults, as for every queen the keeper starts (glibc reads them at exec).
+      env: withMallocEnv({
         ...process.env,
         APIARY_CLIENT_TOKEN: clientToken,
         APIARY_JOIN_TOKEN: remote.joinToken,
         APIARY_LOG_LEVEL: process.env.APIARY_LOG_LEVEL ?? (flags.verbose ? 'debug' : 'info'),
-      },
+      }),
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       proc.once('exit', (code, signal) => resolve({ code, signal }));

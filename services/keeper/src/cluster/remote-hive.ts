@@ -1,4 +1,5 @@
 import type { ClientChannel } from 'ssh2';
+import { MALLOC_ENV } from '@apiary/runtime';
 import { remoteCommand, shellQuote } from './shell.js';
 import type { Ssh } from './ssh.js';
 
@@ -31,6 +32,18 @@ export const remotePaths = (l: RemoteLayout) => ({
   hostHash: `${l.home}/${NAMES.hostHash}`,
 });
 
+/**
+ * Shell assignments of runtime's malloc defaults (malloc-env.ts), each unless the host's own
+ * environment sets it: glibc reads them at exec, so they go before the hive's command, as the
+ * queen and the hive put them in the env of what they spawn.
+ */
+export function mallocEnvWords(): string {
+  // Names and values are our own constants (MALLOC_ARENA_MAX, 2): plain words, nothing to quote.
+  return Object.entries(MALLOC_ENV)
+    .map(([k, v]) => `${k}="\${${k}:-${v}}"`)
+    .join(' ');
+}
+
 function hiveArgv(l: RemoteLayout, extra: string[] = []): string[] {
   const p = remotePaths(l);
   return ['node', p.hive, '--config', p.config, '--token-file', p.token, ...extra];
@@ -55,15 +68,19 @@ export function startDetachedScript(l: RemoteLayout): string {
   // The braces keep `&` to the hive alone: a backgrounded `cd && …` list would be a subshell holding
   // the SSH channel's pipes open (the exec would never return) and `$!` would name that subshell.
   return (
-    `cd ${shellQuote(l.installDir)} && { APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l, ['--log-file', p.log]))} ` +
+    `cd ${shellQuote(l.installDir)} && { ${mallocEnvWords()} APIARY_HOME=${shellQuote(l.home)} setsid nohup ${remoteCommand(hiveArgv(l, ['--log-file', p.log]))} ` +
     `>> ${shellQuote(p.log)} 2>&1 < /dev/null & echo $! > ${shellQuote(p.pid)}; } && cat ${shellQuote(p.pid)}`
   );
 }
 
 /** An ephemeral hive attached to an SSH channel: when the channel closes, its stdin ends and it exits. */
 export function startAttached(ssh: Ssh, l: RemoteLayout): Promise<ClientChannel> {
-  const cmd = `cd ${shellQuote(l.installDir)} && APIARY_HOME=${shellQuote(l.home)} exec ${remoteCommand(hiveArgv(l, ['--ephemeral', '--exit-with-stdin']))}`;
-  return ssh.spawn(cmd);
+  return ssh.spawn(attachedCommand(l));
+}
+
+/** Shell: the ephemeral hive's command line (startAttached). */
+export function attachedCommand(l: RemoteLayout): string {
+  return `cd ${shellQuote(l.installDir)} && ${mallocEnvWords()} APIARY_HOME=${shellQuote(l.home)} exec ${remoteCommand(hiveArgv(l, ['--ephemeral', '--exit-with-stdin']))}`;
 }
 
 /** Shell: stop our hive by its pidfile (SIGTERM, up to graceMs, then SIGKILL its group); no hive, no-op. */

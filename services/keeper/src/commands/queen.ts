@@ -12,7 +12,7 @@ import {
   resolveQueenConfig,
   usageLine,
 } from '@apiary/config';
-import { onShutdownSignal, stopProcess } from '@apiary/runtime';
+import { onShutdownSignal, stopProcess, withMallocEnv } from '@apiary/runtime';
 import { COMMON_OPTIONS, colonyFlags, parse } from '../args.js';
 import { QueenClient } from '../client.js';
 import { queenArgv, startDaemon } from '../daemon.js';
@@ -74,7 +74,8 @@ async function start(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   // Foreground: same process group, so Ctrl-C reaches the queen too; we wait for its cascade to finish.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // The malloc defaults as for a detached daemon (daemon.ts): glibc reads them at the queen's start.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: withMallocEnv(process.env) });
   let signalled: number | null = null;
   onShutdownSignal((sig) => {
     signalled = sig === 'SIGINT' ? EXIT.INTERRUPTED : 143;
