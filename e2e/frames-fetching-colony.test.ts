@@ -156,3 +156,37 @@ describe('frames from a colony whose only hive fetches cells, against one whose 
     TEST_MS,
   );
 });
+
+describe('a mixed colony: probes and a plain --into go to the hive that reads the queen files in place', () => {
+  // The fetching hive has more room (3 bees against 2), so placement by room alone would pick it.
+  const mixed = useFramesDaemon({
+    tmpPrefix: 'apiary-fetchcol-mixed-',
+    hive: { name: 'faraway', args: ['--fetch-cells', 'always', '--cell-cache', '64MiB', '--bees', '3'] },
+  });
+
+  it(
+    'the schema probe and the COPY of a plain --into run on the in-place hive, not on the fetching one with more room',
+    async () => {
+      await mixed.d.waitHives(2);
+      const hives = (await mixed.d.client.colony()).hives;
+      const far = hives.find((h) => h.resources.name === 'faraway');
+      const near = hives.find((h) => h.resources.name !== 'faraway');
+      expect(far?.resources.bees).toBe(3);
+      expect(near).toBeDefined();
+      const dir = path.join(mixed.tmp, 'in');
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'a.csv'), 'id,x\n1,1\n2,2\n');
+      writeFileSync(path.join(dir, 'b.csv'), 'id,x\n3,3.5\n');
+      await mixed.d.client.writeFrame('m', { path: path.join(dir, '*.csv') });
+      const r = await keeper(['sql', '--into', 'plain', 'SELECT 42 AS answer'], mixed.d.home, { timeoutMs: TEST_MS });
+      expect(r.exitCode, r.stderr).toBe(0);
+      // The probe (its DESCRIBE) and the COPY are the only sql tasks of this colony.
+      const sqlTasks = (await mixed.d.client.list('succeeded', 200)).tasks.filter((t) => t.kind === 'sql');
+      expect(sqlTasks).toHaveLength(2);
+      for (const t of sqlTasks) expect(t.attempts.map((a) => a.hive)).toEqual([near!.id]);
+      expect((await mixed.d.client.sql('SELECT sum(x) AS s FROM m')).rows).toEqual([{ s: 6.5 }]);
+      expect((await mixed.d.client.sql('SELECT answer FROM plain')).rows).toEqual([{ answer: 42 }]);
+    },
+    TEST_MS,
+  );
+});
