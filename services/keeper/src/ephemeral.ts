@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,34 +10,10 @@ import { isAlive, stopProcess, withMallocEnv } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import { QueenClient } from './client.js';
 import { pinQueen } from './tls-pins.js';
-import type { Colony } from './colony.js';
+import { READY_TIMEOUT_MS, waitForIdleBees, type Colony } from './colony.js';
+import { sweepStaleRunDirs } from './run-dirs.js';
 
-export const READY_TIMEOUT_MS = 15_000;
 const LOG_TAIL_LINES = 40;
-
-/**
- * Run dirs left by keepers that were SIGKILLed (their queen cascaded, but nobody removed the dir):
- * a dir whose keeper pid is gone is ours to remove.
- */
-export async function sweepStaleRunDirs(dir: string): Promise<void> {
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  for (const e of entries) {
-    const pid = Number(e.split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(dir, e), { recursive: true, force: true });
-  }
-}
-
-/** The colony once its hive has joined and every bee is idle (polled through the queen's HTTP API). */
-export async function waitForIdleBees(client: QueenClient, timeoutMs: number, logTail: () => readonly string[]): Promise<ColonyView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await client.colony();
-    const bees = c.hives.flatMap((h) => h.bees);
-    if (c.hives.length > 0 && bees.length > 0 && bees.every((b) => b.state === 'idle')) return c;
-    if (Date.now() > deadline) throw new ApiaryError('NO_HIVES', `no hive joined the queen within ${timeoutMs} ms\n${logTail().slice(-10).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /**
  * The queen of a cluster run (`--cluster`), as a process of its own bound where remote hives can

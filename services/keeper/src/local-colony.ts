@@ -7,9 +7,9 @@ import type { Queen } from '@apiary/queen';
 import { ApiaryError, BEE_ENV, type ColonyView } from '@apiary/protocol';
 import { createLogger } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
-import { QueenClient } from './client.js';
-import type { Colony } from './colony.js';
-import { READY_TIMEOUT_MS, sweepStaleRunDirs, waitForIdleBees } from './ephemeral.js';
+import type { QueenClient } from './client.js';
+import { READY_TIMEOUT_MS, waitForIdleBees, type Colony } from './colony.js';
+import { sweepStaleRunDirs } from './run-dirs.js';
 import { holdLoopbackPort } from './loopback-port.js';
 import { traceStart } from './start-trace.js';
 
@@ -42,18 +42,16 @@ const PORT_ATTEMPTS = 3;
 export class LocalColony implements Colony {
   readonly owned = true;
   #stopping: Promise<void> | null = null;
-  client: QueenClient;
+  /** Set once the queen listens (start() returns no colony before): loaded with the queen, after the first fork. */
+  client!: QueenClient;
 
   private constructor(
     readonly queen: Queen | null,
     readonly hive: InProcessHive,
     readonly runDir: string,
-    clientToken: string,
     /** The queen's and hive's last log lines, for error messages. */
     readonly logTail: readonly string[],
-  ) {
-    this.client = new QueenClient('', clientToken);
-  }
+  ) {}
 
   static async start(flags: ColonyFlags): Promise<LocalColony> {
     traceStart('hive code loaded');
@@ -93,12 +91,13 @@ export class LocalColony implements Colony {
     const port = await holdLoopbackPort();
     // Without --bees, bees are forked as work waits for them: a lone task or statement forks one.
     const hive = new InProcessHive(localHive, createLogger(`hive[${process.pid}]`, write), flags.bees === undefined);
-    let colony = new LocalColony(null, hive, runDir, clientToken, tail);
+    let colony = new LocalColony(null, hive, runDir, tail);
     try {
       hive.prestart(`ws://127.0.0.1:${port.port}${HIVE_WS_PATH}`, joinToken);
       traceStart('first bee forking');
-      // Loaded on use, after the bees are on their way: the queen's code (fastify) is most of the load.
-      const { Queen } = await import('@apiary/queen');
+      // Loaded on use, after the bees are on their way: the queen's code (fastify) is most of the load,
+      // and the client's (the HTTP API's schemas) is needed only once the queen listens.
+      const [{ Queen }, { QueenClient }] = await Promise.all([import('@apiary/queen'), import('./client.js')]);
       traceStart('queen code loaded');
       const cfg = resolveQueenConfig({
         home: daemonPaths(home).home,
@@ -112,7 +111,7 @@ export class LocalColony implements Colony {
         hiveTimeoutMs: HOSTED_HIVE_TIMEOUT_MS,
       });
       const queen = new Queen(cfg, createLogger(`queen[${process.pid}]`, write), { localHive: (onGone) => hive.attach(onGone) });
-      colony = new LocalColony(queen, hive, runDir, clientToken, tail);
+      colony = new LocalColony(queen, hive, runDir, tail);
       await queen.app.ready(); // routes compiled first: the port is let go only right before the listen
       traceStart('queen built');
       await port.release();

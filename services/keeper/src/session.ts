@@ -1,7 +1,6 @@
 import type { SqlResponse, TaskLimits, TaskOutputEvent, TaskSpec, TaskView } from '@apiary/protocol';
 import { onShutdownSignal, SIGNAL_EXIT } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
-import { QueenClient } from './client.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { TaskFailedError } from './errors.js';
@@ -41,7 +40,8 @@ export class Session {
     const colony: Colony = flags.cluster
       ? await (await import('./cluster/ephemeral-cluster.js')).ClusterColony.start({ ...flags, cluster: flags.cluster })
       : target
-        ? new RemoteColony(new QueenClient(target.url, target.token))
+        ? // Loaded on use too: a one-shot run needs the client only once its queen listens (local-colony.ts).
+          new RemoteColony(new (await import('./client.js')).QueenClient(target.url, target.token))
         : // Loaded on use: the queen and hive code hosted in-process is for one-shot runs only.
           await (await import('./local-colony.js')).LocalColony.start(flags);
     session = new Session(colony);
