@@ -13,6 +13,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { QueenClient } from '@apiary/client';
+import { BEE_IPC_SERIALIZATION } from '@apiary/protocol';
 import { readProcStat } from '@apiary/runtime';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -333,12 +334,12 @@ export function teardownRow(r) {
 // ---------------------------------------------------------------------------------------------
 // Raw IPC baseline: what a hive ↔ bee hop costs with nothing else in the way.
 
-/** Start `children` ipc-echo processes (advanced serialization) and wait for their ready messages. */
+/** Start `children` ipc-echo processes (the serialization a hive forks its bees with) and wait for their ready messages. */
 export async function startEchoChildren(n) {
   const kids = [];
   try {
     for (let i = 0; i < n; i++) {
-      const c = spawnTracked(NODE, [IPC_ECHO], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+      const c = spawnTracked(NODE, [IPC_ECHO], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: BEE_IPC_SERIALIZATION });
       c.stderr.resume();
       kids.push(c);
     }

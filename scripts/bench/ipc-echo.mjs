@@ -1,5 +1,5 @@
 // Child side of the raw IPC baseline (daemon-throughput, daemon-latency): started with an IPC
-// channel and `serialization: 'advanced'` (what a hive uses for its bees), it answers every
+// channel and the serialization a hive uses for its bees (BEE_IPC_SERIALIZATION), it answers every
 // `run` message with a `result` shaped like a bee's, and does nothing else. It exits when its
 // parent disconnects, or on a `{type:'exit'}` message.
 

@@ -1,6 +1,6 @@
 // Latency of one tiny js task submitted alone to a queen daemon (2 bees): POST /v1/tasks?waitMs=5000,
 // one at a time, measured from just before the request to the parsed response (the task view in state
-// succeeded). Baselines: one raw fork IPC round trip (advanced serialization) to an echo child, the
+// succeeded). Baselines: one raw fork IPC round trip (the bees' serialization) to an echo child, the
 // floor of the hive -> bee hop; and one POST round trip to a bare node:http server with the same
 // client (keep-alive), the floor of the client -> queen hop.
 
@@ -125,7 +125,7 @@ export async function run(ctx) {
       metric: 'baseline: raw IPC round trip, p50',
       value: round(ipc.p50 * 1000, 0),
       unit: 'us',
-      note: `fork + serialization 'advanced', 1 child, ${IPC_ROUND_TRIPS} sequential`,
+      note: `fork + the bees' IPC serialization, 1 child, ${IPC_ROUND_TRIPS} sequential`,
     });
     rows.push({ metric: 'baseline: raw IPC round trip, p99', value: round(ipc.p99 * 1000, 0), unit: 'us' });
     rows.push({

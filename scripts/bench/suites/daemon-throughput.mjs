@@ -1,5 +1,5 @@
 // Throughput of tiny js tasks through a queen daemon (2 bees), submitted in batches, against the
-// ceiling of the hop every task must make: a raw fork IPC round trip (advanced serialization) to
+// ceiling of the hop every task must make: a raw fork IPC round trip (the bees' serialization) to
 // 2 echo children, 1 and 2 messages deep per child (the queen keeps 2 tasks in flight per bee).
 //
 // Each measured run submits N tasks (BENCH_TASKS, default 20,000) in batches of BENCH_BATCH
@@ -10,6 +10,7 @@
 // Each mode runs BENCH_THROUGHPUT_RUNS times (default min(BENCH_RUNS, 3)), interleaved; the median
 // is reported. The CPU time each process spent per task (from /proc) is reported for the wait runs.
 
+import { BEE_IPC_SERIALIZATION } from '@apiary/protocol';
 import { intEnv, median, round } from '../lib.mjs';
 import {
   cpuMsOf,
@@ -138,7 +139,7 @@ export async function run(ctx) {
       metric: 'baseline: raw IPC, 2 children, depth 1',
       value: Math.round(base.depth1),
       unit: 'round trips/s',
-      note: `fork + serialization 'advanced', ${total} round trips, median of ${runs}`,
+      note: `fork + serialization '${BEE_IPC_SERIALIZATION}' (as the bees), ${total} round trips, median of ${runs}`,
     });
     rows.push({
       metric: 'baseline: raw IPC, 2 children, depth 2',

@@ -52,7 +52,7 @@ export class BeePool {
       (_, i) => new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
     );
     const output = events.output?.bind(events);
-    if (output) for (const c of this.chambers) c.onOutput = output;
+    if (output) for (const c of this.chambers) c.output.sink = output;
   }
 
   /**

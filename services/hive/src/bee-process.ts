@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { BEE_MAIN } from '@apiary/bee/entry';
-import { BEE_ENV } from '@apiary/protocol';
+import { BEE_ENV, BEE_IPC_SERIALIZATION } from '@apiary/protocol';
 import { withMallocEnv, type Logger } from '@apiary/runtime';
 import { splitBudget } from './budget.js';
 import type { OutputCapture } from './output-capture.js';
@@ -25,7 +25,7 @@ export function forkBee(id: number, budgetBytes: number, scratchDir: string): { 
   const child = fork(BEE_MAIN, [], {
     // Own process group: a group kill reaches anything the task spawned; terminal Ctrl-C does not.
     detached: true,
-    serialization: 'advanced',
+    serialization: BEE_IPC_SERIALIZATION,
     // A small young generation: V8 grows it to 3 x 16 MiB under a stream of tiny tasks and keeps it
     // when idle (+48 MiB PSS per bee after 100,000 tasks, bench footprint); scavenges stay cheap.
     execArgv: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${BEE_SEMI_SPACE_MB}`],

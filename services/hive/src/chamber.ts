@@ -6,7 +6,7 @@ import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chambe
 import { HiveErrors } from './errors.js';
 import { BeeUsage } from './bee-usage.js';
 import { ChamberTask } from './chamber-task.js';
-import { OutputCapture, type OutputChunk } from './output-capture.js';
+import { OutputRoute } from './output-capture.js';
 import { dirStamp, emptyDir } from './scratch.js';
 
 // Job and Outcome are what the pool and the hive hand a chamber: re-exported so they import one module.
@@ -31,10 +31,8 @@ export class Chamber {
   /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
   readonly restartReasons: Partial<Record<RestartReason, number>> = {};
   idleSince = 0;
-  /** Where a running task's stdout/stderr goes (the hive sends it to the queen); unset: the hive's stderr. */
-  onOutput: ((job: Job, chunks: OutputChunk[], cut: number) => void) | null = null;
-  /** The running task's output; it outlives #running by a turn, for what is still in the pipes. */
-  #capture: OutputCapture | null = null;
+  /** Where a running task's stdout/stderr goes (the hive sends it to the queen); no sink: the hive's stderr. */
+  readonly output = new OutputRoute();
 
   constructor(
     readonly id: number,
@@ -74,7 +72,7 @@ export class Chamber {
     const { child, heapMb } = forkBee(this.id, this.budgetBytes, this.scratchDir);
     this.#child = child;
     child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
-    const oom = routeBeeOutput(child, this.id, this.log, () => this.#capture);
+    const oom = routeBeeOutput(child, this.id, this.log, () => this.output.capture());
     await new Promise<void>((resolve, reject) => {
       const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
       child.on('message', onMessage);
@@ -126,8 +124,7 @@ export class Chamber {
     return new Promise<Outcome>((resolve) => {
       const onTimeout = () => this.abort(HiveErrors.timeout(timeoutMs));
       this.#running = new ChamberTask(job, timeoutMs, onTimeout, (t, o) => this.#settled(t, o, resolve));
-      const sink = this.onOutput;
-      this.#capture = sink ? new OutputCapture((chunks, cut) => sink(job, chunks, cut)) : null;
+      this.output.begin(job);
       try {
         child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
       } catch {
@@ -140,31 +137,30 @@ export class Chamber {
   #settled(t: ChamberTask, o: Outcome, resolve: (o: Outcome) => void): void {
     if (this.#running === t) this.#running = null;
     this.tasksRun++;
-    const capture = this.#capture;
-    void this.#cleanScratch()
-      .catch((e) => this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`))
-      // What the task printed just before its result may still be in the pipe (another fd than
-      // the IPC channel): a turn of the loop reads it, and it goes out before the result.
-      .then(() => capture && new Promise<void>((r) => setImmediate(r)))
-      .then(() => {
-        if (capture) {
-          if (this.#capture === capture) this.#capture = null;
-          capture.close();
-        }
-        // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
-        if (this.sm.is('busy') && this.#killReason === null) {
-          this.idleSince = Date.now();
-          this.sm.to('idle');
-        }
-        resolve(o);
-      });
+    // What the task printed just before its result may still be in the pipe (another fd than the
+    // IPC channel): a turn of the loop reads it, and it goes out before the result.
+    const finish = () => {
+      this.output.end(t.job);
+      // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
+      if (this.sm.is('busy') && this.#killReason === null) {
+        this.idleSince = Date.now();
+        this.sm.to('idle');
+      }
+      resolve(o);
+    };
+    // Most tasks leave scratch untouched (see dirStamp): then no promise, only the turn.
+    if (this.#cleanStamp !== -1n && dirStamp(this.scratchDir) === this.#cleanStamp) setImmediate(finish);
+    else void this.#cleanScratch().then(() => setImmediate(finish));
   }
 
-  /** Empty the scratch dir if the task touched it (see dirStamp), and remember its clean stamp. */
+  /** Empty the scratch dir (a task touched it) and remember its clean stamp. */
   async #cleanScratch(): Promise<void> {
-    if (this.#cleanStamp !== -1n && dirStamp(this.scratchDir) === this.#cleanStamp) return;
-    await emptyDir(this.scratchDir);
-    this.#cleanStamp = dirStamp(this.scratchDir);
+    try {
+      await emptyDir(this.scratchDir);
+      this.#cleanStamp = dirStamp(this.scratchDir);
+    } catch (e) {
+      this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`);
+    }
   }
 
   get current(): Job | null {

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { TASK_OUTPUT_MAX_BYTES, type OutputStream } from '@apiary/protocol';
+import type { Job } from './chamber-job.js';
 
 /** Output waits this long to be sent with what follows it: one message per burst, not per console.log. */
 export const OUTPUT_FLUSH_MS = 100;
@@ -70,5 +71,39 @@ export class OutputCapture {
     this.flush();
     const tail = (['stdout', 'stderr'] as const).map((stream) => ({ stream, data: this.#decoders[stream].end() })).filter((c) => c.data !== '');
     if (tail.length > 0) this.sink(tail, 0);
+  }
+}
+
+/**
+ * Whose output a bee's pipes carry now: the running task's, and a turn of the loop past its end for
+ * what is still in the pipes. Its capture is made at the first output (most tasks print nothing).
+ */
+export class OutputRoute {
+  /** Where a task's flushes go (the hive sends them to the queen); null: nothing is captured. */
+  sink: ((job: Job, chunks: OutputChunk[], cut: number) => void) | null = null;
+  #job: Job | null = null;
+  #capture: OutputCapture | null = null;
+
+  begin(job: Job): void {
+    this.#job = job;
+    this.#capture = null;
+  }
+
+  /** The capture of the task whose output this is; null: none (the hive's log takes it). */
+  capture(): OutputCapture | null {
+    const job = this.#job;
+    const sink = this.sink;
+    if (!job || !sink) return null;
+    this.#capture ??= new OutputCapture((chunks, cut) => sink(job, chunks, cut));
+    return this.#capture;
+  }
+
+  /** `job`'s output is complete: send the rest (if it is still the one routed here). */
+  end(job: Job): void {
+    if (this.#job !== job) return;
+    const c = this.#capture;
+    this.#job = null;
+    this.#capture = null;
+    c?.close();
   }
 }
