@@ -4,6 +4,7 @@
 //   keeper run tiny.mjs      vs  node tiny.mjs
 // Issue 10's goal: both ratios <= 2.
 
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -29,6 +30,17 @@ export const order = 10;
 const TARGET_RATIO = 2;
 const TINY = path.join(BENCH_DIR, 'tiny.mjs');
 const RUN_TIMEOUT_MS = 60_000;
+/** Linux USER_HZ: /proc reports CPU time in ticks of 10 ms. */
+const MS_PER_TICK = 10;
+
+/**
+ * CPU of this process's reaped children so far (/proc/self/stat cutime + cstime, ms). A keeper's run
+ * counts its bees too (it reaps them): on a loaded machine wall times stretch, CPU much less.
+ */
+function reapedChildrenCpuMs() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) * MS_PER_TICK;
+}
 
 export async function run(ctx) {
   const runs = ctx.runs;
@@ -49,6 +61,7 @@ export async function run(ctx) {
   const keeperOnce = async (c) => {
     const home = await makeTempDir('apiary-bench-home-');
     try {
+      const cpu0 = reapedChildrenCpuMs();
       const r = await timeCommand(NODE, [KEEPER_BIN, ...c.keeper], {
         env: { ...process.env, APIARY_HOME: home },
         timeoutMs: RUN_TIMEOUT_MS,
@@ -64,6 +77,7 @@ export async function run(ctx) {
       // The keeper removes its run dir; count runs where it left anything in APIARY_HOME.
       const entries = await readdir(home, { recursive: true }).catch(() => []);
       if (entries.length > 0) leftFiles++;
+      c.apiaryCpu.push(reapedChildrenCpuMs() - cpu0);
       return r.wallMs;
     } finally {
       await removeTempDir(home);
@@ -71,19 +85,25 @@ export async function run(ctx) {
   };
 
   const baselineOnce = async (c) => {
+    const cpu0 = reapedChildrenCpuMs();
     const r = await timeCommand(NODE, c.baseline, { timeoutMs: RUN_TIMEOUT_MS });
     if (r.stdout.trim() !== '42') throw new Error(`baseline printed ${JSON.stringify(r.stdout)}`);
+    c.baseCpu.push(reapedChildrenCpuMs() - cpu0);
     return r.wallMs;
   };
 
   for (const c of cases) {
     c.apiary = [];
     c.base = [];
+    c.apiaryCpu = [];
+    c.baseCpu = [];
     for (let i = 0; i < warmup; i++) {
       if (ctx.signal.aborted) throw new Error('aborted');
       await keeperOnce(c);
       await baselineOnce(c);
     }
+    c.apiaryCpu = [];
+    c.baseCpu = [];
   }
   // Interleave everything so drift on the machine (thermal, other load) hits all alike.
   for (let i = 0; i < runs; i++) {
@@ -113,6 +133,14 @@ export async function run(ctx) {
       { metric: '  keeper runs', value: runs, unit: 'runs', note: `${spread(c.apiary)} ms; +${warmup} warm-up` },
       { metric: `  baseline ${c.baselineLabel} (median)`, value: round(b, 0), unit: 'ms', note: spread(c.base) + ' ms' },
       { metric: '  apiary overhead (median diff)', value: round(a - b, 0), unit: 'ms' },
+      {
+        metric: '  CPU, keeper and its bees (median)',
+        value: round(median(c.apiaryCpu), 0),
+        unit: 'ms',
+        baseline: round(median(c.baseCpu), 0),
+        ratio: round(median(c.apiaryCpu) / Math.max(1, median(c.baseCpu)), 2),
+        note: 'user + sys of the reaped processes, warm-ups included in neither',
+      },
     );
   }
   if (leftFiles > 0) rows.push({ metric: 'runs leaving files in APIARY_HOME', value: leftFiles, unit: 'runs', note: 'keeper should remove its run dir' });
