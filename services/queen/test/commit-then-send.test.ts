@@ -31,6 +31,8 @@ let session: HiveSession;
 let seen: [Msg, unknown][];
 /** Each packet written to the hive's socket: its messages' types and task ids. */
 let packets: string[][];
+/** Called as each packet is written, before it leaves (a test's look into the ledger at that moment). */
+let onPacket: (() => void) | null;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'apiary-commit-'));
@@ -42,11 +44,13 @@ beforeEach(async () => {
   const ws = pair.server;
   seen = [];
   packets = [];
+  onPacket = null;
   // Look into the ledger the moment each frame is written to the socket.
   const send = ws.send.bind(ws);
   ws.send = ((frame: string, ...rest: unknown[]) => {
     const v = JSON.parse(frame) as Msg | Msg[];
     packets.push((Array.isArray(v) ? v : [v]).map((m) => `${m.type} ${m.taskId}`));
+    onPacket?.();
     for (const m of Array.isArray(v) ? v : [v]) {
       if (m.type === 'task.assign') seen.push([m, reader.prepare('SELECT token FROM attempts WHERE task_id = ? AND attempt = ?').get(m.taskId, m.attempt)]);
       if (m.type === 'result.ack') seen.push([m, reader.prepare('SELECT state FROM tasks WHERE id = ?').get(m.taskId)]);
@@ -110,6 +114,12 @@ it('a lone ack does not cost a packet of its own: it rides with the next assign,
   // Several turns of the loop pass (well inside ACK_HOLD_MS): the ack is held, not written alone.
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   expect(packets).toHaveLength(1);
+  // The result's own write (behind, FLUSH_WINDOW_MS) lands; only then may the ack ride without a commit.
+  for (let i = 0; ledger.pendingUpdates > 0; i++) {
+    if (i > 200) throw new Error('the result was never written');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(packets).toHaveLength(1);
   const [t2] = scheduler.submitMany([{ spec, limits: {} }]);
   await waitSeen(3);
   expect(packets).toHaveLength(2);
@@ -153,4 +163,28 @@ it('a task that can start at once is recorded with its first attempt in ONE comm
   // Listeners still see each task queued before running.
   expect(states).toEqual([...recs.slice(0, room).flatMap(() => ['queued', 'running']), 'queued']);
   off();
+});
+
+it('an assign already committed goes out at once, without pulling a pending result write onto its path; that ack follows the write', async () => {
+  const spec = { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} };
+  const [t1] = scheduler.submitMany([{ spec, limits: {} }]);
+  await waitSeen(1);
+  const assign = seen[0]![0];
+  const state = (id: string) => reader.prepare('SELECT state FROM tasks WHERE id = ?').get(id);
+  let t1AsT2Left: unknown;
+  onPacket = () => {
+    if (packets.length === 2) t1AsT2Left = state(t1!.id);
+  };
+  // Back to back, as a client that got t1's answer sends t2: t1's result is still only written behind.
+  scheduler.onSucceeded(session, { taskId: t1!.id, attempt: 1, token: assign.token as string }, { kind: 'js', value: 1 }, 1);
+  expect(ledger.pendingUpdates).toBeGreaterThan(0);
+  const t2 = scheduler.submit(spec, {});
+  await waitSeen(2);
+  expect(packets[1]).toEqual([`task.assign ${t2.id}`]);
+  expect(t1AsT2Left, "t1's result not committed for t2's assign").toEqual({ state: 'running' });
+  // The held ack goes after its result's commit.
+  await waitSeen(3);
+  const [ack, row] = seen[2]!;
+  expect(ack).toMatchObject({ type: 'result.ack', taskId: t1!.id, accepted: true });
+  expect(row).toEqual({ state: 'succeeded' });
 });

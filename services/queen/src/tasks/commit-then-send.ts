@@ -11,6 +11,9 @@ import type { TaskLedger } from './ledger.js';
  */
 export const ACK_HOLD_MS = 50;
 
+/** How a staged message relates to the commit: see CommitThenSend. */
+type Need = 'commit' | 'committed' | 'lazy';
+
 /**
  * Messages that must not leave the queen before the ledger holds what they announce: a `task.assign`
  * (its attempt and token must survive a queen crash, or the same attempt could be sent twice) and a
@@ -18,9 +21,14 @@ export const ACK_HOLD_MS = 50;
  * after ONE ledger commit in the next check phase (setImmediate): every frame read in one event-loop
  * iteration, from every hive, shares that commit, so a busy queen commits per iteration, not per
  * message. (A microtask would commit once per socket read.)
+ *
+ * An assign whose attempt is already committed (a new task placed before its create commit, see
+ * Dispatch.place) needs no commit: when nothing else staged needs one, it goes at once, and held
+ * acks whose results are still written behind stay held rather than pull that write onto the new
+ * task's path (back-to-back lone tasks: the previous result's commit waited in front of every assign).
  */
 export class CommitThenSend {
-  #staged: { hive: HiveSession; msg: QueenToHive }[] = [];
+  #staged: { hive: HiveSession; msg: QueenToHive; need: Need }[] = [];
   #scheduled = false;
   #holdTimer: NodeJS.Timeout | null = null;
 
@@ -29,19 +37,35 @@ export class CommitThenSend {
     private readonly log: Logger,
   ) {}
 
-  stage(hive: HiveSession, msg: QueenToHive): void {
-    this.#staged.push({ hive, msg });
+  /** Stage a message for the next check phase; `committed`: what it announces is already in the ledger. */
+  stage(hive: HiveSession, msg: QueenToHive, committed = false): void {
+    this.#staged.push({ hive, msg, need: committed ? 'committed' : 'commit' });
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.#turn());
   }
 
   /** Stage a message that may wait up to ACK_HOLD_MS for the next flush (a result ack). */
   stageLazy(hive: HiveSession, msg: QueenToHive): void {
-    this.#staged.push({ hive, msg });
-    if (this.#scheduled || this.#holdTimer) return;
+    this.#staged.push({ hive, msg, need: 'lazy' });
+    if (!this.#scheduled) this.#hold();
+  }
+
+  #hold(): void {
+    if (this.#holdTimer) return;
     this.#holdTimer = setTimeout(() => this.flush(), ACK_HOLD_MS);
     this.#holdTimer.unref();
+  }
+
+  /** The check phase: commit and send all, unless only committed assigns and held acks wait (see above). */
+  #turn(): void {
+    if (this.ledger.pendingUpdates === 0 || this.#staged.some((s) => s.need === 'commit')) return this.flush();
+    this.#scheduled = false;
+    const now = this.#staged.filter((s) => s.need === 'committed');
+    this.#staged = this.#staged.filter((s) => s.need !== 'committed');
+    this.#send(now);
+    // The acks left behind wait for their hold (or the next flush), as a lone one does.
+    if (this.#staged.length > 0) this.#hold();
   }
 
   /** Commit, then send what is staged (also called before a direct send that must not overtake it). */
@@ -61,6 +85,10 @@ export class CommitThenSend {
       this.log.error(`ledger commit failed; ${batch.length} assign/ack messages held back: ${(e as Error).message}`);
       return;
     }
+    this.#send(batch);
+  }
+
+  #send(batch: readonly { hive: HiveSession; msg: QueenToHive }[]): void {
     for (const { hive, msg } of batch) hive.send(msg);
     // Already in the check phase: write each hive's frame now rather than one loop iteration later.
     let last: HiveSession | null = null;

@@ -78,7 +78,7 @@ export class Dispatch {
   placed(recs: readonly TaskRecord[], placed: readonly Placed[]): void {
     placed.forEach(({ hive, assign }, i) => {
       this.deadlines.assigned(assign.taskId, assign.attempt, hive, attemptTimeoutMs(recs[i]!.limits, hive));
-      this.outbox.stage(hive, assign);
+      this.outbox.stage(hive, assign, true);
     });
   }
 

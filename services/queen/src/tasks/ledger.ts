@@ -45,6 +45,8 @@ export interface TaskLedger {
   nonTerminal(): TaskRecord[];
   /** Commit every pending update before returning (the scheduler does before it sends assigns and acks). */
   flush(): void;
+  /** Updates not committed yet (written behind); always 0 for a ledger that writes nothing. */
+  readonly pendingUpdates: number;
   close(): void;
 }
 
@@ -56,6 +58,7 @@ export class MemoryLedger implements TaskLedger {
   // Map order is creation order.
   readonly #tasks = new Map<string, TaskRecord>();
   readonly epoch = 1;
+  readonly pendingUpdates = 0;
 
   create(rec: TaskRecord): void {
     this.createMany([rec]);

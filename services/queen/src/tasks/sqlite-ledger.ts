@@ -138,6 +138,10 @@ export class SqliteLedger implements TaskLedger {
     return [...this.#live.values()].filter(isLive).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  get pendingUpdates(): number {
+    return this.#pending.size;
+  }
+
   /** Write pending updates now (close() and list() do). */
   flush(): void {
     this.#assertOpen();
@@ -167,11 +171,9 @@ export class SqliteLedger implements TaskLedger {
   }
 
   /**
-   * Idle (the queen calls it from its idle GC's quiet hook): drop the finished-task cache and ask
-   * SQLite to free its page cache, so memory goes back near the fresh level after a burst (issue 14:
-   * ~10 MiB of cached records after 100,000 tasks). Results are read back from SQLite afterwards.
-   * Returns the records dropped; with none cached there was no work since the last call, so it
-   * does nothing.
+   * Idle (from the idle GC's quiet hook): drop the finished-task cache and SQLite's page cache, so
+   * memory goes back near fresh after a burst (issue 14: ~10 MiB after 100,000 tasks); results are
+   * read back from SQLite. Returns the records dropped (none cached: no work since the last call).
    */
   dropCache(): number {
     if (this.#closed) return 0;
