@@ -106,9 +106,31 @@ describe('keeper commands: each loaded on use', () => {
     expect(run.stderr).toContain(`${file}:6:5: hosts[0].bogus: unknown key`);
     const runUrls = loaded(clusterLog);
     expect(runUrls.some((u) => u.includes('/services/keeper/dist/chunks/ephemeral-cluster-'))).toBe(true);
+    // The YAML parser came with it (the one-shot run below checks for its absence the same way).
+    expect(runUrls.filter((u) => u.includes('/services/keeper/dist/')).some((u) => readFileSync(new URL(u), 'utf8').includes('YAMLParseError'))).toBe(true);
     expect(
       runUrls.filter((u) => u.includes('local-colony-')),
       'a --cluster run hosts no local colony',
     ).toEqual([]);
+  });
+
+  it('a one-shot keeper run hosts its colony without loading the cluster code or the YAML parser', async () => {
+    const hook = path.join(home, 'hook.mjs');
+    writeFileSync(hook, HOOK);
+    const task = path.join(home, 'task.mjs');
+    writeFileSync(task, 'export default () => 6 * 7;\n');
+    const log = path.join(home, 'run.log');
+    const r = await keeper(['run', task], home, { env: { NODE_OPTIONS: `--import ${hook}`, APIARY_TEST_LOADED: log } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('42');
+    const keeperChunks = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((u) => u.includes('/services/keeper/dist/'));
+    expect(keeperChunks.some((u) => u.includes('/chunks/local-colony-'))).toBe(true);
+    expect(keeperChunks.filter((u) => /\/chunks\/(ephemeral-)?cluster-/.test(u))).toEqual([]);
+    // The yaml package lands in a hash-named chunk: found by a class name it keeps (keepNames).
+    const withYaml = keeperChunks.filter((u) => readFileSync(new URL(u), 'utf8').includes('YAMLParseError'));
+    expect(withYaml, 'chunks holding the yaml package').toEqual([]);
   });
 });
