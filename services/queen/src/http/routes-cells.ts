@@ -29,8 +29,9 @@ const SPOOL = /^queries\/[0-9a-f-]{36}\/result\.ndjson$/;
  * Remote hives read cells over HTTP: GET /v1/cells/<path under the data root> (they check the
  * sha256 the queen gave them with the task), and send a map's partial or a query result back with
  * PUT. Hives authenticate with the join token. A PUT is taken only for a path a query step out now
- * writes (see UploadSlots): anything else is 404 TASK_NOT_FOUND, and a body over `maxPartialBytes`
- * is 413 PAYLOAD_TOO_LARGE (from Content-Length when it says so, else as the bytes arrive).
+ * writes (see UploadSlots): anything else is 404 TASK_NOT_FOUND, and a partial over `maxPartialBytes`
+ * is 413 PAYLOAD_TOO_LARGE (from Content-Length when it says so, else as the bytes arrive); an
+ * `--into` result.parquet is uncapped. With `x-apiary-sha256` the bytes must hash to it (else 400).
  */
 export function registerCellRoutes(
   app: FastifyInstance,
