@@ -8,7 +8,9 @@
 //   write   POST /v1/frames/lineitem/write { path: "<dir>/*.parquet" } → rows/s, against DuckDB
 //           COPY (SELECT * FROM read_parquet('<dir>/*.parquet')) TO '<tmp>/copy.parquet'. Runs
 //           BENCH_WRITE_RUNS times (default min(BENCH_RUNS, 3)), interleaved, the frame dropped
-//           between runs; median. Target (issue 11): apiary/DuckDB ≥ 1.0.
+//           between runs; median. Target (issue 11): apiary/DuckDB ≥ 1.0. Also the write's
+//           phases from the ledger (writePhases). BENCH_LINEITEM_FILES=1 writes one file, split
+//           over the bees by row groups.
 //   queries POST /v1/sql { sql } for Q1 and Q6, 1 warm-up (BENCH_WARMUP) then BENCH_RUNS runs,
 //           interleaved with the same SQL in the DuckDB process on a view lineitem over
 //           read_parquet([the frame's cells]) (from GET /v1/frames/lineitem); median. Targets:
@@ -143,16 +145,18 @@ export async function run(ctx) {
     rows.push(...(await fixedCost(ctx, d, duck, copyDir, warmup)));
 
     // --- Write throughput, interleaved with the DuckDB COPY.
-    const write = { apiary: [], duck: [], server: [] };
+    const write = { apiary: [], duck: [], server: [], phases: [] };
     let lastWrite;
     const copyOut = path.join(copyDir, 'copy.parquet');
     for (let r = 0; r < writeRuns; r++) {
       checkAbort();
       if (r > 0) await d.api.dropFrame(FRAME);
       const t0 = performance.now();
+      const wall0 = Date.now();
       // Each write task may take as long as the whole write is allowed (a loaded machine is slow, not broken).
       const res = await d.api.writeFrame(FRAME, { path: glob, timeoutMs: WRITE_TIMEOUT_MS });
       const ms = performance.now() - t0;
+      write.phases.push(await writePhases(d, wall0, Date.now()));
       if (res.rows_written !== nRows) throw new Error(`write ${r + 1}: ${res.rows_written} rows written, expected ${nRows}`);
       write.apiary.push(ms);
       write.server.push(res.duration_ms);
@@ -179,6 +183,15 @@ export async function run(ctx) {
       note: `apiary ${ms0(median(write.apiary))} ms (queen ${ms0(median(write.server))}) vs DuckDB COPY ${ms0(median(write.duck))} ms; ${writeRuns} runs; target >= ${WRITE_TARGET}x: ${wRatio >= WRITE_TARGET ? 'met' : 'MISSED'}`,
     });
 
+    Object.entries(medianPhases(write.phases)).forEach(([phase, v], i) => {
+      rows.push({
+        metric: `  write phase: ${phase} (median)`,
+        value: v,
+        unit: 'ms',
+        note: i === 0 ? "from the ledger: the write's tasks created, started, run, finished" : '',
+      });
+    });
+
     // --- The frame's cells, for the baseline view.
     const frame = await d.api.frame(FRAME);
     const cells = frame.cellList.map((c) => path.join(frame.dataRoot, c.path));
@@ -190,6 +203,17 @@ export async function run(ctx) {
       value: cells.length,
       unit: 'cells',
       note: `${mib(cellBytes.reduce((a, b) => a + b, 0))} MiB in all, ${mib(Math.min(...cellBytes))}–${mib(Math.max(...cellBytes))} MiB each; v${lastWrite.version}, ${BEES} bees x ${MEMORY_PER_BEE}`,
+    });
+    // The cells hold exactly the input's rows: count and an order-free hash of every whole row.
+    const digest = async (from) => (await duck.sql(`SELECT count(*) AS n, sum(hash(t)::HUGEINT)::VARCHAR AS h FROM ${from} t`, QUERY_TIMEOUT_MS)).rows[0];
+    const [din, dout] = [await digest(`read_parquet(${lit(glob)})`), await digest(`read_parquet([${cells.map(lit).join(', ')}])`)];
+    const same = String(din?.n) === String(dout?.n) && din?.h === dout?.h;
+    rows.push({
+      metric: '  write result vs input',
+      value: same ? 'match' : 'MISMATCH',
+      unit: '',
+      ok: same,
+      note: `rows and sum(hash(row)): input ${din?.n}/${din?.h}, cells ${dout?.n}/${dout?.h}`.slice(0, 200),
     });
     await duck.sql(`CREATE OR REPLACE VIEW ${FRAME} AS SELECT * FROM read_parquet([${cells.map(lit).join(', ')}])`, 30_000);
 
@@ -427,6 +451,27 @@ async function phasesOf(d, res, t0, t1) {
     'merge created -> finished': merge ? merge.finishedAt - merge.createdAt : 0,
     'merge run on its bee': merge ? last(merge).durationMs : 0,
     'last task -> response': t1 - (merge ? merge.finishedAt : mapsDone),
+  };
+}
+
+/**
+ * Where a write's time went, from the ledger: request -> write tasks created (inputs listed and, for
+ * several files, their schemas probed), tasks waiting for a bee, the slowest and fastest bee's run
+ * (read, cut and COPY the cells, their stats and sha256), and last task done -> response (the
+ * queen moves the cells and commits the version).
+ */
+async function writePhases(d, t0, t1) {
+  const { tasks } = await d.api.list(undefined, 50);
+  const w = tasks.filter((t) => t.kind === 'write' && t.createdAt >= t0 && t.state === 'succeeded');
+  if (w.length === 0) return {};
+  const last = (t) => t.attempts.at(-1);
+  const runs = w.map((t) => last(t).durationMs);
+  return {
+    'request -> write tasks': Math.min(...w.map((t) => t.createdAt)) - t0,
+    'tasks: created -> started (slowest)': Math.max(...w.map((t) => last(t).startedAt - t.createdAt)),
+    [`bee run, slowest of ${w.length} task(s)`]: Math.max(...runs),
+    'bee run, fastest': Math.min(...runs),
+    'last task -> response (commit)': t1 - Math.max(...w.map((t) => t.finishedAt)),
   };
 }
 
