@@ -8,7 +8,8 @@ import { openQueenDb } from '../src/db/queen-db.js';
 import { AUTO_CHECKPOINT_PAGES, WalCheckpointer } from '../src/db/wal-checkpointer.js';
 
 // The queen's WAL is checkpointed by a worker thread with its own connection (issue 10: the
-// auto-checkpoint inside a commit stalled a lone task's path for 6-28 ms). Real SQLite file, real thread.
+// auto-checkpoint inside a commit stalled a lone task's path for 6-28 ms), at SQLite's own backlog of
+// AUTO_CHECKPOINT_PAGES frames. Real SQLite file, real thread.
 
 const EVERY_MS = 50;
 // The thread's first tick is EVERY_MS after it opened the file; a loaded machine starts a worker
