@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SqliteLedger } from '../../services/queen/dist/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../../services/queen/dist/db/queen-db.js';
 import { newTaskId } from '../../services/queen/dist/tasks/task-id.js';
+import { newTaskRecord } from '../../services/queen/dist/tasks/new-task.js';
 
 const io = () =>
   Object.fromEntries(
@@ -25,18 +26,8 @@ async function run(label, gen) {
   const db = openQueenDb(join(dir, 'q.db'));
   const ledger = new SqliteLedger({ db });
   // Warm: 50,000 finished tasks so the B-trees are deep, as on a queen that has run a while.
-  const mk = (id) => ({
-    id,
-    spec: { kind: 'js', module: 'm.mjs', export: 'default', args: { i: 1 } },
-    limits: {},
-    state: 'queued',
-    createdAt: Date.now(),
-    finishedAt: null,
-    maxAttempts: 3,
-    attempts: [],
-    value: null,
-    error: null,
-  });
+  // The queen's own first record of a submitted task, with the id under test.
+  const mk = (id) => ({ ...newTaskRecord({ kind: 'js', module: 'm.mjs', export: 'default', args: { i: 1 } }, {}, {}, 3), id });
   for (let b = 0; b < 50; b++) ledger.createMany(Array.from({ length: 1000 }, () => mk(gen())));
   const i0 = io();
   const c0 = process.cpuUsage();

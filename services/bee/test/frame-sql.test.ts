@@ -1,17 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { FrameSqlTaskSpec } from '@apiary/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeFrameDuck, runFrameSql } from '../src/frame-sql.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runFrameSql } from '../src/frame-sql.js';
+import { useFrameDuckDir, writeParquet } from './helpers/frame-duck.js';
 
 /*
  * The bee's sealed frame database, in-process with real DuckDB: it stays open between tasks
  * (issue 11), so what one task made must not reach the next, and the seal must hold for every task.
  */
 describe('frame SQL on the warm sealed database', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-frame-sql-'));
+  const tmp = useFrameDuckDir('apiary-frame-sql-');
   const rootA = path.join(tmp, 'root-a');
   const rootB = path.join(tmp, 'root-b');
   const scratch = path.join(tmp, 'scratch');
@@ -24,21 +23,12 @@ describe('frame SQL on the warm sealed database', () => {
   beforeAll(async () => {
     for (const r of [rootA, rootB]) mkdirSync(path.join(r, 'frames', 'f', 'cells'), { recursive: true });
     mkdirSync(scratch);
-    const db = await DuckDBInstance.create(':memory:');
-    const c = await db.connect();
-    const copy = (sql: string, to: string) => c.run(`COPY (${sql}) TO '${to}' (FORMAT parquet)`);
-    await copy('SELECT range AS i FROM range(10)', file(rootA, 'one.parquet'));
-    await copy('SELECT range AS i FROM range(10, 15)', file(rootA, 'two.parquet'));
-    await copy('SELECT 7 AS i', file(rootB, 'b.parquet'));
-    await copy('SELECT 42 AS secret', outside);
-    c.closeSync();
-    db.closeSync();
-  });
-
-  afterAll(() => {
-    closeFrameDuck();
-    rmSync(tmp, { recursive: true, force: true });
-    expect(existsSync(tmp)).toBe(false);
+    await writeParquet({
+      [file(rootA, 'one.parquet')]: 'SELECT range AS i FROM range(10)',
+      [file(rootA, 'two.parquet')]: 'SELECT range AS i FROM range(10, 15)',
+      [file(rootB, 'b.parquet')]: 'SELECT 7 AS i',
+      [outside]: 'SELECT 42 AS secret',
+    });
   });
 
   it('a view follows its task: re-made when the files change, gone when a task does not name it', async () => {

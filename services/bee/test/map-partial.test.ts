@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { INLINE_PARTIAL_BYTES, INLINE_PARTIAL_ROWS, type FrameSqlTaskSpec, type InlineRows, type SqlResult } from '@apiary/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeFrameDuck, runFrameSql } from '../src/frame-sql.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runFrameSql } from '../src/frame-sql.js';
+import { useFrameDuckDir, writeParquet } from './helpers/frame-duck.js';
 
 /*
  * Map partials that travel inline (issue 11), on the bee's real sealed DuckDB: a small partial
@@ -12,7 +11,7 @@ import { closeFrameDuck, runFrameSql } from '../src/frame-sql.js';
  * values and types; a partial over a limit, or of a type whose text may not round-trip, is a file.
  */
 describe('map partials inline or in files', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-map-partial-'));
+  const tmp = useFrameDuckDir('apiary-map-partial-');
   const root = path.join(tmp, 'root');
   const cell = path.join(root, 'frames', 'f', 'cells', 'c.parquet');
   const queries = path.join(root, 'queries', 'q');
@@ -29,17 +28,7 @@ describe('map partials inline or in files', () => {
     mkdirSync(path.dirname(cell), { recursive: true });
     mkdirSync(queries, { recursive: true });
     mkdirSync(o.tempDir);
-    const db = await DuckDBInstance.create(':memory:');
-    const c = await db.connect();
-    await c.run(`COPY (SELECT i, i % 7 AS g, 'row ' || i AS s FROM range(5000) t(i)) TO '${cell}' (FORMAT parquet)`);
-    c.closeSync();
-    db.closeSync();
-  });
-
-  afterAll(() => {
-    closeFrameDuck();
-    rmSync(tmp, { recursive: true, force: true });
-    expect(existsSync(tmp)).toBe(false);
+    await writeParquet({ [cell]: "SELECT i, i % 7 AS g, 'row ' || i AS s FROM range(5000) t(i)" });
   });
 
   it('a small partial comes back as text, writes no file, and the merge reads back the same values and types', async () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../src/tasks/ledger.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../src/db/queen-db.js';
+import { newTaskRecord } from '../src/tasks/new-task.js';
 
 let dir: string;
 let db: Database.Database;
@@ -37,18 +38,15 @@ function planTask(id: string, cells: number): TaskRecord {
       })),
     },
   ];
-  return {
-    id,
-    spec: { kind: 'plan', sql: 'SELECT sum(x) FROM sales', catalog, frames: [{ frame: 'sales', version: 7 }], bees: 2, targetBytesPerGroup: 1 << 20 },
-    limits: {},
-    state: 'queued',
-    createdAt: Date.now(),
-    finishedAt: null,
-    maxAttempts: 3,
-    attempts: [],
-    value: null,
-    error: null,
+  const spec = {
+    kind: 'plan' as const,
+    sql: 'SELECT sum(x) FROM sales',
+    catalog,
+    frames: [{ frame: 'sales', version: 7 }],
+    bees: 2,
+    targetBytesPerGroup: 1 << 20,
   };
+  return { ...newTaskRecord(spec, {}, {}, 3), id };
 }
 
 describe('plan tasks in the ledger', () => {
