@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '@apiary/protocol';
 import { TASKS, TestColony } from './helpers/colony.js';
 import { alive, waitFor, waitGone } from './helpers/procs.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 import { LOAD_MARGIN_MS, TASK_ABORT_GRACE_MS } from './helpers/timing.js';
 
 const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
@@ -12,14 +12,13 @@ const jsValue = (t: TaskView) => (t.value?.kind === 'js' ? (t.value.value as Rec
 
 describe('sealed chambers (2 bees, 256 MiB each)', () => {
   let colony: TestColony;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-chamber-'));
+  const tmp = useTempDir('apiary-chamber-');
 
   beforeAll(async () => {
     colony = await TestColony.start({ bees: 2, memoryPerBee: '256MiB' });
   });
   afterAll(async () => {
     await colony?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('has N bees, each with its memory budget, heap cap and own scratch dir', async () => {
@@ -65,7 +64,7 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
   it('stops a DuckDB query that goes over the budget with BEE_MEMORY_EXCEEDED: its bee is replaced, the neighbour bee is untouched, the next query succeeds', async () => {
     const before = (await colony.waitIdle(2)).hives[0]!.bees;
     // The neighbour holds one bee until we release it, so it surely runs all through the bomb.
-    const release = path.join(tmp, 'release-duck-neighbour');
+    const release = path.join(tmp(), 'release-duck-neighbour');
     const neighbour = colony.client.run(js('holdUntil', { file: release }), {});
     const nBee = await waitFor(async () => (await colony.colony()).hives[0]!.bees.find((b) => b.state === 'busy'), 5000, 'neighbour running');
     try {
@@ -96,7 +95,7 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
   });
 
   it('kills a task past its timeout with TASK_TIMEOUT, and the sleep it spawned too', async () => {
-    const pidFile = path.join(tmp, 'sleeper.pid');
+    const pidFile = path.join(tmp(), 'sleeper.pid');
     const timeoutMs = 1000;
     const t = await colony.client.run(js('spawnSleeper', { pidFile }), { timeoutMs, maxAttempts: 1 });
     expect(t.error?.code, t.error?.message).toBe('TASK_TIMEOUT');
@@ -138,7 +137,7 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
   });
 
   it('replaces a bee that crashes mid-task and retries the task on another bee', async () => {
-    const marker = path.join(tmp, 'crash-marker');
+    const marker = path.join(tmp(), 'crash-marker');
     const t = await colony.client.run(js('crashOnce', { marker }), {});
     expect(t.state).toBe('succeeded');
     expect(t.value).toEqual({ kind: 'js', value: 'second time lucky' });
@@ -171,11 +170,11 @@ describe('sealed chambers (2 bees, 256 MiB each)', () => {
   });
 
   it('never retries a task that throws, unless it opts in with retryUserErrors', async () => {
-    const once = await colony.client.run(js('failOnce', { marker: path.join(tmp, 'fail-a') }), {});
+    const once = await colony.client.run(js('failOnce', { marker: path.join(tmp(), 'fail-a') }), {});
     expect(once.state).toBe('failed');
     expect(once.error?.code).toBe('TASK_FAILED');
     expect(once.attempts).toHaveLength(1);
-    const retried = await colony.client.run(js('failOnce', { marker: path.join(tmp, 'fail-b') }), { retryUserErrors: true });
+    const retried = await colony.client.run(js('failOnce', { marker: path.join(tmp(), 'fail-b') }), { retryUserErrors: true });
     expect(retried.state).toBe('succeeded');
     expect(retried.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['TASK_FAILED', 'ok']);
   });

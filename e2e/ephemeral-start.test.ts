@@ -1,10 +1,11 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveHiveConfig } from '@apiary/config';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TASKS, tempHome } from './helpers/colony.js';
+import { describe, expect, it } from 'vitest';
+import { TASKS } from './helpers/colony.js';
 import { keeper, roleOf, stderrOf } from './helpers/keeper.js';
-import { killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { useTempHome } from './helpers/temp-dirs.js';
 import { BEE_ORPHAN_POLL_MS, LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /*
@@ -26,35 +27,26 @@ const DEFAULT_BEES = resolveHiveConfig({
 const chambers = (stderr: string) => Number(/hive starting \{[^}]*"bees":(\d+)/.exec(stderr)?.[1]);
 
 describe('ephemeral start: bees on demand, first bee before the queen', () => {
-  let home: string;
-  beforeEach(() => {
-    home = tempHome();
-  });
-  afterEach(async () => {
-    const left = pidsWithHome(home);
-    killAll(left);
-    rmSync(home, { recursive: true, force: true });
-    expect(left, 'processes left behind').toEqual([]);
-  });
+  const home = useTempHome();
 
   // Without --bees the hive gets one bee per core: "only one of them" needs two (skipped on one core).
   const multi = it.skipIf(DEFAULT_BEES < 2);
 
   multi('keeper run of a one-task module forks exactly one bee of the default count, and leaves nothing', async () => {
-    const r = await keeper(['run', TASKS, '--export', 'echo', '--args', '{"n":7}', '-v'], home, VERBOSE);
+    const r = await keeper(['run', TASKS, '--export', 'echo', '--args', '{"n":7}', '-v'], home(), VERBOSE);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ n: 7 });
     expect(chambers(r.stderr)).toBe(DEFAULT_BEES);
     // The old start forked every bee (bee-1 too) for a task only one of them could run.
     expect(forked(r.stderr)).toEqual([0]);
-    expect(pidsWithHome(home)).toEqual([]);
+    expect(pidsWithHome(home())).toEqual([]);
   });
 
   multi('work that waits for a bee forks another: a write of two files forks the second bee', async () => {
-    const dir = path.join(home, 'in');
+    const dir = path.join(home(), 'in');
     mkdirSync(dir);
     for (const i of [0, 1]) writeFileSync(path.join(dir, `part-${i}.csv`), `x\n${i}\n`);
-    const r = await keeper(['write', 'f', path.join(dir, '*.csv'), '-v'], home, VERBOSE);
+    const r = await keeper(['write', 'f', path.join(dir, '*.csv'), '-v'], home(), VERBOSE);
     expect(r.exitCode, r.stderr).toBe(0);
     // Two write tasks reached the hive while its one bee was starting or busy: the second woke bee-1
     // (which of them runs it is a race on a busy machine; a broken wake-up forks bee-0 only).
@@ -62,18 +54,18 @@ describe('ephemeral start: bees on demand, first bee before the queen', () => {
   });
 
   multi('keeper demo without --bees gets every bee before it starts (it reports each)', async () => {
-    const r = await keeper(['demo', '--rows', '20000'], home);
+    const r = await keeper(['demo', '--rows', '20000'], home());
     expect(r.exitCode, r.stderr).toBe(0);
     for (let b = 0; b < DEFAULT_BEES; b++) expect(r.stdout).toMatch(new RegExp(`bee-${b} .*(idle|busy)`));
   });
 
   it('SIGKILL to the keeper while it is still starting its queen: the bee it already forked dies too', async () => {
-    const run = keeper(['sql', 'SELECT 42', '-v'], home, VERBOSE);
+    const run = keeper(['sql', 'SELECT 42', '-v'], home(), VERBOSE);
     const stderr = stderrOf(run);
     // The first bee is forked before the queen's code is loaded: catch the keeper in that window when
     // the machine allows, else at least with its bee alive (the bee dies the same way either way).
-    const bee = await waitFor(() => pidsWithHome(home).find((p) => roleOf(p) === 'bee'), 20_000, 'the first bee');
-    const pids = pidsWithHome(home);
+    const bee = await waitFor(() => pidsWithHome(home()).find((p) => roleOf(p) === 'bee'), 20_000, 'the first bee');
+    const pids = pidsWithHome(home());
     run.kill('SIGKILL');
     await run;
     expect(stderr.join('\n')).toMatch(/bee-0 exited → starting/);

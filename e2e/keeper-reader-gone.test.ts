@@ -1,11 +1,12 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KEEPER_BIN, tempHome } from './helpers/colony.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEEPER_BIN } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
-import { killAll, pidsWithHome, waitFor } from './helpers/procs.js';
+import { pidsWithHome, waitFor } from './helpers/procs.js';
+import { useTempHome } from './helpers/temp-dirs.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /**
@@ -39,27 +40,18 @@ const UNHANDLED = /EPIPE|Unhandled 'error' event|node:events/;
 
 describe('keeper sql | head -1: a reader that goes away', () => {
   describe('one-shot (ephemeral colony)', () => {
-    let home: string;
-    beforeEach(() => {
-      home = tempHome();
-    });
-    afterEach(() => {
-      const left = pidsWithHome(home);
-      killAll(left);
-      rmSync(home, { recursive: true, force: true });
-      expect(left, 'processes left behind').toEqual([]);
-    });
+    const home = useTempHome();
 
     it(
       `prints the first line, exits ${EXIT_READER_GONE} without a stack trace, and takes its colony down`,
       async () => {
-        const r = await keeperIntoHead(home, 'csv');
+        const r = await keeperIntoHead(home(), 'csv');
         expect(r.stdout).toBe('i,pad\r\n');
         expect(r.stderr).not.toMatch(UNHANDLED);
         expect(r.exitCode, r.stderr).toBe(EXIT_READER_GONE);
         // The keeper stops its colony before it exits: no process, run dir or spool of it is left.
-        expect(pidsWithHome(home)).toEqual([]);
-        expect(readdirSync(home, { recursive: true }), 'left in APIARY_HOME').toEqual([]);
+        expect(pidsWithHome(home())).toEqual([]);
+        expect(readdirSync(home(), { recursive: true }), 'left in APIARY_HOME').toEqual([]);
       },
       TEST_TIMEOUT_MS,
     );

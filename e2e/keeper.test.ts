@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TASKS, tempHome } from './helpers/colony.js';
+import { describe, expect, it } from 'vitest';
+import { TASKS } from './helpers/colony.js';
 import { cpuMs, keeper, roleOf, stderrOf } from './helpers/keeper.js';
-import { alive, killAll, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { alive, pidsWithHome, waitFor, waitGone } from './helpers/procs.js';
+import { useTempHome } from './helpers/temp-dirs.js';
 import { BEE_ORPHAN_POLL_MS, LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /** A query that keeps one bee busy for minutes (cancelled long before). */
@@ -40,48 +41,39 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('keeper one-shot runs', () => {
-  let home: string;
-  beforeEach(() => {
-    home = tempHome();
-  });
-  afterEach(async () => {
-    const left = pidsWithHome(home);
-    killAll(left);
-    rmSync(home, { recursive: true, force: true });
-    expect(left, 'processes left behind').toEqual([]);
-  });
+  const home = useTempHome();
 
   it('keeper sql prints the result, then no queen, hive or bee, scratch dir or database file remains', async () => {
-    const r = await watched(['sql', 'SELECT 42 AS answer, count(*) AS n FROM range(1000)', '--bees', '2'], home);
+    const r = await watched(['sql', 'SELECT 42 AS answer, count(*) AS n FROM range(1000)', '--bees', '2'], home());
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/answer\s*│\s*n/);
     expect(r.stdout).toMatch(/42\s*│\s*1000/);
     // queen + hive + at least one bee were seen while it ran
     expect(r.seen.length).toBeGreaterThanOrEqual(3);
     expect(r.seen.filter(alive)).toEqual([]);
-    expect(filesUnder(home)).toEqual([]);
+    expect(filesUnder(home())).toEqual([]);
   });
 
   it('--format json prints a JSON array of row objects; --format csv prints CSV', async () => {
-    const j = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'json'], home);
+    const j = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'json'], home());
     expect(j.exitCode, j.stderr).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual([
       { a: 1, b: 'x,y' },
       { a: 2, b: null },
     ]);
-    const c = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'csv'], home);
+    const c = await keeper(['sql', "SELECT 1 AS a, 'x,y' AS b UNION ALL SELECT 2, NULL ORDER BY a", '--format', 'csv'], home());
     expect(c.stdout).toBe('a,b\r\n1,"x,y"\r\n2,\r\n');
   });
 
   it('keeper run prints the resolved value of a js task as JSON', async () => {
     const rel = path.relative(process.cwd(), TASKS);
-    const r = await keeper(['run', rel, '--export', 'echo', '--args', '{"hello":"bees","n":[1,2]}'], home);
+    const r = await keeper(['run', rel, '--export', 'echo', '--args', '{"hello":"bees","n":[1,2]}'], home());
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ hello: 'bees', n: [1, 2] });
   });
 
   it('keeper demo generates data, runs queries over all bees and reports each bee', async () => {
-    const r = await watched(['demo', '--rows', '200000', '--bees', '2'], home);
+    const r = await watched(['demo', '--rows', '200000', '--bees', '2'], home());
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Orders and revenue by region/);
     expect(r.stdout).toMatch(/central\s*│/);
@@ -110,7 +102,7 @@ describe('keeper one-shot runs', () => {
     ];
     for (const [what, args, code, message] of cases) {
       it(what, async () => {
-        const r = await watched(args, home);
+        const r = await watched(args, home());
         expect(r.stderr).toMatch(message);
         expect(r.exitCode).toBe(code);
         expect(r.seen.filter(alive)).toEqual([]);
@@ -124,14 +116,14 @@ describe('keeper one-shot runs', () => {
    * has since burned CPU (an idle bee burns none).
    */
   async function runningQuery(args: string[] = []) {
-    const run = keeper(['sql', LONG_SQL, '--bees', '1', '-v', ...args], home, { env: { APIARY_LOG_LEVEL: 'debug' } });
+    const run = keeper(['sql', LONG_SQL, '--bees', '1', '-v', ...args], home(), { env: { APIARY_LOG_LEVEL: 'debug' } });
     const stderr = stderrOf(run);
     await waitFor(() => stderr.some((l) => /bee-0 idle → busy/.test(l)), 20_000, 'the bee to take the query');
-    const bee = pidsWithHome(home).find((p) => roleOf(p) === 'bee');
+    const bee = pidsWithHome(home()).find((p) => roleOf(p) === 'bee');
     expect(bee, 'a bee process').toBeDefined();
     const cpu0 = cpuMs(bee!);
     await waitFor(() => cpuMs(bee!) - cpu0 >= QUERY_CPU_PROOF_MS, 20_000, 'the bee to burn CPU on the query');
-    return { run, stderr, bee: bee!, pids: pidsWithHome(home) };
+    return { run, stderr, bee: bee!, pids: pidsWithHome(home()) };
   }
 
   it('an ephemeral run is one keeper process hosting queen and hive, with its bees as its own children', async () => {
@@ -185,10 +177,10 @@ describe('keeper one-shot runs', () => {
   it('SIGKILL to the keeper mid-query: its bees notice and die, nothing is left', async () => {
     const { run, bee } = await runningQuery(['--bees', '2']);
     // Both bees: the busy one (its query runs on a DuckDB thread) and an idle one (started after it).
-    const bees = () => pidsWithHome(home).filter((p) => roleOf(p) === 'bee');
+    const bees = () => pidsWithHome(home()).filter((p) => roleOf(p) === 'bee');
     await waitFor(() => bees().length === 2, 20_000, 'the second bee');
     expect(bees()).toContain(bee);
-    const pids = pidsWithHome(home);
+    const pids = pidsWithHome(home());
     expect(pids.map(roleOf).sort()).toEqual(['bee', 'bee', 'keeper']);
     run.kill('SIGKILL');
     await run;

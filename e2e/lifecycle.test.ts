@@ -1,26 +1,25 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { TASKS, TestColony } from './helpers/colony.js';
 import { waitFor, waitGone } from './helpers/procs.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 import { BEE_ORPHAN_POLL_MS, LOAD_MARGIN_MS } from './helpers/timing.js';
 
 const js = (exportName: string, args: unknown = {}) => ({ kind: 'js' as const, module: TASKS, export: exportName, args });
 
 describe('shutdown cascade and orphan handling', () => {
   let colony: TestColony | null = null;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-lifecycle-'));
+  const tmp = useTempDir('apiary-lifecycle-');
 
   afterEach(async () => {
     await colony?.stop();
     colony = null;
   });
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   async function busyColony(task: string, graceMs = 1000) {
     colony = await TestColony.start({ bees: 2, graceMs });
-    const pidFile = path.join(tmp, `${task}-${Date.now()}.pid`);
+    const pidFile = path.join(tmp(), `${task}-${Date.now()}.pid`);
     void colony.client.submit(js(task, { pidFile, ms: 20_000 }), { maxAttempts: 1 });
     await waitFor(
       () => {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { type ApiaryError, type ProgressView, REQUEST_ID_HEADER } from '@apiary/protocol';
 import { execa } from 'execa';
@@ -11,6 +10,7 @@ import { KEEPER_BIN } from './helpers/colony.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 
 /** Small cells, so a frame of a few hundred thousand rows has many: a query's count has room to move. */
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '256KiB', '--min-cell-bytes', '16KiB'];
@@ -23,6 +23,9 @@ const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
 /** What the progress line writes before each drawing and to clear itself: carriage return, erase the line. */
 const ERASE = '\r\x1b[K';
+
+/** A request ends, and its progress is dropped at once: a loaded machine may still take this long to answer the poll. */
+const FORGET_MS = 30_000;
 
 const notRunning = (e: unknown) => (e as ApiaryError).code === 'PROGRESS_NOT_FOUND';
 
@@ -40,6 +43,30 @@ async function follow(d: TestDaemon, id: string, done: () => boolean): Promise<P
   return seen;
 }
 
+/** Wait until the request's progress is no longer followed (its request ended), bounded by FORGET_MS. */
+async function forgotten(d: TestDaemon, id: string, what: string): Promise<void> {
+  await waitFor(
+    () =>
+      d.client.progress(id).then(
+        () => undefined,
+        (e) => notRunning(e) || undefined,
+      ),
+    FORGET_MS,
+    what,
+  );
+}
+
+/** The keeper with `args` on a pseudo-terminal (stdout and stderr both), via `script`; its output as the terminal saw it. */
+function keeperOnTerminal(d: TestDaemon, args: string[]) {
+  const cmd = [process.execPath, KEEPER_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  return execa(SCRIPT!, ['-qec', cmd, '/dev/null'], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 180_000,
+    env: { APIARY_HOME: d.home, APIARY_LOG_LEVEL: 'warn' },
+  });
+}
+
 /** The count never goes back while the unit stays the same, and never passes its total. */
 function expectMonotonic(seen: ProgressView[]): void {
   for (const [i, v] of seen.entries()) {
@@ -51,14 +78,14 @@ function expectMonotonic(seen: ProgressView[]): void {
 
 describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on a terminal)', () => {
   let d: TestDaemon;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-progress-'));
-  const glob = path.join(tmp, 'part-*.csv');
+  const tmp = useTempDir('apiary-progress-');
+  const glob = () => path.join(tmp(), 'part-*.csv');
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
     for (let f = 0; f < FILES; f++) {
-      const file = path.join(tmp, `part-${f}.csv`);
+      const file = path.join(tmp(), `part-${f}.csv`);
       const g = await keeper(
         [
           'sql',
@@ -72,18 +99,17 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
       expect(g.exitCode, g.stderr).toBe(0);
     }
     // The frame the query tests read (each test can run alone).
-    expect((await d.client.writeFrame('sales', { path: glob })).version).toBe(1);
+    expect((await d.client.writeFrame('sales', { path: glob() })).version).toBe(1);
   }, 300_000);
 
   afterAll(async () => {
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('a write reports its input files written of all while it runs, and is forgotten when it ends', async () => {
     const id = randomUUID();
     let ended = false;
-    const write = d.client.writeFrame('followed', { path: glob, mode: 'overwrite' }, undefined, id).finally(() => {
+    const write = d.client.writeFrame('followed', { path: glob(), mode: 'overwrite' }, undefined, id).finally(() => {
       ended = true;
     });
     const seen = await follow(d, id, () => ended);
@@ -131,15 +157,7 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
     } finally {
       res.destroy();
     }
-    await waitFor(
-      () =>
-        d.client.progress(id).then(
-          () => undefined,
-          (e) => notRunning(e) || undefined,
-        ),
-      30_000,
-      'the query to be forgotten',
-    );
+    await forgotten(d, id, 'the query to be forgotten');
 
     // A decomposed query (map over groups, merge) followed from its start: its count only grows, in cells of the frame.
     const id2 = randomUUID();
@@ -172,15 +190,7 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
     } finally {
       req.destroy();
     }
-    await waitFor(
-      () =>
-        d.client.progress(id).then(
-          () => undefined,
-          (e) => notRunning(e) || undefined,
-        ),
-      30_000,
-      'the upload forgotten',
-    );
+    await forgotten(d, id, 'the upload forgotten');
   }, 60_000);
 
   it('a malformed request id is BAD_REQUEST before any work; an unknown one is PROGRESS_NOT_FOUND', async () => {
@@ -188,7 +198,7 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
     const res = await fetch(`${d.url}/v1/frames/sales/write`, {
       method: 'POST',
       headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json', [REQUEST_ID_HEADER]: 'no spaces!' },
-      body: JSON.stringify({ path: glob }),
+      body: JSON.stringify({ path: glob() }),
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining(REQUEST_ID_HEADER) });
@@ -202,13 +212,7 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
     'keeper write draws a progress line on a terminal, and nothing extra when piped or with --json',
     async () => {
       // On a pseudo-terminal (stdout and stderr both): the line is drawn (\r, erase line) and cleared before the summary.
-      const cmd = [process.execPath, KEEPER_BIN, 'write', 'sales_tty', glob].map((a) => `'${a}'`).join(' ');
-      const tty = await execa(SCRIPT!, ['-qec', cmd, '/dev/null'], {
-        reject: false,
-        stdin: 'ignore',
-        timeout: 180_000,
-        env: { APIARY_HOME: d.home, APIARY_LOG_LEVEL: 'warn' },
-      });
+      const tty = await keeperOnTerminal(d, ['write', 'sales_tty', glob()]);
       expect(tty.exitCode, tty.stdout).toBe(0);
       expect(
         ['starting', 'writing', 'committing'].some((p) => tty.stdout.includes(`${ERASE}write sales_tty: ${p}`)),
@@ -218,18 +222,13 @@ describe('progress of writes and frame queries (GET /v1/progress/:id, keeper on 
       expect(tty.stdout).toContain(`${ERASE}frame sales_tty version 1: `);
 
       // Piped: the summary alone, nothing on stderr.
-      const piped = await keeper(['write', 'sales_pipe', glob], d.home, { timeoutMs: 180_000 });
+      const piped = await keeper(['write', 'sales_pipe', glob()], d.home, { timeoutMs: 180_000 });
       expect(piped.exitCode, piped.stderr).toBe(0);
       expect(piped.stderr).toBe('');
       expect(piped.stdout).toMatch(/^frame sales_pipe version 1: [^\n]*\n$/);
 
       // --json on a terminal: the JSON line alone.
-      const json = await execa(SCRIPT!, ['-qec', `${cmd.replace("'sales_tty'", "'sales_json'")} --json`, '/dev/null'], {
-        reject: false,
-        stdin: 'ignore',
-        timeout: 180_000,
-        env: { APIARY_HOME: d.home, APIARY_LOG_LEVEL: 'warn' },
-      });
+      const json = await keeperOnTerminal(d, ['write', 'sales_json', glob(), '--json']);
       expect(json.exitCode, json.stdout).toBe(0);
       expect(json.stdout).not.toContain(ERASE);
       expect(JSON.parse(json.stdout.trim())).toMatchObject({ frame: 'sales_json', version: 1 });

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 import Database from 'better-sqlite3';
 import { rowsOf } from '../services/bee/src/json-safe.js';
 import { INLINE_PARTIAL_ROWS } from '@apiary/protocol';
@@ -122,14 +122,14 @@ describe('SQL over frames equals plain DuckDB', () => {
   let d: TestDaemon;
   let oracle: DuckDBConnection;
   let closeOracle: (() => void) | undefined;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-query-'));
+  const tmp = useTempDir('apiary-query-');
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     d.startHive('second'); // map work spreads over two hives
 
     await d.waitHives(2);
-    const o = await salesOracle(await writeSales(d, tmp));
+    const o = await salesOracle(await writeSales(d, tmp()));
     oracle = o.conn;
     closeOracle = o.close;
   }, 120_000);
@@ -137,7 +137,6 @@ describe('SQL over frames equals plain DuckDB', () => {
   afterAll(async () => {
     closeOracle?.();
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   // The oracle's result rendered as the protocol renders rows (specs/protocol.md), so values
@@ -234,7 +233,7 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 
   it('a repeated query reuses its plan (no plan task); a new version of the frame is planned again', async () => {
-    const src = path.join(tmp, 'planned.parquet');
+    const src = path.join(tmp(), 'planned.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i, i % 3 AS g FROM range(3000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     expect((await keeper(['write', 'planned', src], d.home)).exitCode).toBe(0);
@@ -276,7 +275,7 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 
   it('an empty frame answers like an empty table', async () => {
-    const src = path.join(tmp, 'empty.parquet');
+    const src = path.join(tmp(), 'empty.parquet');
     const gen = await keeper(['sql', `COPY (SELECT 1::INTEGER AS a, 'x' AS b WHERE false) TO '${src}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     const w = await keeper(['write', 'nothing', src, '--json'], d.home);
@@ -286,7 +285,7 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 
   it('plain SQL that merely mentions a frame name is not frame SQL (it may read any file)', async () => {
-    const csv = path.join(tmp, 'sales.csv');
+    const csv = path.join(tmp(), 'sales.csv');
     const gen = await keeper(['sql', `COPY (SELECT 1 AS x) TO '${csv}' (FORMAT csv)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     const r = await d.client.sql(`SELECT x, 'sales' AS label FROM read_csv('${csv}')`);
@@ -305,7 +304,7 @@ describe('SQL over frames equals plain DuckDB', () => {
   });
 
   it('frame SQL cannot read outside the data root with any reader, nor attach or copy out', async () => {
-    const outside = path.join(tmp, 'outside.parquet');
+    const outside = path.join(tmp(), 'outside.parquet');
     const gen = await keeper(['sql', `COPY (SELECT 42 AS secret) TO '${outside}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     const { dataRoot } = await d.client.frame('sales');
@@ -331,8 +330,8 @@ describe('SQL over frames equals plain DuckDB', () => {
       expect(body.rows).toBeUndefined();
       expect(JSON.stringify(body)).not.toContain(d.token('client'));
     }
-    const attached = path.join(tmp, 'attached.duckdb');
-    const copied = path.join(tmp, 'copied.csv');
+    const attached = path.join(tmp(), 'attached.duckdb');
+    const copied = path.join(tmp(), 'copied.csv');
     // Each names the frame in its code, so it is frame SQL (plain SQL runs unconfined, by design).
     for (const sql of [
       `ATTACH '${attached}' AS other; SELECT count(*) FROM sales`,
@@ -352,18 +351,17 @@ describe('SQL over frames equals plain DuckDB', () => {
 describe('SQL over frames on one hive equals plain DuckDB', () => {
   let d: TestDaemon;
   let oracle: { conn: DuckDBConnection; close(): void } | undefined;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-query-one-'));
+  const tmp = useTempDir('apiary-query-one-');
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
-    oracle = await salesOracle(await writeSales(d, tmp));
+    oracle = await salesOracle(await writeSales(d, tmp()));
   }, 120_000);
 
   afterAll(async () => {
     oracle?.close();
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('answers every oracle query alike, twice (the second time from cached plans and warm bees)', async () => {
@@ -376,18 +374,18 @@ describe('SQL over frames on one hive equals plain DuckDB', () => {
 describe('a hive on another machine fetches cells over HTTP', () => {
   let d: TestDaemon;
   let oracle: { conn: DuckDBConnection; close(): void } | undefined;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-remote-'));
+  const tmp = useTempDir('apiary-remote-');
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
-    const src = path.join(tmp, 'nums.parquet');
+    const src = path.join(tmp(), 'nums.parquet');
     const gen = await keeper(['sql', `COPY (SELECT i, i % 10 AS g FROM range(50000) t(i)) TO '${src}' (FORMAT parquet)`], d.home);
     expect(gen.exitCode, gen.stderr).toBe(0);
     // Writes run where the queen's files are: on its local hive.
     const w = await keeper(['write', 'nums', src, '--json'], d.home);
     expect(w.exitCode, w.stderr).toBe(0);
-    oracle = await salesOracle(await writeSales(d, tmp));
+    oracle = await salesOracle(await writeSales(d, tmp()));
     // Then the queen comes back without a local hive, and the only hive fetches cells (forced, as on
     // another machine): the frames are in the daemon's catalog and data root.
     d.queen!.kill('SIGTERM');
@@ -401,7 +399,6 @@ describe('a hive on another machine fetches cells over HTTP', () => {
   afterAll(async () => {
     oracle?.close();
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('answers every oracle query alike', async () => {

@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { type Column, MAX_RESULT_BYTES } from '@apiary/protocol';
+import { MAX_RESULT_BYTES } from '@apiary/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDaemon } from './helpers/daemon.js';
 import { duckCopy } from './helpers/duck-copy.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
+import { spoolDirs, streamSql } from './helpers/sql-stream.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '1MiB', '--min-cell-bytes', '16KiB', '--no-local-hive'];
 /**
@@ -20,52 +21,16 @@ const ROWS = Math.ceil((MAX_RESULT_BYTES * 1.2) / WIDTH);
 /** Every byte goes bee → hive file → PUT → queen spool → client on a loaded 2-core machine. */
 const STREAM_TEST_MS = 300_000;
 
-interface Streamed {
-  status: number;
-  columns: Column[];
-  rows: number;
-  /** Each row's first value, in order. */
-  firsts: unknown[];
-  trailer: Record<string, unknown> | null;
-}
-
-/** POST /v1/sql with format ndjson, read line by line as it arrives (the body is not held whole). */
-async function ndjson(d: TestDaemon, sql: string): Promise<Streamed> {
-  const res = await fetch(`${d.url}/v1/sql`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sql, format: 'ndjson' }),
-  });
-  if (res.status !== 200) return { status: res.status, columns: [], rows: 0, firsts: [], trailer: (await res.json()) as Record<string, unknown> };
-  const out: Streamed = { status: 200, columns: [], rows: 0, firsts: [], trailer: null };
-  let rest = '';
-  const decoder = new TextDecoder();
-  const take = (line: string) => {
-    if (line === '') return;
-    const v = JSON.parse(line) as unknown;
-    if (Array.isArray(v)) {
-      out.rows++;
-      out.firsts.push(v[0]);
-    } else if (out.columns.length === 0 && (v as { columns?: Column[] }).columns) out.columns = (v as { columns: Column[] }).columns;
-    else out.trailer = v as Record<string, unknown>;
-  };
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    const text = rest + decoder.decode(chunk, { stream: true });
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    for (const l of lines) take(l);
-  }
-  take(rest);
-  return out;
+/** POST /v1/sql with format ndjson, read as it arrives: the row count and each row's first value. */
+async function ndjson(d: TestDaemon, sql: string) {
+  const firsts: unknown[] = [];
+  const s = await streamSql(d, sql, (r) => firsts.push(r[0]));
+  return { ...s, rows: firsts.length, firsts };
 }
 
 describe("streamed results through a hive that cannot see the queen's data root", () => {
   let d: TestDaemon;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-stream-remote-'));
-  const spoolDirs = () => {
-    const q = path.join(d.home, 'data', 'queries');
-    return existsSync(q) ? readdirSync(q) : [];
-  };
+  const tmp = useTempDir('apiary-stream-remote-');
   const hiveOutputs = () => {
     const o = path.join(d.home, 'cache-faraway', 'outputs');
     return existsSync(o) ? readdirSync(o) : [];
@@ -75,7 +40,7 @@ describe("streamed results through a hive that cannot see the queen's data root"
     d = await TestDaemon.start(DAEMON_ARGS);
     d.startHive('faraway', REMOTE_HIVE);
     await d.waitHives(1);
-    const src = path.join(tmp, 'wide.parquet');
+    const src = path.join(tmp(), 'wide.parquet');
     // Small in the frame; each row is made WIDTH characters wide by the queries.
     await duckCopy(`COPY (SELECT i AS id, i % 7 AS g, md5(i::VARCHAR) AS note FROM range(${ROWS}) t(i)) TO '${src}' (FORMAT parquet)`);
     const w = await d.client.writeFrame('wide', { path: src });
@@ -86,7 +51,6 @@ describe("streamed results through a hive that cannot see the queen's data root"
     const home = d?.home;
     await d?.stop();
     if (home) expect(pidsWithHome(home)).toEqual([]);
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it(
@@ -110,7 +74,7 @@ describe("streamed results through a hive that cannot see the queen's data root"
       expect(agg.rows).toBe(whole.rows.length);
       expect(agg.firsts).toEqual(whole.rows.map((r) => r.g));
 
-      await waitFor(() => spoolDirs().length === 0 || undefined, 30_000, "the queen's spool dirs removed");
+      await waitFor(() => spoolDirs(d).length === 0 || undefined, 30_000, "the queen's spool dirs removed");
       await waitFor(() => hiveOutputs().length === 0 || undefined, 30_000, "the hive's local spools removed");
     },
     STREAM_TEST_MS,
@@ -137,7 +101,7 @@ describe("streamed results through a hive that cannot see the queen's data root"
         expect(s.trailer).toHaveProperty('error');
         expect((s.trailer as { error: { code: string } }).error.code).toBe('SQL_ERROR');
       } else expect(s.trailer).toMatchObject({ code: 'SQL_ERROR' });
-      await waitFor(() => spoolDirs().length === 0 || undefined, 30_000, "the queen's spool dirs removed");
+      await waitFor(() => spoolDirs(d).length === 0 || undefined, 30_000, "the queen's spool dirs removed");
       await waitFor(() => hiveOutputs().length === 0 || undefined, 30_000, "the hive's local spools removed");
     },
     STREAM_TEST_MS,

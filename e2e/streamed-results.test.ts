@@ -1,63 +1,39 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import type { Column } from '@apiary/protocol';
+import { readSmapsRollup } from '@apiary/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCsv } from '../services/keeper/src/format.js';
 import { SPOOL_READ_BYTES, STREAM_BUFFER_BYTES } from '../services/queen/src/query/result-stream.js';
 import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { waitFor } from './helpers/procs.js';
+import { spoolDirs, streamSql } from './helpers/sql-stream.js';
+import { useTempDir } from './helpers/temp-dirs.js';
 
 const DAEMON_ARGS = ['--bees', '2', '--memory-per-bee', '256MiB', '--cell-bytes', '64KiB', '--min-cell-bytes', '16KiB'];
 
-/** The queen's proportional set size (kB in smaps_rollup), in bytes. */
-function pss(pid: number): number {
-  const m = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
+/** The queen's proportional set size, in bytes. */
+const pss = (pid: number): number => readSmapsRollup(pid)?.pss ?? 0;
 
-interface Streamed {
-  status: number;
-  columns: Column[];
-  rows: unknown[][];
-  trailer: Record<string, unknown> | null;
-}
-
-/** POST /v1/sql with format ndjson, parsed: the columns line, the row arrays, the end/error line. */
-async function ndjson(d: TestDaemon, sql: string): Promise<Streamed> {
-  const res = await fetch(`${d.url}/v1/sql`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${d.token('client')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sql, format: 'ndjson' }),
-  });
-  const text = await res.text();
-  if (res.status !== 200) return { status: res.status, columns: [], rows: [], trailer: JSON.parse(text) };
-  expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-  const lines = text.split('\n');
-  expect(lines.pop()).toBe(''); // every line ends with \n
-  const first = JSON.parse(lines.shift()!) as { columns: Column[] };
-  const last = JSON.parse(lines.pop()!) as Record<string, unknown>;
-  return { status: 200, columns: first.columns, rows: lines.map((l) => JSON.parse(l) as unknown[]), trailer: last };
+/** POST /v1/sql with format ndjson, its rows gathered. */
+async function ndjson(d: TestDaemon, sql: string) {
+  const rows: unknown[][] = [];
+  const s = await streamSql(d, sql, (r) => rows.push(r));
+  return { ...s, rows };
 }
 
 const asObjects = (columns: Column[], rows: unknown[][]) => rows.map((r) => Object.fromEntries(columns.map((c, i) => [c.name, r[i]])));
 
-/** Nothing a stream spooled is left under the data root once its response is over. */
-function spoolDirs(d: TestDaemon): string[] {
-  const q = path.join(d.home, 'data', 'queries');
-  return existsSync(q) ? readdirSync(q) : [];
-}
-
 describe('streamed SQL results (format ndjson / csv)', () => {
   let d: TestDaemon;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apiary-stream-'));
+  const tmp = useTempDir('apiary-stream-');
 
   beforeAll(async () => {
     d = await TestDaemon.start(DAEMON_ARGS);
     await d.waitHives(1);
-    const src = path.join(tmp, 'sales.parquet');
+    const src = path.join(tmp(), 'sales.parquet');
     const gen = await keeper(
       [
         'sql',
@@ -76,7 +52,6 @@ describe('streamed SQL results (format ndjson / csv)', () => {
 
   afterAll(async () => {
     await d?.stop();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('streamed rows equal whole rows (frame SQL whole and decomposed, plain SQL), in ndjson, csv and keeper output', async () => {
