@@ -59,7 +59,10 @@ export class CommitThenSend {
 
   /** The check phase: commit and send all, unless only committed assigns and held acks wait (see above). */
   #turn(): void {
-    if (this.ledger.pendingUpdates === 0 || this.#staged.some((s) => s.need === 'commit')) return this.flush();
+    if (this.ledger.pendingUpdates === 0 || this.#staged.some((s) => s.need === 'commit')) {
+      this.flush();
+      return;
+    }
     this.#scheduled = false;
     const now = this.#staged.filter((s) => s.need === 'committed');
     this.#staged = this.#staged.filter((s) => s.need !== 'committed');
