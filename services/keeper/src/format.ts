@@ -17,7 +17,9 @@ export function formatTable(r: SqlResult): string {
   const body = r.rows.map((row) => cols.map((c) => cell(row[c.name])));
   // A loop, not Math.max(...column): spreading a few hundred thousand rows overflows the stack.
   const widths = cols.map((c) => c.name.length);
-  for (const b of body) b.forEach((v, i) => (widths[i] = Math.max(widths[i]!, v.length)));
+  for (const b of body) {
+    for (let i = 0; i < b.length; i++) widths[i] = Math.max(widths[i]!, b[i]!.length);
+  }
   const num = cols.map((c) => NUMERIC.test(c.type));
   const line = (vals: string[]) =>
     vals
