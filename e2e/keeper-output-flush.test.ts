@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEEPER_BIN } from './helpers/colony.js';
-import { TestDaemon } from './helpers/daemon.js';
+import { useDaemon } from './helpers/use-daemon.js';
 
 /** Rows printed ("1\r\n" each, ~90 KB): more than a pipe holds (64 KiB). */
 const ROWS = 30_000;
@@ -36,18 +36,12 @@ step();
  */
 describe('keeper output to a slow reader', () => {
   // A daemon: the keeper's own end is quick there (an ephemeral run's teardown gave a slow reader time to catch up).
-  let d: TestDaemon;
-  beforeAll(async () => {
-    d = await TestDaemon.start(['--bees', '1']);
-    await d.waitHives(1);
-  });
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const daemon = useDaemon(['--bees', '1']);
 
   it(
     `all ${ROWS} csv rows reach a reader slower than the keeper`,
     async () => {
+      const d = daemon();
       const out = path.join(d.home, 'out.csv');
       const script = `"$NODE" "$KEEPER" sql --format csv "SELECT 1 AS x FROM range(${ROWS})" | "$NODE" -e "$READER" "$OUT"; exit \${PIPESTATUS[0]}`;
       const r = await execa('bash', ['-c', script], {

@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEEPER_BIN } from './helpers/colony.js';
-import { TestDaemon } from './helpers/daemon.js';
 import { keeper } from './helpers/keeper.js';
 import { pidsWithHome, waitFor } from './helpers/procs.js';
 import { useTempHome } from './helpers/temp-dirs.js';
+import { useDaemon } from './helpers/use-daemon.js';
 import { LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /**
@@ -58,18 +58,12 @@ describe('keeper sql | head -1: a reader that goes away', () => {
   });
 
   describe('against a daemon', () => {
-    let d: TestDaemon;
-    beforeAll(async () => {
-      d = await TestDaemon.start(['--bees', '1']);
-      await d.waitHives(1);
-    });
-    afterAll(async () => {
-      await d?.stop();
-    });
+    const daemon = useDaemon(['--bees', '1']);
 
     it(
       `exits ${EXIT_READER_GONE} quietly, and the daemon cancels the query and keeps serving`,
       async () => {
+        const d = daemon();
         const t0 = Date.now();
         const r = await keeperIntoHead(d.home, 'csv');
         expect(r.stdout).toBe('i,pad\r\n');
@@ -90,7 +84,7 @@ describe('keeper sql | head -1: a reader that goes away', () => {
     it(
       `a result printed in one write at the end (json) that the reader leaves untaken: ${EXIT_READER_GONE} too, not 0`,
       async () => {
-        const r = await keeperIntoHead(d.home, 'json', SQL_JSON, '-c 10');
+        const r = await keeperIntoHead(daemon().home, 'json', SQL_JSON, '-c 10');
         expect(r.stdout).toHaveLength(10);
         expect(r.stdout.startsWith('[')).toBe(true);
         expect(r.stderr).not.toMatch(UNHANDLED);
