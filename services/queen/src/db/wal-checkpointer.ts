@@ -71,6 +71,9 @@ export class WalCheckpointer {
     if (!w || this.#stopped) return;
     this.#stopped = true;
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    // The thread is unref'd while it runs; during the stop it must hold the loop open, or the queen's
+    // process ends (with nothing else left) before the stop resolves and the code after it runs.
+    w.ref();
     w.postMessage('stop');
     await exited;
   }
