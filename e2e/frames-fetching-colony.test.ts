@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import type { ApiaryError } from '@apiary/protocol';
 import { duckCopy } from './helpers/duck-copy.js';
 import { type FramesDaemon, useFramesDaemon } from './helpers/frames-daemon.js';
 import { keeper } from './helpers/keeper.js';
+import { filesUnder } from './helpers/temp-dirs.js';
 
 /*
  * Frames from a colony whose only hive fetches cells (issue 11): the glob listing (now the queen's
@@ -13,15 +14,6 @@ import { keeper } from './helpers/keeper.js';
  * `keeper sql --into` (the result file sent back with PUT, sha256-checked) work there, with the same
  * outcome as a colony whose hive reads the queen's files in place. Before, each was NO_HIVES.
  */
-
-/** Every file under dir (relative), or [] when dir does not exist. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 /**
  * A write through a fetching hive moves every input (and first a sample of each) and every cell

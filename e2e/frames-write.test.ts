@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApiaryError, FrameDetail } from '@apiary/protocol';
 import { ORPHAN_POLL_MS } from '../services/bee/src/watchdog.js';
 import { duckCopy } from './helpers/duck-copy.js';
 import { useFramesDaemon } from './helpers/frames-daemon.js';
+import { filesUnder } from './helpers/temp-dirs.js';
 import { waitFor, waitGone } from './helpers/procs.js';
 
 /*
@@ -15,15 +16,6 @@ import { waitFor, waitGone } from './helpers/procs.js';
  */
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
-
-/** Every file under dir (relative), or [] when dir does not exist. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 describe('one schema per write', () => {
   const fx = useFramesDaemon({ tmpPrefix: 'apiary-schema-' });
