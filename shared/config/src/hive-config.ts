@@ -6,9 +6,8 @@ import { parseDuration, parseSize, formatBytes } from './units.js';
 import { apiaryHome } from './paths.js';
 import { normalizeFingerprint } from './tls-pin.js';
 import { optionsOf, type FlagTable, type FlagValues } from './flags.js';
+import { beeSizing, MIN_MEMORY_PER_BEE } from './bee-sizing.js';
 
-/** Below this a bee cannot hold Node and DuckDB (≈120 MB idle RSS) plus any task. */
-export const MIN_MEMORY_PER_BEE = 192 * 1024 * 1024;
 
 export interface HiveOptions {
   queenUrl: string;
@@ -80,25 +79,14 @@ const Schema = z.object({
   queenFingerprint: z.string().optional(),
 });
 
-export function defaultMemoryPerBee(bees: number, reserveBytes?: number): number {
-  const total = os.totalmem();
-  const reserve = reserveBytes ?? Math.max(512 * 1024 * 1024, Math.floor(total * 0.1));
-  return Math.floor(Math.max(0, total - reserve) / bees);
-}
-
 export function resolveHiveConfig(o: HiveOptions): HiveConfig {
-  const reserve = o.reserveMemory === undefined ? undefined : parseSize(o.reserveMemory, 'reserve memory');
-  let bees = o.bees ?? os.availableParallelism();
-  // Neither given: on a small machine (a 1 GiB Pi with 4 cores) run fewer bees, each above the floor.
-  if (o.bees === undefined && o.memoryPerBee === undefined) {
-    while (bees > 1 && defaultMemoryPerBee(bees, reserve) < MIN_MEMORY_PER_BEE) bees--;
-  }
+  const { bees, memoryPerBeeBytes } = beeSizing(o);
   const candidate = {
     queenUrl: o.queenUrl,
     joinToken: o.joinToken,
     name: o.name ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-'),
     bees,
-    memoryPerBeeBytes: o.memoryPerBee === undefined ? defaultMemoryPerBee(bees, reserve) : parseSize(o.memoryPerBee, 'memory per bee'),
+    memoryPerBeeBytes,
     taskTimeoutMs: o.taskTimeout === undefined ? 30_000 : parseDuration(o.taskTimeout, 'task timeout'),
     heartbeatMs: o.heartbeatMs ?? 1000,
     memoryPollMs: o.memoryPollMs ?? 100,

@@ -1,6 +1,7 @@
 export * from './units.js';
 export * from './flags.js';
 export * from './paths.js';
+export * from './bee-sizing.js';
 export * from './hive-config.js';
 export * from './queen-config.js';
 export * from './secrets.js';

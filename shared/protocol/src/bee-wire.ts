@@ -3,16 +3,9 @@ import { TaskSpec, TaskValue } from './task.js';
 import { WireErrorSchema } from './wire-error.js';
 
 /*
- * Hive ↔ bee: Node IPC on the forked process, one JSON message per line (BEE_IPC_SERIALIZATION).
+ * Hive ↔ bee: Node IPC on the forked process, one JSON message per line (BEE_IPC_SERIALIZATION, in
+ * bee-env.ts with the rest of the fork-time contract: a keeper forks its first bee before zod loads).
  */
-
-/**
- * The bee channel's serialization. Every value on it is JSON already (a result goes on to the queen
- * as JSON), and Node's 'json' mode costs about half the CPU per message of 'advanced' (structured
- * clone through a JS v8.Serializer) for the small messages of tiny tasks: measured 30-35 vs 65-80 µs
- * of parent + child CPU per round trip (raw fork IPC, 2 children).
- */
-export const BEE_IPC_SERIALIZATION = 'json' as const;
 
 // hive → bee
 export const BeeRun = z.object({ type: z.literal('run'), taskId: z.string(), spec: TaskSpec, scratchDir: z.string() });
