@@ -8,7 +8,6 @@ import { normalizeFingerprint } from './tls-pin.js';
 import { optionsOf, type FlagTable, type FlagValues } from './flags.js';
 import { beeSizing, MIN_MEMORY_PER_BEE } from './bee-sizing.js';
 
-
 export interface HiveOptions {
   queenUrl: string;
   joinToken: string;
