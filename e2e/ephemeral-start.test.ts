@@ -9,8 +9,9 @@ import { useTempHome } from './helpers/temp-dirs.js';
 import { BEE_ORPHAN_POLL_MS, LOAD_MARGIN_MS } from './helpers/timing.js';
 
 /*
- * How a one-shot keeper run starts its colony (keeper/src/local-colony.ts): the hosted hive forks its
- * first bee before the queen is loaded, and without --bees it forks more only when work waits for one.
+ * How a one-shot keeper run starts its colony (keeper/src/local-colony.ts): its first bee is forked at
+ * the keeper's very top and taken by the hosted hive before the queen is loaded (early-start.ts, and
+ * ephemeral-early-bee.test.ts), and without --bees the hive forks more only when work waits for one.
  */
 
 /** Debug logs relayed by -v: the hive logs each bee it forks as `bee-N exited → starting`. */
@@ -62,13 +63,14 @@ describe('ephemeral start: bees on demand, first bee before the queen', () => {
   it('SIGKILL to the keeper while it is still starting its queen: the bee it already forked dies too', async () => {
     const run = keeper(['sql', 'SELECT 42', '-v'], home(), VERBOSE);
     const stderr = stderrOf(run);
-    // The first bee is forked before the queen's code is loaded: catch the keeper in that window when
-    // the machine allows, else at least with its bee alive (the bee dies the same way either way).
+    // The first bee is forked at the keeper's very top (early-start.ts); the hive takes it as bee 0
+    // before the queen's code is loaded: catch the keeper once the hive has it, in that window when
+    // the machine allows (the bee dies the same way either way).
+    await waitFor(() => stderr.some((l) => /bee-0 exited → starting/.test(l)), 20_000, 'the hive to start bee 0');
     const bee = await waitFor(() => pidsWithHome(home()).find((p) => roleOf(p) === 'bee'), 20_000, 'the first bee');
     const pids = pidsWithHome(home());
     run.kill('SIGKILL');
     await run;
-    expect(stderr.join('\n')).toMatch(/bee-0 exited → starting/);
     // Nobody runs a cascade: the bee sees its IPC channel close (or its watchdog sees its ppid change).
     await waitGone([bee, ...pids], BEE_ORPHAN_POLL_MS + LOAD_MARGIN_MS);
   });

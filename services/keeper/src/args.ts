@@ -2,17 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { asUsage, flagValues, HIVE_FLAGS, hiveOptionProblem, pickFlags } from '@apiary/config';
 import { UsageError } from './errors.js';
 
-/** Flags every running command shares. */
-export const COMMON_OPTIONS = {
-  bees: { type: 'string' },
-  'memory-per-bee': { type: 'string' },
-  timeout: { type: 'string' },
-  grace: { type: 'string' },
-  queen: { type: 'string' },
-  cluster: { type: 'string' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+export { COMMON_OPTIONS } from './common-options.js';
 
 export interface ColonyFlags {
   /** --queen URL: use that queen instead of looking for one or starting one. */

@@ -1,4 +1,5 @@
 import { ApiaryError } from '@apiary/protocol';
+import { endEarlyStart, startEarlyBee } from './early-start.js';
 import { EXIT, exitCodeFor, TaskFailedError } from './errors.js';
 import { endQuietlyOnReaderGone, exitFlushed } from './stdio-flush.js';
 
@@ -41,9 +42,14 @@ async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
+// A one-shot run's first bee, before anything else loads: it starts while the keeper does.
+startEarlyBee(process.argv.slice(2));
 endQuietlyOnReaderGone();
 main(process.argv.slice(2)).then(
-  (code) => exitFlushed(code),
+  async (code) => {
+    await endEarlyStart();
+    await exitFlushed(code);
+  },
   async (e: unknown) => {
     // Loaded already if a command opened a session (the only place an interruption starts).
     const pending = (await import('./session.js')).interruption();
@@ -52,6 +58,8 @@ main(process.argv.slice(2)).then(
     if (e instanceof TaskFailedError) process.stderr.write(`error ${e.code}: ${e.message}\n`);
     else if (e instanceof ApiaryError) process.stderr.write(`keeper: ${e.code}: ${e.message}\n${code === EXIT.USAGE ? "run 'keeper help' for usage\n" : ''}`);
     else process.stderr.write(`keeper: ${(e as Error)?.stack ?? String(e)}\n`);
+    // A run that failed before its hive adopted the early bee (a usage error): kill and reap it first.
+    await endEarlyStart();
     // Interrupted (130): do not hang on a reader that stopped reading.
     await exitFlushed(code, code === EXIT.INTERRUPTED ? INTERRUPTED_FLUSH_MAX_MS : undefined);
   },

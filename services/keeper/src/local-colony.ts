@@ -4,12 +4,14 @@ import path from 'node:path';
 import { apiaryHome, daemonPaths, resolveQueenConfig } from '@apiary/config';
 import { InProcessHive } from '@apiary/hive';
 import type { Queen } from '@apiary/queen';
-import { ApiaryError, BEE_ENV, type ColonyView } from '@apiary/protocol';
+import { ApiaryError, type ColonyView } from '@apiary/protocol';
 import { createLogger } from '@apiary/runtime';
 import type { ColonyFlags } from './args.js';
 import type { QueenClient } from './client.js';
 import { READY_TIMEOUT_MS, waitForIdleBees, type Colony } from './colony.js';
 import { sweepStaleRunDirs } from './run-dirs.js';
+import { setHostedColonyEnv } from './colony-env.js';
+import { takeEarlyRunDir } from './early-start.js';
 import { holdLoopbackPort } from './loopback-port.js';
 import { traceStart } from './start-trace.js';
 
@@ -58,7 +60,8 @@ export class LocalColony implements Colony {
     const home = apiaryHome();
     await sweepStaleRunDirs(path.join(home, 'run'));
     // The queen's and hive's log: kept for error messages, shown live with --verbose (as their stderr was).
-    if (flags.verbose && process.env.APIARY_LOG_LEVEL === undefined) process.env.APIARY_LOG_LEVEL = 'debug';
+    // Bees inherit this env (as an early bee did: early-start.ts), so a SQL command's bees load DuckDB as they start.
+    setHostedColonyEnv(flags);
     const tail: string[] = [];
     const write = (text: string) => {
       for (const line of text.split('\n')) if (line.length > 0) tail.push(line);
@@ -73,7 +76,8 @@ export class LocalColony implements Colony {
   }
 
   static async #start(flags: ColonyFlags, home: string, tail: string[], write: (text: string) => void): Promise<LocalColony | 'port taken'> {
-    const runDir = path.join(home, 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    // The early bee's run dir if it has one (its scratch is under it), made with the same name and mode.
+    const runDir = takeEarlyRunDir() ?? path.join(home, 'run', `${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const clientToken = randomBytes(24).toString('base64url');
     const joinToken = randomBytes(24).toString('base64url');
@@ -85,8 +89,6 @@ export class LocalColony implements Colony {
       graceMs,
       cacheDir: path.join(runDir, 'cache'),
     };
-    // Bees inherit the hosted hive's env, which is ours: a SQL command's bees load DuckDB as they start.
-    if (flags.warmDuckdb) process.env[BEE_ENV.warmDuckdb] = '1';
     // Held (bound) until the queen is about to listen on it, so nobody else takes it meanwhile.
     const port = await holdLoopbackPort();
     // Without --bees, bees are forked as work waits for them: a lone task or statement forks one.

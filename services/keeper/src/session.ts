@@ -4,6 +4,7 @@ import type { ColonyFlags } from './args.js';
 import { RemoteColony, type Colony } from './colony.js';
 import { findQueen } from './discovery.js';
 import { TaskFailedError } from './errors.js';
+import { endEarlyStart, releaseEarlySignals } from './early-start.js';
 import { onReaderGone } from './stdio-flush.js';
 import { traceStart } from './start-trace.js';
 
@@ -33,6 +34,7 @@ export class Session {
       if (session) interrupting = session.#interrupt(sig);
       else pending = sig;
     });
+    releaseEarlySignals();
     const target = flags.cluster ? null : findQueen(flags.queen);
     if (target && (flags.bees !== undefined || flags.memoryPerBeeBytes !== undefined)) {
       process.stderr.write(`keeper: using the queen at ${target.url} (${target.source}); --bees and --memory-per-bee are its hives' to decide\n`);
@@ -62,6 +64,7 @@ export class Session {
     this.#ac.abort();
     await Promise.allSettled([...this.#tasks].map((id) => this.colony.client.cancel(id)));
     await this.colony.stop();
+    await endEarlyStart(); // a bee forked early that no hive adopted yet
     process.exit(code ?? SIGNAL_EXIT[sig as keyof typeof SIGNAL_EXIT] ?? 130);
   }
 
