@@ -1,4 +1,4 @@
-import { ApiaryError, type BeeRun, HiveToBee, toWireError, validate, type BeeToHive, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, checkHiveToBee, toWireError, type BeeRun, type BeeToHive, type HiveToBee, type TaskValue } from '@apiary/protocol';
 import { collectWhenIdle } from '@apiary/runtime/idle-gc';
 import { Duck } from './duck.js';
 import { readBeeEnv } from './env.js';
@@ -8,11 +8,15 @@ import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
 import { checkResultSize } from './result-cap.js';
 import { drainStdio } from './stdio-drain.js';
+import { tapOutput } from './output-tap.js';
+import { Scratch } from './scratch.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
 
 /*
- * The bee process: forked by its hive with an IPC channel. Runs one task at a time. It never
- * handles SIGTERM/SIGINT itself: the hive owns its lifecycle and kills its process group.
+ * The bee process: forked by its hive with an IPC channel. Runs one task at a time, in the order the
+ * hive sent them: the hive may queue several in it (the pipeline, `runs`), and each result is sent
+ * before the next task starts, so no result waits behind a task that blocks. It never handles
+ * SIGTERM/SIGINT itself: the hive owns its lifecycle and kills its process group.
  */
 
 if (!process.send) {
@@ -39,11 +43,16 @@ const openDuck = () =>
     },
   ));
 let current: { taskId: string; ac: AbortController } | null = null;
+/** Tasks the hive sent that have not started yet, in order. */
+const queue: Omit<BeeRun, 'type'>[] = [];
+const scratch = new Scratch(env.scratchDir);
+// What task code prints goes to the hive over IPC, tagged with its task (see output-tap.ts).
+tapOutput(() => current?.taskId ?? null, send);
 
 process.on('message', (raw: unknown) => {
   let msg: HiveToBee;
   try {
-    msg = validate(HiveToBee, raw, 'hive→bee message');
+    msg = checkHiveToBee(raw);
   } catch (e) {
     process.stderr.write(`apiary bee ${env.id}: ${(e as Error).message}\n`);
     return;
@@ -51,18 +60,36 @@ process.on('message', (raw: unknown) => {
   if (msg.type === 'abort') {
     // ctx.signal fires with an ApiaryError: a task that rejects with signal.reason ends with its code.
     if (current?.taskId === msg.taskId) current.ac.abort(new ApiaryError(msg.code, msg.message));
+    else dropQueued(msg.taskId, new ApiaryError(msg.code, msg.message));
     return;
   }
-  void run(msg);
+  if (msg.type === 'runs') queue.push(...msg.tasks);
+  else queue.push(msg);
+  if (!current) next();
 });
+
+/** A task still queued here was cancelled (or timed out waiting): it never starts; its error says why. */
+function dropQueued(taskId: string, why: ApiaryError): void {
+  const i = queue.findIndex((q) => q.taskId === taskId);
+  if (i < 0) return; // done already: the hive ignores a late abort
+  queue.splice(i, 1);
+  send({ type: 'error', taskId, error: toWireError(why, 'TASK_CANCELLED') });
+}
+
+/** Start the next queued task, if any (one at a time). */
+function next(): void {
+  const msg = queue.shift();
+  if (msg) void run(msg);
+}
 
 /** A SQL task may have left state in the bee's database: checked before the next task, not on this one's clock. */
 let mayBeDirty = false;
 
-async function run(msg: BeeRun): Promise<void> {
+async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
   const ac = new AbortController();
   const me = { taskId: msg.taskId, ac };
   current = me;
+  let out: BeeToHive;
   try {
     if (mayBeDirty) {
       mayBeDirty = false;
@@ -84,14 +111,16 @@ async function run(msg: BeeRun): Promise<void> {
       value = { kind: 'js', value: toJsonValue(out) };
     }
     checkResultSize(value);
-    await drainStdio();
-    send({ type: 'result', taskId: msg.taskId, value });
+    out = { type: 'result', taskId: msg.taskId, value };
   } catch (e) {
-    await drainStdio();
-    send({ type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') });
-  } finally {
-    if (current === me) current = null;
+    out = { type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') };
   }
+  // Before the result: the next task must find scratch empty, and the hive reads the pipes' output first.
+  await scratch.reset();
+  await drainStdio();
+  send(out);
+  if (current === me) current = null;
+  next();
 }
 
 /** Results travel on as JSON: check now, in the bee, so the error names the task. */

@@ -4,6 +4,7 @@ import { beeScratchDir, type HiveConfig } from '@apiary/config';
 import type { BeeStatus } from '@apiary/protocol';
 import { FifoQueue, HAS_PROCFS, TreeSampler, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
 import { Chamber, type Job, type Outcome } from './chamber.js';
+import { PipelineDepth } from './pipeline-depth.js';
 import { HiveErrors } from './errors.js';
 import type { OutputChunk } from './output-capture.js';
 
@@ -26,11 +27,15 @@ const RESPAWN_BACKOFF_MS = 1000;
 
 /**
  * N chambers and a FIFO queue. A job waits in the queue until a bee is idle; the bee idle longest
- * gets it, which spreads work over all bees. A memory monitor samples every bee's process tree.
+ * gets it, which spreads work over all bees. While tasks are short (PipelineDepth), a JS job may also
+ * go to a busy bee with room in its pipeline (the least loaded), so a bee never waits on a round trip.
+ * A memory monitor samples every bee's process tree.
  */
 export class BeePool {
   readonly chambers: Chamber[];
   readonly #queue = new FifoQueue<Job>();
+  /** Tasks per bee: 1, or more while the tasks run short. */
+  readonly #depth = new PipelineDepth();
   #accepting = true;
   #monitor: NodeJS.Timeout | null = null;
   /** Walks only the bees' trees (not all of /proc) on each memory poll. */
@@ -52,7 +57,10 @@ export class BeePool {
       (_, i) => new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
     );
     const output = events.output?.bind(events);
-    if (output) for (const c of this.chambers) c.output.sink = output;
+    for (const c of this.chambers) {
+      if (output) c.output.sink = output;
+      c.onTaskStart = (job) => events.started(job, c.id);
+    }
   }
 
   /**
@@ -121,19 +129,47 @@ export class BeePool {
   #dispatch(): void {
     if (!this.#accepting) return;
     while (this.#queue.length > 0) {
-      const bee = this.#pickIdle(this.#queue.peek()!.avoidBees);
+      const next = this.#queue.peek()!;
+      const bee = this.#pickIdle(next.avoidBees) ?? this.#pickPipeline(next);
       if (!bee) {
         if (this.onDemand) this.#wake();
         return;
       }
       const job = this.#queue.shift()!;
-      const started = Date.now();
-      this.events.started(job, bee.id);
-      void bee.run(job).then((outcome) => {
-        this.events.finished(job, bee.id, outcome, Date.now() - started);
+      // Its start is reported by the chamber when it runs (it may wait behind others in the bee).
+      void bee.run(job).then((s) => {
+        if (s === null) {
+          this.#handBack(job);
+          // After every job handed back with it is back in the queue (they resolve together): order kept.
+          queueMicrotask(() => this.#dispatch());
+          return;
+        }
+        this.#depth.note(s.ms);
+        this.events.finished(job, bee.id, s.outcome, s.ms);
         this.#dispatch();
       });
     }
+  }
+
+  /** A busy bee with room in its pipeline for `job` (the least loaded), none it failed on; null when tasks run long. */
+  #pickPipeline(job: Job): Chamber | null {
+    const depth = this.#depth.value;
+    if (depth <= 1) return null;
+    let best: Chamber | null = null;
+    for (const c of this.chambers) {
+      if (!job.avoidBees.includes(c.id) && c.canTake(job, depth) && (!best || c.load < best.load)) best = c;
+    }
+    return best;
+  }
+
+  /** A job whose bee died before it started: back to the front of the queue, no attempt spent (it never ran). */
+  #handBack(job: Job): void {
+    if (!this.#accepting) {
+      this.events.finished(job, -1, { ok: false, error: HiveErrors.cancelled('the hive shut down before the task started') }, 0);
+      return;
+    }
+    this.log.debug(`task ${job.taskId} handed back: its bee went before it started`);
+    this.#queue.unshift(job);
   }
 
   /** The bee idle longest, preferring one this task has not failed on already. */
@@ -152,9 +188,13 @@ export class BeePool {
   cancel(taskId: string): boolean {
     const queued = this.#queue.removeWhere((j) => j.taskId === taskId);
     for (const j of queued) this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('cancelled before it started') }, 0);
-    const bee = this.chambers.find((c) => c.current?.taskId === taskId);
-    bee?.abort(HiveErrors.cancelled('cancelled while running'));
-    return queued.length > 0 || bee !== undefined;
+    for (const c of this.chambers) {
+      const held = c.holds(taskId);
+      if (!held) continue;
+      c.abort(HiveErrors.cancelled(held.started ? 'cancelled while running' : 'cancelled before it started'), taskId);
+      return true;
+    }
+    return queued.length > 0;
   }
 
   async #poll(): Promise<void> {
@@ -165,6 +205,11 @@ export class BeePool {
     for (const c of this.chambers) if (c.pid !== null) c.sample(usage.get(c.pid), now);
   }
 
+  /** Tasks a bee may hold at once now (PipelineDepth). */
+  get depth(): number {
+    return this.#depth.value;
+  }
+
   get queued(): number {
     return this.#queue.length;
   }
@@ -173,9 +218,9 @@ export class BeePool {
     return this.chambers.map((c) => c.current).filter((j): j is Job => j !== null);
   }
 
-  /** Every job this hive holds: running, then queued (what a reconnecting hive reports). */
+  /** Every job this hive holds: in the bees (running first), then queued (what a reconnecting hive reports). */
   held(): Job[] {
-    return [...this.running(), ...this.#queue.toArray()];
+    return [...this.chambers.flatMap((c) => c.jobs()), ...this.#queue.toArray()];
   }
 
   status(): BeeStatus[] {
@@ -193,6 +238,9 @@ export class BeePool {
       this.events.finished(j, -1, { ok: false, error: HiveErrors.cancelled('the hive shut down before the task started') }, 0);
     }
     const pids = this.chambers.map((c) => c.pid).filter((p): p is number => p !== null);
+    // Waiting in a bee is queued too: dropped there, never started.
+    const notStarted = HiveErrors.cancelled('the hive shut down before the task started');
+    for (const c of this.chambers) for (const j of c.jobs().slice(1)) c.abort(notStarted, j.taskId);
     for (const c of this.chambers) if (!c.current) c.terminate();
     await waitUntil(() => this.chambers.every((c) => !c.current), graceMs);
     for (const c of this.chambers) c.kill(HiveErrors.cancelled('the hive shut down before the task finished'));

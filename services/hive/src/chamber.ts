@@ -1,29 +1,42 @@
 import type { ChildProcess } from 'node:child_process';
-import { BeeToHive, validate, type BeeState, type BeeStatus, type RestartReason, type WireError } from '@apiary/protocol';
+import { checkBeeToHive, type BeeToHive, type BeeState, type BeeStatus, type RestartReason, type WireError } from '@apiary/protocol';
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
 import { afterStderrDrains, forkBee, routeBeeOutput } from './bee-process.js';
 import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chamber-job.js';
 import { HiveErrors } from './errors.js';
 import { BeeUsage } from './bee-usage.js';
-import { ChamberTask } from './chamber-task.js';
+import { afterChannelCloses, ChamberTask } from './chamber-task.js';
 import { OutputRoute } from './output-capture.js';
-import { dirStamp, emptyDir } from './scratch.js';
+import { emptyDir } from './scratch.js';
 
 // Job and Outcome are what the pool and the hive hand a chamber: re-exported so they import one module.
 export type { Job, Outcome } from './chamber-job.js';
+
+/** How a job ended on its bee: its outcome and run time from its start; null: it never ran (its bee died first), hand it back. */
+export type Settled = { outcome: Outcome; ms: number } | null;
 
 /**
  * A sealed chamber: one bee process with its memory budget, its own scratch dir and a kill on
  * timeout. The chamber outlives its bees: when a bee is killed or dies, the chamber reports the
  * task's outcome and the pool starts a fresh bee in the same chamber.
+ *
+ * The pipeline: while tasks are short the pool may queue more JS tasks in a busy bee (up to its
+ * depth); the tasks sent in one turn go as one `runs` message. The bee runs them in order, each
+ * result sent before the next starts. The head of #inBee is the running task: its timeout counts
+ * from when it became the head. When the bee dies, the head takes the kill reason; the tasks behind
+ * it never ran and are handed back (Settled null) to run elsewhere, with no attempt spent.
  */
 export class Chamber {
   readonly sm: StateMachine<BeeState>;
   #child: ChildProcess | null = null;
-  #running: ChamberTask | null = null;
+  /** Tasks sent to (or about to be sent to) the bee, in order; the first runs. */
+  readonly #inBee: ChamberTask[] = [];
+  /** Tasks to send at the end of this turn, as one message. */
+  #toSend: ChamberTask[] = [];
+  /** Settled tasks whose end runs on the next turn (one setImmediate for all of them). */
+  #finishing: (() => void)[] = [];
   #killReason: WireError | null = null;
   #ready: Promise<void> | null = null;
-  #cleanStamp = -1n;
   #retired = false;
   readonly #usage: BeeUsage;
   tasksRun = 0;
@@ -33,6 +46,8 @@ export class Chamber {
   idleSince = 0;
   /** Where a running task's stdout/stderr goes (the hive sends it to the queen); no sink: the hive's stderr. */
   readonly output = new OutputRoute();
+  /** A task became this bee's running one (the pool reports its start). */
+  onTaskStart: ((job: Job) => void) | null = null;
 
   constructor(
     readonly id: number,
@@ -67,7 +82,6 @@ export class Chamber {
     await emptyDir(this.scratchDir);
     // The pool may have stopped while we awaited: a bee forked now would outlive the pool's sweep.
     if (this.#retired) throw new Error(`bee ${this.id}: the pool is stopping`);
-    this.#cleanStamp = dirStamp(this.scratchDir);
     this.#usage.restart();
     const { child, heapMb } = forkBee(this.id, this.budgetBytes, this.scratchDir);
     this.#child = child;
@@ -78,11 +92,14 @@ export class Chamber {
       child.on('message', onMessage);
       child.once('exit', (code, signal) => {
         reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`));
-        if (signal !== 'SIGABRT' || this.#killReason) return this.#onChildExit(child, code, signal);
-        // An abort may be V8 at its heap cap (bee-process.ts): judged once its stderr has drained.
-        afterStderrDrains(child, () => {
-          if (oom.seen) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
-          this.#onChildExit(child, code, signal);
+        // Results already in the channel are read first: the head is then exactly the task that ran.
+        afterChannelCloses(child, () => {
+          if (signal !== 'SIGABRT' || this.#killReason) return this.#onChildExit(child, code, signal);
+          // An abort may be V8 at its heap cap (bee-process.ts): judged once its stderr has drained.
+          afterStderrDrains(child, () => {
+            if (oom.seen) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
+            this.#onChildExit(child, code, signal);
+          });
         });
       });
     });
@@ -91,7 +108,7 @@ export class Chamber {
   #onMessage(raw: unknown, ready: () => void): void {
     let msg: BeeToHive;
     try {
-      msg = validate(BeeToHive, raw, 'bee→hive message');
+      msg = checkBeeToHive(raw);
     } catch (e) {
       this.log.warn(`bee ${this.id}: ${(e as Error).message}`);
       return;
@@ -103,9 +120,13 @@ export class Chamber {
       ready();
       return;
     }
-    const r = this.#running;
-    if (!r || r.job.taskId !== msg.taskId) return;
-    // The task settled after its signal fired: it honoured it, and its bee lives on.
+    const r = this.#find(msg.taskId);
+    if (!r) return;
+    if (msg.type === 'output') {
+      this.output.captureFor(r.job)?.appendText(msg.stream, msg.data, msg.cut);
+      return;
+    }
+    // The task settled after its signal fired (or was dropped while it waited): its bee lives on.
     if (r.abort) r.settle({ ok: false, error: r.abort.reason });
     else if (msg.type === 'result') r.settle({ ok: true, value: msg.value });
     else {
@@ -115,56 +136,107 @@ export class Chamber {
     }
   }
 
-  /** Run one job; resolves with its outcome once the scratch dir is empty again. */
-  run(job: Job): Promise<Outcome> {
+  #find(taskId: string): ChamberTask | undefined {
+    for (const t of this.#inBee) if (t.job.taskId === taskId) return t;
+    return undefined;
+  }
+
+  /**
+   * Whether this bee can take `job` now: idle; or busy with fewer than `depth` tasks in it, all of
+   * them JS like `job` (other kinds keep a bee to themselves: their aborts kill it) and none aborting.
+   */
+  canTake(job: Job, depth: number): boolean {
+    if (!this.#child) return false;
+    if (this.sm.is('idle')) return true;
+    if (!this.sm.is('busy') || this.#killReason !== null || this.#inBee.length >= depth || job.spec.kind !== 'js') return false;
+    return this.#inBee.every((t) => t.job.spec.kind === 'js' && !t.abort);
+  }
+
+  /** Tasks in the bee (running and waiting). */
+  get load(): number {
+    return this.#inBee.length;
+  }
+
+  /** Run one job (queued behind the bee's others, if any); resolves once it has ended (Settled). */
+  run(job: Job): Promise<Settled> {
     const child = this.#child;
-    if (!child || !this.sm.is('idle')) throw new Error(`bee ${this.id} is not idle`);
-    this.sm.to('busy', job.taskId);
+    if (!child || !(this.sm.is('idle') || this.sm.is('busy'))) throw new Error(`bee ${this.id} cannot take a task`);
+    if (this.sm.is('idle')) this.sm.to('busy', job.taskId);
     const timeoutMs = job.limits.timeoutMs ?? this.defaultTimeoutMs;
-    return new Promise<Outcome>((resolve) => {
-      const onTimeout = () => this.abort(HiveErrors.timeout(timeoutMs));
-      this.#running = new ChamberTask(job, timeoutMs, onTimeout, (t, o) => this.#settled(t, o, resolve));
-      this.output.begin(job);
-      try {
-        child.send({ type: 'run', taskId: job.taskId, spec: job.spec, scratchDir: this.scratchDir });
-      } catch {
-        // the channel closed under us: the bee is dying, and its exit fails the task as BEE_CRASHED
-      }
+    return new Promise<Settled>((resolve) => {
+      const t = new ChamberTask(job, timeoutMs, (t, o) => this.#settled(t, o, resolve));
+      this.#inBee.push(t);
+      if (this.#inBee.length === 1) this.#begin(t);
+      this.#toSend.push(t);
+      if (this.#toSend.length === 1) queueMicrotask(() => this.#flushSends());
     });
   }
 
-  /** A task's outcome is known: empty its scratch, send its last output, then hand the outcome on. */
-  #settled(t: ChamberTask, o: Outcome, resolve: (o: Outcome) => void): void {
-    if (this.#running === t) this.#running = null;
-    this.tasksRun++;
-    // What the task printed just before its result may still be in the pipe (another fd than the
-    // IPC channel): a turn of the loop reads it, and it goes out before the result.
-    const finish = () => {
-      this.output.end(t.job);
-      // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
-      if (this.sm.is('busy') && this.#killReason === null) {
-        this.idleSince = Date.now();
-        this.sm.to('idle');
-      }
-      resolve(o);
-    };
-    // Most tasks leave scratch untouched (see dirStamp): then no promise, only the turn.
-    if (this.#cleanStamp !== -1n && dirStamp(this.scratchDir) === this.#cleanStamp) setImmediate(finish);
-    else void this.#cleanScratch().then(() => setImmediate(finish));
+  /** `t` is the bee's running task now. */
+  #begin(t: ChamberTask): void {
+    t.start(() => this.abort(HiveErrors.timeout(t.timeoutMs), t.job.taskId));
+    this.output.begin(t.job);
+    this.onTaskStart?.(t.job);
   }
 
-  /** Empty the scratch dir (a task touched it) and remember its clean stamp. */
-  async #cleanScratch(): Promise<void> {
+  /** This turn's tasks for the bee, as one message. */
+  #flushSends(): void {
+    const ts = this.#toSend.filter((t) => !t.settled);
+    this.#toSend = [];
+    const child = this.#child;
+    if (ts.length === 0 || !child) return; // no bee: its exit settles them
+    const run = (t: ChamberTask) => ({ taskId: t.job.taskId, spec: t.job.spec, scratchDir: this.scratchDir });
     try {
-      await emptyDir(this.scratchDir);
-      this.#cleanStamp = dirStamp(this.scratchDir);
-    } catch (e) {
-      this.log.warn(`bee ${this.id}: cannot empty scratch: ${(e as Error).message}`);
+      child.send(ts.length === 1 ? { type: 'run', ...run(ts[0]!) } : { type: 'runs', tasks: ts.map(run) });
+    } catch {
+      // the channel closed under us: the bee is dying, and its exit settles these tasks
     }
   }
 
+  /**
+   * A task's outcome is known. The next task in the bee is running already: its clock starts now.
+   * The outcome is handed on a turn later, with every other one of this turn: what the task's
+   * children printed just before may still be in the pipes (another fd than the IPC channel).
+   */
+  #settled(t: ChamberTask, o: Outcome | null, resolve: (s: Settled) => void): void {
+    const i = this.#inBee.indexOf(t);
+    if (i >= 0) this.#inBee.splice(i, 1);
+    if (t.started) this.tasksRun++;
+    const head = this.#inBee[0];
+    if (i === 0 && head && !head.started && this.#child && this.#killReason === null) this.#begin(head);
+    const settled: Settled = o === null ? null : { outcome: o, ms: t.started ? Date.now() - t.startedAt : 0 };
+    this.#finishing.push(() => {
+      this.output.end(t.job);
+      resolve(settled);
+    });
+    if (this.#finishing.length === 1) setImmediate(() => this.#finish());
+  }
+
+  #finish(): void {
+    const done = this.#finishing;
+    this.#finishing = [];
+    // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
+    if (this.sm.is('busy') && this.#inBee.length === 0 && this.#killReason === null) {
+      this.idleSince = Date.now();
+      this.sm.to('idle');
+    }
+    for (const f of done) f();
+  }
+
+  /** The running task's job. */
   get current(): Job | null {
-    return this.#running?.job ?? null;
+    return this.#inBee[0]?.job ?? null;
+  }
+
+  /** Every job in the bee, running first. */
+  jobs(): Job[] {
+    return this.#inBee.map((t) => t.job);
+  }
+
+  /** Whether `taskId` is in the bee, and whether it has started there. */
+  holds(taskId: string): { started: boolean } | null {
+    const t = this.#find(taskId);
+    return t ? { started: t.started } : null;
   }
 
   /**
@@ -172,9 +244,16 @@ export class Chamber {
    * gets ABORT_GRACE_MS to settle (its bee then stays); anything else, or a task that ignores the
    * signal, has its bee killed as kill() does.
    */
-  abort(reason: WireError): void {
-    const r = this.#running;
+  abort(reason: WireError, taskId?: string): void {
+    const r = taskId === undefined ? this.#inBee[0] : this.#find(taskId);
     const child = this.#child;
+    if (taskId !== undefined && !r) return;
+    if (r && !r.started && this.#toSend.includes(r)) {
+      // Not sent yet: it never reaches the bee.
+      this.#toSend.splice(this.#toSend.indexOf(r), 1);
+      r.settle({ ok: false, error: reason });
+      return;
+    }
     if (!r || !child || r.job.spec.kind !== 'js') {
       this.kill(reason);
       return;
@@ -207,8 +286,11 @@ export class Chamber {
     this.#child = null;
     // Whatever the task left in the bee's group goes with it.
     if (child.pid) killTree(child.pid, 'SIGKILL');
-    const r = this.#running;
-    if (r) r.settle({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
+    const [head, ...behind] = this.#inBee;
+    head?.settle({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
+    // Never ran: handed back (last first, so the pool's queue gets them back in order), unless cancelled.
+    for (const t of behind.reverse()) t.settle(t.abort ? { ok: false, error: t.abort.reason } : null);
+    this.#toSend = [];
     this.#usage.clear();
     this.log.info(`bee ${this.id} exited`, { beePid: child.pid, code, signal, reason: this.#killReason?.code ?? 'crashed' });
     this.sm.to('exited', signal ?? `code ${code}`);
@@ -233,7 +315,7 @@ export class Chamber {
       id: this.id,
       pid: this.pid,
       state: this.sm.state,
-      taskId: this.#running?.job.taskId ?? null,
+      taskId: this.#inBee[0]?.job.taskId ?? null,
       budgetBytes: this.budgetBytes,
       tasksRun: this.tasksRun,
       restarts: Math.max(0, this.restarts),

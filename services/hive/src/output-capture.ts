@@ -47,6 +47,12 @@ export class OutputCapture {
     this.#timer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
   }
 
+  /** Text the bee sent over IPC for its task (BeeOutput); `cut`: bytes the bee dropped before it. */
+  appendText(stream: OutputStream, data: string, cut = 0): void {
+    this.#cut += cut;
+    this.append(stream, Buffer.from(data));
+  }
+
   /** Send what is waiting now (the task ended, or the flush window closed). */
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
@@ -75,35 +81,46 @@ export class OutputCapture {
 }
 
 /**
- * Whose output a bee's pipes carry now: the running task's, and a turn of the loop past its end for
- * what is still in the pipes. Its capture is made at the first output (most tasks print nothing).
+ * Whose output a bee's pipes carry now: its running task's (the head of its pipeline), until that
+ * task's end, a turn of the loop past its result, for what is still in the pipes. What the task's JS
+ * code prints comes over IPC tagged with its task (captureFor), exact even when the next task already
+ * runs; only a child's writes to the inherited fds go by the pipes. A capture is made at a task's
+ * first output (most tasks print nothing).
  */
 export class OutputRoute {
   /** Where a task's flushes go (the hive sends them to the queen); null: nothing is captured. */
   sink: ((job: Job, chunks: OutputChunk[], cut: number) => void) | null = null;
   #job: Job | null = null;
-  #capture: OutputCapture | null = null;
+  readonly #captures = new Map<Job, OutputCapture>();
 
+  /** `job` runs now: the pipes' output is its. */
   begin(job: Job): void {
     this.#job = job;
-    this.#capture = null;
   }
 
-  /** The capture of the task whose output this is; null: none (the hive's log takes it). */
+  /** The capture of the task whose output the pipes carry; null: none (the hive's log takes it). */
   capture(): OutputCapture | null {
-    const job = this.#job;
-    const sink = this.sink;
-    if (!job || !sink) return null;
-    this.#capture ??= new OutputCapture((chunks, cut) => sink(job, chunks, cut));
-    return this.#capture;
+    return this.#job ? this.captureFor(this.#job) : null;
   }
 
-  /** `job`'s output is complete: send the rest (if it is still the one routed here). */
+  /** `job`'s capture, made now if it has none yet; null without a sink. */
+  captureFor(job: Job): OutputCapture | null {
+    const sink = this.sink;
+    if (!sink) return null;
+    let c = this.#captures.get(job);
+    if (!c) {
+      c = new OutputCapture((chunks, cut) => sink(job, chunks, cut));
+      this.#captures.set(job, c);
+    }
+    return c;
+  }
+
+  /** `job`'s output is complete: send the rest; the pipes stop carrying its output if they still did. */
   end(job: Job): void {
-    if (this.#job !== job) return;
-    const c = this.#capture;
-    this.#job = null;
-    this.#capture = null;
-    c?.close();
+    if (this.#job === job) this.#job = null;
+    const c = this.#captures.get(job);
+    if (!c) return;
+    this.#captures.delete(job);
+    c.close();
   }
 }

@@ -11,6 +11,12 @@ export class FifoQueue<T> {
     this.#items.push(item);
   }
 
+  /** Put an item back at the front (a job handed back before it ever started). */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
   peek(): T | undefined {
     return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
   }
