@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiaryError } from '@apiary/protocol';
-import { tokenMatches } from '../tokens.js';
+import { FixedTokens } from '../tokens.js';
 import { routeKey, routeNeed, satisfies, type Scope } from './route-scopes.js';
 
 /** Who is calling: the scope their credential grants and a stable id for it (never the secret). */
@@ -49,11 +49,16 @@ export function bearerOf(req: FastifyRequest): string | undefined {
 
 /** The bearer header: the client token, the join token, or a scoped token from the store. */
 export function bearerSource(deps: AuthDeps): CredentialSource {
+  // Principals are frozen: one object per fixed token, shared by every request that sends it.
+  const fixed = new FixedTokens<Principal>([
+    [deps.clientToken, Object.freeze({ scope: 'admin', tokenId: 'client' })],
+    [deps.joinToken, Object.freeze({ scope: 'hive', tokenId: 'join' })],
+  ]);
   return (req) => {
     const token = bearerOf(req);
     if (token === undefined) return null;
-    if (tokenMatches(token, deps.clientToken)) return { scope: 'admin', tokenId: 'client' };
-    if (tokenMatches(token, deps.joinToken)) return { scope: 'hive', tokenId: 'join' };
+    const known = fixed.match(token);
+    if (known) return known;
     const p = deps.tokens?.verify(token);
     if (p) return p;
     throw new ApiaryError('AUTH_FAILED', 'wrong bearer token');
@@ -93,18 +98,30 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
-  app.addHook('onRequest', async (req) => {
-    const pattern = req.routeOptions.url;
-    const need = pattern === undefined ? undefined : routeNeed(req.method, pattern);
-    if (need === 'public') return;
-    const p = resolvePrincipal(req, sources);
-    if (!p) throw new ApiaryError('AUTH_FAILED', 'missing bearer token: send Authorization: Bearer <token>');
-    req.principal = p;
-    if (pattern === undefined) return; // no such route: the not-found handler answers
-    if (need === undefined) throw new ApiaryError('FORBIDDEN', `route ${routeKey(req.method, pattern)} is not classified in the route table: refused`);
-    if (!satisfies(p.scope, need)) {
-      if (p.scope === 'hive') throw new ApiaryError('AUTH_FAILED', 'the join token is only for hives: send a client token');
-      throw new ApiaryError('FORBIDDEN', `${routeKey(req.method, pattern)} needs a token of scope ${need} (this one has ${p.scope})`, { need });
+  // A callback hook, not an async one: no promise and no extra microtask turn per request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      authorize(req, sources);
+    } catch (e) {
+      done(e as Error);
+      return;
     }
+    done();
   });
+}
+
+/** Set req.principal, or throw AUTH_FAILED / FORBIDDEN (see installAuth). */
+function authorize(req: FastifyRequest, sources: readonly CredentialSource[]): void {
+  const pattern = req.routeOptions.url;
+  const need = pattern === undefined ? undefined : routeNeed(req.method, pattern);
+  if (need === 'public') return;
+  const p = resolvePrincipal(req, sources);
+  if (!p) throw new ApiaryError('AUTH_FAILED', 'missing bearer token: send Authorization: Bearer <token>');
+  req.principal = p;
+  if (pattern === undefined) return; // no such route: the not-found handler answers
+  if (need === undefined) throw new ApiaryError('FORBIDDEN', `route ${routeKey(req.method, pattern)} is not classified in the route table: refused`);
+  if (!satisfies(p.scope, need)) {
+    if (p.scope === 'hive') throw new ApiaryError('AUTH_FAILED', 'the join token is only for hives: send a client token');
+    throw new ApiaryError('FORBIDDEN', `${routeKey(req.method, pattern)} needs a token of scope ${need} (this one has ${p.scope})`, { need });
+  }
 }

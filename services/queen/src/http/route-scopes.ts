@@ -74,7 +74,8 @@ export function routeKey(method: string, url: string): string {
 
 /** What a route needs, or undefined when it is not classified (and so refused). */
 export function routeNeed(method: string, url: string): RouteNeed | undefined {
-  return Object.hasOwn(ROUTE_SCOPES, routeKey(method, url)) ? ROUTE_SCOPES[routeKey(method, url)] : undefined;
+  const key = routeKey(method, url);
+  return Object.hasOwn(ROUTE_SCOPES, key) ? ROUTE_SCOPES[key] : undefined;
 }
 
 const RANK: Record<Scope, number> = { read: 1, submit: 2, admin: 3 };
