@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { daemonPaths, type DaemonPaths, type QueenConfig } from '@apiary/config';
-import { admit, temperatureFromBees } from '@apiary/behaviours';
+import { admit } from '@apiary/behaviours';
 import { ApiaryError, type ColonyView, type TemperatureView } from '@apiary/protocol';
 import { StateMachine, type Logger } from '@apiary/runtime';
 import { HIVE_PATH, HiveGateway } from './hives/hive-gateway.js';
@@ -12,6 +12,7 @@ import { FrameVacuum } from './frames/vacuum.js';
 import { DataRoot } from './frames/data-root.js';
 import { FrameWriter } from './frames/writer.js';
 import { buildApp } from './http/app.js';
+import { ColonyTemperature } from './colony-temperature.js';
 import { LocalHive, HIVE_STOP_OVERSTAY_MS } from './local-hive.js';
 import { QueryRunner } from './query/query-runner.js';
 import { writeProbe } from './frames/probe.js';
@@ -65,6 +66,8 @@ export class Queen {
   /** Set when the queen serves https/wss (it listens beyond loopback). */
   readonly #tls: QueenTls | undefined;
   #stopping: Promise<void> | null = null;
+  /** Recomputed only when its inputs change: every POST /v1/tasks asks it (admission). */
+  readonly #temperature = new ColonyTemperature();
   #retention: RetentionRunner | null = null;
   /** What running and finished attempts printed (task output capture). */
   readonly outputs: TaskOutputs;
@@ -247,14 +250,9 @@ export class Queen {
     }
   }
 
-  /** T from every bee's CPU and memory, the hosts' memory and the queue (queen's and hives'). */
+  /** T from every bee's CPU and memory, the hosts' memory and the queue (queen's and hives'); see ColonyTemperature. */
   temperature(): TemperatureView {
-    const sessions = [...this.registry.sessions()];
-    const bees = sessions.flatMap((s) => s.bees);
-    const queued = this.scheduler.queued + sessions.reduce((n, s) => n + s.queued, 0);
-    const host = Math.max(0, ...sessions.map((s) => (s.freeMemoryBytes > 0 ? 1 - s.freeMemoryBytes / s.resources.memoryBytes : 0)));
-    const t = temperatureFromBees(bees, queued, { hostMemoryPressure: host });
-    return { ...t, regulation: t.level === 'critical' ? 'refusing new tasks (COLONY_CRITICAL)' : t.level === 'hot' ? 'writes wait' : '' };
+    return this.#temperature.get(this.registry.sessions(), this.scheduler.queued);
   }
 
   /** An ephemeral queen without its hive can run nothing: fail what is waiting rather than hang. */
