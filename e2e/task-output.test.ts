@@ -64,6 +64,30 @@ describe('task output (daemon)', () => {
     expect(logs.stdout).toContain('--- attempt 1 output ---\na-line-1\na-line-2\na-warning\n');
   });
 
+  // POST /v1/tasks?waitMs looks the output up only when some task printed while it waited, or when
+  // it did not make the task itself (an Idempotency-Key replay): both answers must still carry it.
+  it('the answer of POST /v1/tasks?waitMs carries the output; so does a replay with the same Idempotency-Key; a silent task has none', async () => {
+    const post = async (spec: unknown, key: string) => {
+      const r = await fetch(`${d!.url}/v1/tasks?waitMs=30000`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d!.token('client')}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ spec, limits: {} }),
+      });
+      expect(r.status).toBe(200);
+      return { replayed: r.headers.get('idempotent-replayed'), view: (await r.json()) as { id: string; state: string; attempts: { output?: string }[] } };
+    };
+    const quiet = await post(js('big', { kb: 0 }), 'quiet-1');
+    expect(quiet.view.state).toBe('succeeded');
+    expect(quiet.view.attempts[0]!.output).toBeUndefined();
+    const loud = await post(js('print', { out: ['waited-line'] }), 'loud-1');
+    expect(loud.view.attempts[0]!.output).toBe('waited-line\n');
+    // The replay made nothing and printed nothing while it waited: the answer still has the first run's output.
+    const again = await post(js('print', { out: ['waited-line'] }), 'loud-1');
+    expect(again.replayed).toBe('true');
+    expect(again.view.id).toBe(loud.view.id);
+    expect(again.view.attempts[0]!.output).toBe('waited-line\n');
+  });
+
   it('keeps only the last 64 KiB, with the cut marker first', async () => {
     const c = d!.client;
     const t = await c.run(js('flood', { bytes: 3 * TASK_OUTPUT_MAX_BYTES, tail: 'THE-END' }), {});

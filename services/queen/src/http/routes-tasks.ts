@@ -1,9 +1,11 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiaryError, BatchAccepted, ListQuery, SubmitBatch, SubmitTask, TaskList, TERMINAL_STATES, WaitMany, WaitQuery } from '@apiary/protocol';
 import { IDEMPOTENCY_HEADER, IdempotencyHeaders, type TaskState, TaskView, WireErrorSchema } from '@apiary/protocol';
 import { z } from 'zod';
 import { toView, type TaskRecord } from '../tasks/ledger.js';
 import type { Scheduler } from '../tasks/scheduler.js';
+import type { WaitSignal } from '../tasks/task-waiters.js';
 import type { TaskOutputs } from '../tasks/task-output.js';
 import { idempotencyKeyOf, requestHash, type Idempotency } from '../tasks/idempotency.js';
 import { requireScope } from './auth.js';
@@ -40,8 +42,17 @@ const TaskParams = z.object({ id: z.string() });
 export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps): void {
   const { scheduler } = deps;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  // Admission comes before validation: a draining queen says so whatever the body.
-  const admit = async () => deps.admit();
+  // Admission comes before validation: a draining queen says so whatever the body. A callback
+  // hook: no promise and no extra microtask turn per submission.
+  const admit = (_req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    try {
+      deps.admit();
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
+  };
 
   // Submit; with ?waitMs the response waits for the result (one round trip for short tasks).
   const submitSchema = {
@@ -54,9 +65,17 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
   app.post('/v1/tasks', { schema: submitSchema, preValidation: admit }, async (req, reply) => {
     const body = req.body;
     const { waitMs } = req.query;
-    const [id] = submitOnce(req, 'POST /v1/tasks', reply, () => [scheduler.submit(body.spec, body.limits)]);
+    const printed = deps.outputs.appended;
+    let created = false;
+    const [id] = submitOnce(req, 'POST /v1/tasks', reply, () => {
+      created = true;
+      return [scheduler.submit(body.spec, body.limits)];
+    });
     const done = await scheduler.wait(id!, waitMs, abortOnClose(reply.raw));
-    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(withOutput(toView(done), deps.outputs));
+    const view = toView(done);
+    // Made by this request while no task at all printed: it has no output, so none is looked up.
+    const silent = created && deps.outputs.appended === printed;
+    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(silent ? view : withOutput(view, deps.outputs));
   });
 
   // Many tasks in one transaction: the fast path for throughput.
@@ -126,12 +145,13 @@ function withOutput(v: TaskView, outputs: TaskOutputs): TaskView {
   return { ...v, attempts: v.attempts.map((a) => (out.has(a.attempt) ? { ...a, output: out.get(a.attempt)! } : a)) };
 }
 
-/** The reason a request's signal fires with: without one, abort() builds a DOMException (~10 µs) per request. */
-const REQUEST_CLOSED = Object.freeze({ code: 'REQUEST_CLOSED' });
-
-/** Fires when the response is done or the client went away, so a long-poll never holds a dead waiter. */
-function abortOnClose(raw: { once: (e: 'close', f: () => void) => void }): AbortSignal {
-  const ac = new AbortController();
-  raw.once('close', () => ac.abort(REQUEST_CLOSED));
-  return ac.signal;
+/**
+ * Fires when the response is done or the client went away, so a long-poll never holds a dead
+ * waiter. A listener on the response's own 'close' event, not an AbortController (~15 µs per request).
+ */
+function abortOnClose(raw: ServerResponse): WaitSignal {
+  return {
+    addEventListener: (_type, listener) => void raw.once('close', listener),
+    removeEventListener: (_type, listener) => void raw.removeListener('close', listener),
+  };
 }

@@ -8,7 +8,7 @@ import { newTaskRecord, type SubmitOptions } from './new-task.js';
 import { Outcomes } from './outcomes.js';
 import { type AttemptRef, Recovery } from './recovery.js';
 import { fenceReport } from './report-fence.js';
-import { TaskWaiters, type TaskListener } from './task-waiters.js';
+import { TaskWaiters, type TaskListener, type WaitSignal } from './task-waiters.js';
 import type { TaskLedger, TaskRecord } from './ledger.js';
 import type { TaskObserver } from '../metrics/task-metrics.js';
 
@@ -213,12 +213,12 @@ export class Scheduler {
   }
 
   /** Resolve when the task is terminal, or with its current record after waitMs. */
-  wait(taskId: string, waitMs: number, signal?: AbortSignal): Promise<TaskRecord> {
+  wait(taskId: string, waitMs: number, signal?: WaitSignal): Promise<TaskRecord> {
     return this.#waiters.wait(taskId, waitMs, signal);
   }
 
   /** Wait for many tasks: resolves when all are terminal or waitMs pass. */
-  waitMany(ids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TaskRecord[]> {
+  waitMany(ids: readonly string[], waitMs: number, signal?: WaitSignal): Promise<TaskRecord[]> {
     return this.#waiters.waitMany(ids, waitMs, signal);
   }
 

@@ -76,11 +76,21 @@ const MAX_LIVE = 10_000;
 export class TaskOutputs {
   readonly #live = new Map<string, Live>();
   readonly #listeners = new Set<(e: TaskOutputEvent) => void>();
+  #appended = 0;
 
   constructor(readonly store: OutputStore) {}
 
+  /**
+   * How many output messages came so far (any task). Unchanged across a task's whole life means it
+   * printed nothing, and its answer needs no output lookup (POST /v1/tasks?waitMs).
+   */
+  get appended(): number {
+    return this.#appended;
+  }
+
   /** A `task.output` message the caller checked came from the hive holding that attempt. */
   append(msg: TaskOutput): void {
+    this.#appended++;
     let l = this.#live.get(msg.taskId);
     if (!l || l.attempt !== msg.attempt) {
       l = { attempt: msg.attempt, text: '', cut: false };

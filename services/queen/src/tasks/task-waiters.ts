@@ -4,6 +4,16 @@ import type { TaskLedger, TaskRecord } from './ledger.js';
 export type TaskListener = (t: TaskRecord) => void;
 
 /**
+ * What can end a wait early: an AbortSignal, or anything with its two listener methods (the HTTP
+ * routes pass a request-closed signal on the response's own 'close' event: an AbortController per
+ * request cost ~15 µs on the lone-task path).
+ */
+export interface WaitSignal {
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
  * Who is waiting for tasks: requests held until a task is terminal (wait, waitMany) and the
  * listeners of every state change (event streams). The scheduler tells it of each change.
  */
@@ -32,7 +42,7 @@ export class TaskWaiters {
   }
 
   /** Resolve when the task is terminal, or with its current record after waitMs. */
-  wait(taskId: string, waitMs: number, signal?: AbortSignal): Promise<TaskRecord> {
+  wait(taskId: string, waitMs: number, signal?: WaitSignal): Promise<TaskRecord> {
     const t = this.ledger.get(taskId);
     if (!t) return Promise.reject(new ApiaryError('TASK_NOT_FOUND', `no task ${taskId}`));
     if (TERMINAL_STATES.has(t.state) || waitMs <= 0) return Promise.resolve(t);
@@ -57,7 +67,7 @@ export class TaskWaiters {
   }
 
   /** Wait for many tasks: resolves when all are terminal or waitMs pass. */
-  async waitMany(ids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TaskRecord[]> {
+  async waitMany(ids: readonly string[], waitMs: number, signal?: WaitSignal): Promise<TaskRecord[]> {
     const deadline = Date.now() + waitMs;
     const out: TaskRecord[] = [];
     for (const id of ids) out.push(await this.wait(id, Math.max(0, deadline - Date.now()), signal));
