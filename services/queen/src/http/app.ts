@@ -17,7 +17,7 @@ import { logRequests } from './request-log.js';
 import type { Logger } from '@apiary/runtime';
 import { registerDashboardRoutes, type DashboardDeps } from './routes-dashboard.js';
 import { DashboardSessions, sessionSource } from './session.js';
-import { installRouteSchemas } from './route-schema.js';
+import { installRouteSchemas, ROUTE_SCHEMA_CONTROLLER } from './route-schema.js';
 import { registerProgressRoutes } from './routes-progress.js';
 import { ProgressRegistry } from '../progress/progress-registry.js';
 
@@ -34,7 +34,7 @@ export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps,
 
 /** The queen's HTTP API under /v1. Who may call which route: auth.ts and its table, route-scopes.ts. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true } as const;
+  const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true, schemaController: ROUTE_SCHEMA_CONTROLLER } as const;
   // One instance type either way: the routes and hooks do not care which server carries them.
   const app = (deps.tls ? Fastify({ ...opts, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(opts)) as unknown as FastifyInstance;
   installRouteSchemas(app);
