@@ -36,6 +36,24 @@ function pruneOldChunks(dir) {
   }
 }
 
+/**
+ * zod's error messages in ~60 languages are half of its bundled size, compiled by every process that
+ * loads zod (a one-shot keeper, the queen, the hive); only English, zod's default, is ever used. zod's
+ * `locales` namespace resolves to a module exporting `en` alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]locales[\\/]index\.js$/ }, (a) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: path.join(path.dirname(a.importer), '../locales/en.js'), namespace: 'zod-en' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (a) => ({
+      contents: `export { default as en } from ${JSON.stringify(a.path)};`,
+      resolveDir: path.dirname(a.path),
+    }));
+  },
+};
+
 await build({
   entryPoints: split ? { [path.basename(outfile, '.mjs')]: entry } : [entry],
   ...(split ? { outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } } : { outfile }),
@@ -49,6 +67,7 @@ await build({
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
+  plugins: [zodEnglishOnly],
   // Native addons and our own entry-path modules (which locate sibling bundles at run time) stay external.
   external: ['@duckdb/node-api', 'better-sqlite3', 'ssh2', 'cpu-features', 'bufferutil', 'utf-8-validate', '@apiary/*/entry'],
   // CommonJS dependencies (ws, fastify) call require() for Node built-ins.
