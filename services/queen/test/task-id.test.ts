@@ -12,17 +12,29 @@ describe('task ids', () => {
     expect(Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(now);
   });
 
-  it('sort by creation time (what keeps a batch of new tasks on a few B-tree pages) and never repeat', () => {
+  it('sort in creation order, also within one millisecond, and never repeat', () => {
+    // Within a millisecond a 12-bit counter keeps the order (a batch of new tasks lands at the right
+    // edge of the id index and the attempts table); the random bits alone would shuffle it.
     const ids: string[] = [];
-    for (let ms = 0; ms < 50; ms++) for (let i = 0; i < 200; i++) ids.push(newTaskId(1_700_000_000_000 + ms));
+    for (let ms = 0; ms < 50; ms++) for (let i = 0; i < 200; i++) ids.push(newTaskId(1_800_000_000_000 + ms));
     expect(new Set(ids).size).toBe(ids.length);
-    // Across milliseconds the order is the creation order; within one, the random bits decide.
-    const firstOfEachMs = ids.filter((_, i) => i % 200 === 0);
-    expect([...firstOfEachMs].sort()).toEqual(firstOfEachMs);
-    const lastOfMs0 = ids.slice(0, 200).sort().at(-1)!;
-    expect(lastOfMs0 < ids.slice(200, 400).sort()[0]!).toBe(true);
-    // 74 random bits: ids of one millisecond differ beyond the time prefix.
-    expect(new Set(ids.slice(0, 200).map((id) => id.slice(14))).size).toBe(200);
+    expect([...ids].sort()).toEqual(ids);
+    for (const id of ids.slice(0, 5)) expect(id).toMatch(UUID_V7);
+    // 62 random bits after the counter: ids of one millisecond differ there too.
+    expect(new Set(ids.slice(0, 200).map((id) => id.slice(19))).size).toBe(200);
+  });
+
+  it('stay in order past 4,096 ids in one millisecond and across a small clock step back', () => {
+    const t = 1_800_000_100_000;
+    const ids = Array.from({ length: 10_000 }, () => newTaskId(t));
+    ids.push(newTaskId(t - 5)); // the clock stepped back 5 ms
+    ids.push(newTaskId(t + 10));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The time prefix moved on by at most the overflows (10,000 ids: at most 5 borrowed milliseconds).
+    const msOf = (id: string) => Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    expect(msOf(ids[9_999]!) - t).toBeLessThanOrEqual(5);
+    expect(msOf(ids.at(-1)!)).toBe(t + 10);
   });
 });
 
