@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FrameParams, frameNameError, IdempotencyHeaders, ShutdownRequest, SubmitBatch } from '@apiary/protocol';
 import { errorHandler } from '../src/http/errors.js';
 import { installRouteSchemas, part, routeDocs, type ZodTypeProvider } from '../src/http/route-schema.js';
+import { idempotencyHeaders } from '../src/http/routes-tasks.js';
 
 /** A real fastify app with the zod compilers and the queen's error handler, one route per case. */
 function app() {
@@ -56,6 +57,23 @@ describe('route schemas from the protocol', () => {
     const bad = await a.inject({ method: 'GET', url: '/h', headers: { 'idempotency-key': 'has space' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('BAD_REQUEST');
+  });
+
+  // The submit routes check the Idempotency-Key header directly instead of a zod parse of every
+  // header: it must accept exactly what the documented schema accepts, with the same error.
+  it("the submit routes' header check accepts exactly what IdempotencyHeaders accepts, and refuses the rest with idempotencyKeyOf's error", async () => {
+    a = app();
+    a.get('/h', { schema: { headers: idempotencyHeaders } }, async (req) => ({ auth: req.headers.authorization ?? null }));
+    const keys = [undefined, 'k1', 'x'.repeat(255), '!~', 'has space', '', 'x'.repeat(256), 'caf\u00e9', 'tab\there', 'a"b'];
+    for (const key of keys) {
+      const headers: Record<string, string> = { authorization: 'Bearer x' };
+      if (key !== undefined) headers['idempotency-key'] = key;
+      const r = await a.inject({ method: 'GET', url: '/h', headers });
+      const valid = IdempotencyHeaders.safeParse({ 'idempotency-key': key }).success;
+      expect(r.statusCode, JSON.stringify(key)).toBe(valid ? 200 : 400);
+      if (valid) expect(r.json()).toEqual({ auth: 'Bearer x' });
+      else expect(r.json()).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Idempotency-Key must be/) });
+    }
   });
 
   it('every route is recorded with its schema (the source of specs/openapi.json), HEAD twins left out', async () => {

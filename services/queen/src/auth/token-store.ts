@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ApiaryError, type CreatedToken, type TokenInfo, type TokenScope } from '@apiary/protocol';
 import type { Principal, TokenVerifier } from '../http/auth.js';
@@ -29,7 +29,7 @@ export interface TokenRows {
   revoke(id: string, at: number): boolean;
 }
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 const info = (r: TokenRow): TokenInfo => ({ id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 

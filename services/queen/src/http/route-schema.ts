@@ -26,6 +26,12 @@ interface PartSpec {
   emptyAs?: unknown;
   /** A part with its own error (e.g. FRAME_NAME_INVALID) instead of BAD_REQUEST. */
   error?: (input: unknown) => Error;
+  /**
+   * Headers only (checked, never replaced): a direct check that accepts exactly what the schema
+   * accepts and throws the part's error otherwise, run instead of a zod parse of every header (the
+   * schema stays the documented contract). ~13 µs per request while the code is not yet optimized.
+   */
+  check?: (input: unknown) => void;
 }
 
 const PARTS = new WeakMap<object, PartSpec>();
@@ -62,6 +68,17 @@ function validatorCompiler({ schema, httpPart }: Compile) {
   const zod = schema as z.ZodType;
   const spec = PARTS.get(zod) ?? { what: httpPart ?? 'request' };
   const keep = httpPart !== 'headers';
+  const check = spec.check;
+  if (!keep && check) {
+    return (data: unknown) => {
+      try {
+        check(data);
+        return {};
+      } catch (e) {
+        return { error: e as Error };
+      }
+    };
+  }
   return (data: unknown) => {
     // fastify hands an absent part over as null.
     const input = data === null ? spec.emptyAs : data;

@@ -22,9 +22,10 @@ export interface TaskRouteDeps {
   outputs: TaskOutputs;
 }
 
-/** The Idempotency-Key header, worded as idempotencyKeyOf words it. */
-const idempotencyHeaders = part(IdempotencyHeaders, {
+/** The Idempotency-Key header, worded as idempotencyKeyOf words it, and checked by it (no zod parse of every header). */
+export const idempotencyHeaders = part(IdempotencyHeaders, {
   what: 'headers',
+  check: (h) => void idempotencyKeyOf((h as Record<string, string | undefined>)[IDEMPOTENCY_HEADER]),
   error: (h) => {
     try {
       idempotencyKeyOf((h as Record<string, string | undefined> | undefined)?.[IDEMPOTENCY_HEADER]);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ApiaryError, IDEMPOTENCY_KEY, IDEMPOTENCY_RETENTION_MS } from '@apiary/protocol';
 import type { TaskLedger, TaskRecord } from './ledger.js';
@@ -24,9 +24,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** sha256 of what the key promises: the route and the body as sent. */
 export function requestHash(route: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${route}\n${JSON.stringify(body ?? null)}`)
-    .digest('hex');
+  return hash('sha256', `${route}\n${JSON.stringify(body ?? null)}`, 'hex');
 }
 
 /** The header's value, checked; undefined when the request has none. */
@@ -108,8 +106,11 @@ class SqliteEntryRows implements EntryRows {
   readonly #get;
   readonly #put;
   readonly #prune;
+  /** Made once: db.transaction() builds a wrapper (several functions) per call. */
+  readonly #tx;
 
-  constructor(private readonly db: Database) {
+  constructor(db: Database) {
+    this.#tx = db.transaction((fn: () => unknown) => fn());
     this.#get = db.prepare('SELECT request_hash, task_ids, created_at FROM idempotency_keys WHERE token_id = ? AND key = ?');
     // REPLACE: an expired entry for the key is superseded.
     this.#put = db.prepare('INSERT OR REPLACE INTO idempotency_keys (token_id, key, request_hash, task_ids, created_at) VALUES (?, ?, ?, ?, ?)');
@@ -127,7 +128,7 @@ class SqliteEntryRows implements EntryRows {
     this.#prune.run(t);
   }
   atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.#tx.immediate(fn) as T;
   }
 }
 
