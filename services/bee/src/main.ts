@@ -7,7 +7,7 @@ import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
 import { checkResultSize } from './result-cap.js';
-import { drainStdio } from './stdio-drain.js';
+import { drainStdio, stdioPending } from './stdio-drain.js';
 import { tapOutput } from './output-tap.js';
 import { Scratch } from './scratch.js';
 import { dieWithGroup, startOrphanWatchdog } from './watchdog.js';
@@ -116,8 +116,9 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
     out = { type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') };
   }
   // Before the result: the next task must find scratch empty, and the hive reads the pipes' output first.
-  await scratch.reset();
-  await drainStdio();
+  // Awaited only when there is something to wait for: a tiny task pays two checks, no promise.
+  if (scratch.touched()) await scratch.reset();
+  if (stdioPending()) await drainStdio();
   send(out);
   if (current === me) current = null;
   next();
@@ -126,6 +127,8 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
 /** Results travel on as JSON: check now, in the bee, so the error names the task. */
 function toJsonValue(v: unknown): unknown {
   if (v === undefined) return null;
+  // Already what JSON gives back (the common tiny result): no stringify and parse per task.
+  if (v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
   try {
     return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
   } catch (e) {

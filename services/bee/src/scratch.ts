@@ -9,15 +9,19 @@ import path from 'node:path';
  * right after the last emptying, it skips a readdir per task (most tasks never touch scratch).
  */
 export class Scratch {
-  #clean = -1n;
+  #clean = -1;
 
   constructor(readonly dir: string) {
     this.#clean = stamp(dir);
   }
 
-  /** Empty it if a task touched it; a failure is reported on stderr (the hive's log), never the task's. */
+  /** Whether a task may have left something in it since it was last emptied. */
+  touched(): boolean {
+    return this.#clean === -1 || stamp(this.dir) !== this.#clean;
+  }
+
+  /** Empty it; a failure is reported on stderr (the hive's log), never the task's. */
   async reset(): Promise<void> {
-    if (this.#clean !== -1n && stamp(this.dir) === this.#clean) return;
     try {
       const entries = await readdir(this.dir).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
@@ -32,10 +36,12 @@ export class Scratch {
   }
 }
 
-function stamp(dir: string): bigint {
-  try {
-    return statSync(dir, { bigint: true }).mtimeNs;
-  } catch {
-    return -1n;
-  }
+/**
+ * The dir's mtime in ms (a double: sub-µs resolution, while an entry is added at least a task's start
+ * after the last emptying). Not bigint: its BigIntStats cost a tiny task more than the stat itself.
+ * Any change after the stamp was read shows: Linux (6.13+) gives a changed inode a fine-grained time
+ * once its time was queried; on older kernels two changes within one clock tick (~4 ms) share it.
+ */
+function stamp(dir: string): number {
+  return statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 }

@@ -9,3 +9,8 @@ export async function drainStdio(): Promise<void> {
     if (s.writableLength > 0 && !s.destroyed) await new Promise<void>((r) => s.once('drain', r).once('close', r));
   }
 }
+
+/** Whether drainStdio has anything to wait for. */
+export function stdioPending(): boolean {
+  return process.stdout.writableLength > 0 || process.stderr.writableLength > 0;
+}

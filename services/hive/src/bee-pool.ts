@@ -168,7 +168,7 @@ export class BeePool {
       this.events.finished(job, -1, { ok: false, error: HiveErrors.cancelled('the hive shut down before the task started') }, 0);
       return;
     }
-    this.log.debug(`task ${job.taskId} handed back: its bee went before it started`);
+    this.log.info(`task ${job.taskId} handed back: its bee went before it started`);
     this.#queue.unshift(job);
   }
 

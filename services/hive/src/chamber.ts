@@ -6,6 +6,7 @@ import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chambe
 import { HiveErrors } from './errors.js';
 import { BeeUsage } from './bee-usage.js';
 import { afterChannelCloses, ChamberTask } from './chamber-task.js';
+import { InBee } from './in-bee.js';
 import { OutputRoute } from './output-capture.js';
 import { emptyDir } from './scratch.js';
 
@@ -29,10 +30,8 @@ export type Settled = { outcome: Outcome; ms: number } | null;
 export class Chamber {
   readonly sm: StateMachine<BeeState>;
   #child: ChildProcess | null = null;
-  /** Tasks sent to (or about to be sent to) the bee, in order; the first runs. */
-  readonly #inBee: ChamberTask[] = [];
-  /** Tasks to send at the end of this turn, as one message. */
-  #toSend: ChamberTask[] = [];
+  /** Tasks given to the bee, in order; the first runs. */
+  readonly #inBee = new InBee((ts) => this.#sendRuns(ts));
   /** Settled tasks whose end runs on the next turn (one setImmediate for all of them). */
   #finishing: (() => void)[] = [];
   #killReason: WireError | null = null;
@@ -120,25 +119,9 @@ export class Chamber {
       ready();
       return;
     }
-    const r = this.#find(msg.taskId);
-    if (!r) return;
-    if (msg.type === 'output') {
-      this.output.captureFor(r.job)?.appendText(msg.stream, msg.data, msg.cut);
-      return;
-    }
-    // The task settled after its signal fired (or was dropped while it waited): its bee lives on.
-    if (r.abort) r.settle({ ok: false, error: r.abort.reason });
-    else if (msg.type === 'result') r.settle({ ok: true, value: msg.value });
-    else {
-      r.settle({ ok: false, error: msg.error });
-      // DuckDB's own out-of-memory: the bee is alive but its allocator is suspect; replace it.
-      if (msg.error.code === 'BEE_MEMORY_EXCEEDED') this.kill(msg.error);
-    }
-  }
-
-  #find(taskId: string): ChamberTask | undefined {
-    for (const t of this.#inBee) if (t.job.taskId === taskId) return t;
-    return undefined;
+    // DuckDB's own out-of-memory: the bee is alive but its allocator is suspect; replace it.
+    const oom = this.#inBee.deliver(msg, this.output);
+    if (oom) this.kill(oom);
   }
 
   /**
@@ -149,7 +132,7 @@ export class Chamber {
     if (!this.#child) return false;
     if (this.sm.is('idle')) return true;
     if (!this.sm.is('busy') || this.#killReason !== null || this.#inBee.length >= depth || job.spec.kind !== 'js') return false;
-    return this.#inBee.every((t) => t.job.spec.kind === 'js' && !t.abort);
+    return this.#inBee.all().every((t) => t.job.spec.kind === 'js' && !t.abort);
   }
 
   /** Tasks in the bee (running and waiting). */
@@ -167,8 +150,6 @@ export class Chamber {
       const t = new ChamberTask(job, timeoutMs, (t, o) => this.#settled(t, o, resolve));
       this.#inBee.push(t);
       if (this.#inBee.length === 1) this.#begin(t);
-      this.#toSend.push(t);
-      if (this.#toSend.length === 1) queueMicrotask(() => this.#flushSends());
     });
   }
 
@@ -180,11 +161,9 @@ export class Chamber {
   }
 
   /** This turn's tasks for the bee, as one message. */
-  #flushSends(): void {
-    const ts = this.#toSend.filter((t) => !t.settled);
-    this.#toSend = [];
+  #sendRuns(ts: ChamberTask[]): void {
     const child = this.#child;
-    if (ts.length === 0 || !child) return; // no bee: its exit settles them
+    if (!child) return; // no bee: its exit settles them
     const run = (t: ChamberTask) => ({ taskId: t.job.taskId, spec: t.job.spec, scratchDir: this.scratchDir });
     try {
       child.send(ts.length === 1 ? { type: 'run', ...run(ts[0]!) } : { type: 'runs', tasks: ts.map(run) });
@@ -199,10 +178,9 @@ export class Chamber {
    * children printed just before may still be in the pipes (another fd than the IPC channel).
    */
   #settled(t: ChamberTask, o: Outcome | null, resolve: (s: Settled) => void): void {
-    const i = this.#inBee.indexOf(t);
-    if (i >= 0) this.#inBee.splice(i, 1);
+    const i = this.#inBee.remove(t);
     if (t.started) this.tasksRun++;
-    const head = this.#inBee[0];
+    const head = this.#inBee.head;
     if (i === 0 && head && !head.started && this.#child && this.#killReason === null) this.#begin(head);
     const settled: Settled = o === null ? null : { outcome: o, ms: t.started ? Date.now() - t.startedAt : 0 };
     this.#finishing.push(() => {
@@ -225,17 +203,17 @@ export class Chamber {
 
   /** The running task's job. */
   get current(): Job | null {
-    return this.#inBee[0]?.job ?? null;
+    return this.#inBee.head?.job ?? null;
   }
 
   /** Every job in the bee, running first. */
   jobs(): Job[] {
-    return this.#inBee.map((t) => t.job);
+    return this.#inBee.all().map((t) => t.job);
   }
 
   /** Whether `taskId` is in the bee, and whether it has started there. */
   holds(taskId: string): { started: boolean } | null {
-    const t = this.#find(taskId);
+    const t = this.#inBee.find(taskId);
     return t ? { started: t.started } : null;
   }
 
@@ -245,12 +223,11 @@ export class Chamber {
    * signal, has its bee killed as kill() does.
    */
   abort(reason: WireError, taskId?: string): void {
-    const r = taskId === undefined ? this.#inBee[0] : this.#find(taskId);
+    const r = taskId === undefined ? this.#inBee.head : this.#inBee.find(taskId);
     const child = this.#child;
     if (taskId !== undefined && !r) return;
-    if (r && !r.started && this.#toSend.includes(r)) {
-      // Not sent yet: it never reaches the bee.
-      this.#toSend.splice(this.#toSend.indexOf(r), 1);
+    if (r && !r.started && this.#inBee.unsent(r)) {
+      // Not sent yet: it never reaches the bee (settled tasks are not sent).
       r.settle({ ok: false, error: reason });
       return;
     }
@@ -286,11 +263,10 @@ export class Chamber {
     this.#child = null;
     // Whatever the task left in the bee's group goes with it.
     if (child.pid) killTree(child.pid, 'SIGKILL');
-    const [head, ...behind] = this.#inBee;
+    const [head, ...behind] = this.#inBee.takeAll();
     head?.settle({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
     // Never ran: handed back (last first, so the pool's queue gets them back in order), unless cancelled.
     for (const t of behind.reverse()) t.settle(t.abort ? { ok: false, error: t.abort.reason } : null);
-    this.#toSend = [];
     this.#usage.clear();
     this.log.info(`bee ${this.id} exited`, { beePid: child.pid, code, signal, reason: this.#killReason?.code ?? 'crashed' });
     this.sm.to('exited', signal ?? `code ${code}`);
@@ -315,7 +291,7 @@ export class Chamber {
       id: this.id,
       pid: this.pid,
       state: this.sm.state,
-      taskId: this.#inBee[0]?.job.taskId ?? null,
+      taskId: this.#inBee.head?.job.taskId ?? null,
       budgetBytes: this.budgetBytes,
       tasksRun: this.tasksRun,
       restarts: Math.max(0, this.restarts),
