@@ -49,7 +49,9 @@ export class LedgerSql {
   readonly #attemptsOf: Statement<[string], AttemptRow>;
   readonly #liveRows: Statement<[], TaskRow>;
   readonly #newest: Statement<[number], TaskRow>;
-  readonly #newestIn: Statement<[string, number], TaskRow>;
+  readonly #newestLive: Statement<[string, number], TaskRow>;
+  readonly #newestSucceeded: Statement<[number], TaskRow>;
+  readonly #newestUnsucceeded: Statement<[string, number], TaskRow>;
   /** Insert records in one immediate transaction; their value columns in order. */
   readonly insertMany: (recs: TaskRecord[]) => ValueCols[];
   /**
@@ -78,7 +80,13 @@ export class LedgerSql {
     this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error, token FROM attempts WHERE task_id = ? ORDER BY attempt');
     this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
     this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
-    this.#newestIn = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    // One statement per partial index (migration 7): SQLite uses a partial index only when the
+    // query repeats its WHERE term. Succeeded tasks have none: the newest ones come first in tasks_created.
+    this.#newestLive = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? AND state IN ('queued', 'running') ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    this.#newestSucceeded = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = 'succeeded' ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    this.#newestUnsucceeded = db.prepare(
+      `SELECT ${COLS} FROM tasks WHERE state = ? AND state NOT IN ('queued', 'running', 'succeeded') ORDER BY created_at DESC, seq DESC LIMIT ?`,
+    );
     this.insertMany = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
     this.updateMany = db.transaction((recs: TaskRecord[], same: (r: TaskRecord) => boolean) => recs.map((r) => this.#updateRow(r, same(r)))).immediate;
   }
@@ -93,7 +101,9 @@ export class LedgerSql {
   }
 
   newest(limit: number, state?: TaskRecord['state']): TaskRow[] {
-    return state === undefined ? this.#newest.all(limit) : this.#newestIn.all(state, limit);
+    if (state === undefined) return this.#newest.all(limit);
+    if (state === 'queued' || state === 'running') return this.#newestLive.all(state, limit);
+    return state === 'succeeded' ? this.#newestSucceeded.all(limit) : this.#newestUnsucceeded.all(state, limit);
   }
 
   hydrate(row: TaskRow): Hydrated {
