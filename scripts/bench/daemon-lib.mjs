@@ -374,9 +374,11 @@ export function runMessage(i, scratchDir = '/tmp/apiary-bench-scratch') {
 
 /**
  * `total` round trips spread over the children, each child kept `depth` messages deep. Resolves
- * { ms, perSec, latencies? } (latencies in ms per round trip when recordLatency).
+ * { ms, perSec, latencies? } (latencies in ms per round trip when recordLatency). `batched`: as the
+ * hive's bee pipeline, the tasks freed in one turn go to a child as one `runs` message (results
+ * still come back one by one).
  */
-export function echoRoundTrips(kids, total, depth = 1, { recordLatency = false, timeoutMs = 120_000 } = {}) {
+export function echoRoundTrips(kids, total, depth = 1, { recordLatency = false, timeoutMs = 120_000, batched = false } = {}) {
   const per = Math.ceil(total / kids.length);
   const lat = recordLatency ? [] : null;
   const t0 = process.hrtime.bigint();
@@ -395,16 +397,34 @@ export function echoRoundTrips(kids, total, depth = 1, { recordLatency = false, 
           resolve();
           return;
         }
-        if (sent < per) send();
+        if (sent >= per) return;
+        if (!batched) send();
+        else if (!flushing) {
+          flushing = true;
+          setImmediate(fill);
+        }
       };
       const onExit = () => reject(new Error(`ipc-echo ${c.pid} exited mid-run`));
+      let flushing = false;
       const send = () => {
         if (lat) sentAt[sent] = process.hrtime.bigint();
         c.send(runMessage(sent++));
       };
+      // Every free slot at once, one message.
+      const fill = () => {
+        flushing = false;
+        const tasks = [];
+        while (sent < per && sent - got < depth) {
+          if (lat) sentAt[sent] = process.hrtime.bigint();
+          const { type: _t, ...run } = runMessage(sent++);
+          tasks.push(run);
+        }
+        if (tasks.length > 0) c.send({ type: 'runs', tasks });
+      };
       c.on('message', onMsg);
       c.once('exit', onExit);
-      for (let k = 0; k < depth && sent < per; k++) send();
+      if (batched) fill();
+      else for (let k = 0; k < depth && sent < per; k++) send();
     });
   return withTimeout(Promise.all(kids.map(one)), timeoutMs, 'ipc round trips').then(() => {
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
