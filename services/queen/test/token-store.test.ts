@@ -51,6 +51,8 @@ describe.each([
         .map((t) => t.id)
         .sort(),
     ).toEqual([keep.id, gone.id].sort());
+    // Used before it is revoked: verify keeps the row it read, and revoke must take it back at once.
+    expect(store.verify(gone.token)).toEqual({ scope: 'admin', tokenId: gone.id });
     store.revoke(gone.id);
     expect(() => store.verify(gone.token)).toThrow(expect.objectContaining({ code: 'AUTH_FAILED', message: `token ${gone.id} was revoked` }));
     expect(store.list().map((t) => t.id)).toEqual([keep.id]);

@@ -33,8 +33,15 @@ const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 const info = (r: TokenRow): TokenInfo => ({ id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 
-/** Scoped tokens: created (the secret is returned once), verified in constant time, listed, revoked. */
+/**
+ * Scoped tokens: created (the secret is returned once), verified in constant time, listed, revoked.
+ * verify() keeps the rows it read (by id, tokens only, never an unknown id), so a request with a
+ * scoped token costs no SQLite read; every change goes through this store (one queen per
+ * database), and revoke() drops its row from that cache, so a revoked token is refused at once.
+ */
 export class TokenStore implements TokenVerifier {
+  readonly #known = new Map<string, TokenRow>();
+
   constructor(private readonly rows: TokenRows) {}
 
   static sqlite(db: Database): TokenStore {
@@ -59,6 +66,7 @@ export class TokenStore implements TokenVerifier {
 
   revoke(id: string): TokenInfo {
     const row = this.rows.get(id);
+    this.#known.delete(id);
     if (!row || row.revoked_at !== null || !this.rows.revoke(id, Date.now()))
       throw new ApiaryError('TOKEN_NOT_FOUND', `no token ${JSON.stringify(id)} (see keeper token list)`);
     return info(row);
@@ -67,12 +75,23 @@ export class TokenStore implements TokenVerifier {
   verify(secret: string): Principal | null {
     const m = FORMAT.exec(secret);
     if (!m) return null;
-    const row = this.rows.get(m[1]!);
+    const row = this.#row(m[1]!);
     if (!row || !timingSafeEqual(sha256(secret), row.hash)) return null;
     if (row.revoked_at !== null) throw new ApiaryError('AUTH_FAILED', `token ${row.id} was revoked`);
     const now = Date.now();
-    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) this.rows.touch(row.id, now);
+    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
+      this.rows.touch(row.id, now);
+      row.last_used_at = now;
+    }
     return { scope: row.scope, tokenId: row.id };
+  }
+
+  #row(id: string): TokenRow | undefined {
+    const cached = this.#known.get(id);
+    if (cached) return cached;
+    const row = this.rows.get(id);
+    if (row) this.#known.set(id, row);
+    return row;
   }
 }
 
