@@ -85,7 +85,7 @@ export class LedgerSql {
     this.#newestLive = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? AND state IN ('queued', 'running') ORDER BY created_at DESC, seq DESC LIMIT ?`);
     this.#newestSucceeded = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = 'succeeded' ORDER BY created_at DESC, seq DESC LIMIT ?`);
     this.#newestUnsucceeded = db.prepare(
-      `SELECT ${COLS} FROM tasks WHERE state = ? AND state NOT IN ('queued', 'running', 'succeeded') ORDER BY created_at DESC, seq DESC LIMIT ?`,
+      `SELECT ${COLS} FROM tasks WHERE state = ? AND state NOT IN ('queued', 'running') AND state <> 'succeeded' ORDER BY created_at DESC, seq DESC LIMIT ?`,
     );
     this.insertMany = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
     this.updateMany = db.transaction((recs: TaskRecord[], same: (r: TaskRecord) => boolean) => recs.map((r) => this.#updateRow(r, same(r)))).immediate;
