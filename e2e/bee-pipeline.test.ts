@@ -53,7 +53,9 @@ describe('bee pipeline through the queen', () => {
       timeoutMs + TASK_ABORT_GRACE_MS + 4 * LOAD_MARGIN_MS,
       'the three tasks to end',
     );
+    // a's result went out before the blocker started spinning: one attempt, not lost with the killed bee.
     expect(views.get(a)?.state).toBe('succeeded');
+    expect(views.get(a)?.attempts).toHaveLength(1);
     const b = views.get(blocker)!;
     expect(b.state).toBe('failed');
     expect(b.error?.code).toBe('TASK_TIMEOUT');
