@@ -26,6 +26,8 @@ interface Early {
 
 let early: Early | null = null;
 let note: (what: string) => void = () => undefined;
+/** Set when the keeper is going away before its hive took over (an early Ctrl-C): no bee may be forked now. */
+let closed = false;
 
 /** Fork bee `id` now, as the chamber would fork it; its pid. `onNote` hears what becomes of it (a start trace). */
 export function forkEarlyBee(id: number, budgetBytes: number, scratchDir: string, onNote?: (what: string) => void): number | undefined {
@@ -56,6 +58,8 @@ export function forkEarlyBee(id: number, budgetBytes: number, scratchDir: string
  * wrong seal. Synchronous, so the caller's listeners are on before any event of the child fires.
  */
 export function adoptEarlyBee(want: BeeFork): ChildProcess | null {
+  // Its fork would outlive the keeper, which is exiting without a cascade to stop it.
+  if (closed) throw new Error('the keeper is exiting: no bee is forked');
   const e = early;
   if (e?.state !== 'waiting') return null;
   const why = e.child.exitCode !== null || e.child.signalCode !== null ? 'it exited' : forkDifference(e.spec, want);
@@ -72,6 +76,15 @@ export function adoptEarlyBee(want: BeeFork): ChildProcess | null {
   });
   note(`early bee adopted (pid ${e.child.pid})`);
   return e.child;
+}
+
+/**
+ * The keeper is going away before any hive could stop its bees (an early Ctrl-C): from now on no
+ * chamber in this process forks a bee (forkBee throws), and an early bee nobody adopted is discarded.
+ */
+export function closeEarlyBees(): Promise<void> {
+  closed = true;
+  return discardEarlyBee();
 }
 
 /** Kill an early bee nobody adopted and wait until it is reaped; a no-op if there is none or it was adopted. */

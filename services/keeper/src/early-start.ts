@@ -3,7 +3,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { apiaryHome, beeScratchDir, beeSizing, daemonPaths, MIN_MEMORY_PER_BEE } from '@apiary/config';
-import { discardEarlyBee, forkEarlyBee } from '@apiary/hive/early-bee';
+import { closeEarlyBees, discardEarlyBee, forkEarlyBee } from '@apiary/hive/early-bee';
 import { SIGNAL_EXIT, type ShutdownSignal } from '@apiary/runtime';
 import { setHostedColonyEnv } from './colony-env.js';
 import { COMMON_OPTIONS } from './common-options.js';
@@ -67,9 +67,10 @@ export function startEarlyBee(argv: readonly string[], env: NodeJS.ProcessEnv = 
     runDir = dir;
     const scratch = beeScratchDir(path.join(dir, 'cache'), 0);
     mkdirSync(scratch, { recursive: true });
+    // Before the fork: from its first moment the bee is ours to stop on Ctrl-C.
+    for (const sig of SIGNALS) process.on(sig, onSignal);
     const pid = forkEarlyBee(0, size.memoryPerBeeBytes, scratch, traceStart);
     traceStart(`early bee forked (pid ${pid})`);
-    for (const sig of SIGNALS) process.on(sig, onSignal);
   } catch (e) {
     traceStart(`no early bee: ${(e as Error).message}`);
   }
@@ -79,6 +80,8 @@ export function startEarlyBee(argv: readonly string[], env: NodeJS.ProcessEnv = 
 function onSignal(sig: ShutdownSignal): void {
   if (ending) process.exit(SIGNAL_EXIT[sig]); // a second signal: at once (the bee is killed on exit)
   process.stderr.write(`\nkeeper: ${sig === 'SIGINT' ? 'interrupted' : sig} while starting; shutting down…\n`);
+  // The command goes on loading meanwhile: its hive must not fork a bee that nobody would stop.
+  void closeEarlyBees();
   void endEarlyStart().finally(() => process.exit(SIGNAL_EXIT[sig]));
 }
 
