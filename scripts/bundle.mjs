@@ -54,6 +54,26 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * Packages fastify requires only for what apiary never asks of it, left out of the bundles (~550 KB of
+ * source V8 would parse at every queen start): its default ajv validator and fast-json-stringify
+ * serializer compilers (the queen gives fastify its own, route-schema.ts ROUTE_SCHEMA_CONTROLLER)
+ * and light-my-request (fastify.inject, used only by unit tests, which run unbundled). Each becomes a
+ * module that throws, saying so, if it is ever required after all.
+ */
+const LEFT_OUT = ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'];
+const leaveOut = {
+  name: 'leave-out',
+  setup(b) {
+    const filter = new RegExp(`^(${LEFT_OUT.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'left-out' }));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`${a.path} is left out of apiary's bundles (scripts/bundle.mjs LEFT_OUT)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: split ? { [path.basename(outfile, '.mjs')]: entry } : [entry],
   ...(split ? { outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } } : { outfile }),
@@ -67,7 +87,7 @@ await build({
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, leaveOut],
   // Native addons and our own entry-path modules (which locate sibling bundles at run time) stay external.
   external: ['@duckdb/node-api', 'better-sqlite3', 'ssh2', 'cpu-features', 'bufferutil', 'utf-8-validate', '@apiary/*/entry'],
   // CommonJS dependencies (ws, fastify) call require() for Node built-ins.
