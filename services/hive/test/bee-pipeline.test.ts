@@ -106,11 +106,14 @@ describe('bee pipeline (a real bee, tasks queued in it)', () => {
   });
 
   afterEach(async () => {
-    await pool.stop(0);
-    // Every bee this test forked (replacements too) is gone (throws naming any survivor).
-    await waitGone([...pids], LOAD_MARGIN_MS);
-    pids.clear();
-    rmSync(tmp, { recursive: true, force: true });
+    try {
+      await pool.stop(0);
+      // Every bee this test forked (replacements too) is gone (throws naming any survivor).
+      await waitGone([...pids], LOAD_MARGIN_MS);
+    } finally {
+      pids.clear();
+      rmSync(tmp, { recursive: true, force: true });
+    }
     expect(existsSync(tmp)).toBe(false);
   });
 
