@@ -1,7 +1,5 @@
-import { hash, timingSafeEqual } from 'node:crypto';
-
-/** One-shot hash: 3-5x less CPU than createHash().update().digest() for a short string. */
-const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Buffer as sha256 } from '@apiary/runtime';
 
 /** Constant-time token comparison: hash both sides so lengths never leak through timing. */
 export function tokenMatches(given: string | undefined, expected: string): boolean {

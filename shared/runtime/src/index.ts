@@ -16,3 +16,4 @@ export * from './service-process.js';
 export * from './change-watch.js';
 export * from './smaps.js';
 export * from './proc-environ.js';
+export * from './sha256.js';

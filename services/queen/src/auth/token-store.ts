@@ -1,4 +1,5 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Buffer } from '@apiary/runtime';
 import type { Database } from 'better-sqlite3';
 import { ApiaryError, type CreatedToken, type TokenInfo, type TokenScope } from '@apiary/protocol';
 import type { Principal, TokenVerifier } from '../http/auth.js';
@@ -29,7 +30,7 @@ export interface TokenRows {
   revoke(id: string, at: number): boolean;
 }
 
-const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
+const sha256 = sha256Buffer;
 
 const info = (r: TokenRow): TokenInfo => ({ id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at, lastUsedAt: r.last_used_at });
 

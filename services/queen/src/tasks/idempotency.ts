@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { sha256Hex } from '@apiary/runtime';
 import type { Database } from 'better-sqlite3';
 import { ApiaryError, IDEMPOTENCY_KEY, IDEMPOTENCY_RETENTION_MS } from '@apiary/protocol';
 import type { TaskLedger, TaskRecord } from './ledger.js';
@@ -24,7 +24,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** sha256 of what the key promises: the route and the body as sent. */
 export function requestHash(route: string, body: unknown): string {
-  return hash('sha256', `${route}\n${JSON.stringify(body ?? null)}`, 'hex');
+  return sha256Hex(`${route}\n${JSON.stringify(body ?? null)}`);
 }
 
 /** The header's value, checked; undefined when the request has none. */
