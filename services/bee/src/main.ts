@@ -89,6 +89,7 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
   const ac = new AbortController();
   const me = { taskId: msg.taskId, ac };
   current = me;
+  scratch.started();
   let out: BeeToHive;
   try {
     if (mayBeDirty) {
