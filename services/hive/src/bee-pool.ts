@@ -246,6 +246,7 @@ export class BeePool {
     for (const c of this.chambers) c.kill(HiveErrors.cancelled('the hive shut down before the task finished'));
     await waitForExit(pids, 2000);
     if (this.#monitor) clearInterval(this.#monitor);
+    this.#sampler.close();
     await removeDir(path.join(this.cfg.cacheDir, 'scratch'));
   }
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { HAS_PROCFS, type ProcInfo, readProcStat, readProcTable, treeOf } from './proc-table.js';
+import { ProcFiles } from './proc-files.js';
+import { HAS_PROCFS, pageSizeBytes, parseStat, type ProcInfo, readProcStat, readProcTable, treeOf } from './proc-table.js';
 import type { TreeUsage } from './process-tree.js';
 
 /**
@@ -38,6 +39,9 @@ export function childPids(pid: number): number[] | null {
   return out;
 }
 
+/** USER_HZ, as in proc-table.ts. */
+const TICKS_PER_SEC = 100;
+
 /**
  * Samples the RSS and CPU of a few process trees (a hive's bees) by walking down from each root
  * through the kernel's children lists: a poll reads the bees' own processes, not every process on
@@ -50,6 +54,8 @@ export class TreeSampler {
   readonly #members = new Map<number, number[]>();
   #lastFull = Number.NEGATIVE_INFINITY;
   #walkable = HAS_PROCFS;
+  /** The walk's stat and children files, kept open between polls (ProcFiles). */
+  readonly #files = new ProcFiles();
   /** /proc/<pid>/stat files the last sample read (how tests see that it walked, not scanned). */
   statReads = 0;
 
@@ -64,6 +70,40 @@ export class TreeSampler {
       if (!tree) return this.#full(roots, now);
       out.set(r, usageOf(tree));
     }
+    this.#files.sweep();
+    return out;
+  }
+
+  /** The files the walks keep open now. */
+  openFiles(): string[] {
+    return this.#files.paths();
+  }
+
+  /** Close the files the walks keep open (the sampler is done with). */
+  close(): void {
+    this.#files.close();
+  }
+
+  /** One process's stat through its kept file; null when it is gone. */
+  #stat(pid: number): ProcInfo | null {
+    const text = this.#files.read(`/proc/${pid}/stat`);
+    return text ? parseStat(text, pageSizeBytes(), TICKS_PER_SEC) : null;
+  }
+
+  /** childPids through kept files: the same answer, null when not readable. */
+  #children(pid: number): number[] | null {
+    const tids = this.#files.tids(pid);
+    if (!tids) return null;
+    const out: number[] = [];
+    for (const tid of tids) {
+      const text = this.#files.read(`/proc/${pid}/task/${tid}/children`);
+      if (text === null) {
+        // as in childPids: only the main thread's file missing means no children lists here
+        if (tid === String(pid)) return null;
+        continue;
+      }
+      for (const s of text.split(' ')) if (s.length > 0) out.push(Number(s));
+    }
     return out;
   }
 
@@ -76,14 +116,14 @@ export class TreeSampler {
     while (stack.length > 0) {
       const pid = stack.pop()!;
       if (seen.has(pid)) continue;
-      const info = readProcStat(pid);
+      const info = this.#stat(pid);
       this.statReads++;
       // Gone, a zombie (its memory is freed; readProcTable leaves them out too), or a remembered
       // member whose pid now belongs to someone else (it left the group, or the pid was reused).
       if (!info || info.state === 'Z') continue;
       if (pid !== root && members.includes(pid) && info.pgrp !== root) continue;
       seen.set(pid, info);
-      const kids = childPids(pid);
+      const kids = this.#children(pid);
       if (kids === null) {
         if (readProcStat(pid) === null) continue; // it ended between the two reads
         this.#walkable = false;
@@ -96,6 +136,7 @@ export class TreeSampler {
 
   #full(roots: readonly number[], now: number): Map<number, TreeUsage> {
     this.#lastFull = now;
+    // The walk's kept files stay open across a full pass: it reads fresh ones of its own.
     const table = readProcTable();
     this.statReads = table.size;
     const out = new Map<number, TreeUsage>();

@@ -97,6 +97,48 @@ describe('TreeSampler', () => {
     expect(sampler.sample([r.pid!], fullScanMs - 1).get(r.pid!)!.pids).not.toContain(orphan);
     expect(sampler.sample([r.pid!], fullScanMs).get(r.pid!)!.pids).toContain(orphan);
   });
+
+  it('walks with kept files see what changed since they were opened: a grandchild forked later counts, a gone one leaves and its files are closed', async () => {
+    // root -> child; the child forks a grandchild (same group, a few MiB of its own) only when told (stdin).
+    const grandchild = 'const b = Buffer.alloc(32 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)';
+    const child = `process.stdin.once('data', () => { const g = ${spawnJs(grandchild, "{ stdio: 'ignore' }")}; console.log(g.pid) }); setInterval(() => {}, 1000)`;
+    const root = `const c = ${spawnJs(child, "{ stdio: ['pipe', 'pipe', 'inherit'] }")}; console.log(c.pid); c.stdout.pipe(process.stdout); process.stdin.pipe(c.stdin); setInterval(() => {}, 1000)`;
+    const r = spawn(process.execPath, ['-e', root], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(r.pid!);
+    const lines: number[] = [];
+    r.stdout!.on('data', (d: Buffer) => {
+      for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
+      started.push(...lines);
+    });
+    expect(await waitFor(() => lines.length === 1)).toBe(true);
+    const c = lines[0]!;
+    const sampler = new TreeSampler(60_000);
+    try {
+      sampler.sample([r.pid!], 0); // full pass
+      const before = sampler.sample([r.pid!], 1).get(r.pid!)!; // the walk opens its files now
+      expect(new Set(before.pids)).toEqual(new Set([r.pid!, c]));
+      r.stdin!.write('go\n');
+      expect(await waitFor(() => lines.length === 2)).toBe(true);
+      const g = lines[1]!;
+      // The grandchild's 32 MiB are touched once it runs: wait until its own RSS shows them.
+      expect(await waitFor(() => (readProcStat(g)?.rssBytes ?? 0) > 32 * 1024 * 1024)).toBe(true);
+      const after = sampler.sample([r.pid!], 2).get(r.pid!)!;
+      // Found through the child's kept children file (no full pass: the sampler's is 60 s away).
+      expect(new Set(after.pids)).toEqual(new Set([r.pid!, c, g]));
+      expect(after.rssBytes - before.rssBytes).toBeGreaterThan(32 * 1024 * 1024);
+      const ofG = (paths: string[]) => paths.filter((f) => f.startsWith(`/proc/${g}/`));
+      expect(ofG(sampler.openFiles())).toContain(`/proc/${g}/stat`);
+      process.kill(g, 'SIGKILL');
+      expect(await waitFor(() => !(childPids(c) ?? []).includes(g))).toBe(true);
+      expect(new Set(sampler.sample([r.pid!], 3).get(r.pid!)!.pids)).toEqual(new Set([r.pid!, c]));
+      // The grandchild's files (its stat and its threads' children lists) were closed.
+      expect(ofG(sampler.openFiles())).toEqual([]);
+      expect(sampler.openFiles()).toContain(`/proc/${c}/stat`);
+    } finally {
+      sampler.close();
+    }
+    expect(sampler.openFiles()).toEqual([]);
+  });
 });
 
 async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<boolean> {
