@@ -76,6 +76,31 @@ describe('memory budget enforcement', () => {
     expect(next.state).toBe('succeeded');
   });
 
+  it('kills a js task whose GRANDCHILD (in a process group of its own) eats the budget: the walk down the children lists counts it; the whole tree dies', async () => {
+    const budget = 256 * MiB;
+    colony = await TestColony.start({ bees: 1, memoryPerBee: '256MiB' });
+    const oldPid = (await colony.colony()).hives[0]!.bees[0]!.pid!;
+    // The grandchild alone stays under the budget (Node's ~40-60 MiB + 160 MiB of Buffers); the bee
+    // (~50-60 MiB idle, no DuckDB yet) and the middle child (~40 MiB) alone stay far under it. Only a
+    // sum that includes the grandchild crosses it: a monitor that missed it would end TASK_TIMEOUT.
+    const capMb = 160;
+    const pidFile = path.join(tmp, 'grandchild.pid');
+    const rssFile = path.join(tmp, 'grandchild.rss');
+    const t = await colony.client.run(js('grandchildBufferBomb', { pidFile, rssFile, capMb }), { maxAttempts: 1, timeoutMs: 30_000 });
+    expect(t.state).toBe('failed');
+    expect(t.error?.code, t.error?.message).toBe('BEE_MEMORY_EXCEEDED');
+    const details = t.error?.details as { rssBytes: number; budgetBytes: number };
+    expect(details.rssBytes).toBeGreaterThan(budget);
+    const grandRss = Number(readFileSync(rssFile, 'utf8'));
+    expect(grandRss).toBeGreaterThan(0);
+    expect(grandRss).toBeLessThan(budget);
+    // The grandchild went with the tree, though not in the bee's group.
+    await waitGone([Number(readFileSync(pidFile, 'utf8'))], 2000);
+    await waitGone([oldPid], 2000);
+    const replaced = (await colony.waitIdle(1)).hives[0]!.bees[0]!;
+    expect(replaced.pid).not.toBe(oldPid);
+  });
+
   it('the V8 heap cap stops a JS heap bomb before the RSS monitor: BEE_MEMORY_EXCEEDED from the heap cap (source v8-heap), the bee is replaced', async () => {
     // 768 MiB: heap cap 384 MiB (specs/behaviours.md). At the cap the bee's RSS is about the idle
     // baseline (128 MiB) + 384 MiB + V8's young generation, well under 768 MiB, so if anything
