@@ -2,10 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beeScratchDir, type HiveConfig } from '@apiary/config';
 import type { BeeStatus } from '@apiary/protocol';
-import { FifoQueue, HAS_PROCFS, TreeSampler, treeUsage, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
+import { FifoQueue, waitForExit, waitUntil, type Logger } from '@apiary/runtime';
 import { Chamber, type Job, type Outcome } from './chamber.js';
 import { PipelineDepth } from './pipeline-depth.js';
 import { HiveErrors } from './errors.js';
+import { MemoryMonitor } from './memory-monitor.js';
 import type { OutputChunk } from './output-capture.js';
 
 import { removeDir } from './scratch.js';
@@ -37,9 +38,7 @@ export class BeePool {
   /** Tasks per bee: 1, or more while the tasks run short. */
   readonly #depth = new PipelineDepth();
   #accepting = true;
-  #monitor: NodeJS.Timeout | null = null;
-  /** Walks only the bees' trees (not all of /proc) on each memory poll. */
-  readonly #sampler = new TreeSampler();
+  readonly #monitor: MemoryMonitor;
   /**
    * Fork bees as the work needs them, not all at start: the first at start, one more whenever a job
    * waits with no bee idle or starting for it. For a one-shot run's hosted hive (in-process-hive.ts).
@@ -56,6 +55,7 @@ export class BeePool {
       { length: cfg.bees },
       (_, i) => new Chamber(i, cfg.memoryPerBeeBytes, beeScratchDir(cfg.cacheDir, i), cfg.taskTimeoutMs, log, (c) => this.#onBeeExit(c)),
     );
+    this.#monitor = new MemoryMonitor(this.chambers);
     const output = events.output?.bind(events);
     for (const c of this.chambers) {
       if (output) c.output.sink = output;
@@ -75,7 +75,7 @@ export class BeePool {
 
   async #start(): Promise<void> {
     await mkdir(path.join(this.cfg.cacheDir, 'scratch'), { recursive: true });
-    this.#monitor = setInterval(() => void this.#poll(), this.cfg.memoryPollMs);
+    this.#monitor.start(this.cfg.memoryPollMs);
     const [first] = this.chambers;
     // Only bees not forked yet: on demand, a job (or startAll) may have forked some already.
     if (first && dormant(first)) await this.#startBee(first);
@@ -197,14 +197,6 @@ export class BeePool {
     return queued.length > 0;
   }
 
-  async #poll(): Promise<void> {
-    const pids = this.chambers.map((c) => c.pid).filter((p): p is number => p !== null);
-    if (pids.length === 0) return;
-    const usage = HAS_PROCFS ? this.#sampler.sample(pids) : await treeUsage(pids);
-    const now = Date.now();
-    for (const c of this.chambers) if (c.pid !== null) c.sample(usage.get(c.pid), now);
-  }
-
   /** Tasks a bee may hold at once now (PipelineDepth). */
   get depth(): number {
     return this.#depth.value;
@@ -245,8 +237,7 @@ export class BeePool {
     await waitUntil(() => this.chambers.every((c) => !c.current), graceMs);
     for (const c of this.chambers) c.kill(HiveErrors.cancelled('the hive shut down before the task finished'));
     await waitForExit(pids, 2000);
-    if (this.#monitor) clearInterval(this.#monitor);
-    this.#sampler.close();
+    this.#monitor.stop();
     await removeDir(path.join(this.cfg.cacheDir, 'scratch'));
   }
 }

@@ -1,7 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { checkBeeToHive, type BeeToHive } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import { beeFork } from './bee-fork.js';
 import { adoptEarlyBee } from './early-bee.js';
+import { afterChannelCloses } from './chamber-task.js';
 import type { OutputCapture } from './output-capture.js';
 
 /** What V8 prints on stderr before it aborts a process that reached its heap cap (--max-old-space-size). */
@@ -71,5 +73,38 @@ export function afterStderrDrains(child: ChildProcess, judge: () => void): void 
   err.once('close', () => {
     clearTimeout(timer);
     once();
+  });
+}
+
+/**
+ * `end` runs once what the bee sent is read: its IPC channel closed (results still in it are
+ * delivered first) and, after an abort nobody asked for (`killed` false), its stderr drained too:
+ * heapCapped says V8 reported its heap cap there (the budget speaking, not a crash).
+ */
+export function whenBeeEnds(
+  child: ChildProcess,
+  oom: HeapOomWatch,
+  killed: () => boolean,
+  end: (code: number | null, signal: NodeJS.Signals | null, heapCapped: boolean) => void,
+): void {
+  child.once('exit', (code, signal) => {
+    afterChannelCloses(child, () => {
+      if (signal !== 'SIGABRT' || killed()) return end(code, signal, false);
+      afterStderrDrains(child, () => end(code, signal, oom.seen));
+    });
+  });
+}
+
+/** The bee's messages, each checked by shape (checkBeeToHive); a malformed one is logged and dropped. */
+export function onBeeMessage(child: ChildProcess, id: number, log: Logger, on: (msg: BeeToHive) => void): void {
+  child.on('message', (raw: unknown) => {
+    let msg: BeeToHive;
+    try {
+      msg = checkBeeToHive(raw);
+    } catch (e) {
+      log.warn(`bee ${id}: ${(e as Error).message}`);
+      return;
+    }
+    on(msg);
   });
 }

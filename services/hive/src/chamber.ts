@@ -1,20 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
-import { checkBeeToHive, type BeeToHive, type BeeState, type BeeStatus, type RestartReason, type WireError } from '@apiary/protocol';
+import type { BeeState, BeeStatus, BeeToHive, RestartReason, WireError } from '@apiary/protocol';
 import { killTree, StateMachine, type Logger, type TreeUsage } from '@apiary/runtime';
-import { afterStderrDrains, forkBee, routeBeeOutput } from './bee-process.js';
-import { BEE_TRANSITIONS, restartReason, type Job, type Outcome } from './chamber-job.js';
+import { forkBee, onBeeMessage, routeBeeOutput, whenBeeEnds } from './bee-process.js';
+import { BEE_TRANSITIONS, restartReason, type Job } from './chamber-job.js';
 import { HiveErrors } from './errors.js';
 import { BeeUsage } from './bee-usage.js';
-import { afterChannelCloses, ChamberTask } from './chamber-task.js';
-import { InBee } from './in-bee.js';
+import type { ChamberTask } from './chamber-task.js';
+import { InBee, runMessage, type Settled } from './in-bee.js';
 import { OutputRoute } from './output-capture.js';
 import { emptyDir } from './scratch.js';
 
-// Job and Outcome are what the pool and the hive hand a chamber: re-exported so they import one module.
+// Job and Outcome are what the pool and the hive hand a chamber, Settled what it hands back: re-exported so they import one module.
 export type { Job, Outcome } from './chamber-job.js';
-
-/** How a job ended on its bee: its outcome and run time from its start; null: it never ran (its bee died first), hand it back. */
-export type Settled = { outcome: Outcome; ms: number } | null;
+export type { Settled } from './in-bee.js';
 
 /**
  * A sealed chamber: one bee process with its memory budget, its own scratch dir and a kill on
@@ -30,15 +28,17 @@ export type Settled = { outcome: Outcome; ms: number } | null;
 export class Chamber {
   readonly sm: StateMachine<BeeState>;
   #child: ChildProcess | null = null;
-  /** Tasks given to the bee, in order; the first runs. */
-  readonly #inBee = new InBee((ts) => this.#sendRuns(ts));
-  /** Settled tasks whose end runs on the next turn (one setImmediate for all of them). */
-  #finishing: (() => void)[] = [];
+  /** Tasks given to the bee, in order; the first runs (their life there: in-bee.ts). */
+  readonly #inBee = new InBee({
+    send: (ts) => this.#sendRuns(ts),
+    canBegin: () => this.#child !== null && this.#killReason === null,
+    began: (t) => this.#begin(t),
+    ended: (t) => this.output.end(t.job),
+    handingOn: () => this.#maybeIdle(),
+  });
   #killReason: WireError | null = null;
-  #ready: Promise<void> | null = null;
   #retired = false;
   readonly #usage: BeeUsage;
-  tasksRun = 0;
   restarts = -1;
   /** restarts split by why the previous bee went (for the queen's apiary_bee_restarts_total). */
   readonly restartReasons: Partial<Record<RestartReason, number>> = {};
@@ -60,6 +60,11 @@ export class Chamber {
     this.#usage = new BeeUsage(id, log);
   }
 
+  /** Tasks that started on this chamber's bees and ended. */
+  get tasksRun(): number {
+    return this.#inBee.ran;
+  }
+
   get pid(): number | null {
     return this.#child?.pid ?? null;
   }
@@ -73,8 +78,7 @@ export class Chamber {
     }
     this.restarts++;
     this.#killReason = null;
-    this.#ready = this.#spawn();
-    return this.#ready;
+    return this.#spawn();
   }
 
   async #spawn(): Promise<void> {
@@ -86,32 +90,23 @@ export class Chamber {
     this.#child = child;
     child.on('error', (e) => this.log.warn(`bee ${this.id}: ${e.message}`));
     const oom = routeBeeOutput(child, this.id, this.log, () => this.output.capture());
+    // Results already in the channel are read first: the head is then exactly the task that ran.
+    whenBeeEnds(
+      child,
+      oom,
+      () => this.#killReason !== null,
+      (code, signal, heapCapped) => {
+        if (heapCapped) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
+        this.#onChildExit(child, code, signal);
+      },
+    );
     await new Promise<void>((resolve, reject) => {
-      const onMessage = (raw: unknown) => this.#onMessage(raw, resolve);
-      child.on('message', onMessage);
-      child.once('exit', (code, signal) => {
-        reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`));
-        // Results already in the channel are read first: the head is then exactly the task that ran.
-        afterChannelCloses(child, () => {
-          if (signal !== 'SIGABRT' || this.#killReason) return this.#onChildExit(child, code, signal);
-          // An abort may be V8 at its heap cap (bee-process.ts): judged once its stderr has drained.
-          afterStderrDrains(child, () => {
-            if (oom.seen) this.#killReason ??= HiveErrors.heap(this.id, heapMb, this.budgetBytes);
-            this.#onChildExit(child, code, signal);
-          });
-        });
-      });
+      onBeeMessage(child, this.id, this.log, (msg) => this.#onMessage(msg, resolve));
+      child.once('exit', (code, signal) => reject(new Error(`bee ${this.id} exited before it was ready (${signal ?? code})`)));
     });
   }
 
-  #onMessage(raw: unknown, ready: () => void): void {
-    let msg: BeeToHive;
-    try {
-      msg = checkBeeToHive(raw);
-    } catch (e) {
-      this.log.warn(`bee ${this.id}: ${(e as Error).message}`);
-      return;
-    }
+  #onMessage(msg: BeeToHive, ready: () => void): void {
     if (msg.type === 'ready') {
       this.idleSince = Date.now();
       this.log.info(`bee ${this.id} ready`, { beePid: msg.pid });
@@ -124,15 +119,11 @@ export class Chamber {
     if (oom) this.kill(oom);
   }
 
-  /**
-   * Whether this bee can take `job` now: idle; or busy with fewer than `depth` tasks in it, all of
-   * them JS like `job` (other kinds keep a bee to themselves: their aborts kill it) and none aborting.
-   */
+  /** Whether this bee can take `job` now: idle; or busy, not being killed, with room for it (InBee.canQueue). */
   canTake(job: Job, depth: number): boolean {
     if (!this.#child) return false;
     if (this.sm.is('idle')) return true;
-    if (!this.sm.is('busy') || this.#killReason !== null || this.#inBee.length >= depth || job.spec.kind !== 'js') return false;
-    return this.#inBee.all().every((t) => t.job.spec.kind === 'js' && !t.abort);
+    return this.sm.is('busy') && this.#killReason === null && this.#inBee.canQueue(job, depth);
   }
 
   /** Tasks in the bee (running and waiting). */
@@ -145,12 +136,7 @@ export class Chamber {
     const child = this.#child;
     if (!child || !(this.sm.is('idle') || this.sm.is('busy'))) throw new Error(`bee ${this.id} cannot take a task`);
     if (this.sm.is('idle')) this.sm.to('busy', job.taskId);
-    const timeoutMs = job.limits.timeoutMs ?? this.defaultTimeoutMs;
-    return new Promise<Settled>((resolve) => {
-      const t = new ChamberTask(job, timeoutMs, (t, o) => this.#settled(t, o, resolve));
-      this.#inBee.push(t);
-      if (this.#inBee.length === 1) this.#begin(t);
-    });
+    return this.#inBee.run(job, job.limits.timeoutMs ?? this.defaultTimeoutMs);
   }
 
   /** `t` is the bee's running task now. */
@@ -162,43 +148,19 @@ export class Chamber {
 
   /** This turn's tasks for the bee, as one message. */
   #sendRuns(ts: ChamberTask[]): void {
-    const child = this.#child;
-    if (!child) return; // no bee: its exit settles them
-    const run = (t: ChamberTask) => ({ taskId: t.job.taskId, spec: t.job.spec, scratchDir: this.scratchDir });
     try {
-      child.send(ts.length === 1 ? { type: 'run', ...run(ts[0]!) } : { type: 'runs', tasks: ts.map(run) });
+      this.#child?.send(runMessage(ts, this.scratchDir)); // no bee: its exit settles them
     } catch {
       // the channel closed under us: the bee is dying, and its exit settles these tasks
     }
   }
 
-  /**
-   * A task's outcome is known. The next task in the bee is running already: its clock starts now.
-   * The outcome is handed on a turn later, with every other one of this turn: what the task's
-   * children printed just before may still be in the pipes (another fd than the IPC channel).
-   */
-  #settled(t: ChamberTask, o: Outcome | null, resolve: (s: Settled) => void): void {
-    const i = this.#inBee.remove(t);
-    if (t.started) this.tasksRun++;
-    const head = this.#inBee.head;
-    if (i === 0 && head && !head.started && this.#child && this.#killReason === null) this.#begin(head);
-    const settled: Settled = o === null ? null : { outcome: o, ms: t.started ? Date.now() - t.startedAt : 0 };
-    this.#finishing.push(() => {
-      this.output.end(t.job);
-      resolve(settled);
-    });
-    if (this.#finishing.length === 1) setImmediate(() => this.#finish());
-  }
-
-  #finish(): void {
-    const done = this.#finishing;
-    this.#finishing = [];
-    // A bee that is being killed (memory, timeout, cancel) never goes back to idle.
+  /** Before a turn's outcomes are handed on: an emptied bee is idle again, unless it is being killed (memory, timeout, cancel). */
+  #maybeIdle(): void {
     if (this.sm.is('busy') && this.#inBee.length === 0 && this.#killReason === null) {
       this.idleSince = Date.now();
       this.sm.to('idle');
     }
-    for (const f of done) f();
   }
 
   /** The running task's job. */
@@ -223,19 +185,7 @@ export class Chamber {
    * signal, has its bee killed as kill() does.
    */
   abort(reason: WireError, taskId?: string): void {
-    const r = taskId === undefined ? this.#inBee.head : this.#inBee.find(taskId);
-    const child = this.#child;
-    if (taskId !== undefined && !r) return;
-    if (r && !r.started && this.#inBee.unsent(r)) {
-      // Not sent yet: it never reaches the bee (settled tasks are not sent).
-      r.settle({ ok: false, error: reason });
-      return;
-    }
-    if (!r || !child || r.job.spec.kind !== 'js') {
-      this.kill(reason);
-      return;
-    }
-    r.beginAbort(reason, child, () => this.kill(reason));
+    this.#inBee.abort(reason, taskId, this.#child, () => this.kill(reason));
   }
 
   /** Kill the bee's whole tree; a running task fails with `reason`. The pool decides on a replacement. */
@@ -263,10 +213,7 @@ export class Chamber {
     this.#child = null;
     // Whatever the task left in the bee's group goes with it.
     if (child.pid) killTree(child.pid, 'SIGKILL');
-    const [head, ...behind] = this.#inBee.takeAll();
-    head?.settle({ ok: false, error: this.#killReason ?? HiveErrors.crashed(this.id, code, signal) });
-    // Never ran: handed back (last first, so the pool's queue gets them back in order), unless cancelled.
-    for (const t of behind.reverse()) t.settle(t.abort ? { ok: false, error: t.abort.reason } : null);
+    this.#inBee.beeGone(this.#killReason ?? HiveErrors.crashed(this.id, code, signal));
     this.#usage.clear();
     this.log.info(`bee ${this.id} exited`, { beePid: child.pid, code, signal, reason: this.#killReason?.code ?? 'crashed' });
     this.sm.to('exited', signal ?? `code ${code}`);
