@@ -5,14 +5,11 @@ import { BeePool } from './bee-pool.js';
 import type { Job, Outcome } from './chamber.js';
 import { backoffMs, QueenLink } from './queen-link.js';
 import { hiveResources } from './resources.js';
-import { rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { toWireError, type WireError } from '@apiary/protocol';
-import { CellCache } from './cell-cache.js';
+import { Heartbeat } from './heartbeat.js';
+import { HiveData } from './hive-data.js';
 import { RecentResults, type ResultMessage } from './recent-results.js';
-import { httpBase, prepareRemote, seesDataRoot, type DataRootProbe, type RemoteJob } from './remote-data.js';
-import { prepareRemoteWrite, writesDir } from './remote-write.js';
 import { StartReports } from './start-reports.js';
 import { checkTaskPaths } from './task-paths.js';
 
@@ -38,8 +35,7 @@ export class Hive {
   readonly sm: StateMachine<HiveState>;
   readonly pool: BeePool;
   readonly #link: QueenLink;
-  #heartbeat: NodeJS.Timeout | null = null;
-  #beatTimer: NodeJS.Timeout | null = null;
+  readonly #heartbeat = new Heartbeat(() => this.#beat());
   #welcomeTimer: NodeJS.Timeout | null = null;
   #reconnects = 0;
   /** Results of a persistent hive: kept until the queen acknowledges them, resent after every welcome. */
@@ -47,9 +43,8 @@ export class Hive {
   /** Starts held back briefly: a tiny task's result implies its start (see StartReports). */
   readonly #starts = new StartReports((m) => this.#link.send(m));
   #exitCode = 0;
-  #data: DataRootProbe | undefined;
-  #cells: CellCache | null = null;
-  readonly #remoteJobs = new Map<string, RemoteJob>();
+  /** The queen's data root: read in place, or its cells fetched (HiveData). */
+  readonly #data: HiveData;
   #stopped: Promise<number> | null = null;
   #resolveDone!: (code: number) => void;
   /** Resolves with the process exit code once the hive has stopped, whoever stopped it. */
@@ -65,7 +60,8 @@ export class Hive {
       {
         started: (j, b) => this.#onStarted(j, b),
         finished: (j, b, o, d) => this.#onFinished(j, b, o, d),
-        beeLifecycle: () => this.#beatSoon(),
+        // A bee came up or went: worth telling the queen now rather than at the next beat.
+        beeLifecycle: () => this.sm.is('ready') && this.#heartbeat.soon(),
         // Live output is worth nothing later: not kept for a reconnect like results are.
         output: (j, chunks, cut) => void this.#link.send({ type: 'task.output', taskId: j.taskId, attempt: j.attempt, chunks, cut }),
       },
@@ -80,6 +76,12 @@ export class Hive {
       },
       log,
       cfg.queenFingerprint,
+    );
+    this.#data = new HiveData(
+      cfg,
+      log,
+      (j) => this.pool.submit(j),
+      (j, e) => this.#failBeforeBee(j, e),
     );
   }
 
@@ -108,11 +110,11 @@ export class Hive {
       case 'welcome':
         if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
         if (!this.sm.is('connecting')) return; // stopping already: a late welcome changes nothing
-        this.#useDataRoot(msg.data);
+        this.#data.use(msg.data);
         this.log.info(this.#reconnects > 0 ? 'rejoined the queen' : 'joined the queen', { queen: this.cfg.queenUrl, hiveId: msg.hiveId });
         this.#reconnects = 0;
         this.sm.to('ready', `hive id ${msg.hiveId}`);
-        this.#startHeartbeat(msg.heartbeatMs);
+        this.#heartbeat.start(msg.heartbeatMs);
         for (const m of this.#recent.unacked()) this.#link.send(m);
         return;
       case 'task.assign': {
@@ -125,16 +127,13 @@ export class Hive {
         }
         const job = { taskId: msg.taskId, attempt: msg.attempt, token: msg.token, spec: msg.spec, limits: msg.limits, avoidBees: msg.avoidBees };
         try {
-          checkTaskPaths(job.spec, this.#data?.root);
+          checkTaskPaths(job.spec, this.#data.root);
         } catch (e) {
           this.log.warn(`task ${job.taskId}: ${(e as Error).message}`);
           this.#failBeforeBee(job, toWireError(e, 'BAD_REQUEST'));
           return;
         }
-        // A streamed plain-SQL result goes to the queen over HTTP too (remote-data.ts); other plain SQL needs no data root.
-        const remoteKind = job.spec.kind === 'fsql' || job.spec.kind === 'write' || (job.spec.kind === 'sql' && job.spec.stream !== undefined);
-        if (this.#cells && this.#data && remoteKind) void this.#submitRemote(job, this.#data, this.#cells);
-        else this.pool.submit(job);
+        this.#data.route(job);
         return;
       }
       case 'task.cancel':
@@ -158,7 +157,7 @@ export class Hive {
     // after the next welcome); heartbeats and starts are stale by then.
     this.#link.takeUnsent();
     this.#starts.drop();
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     if (this.#welcomeTimer) clearTimeout(this.#welcomeTimer);
     if (this.sm.is('stopping', 'stopped')) return;
     if (code === CloseCodes.AUTH_FAILED) {
@@ -182,12 +181,6 @@ export class Hive {
     }, delay);
   }
 
-  #startHeartbeat(everyMs: number): void {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#beat();
-    this.#heartbeat = setInterval(() => this.#beat(), everyMs);
-  }
-
   #beat(): void {
     this.#link.send({
       type: 'heartbeat',
@@ -196,17 +189,8 @@ export class Hive {
       queued: this.pool.queued,
       loadAvg: os.loadavg()[0] ?? 0,
       freeMemoryBytes: os.freemem(),
-      ...(this.#cells ? { cachedCells: this.#cells.held().filter((r) => r.startsWith('frames/')) } : { dataInPlace: this.#data !== undefined }),
+      ...this.#data.beat(),
     });
-  }
-
-  /** An extra beat shortly after a bee starts or exits, coalescing bursts (all bees starting at once). */
-  #beatSoon(): void {
-    if (this.#beatTimer || !this.sm.is('ready')) return;
-    this.#beatTimer = setTimeout(() => {
-      this.#beatTimer = null;
-      this.#beat();
-    }, 20);
   }
 
   /** A result goes out now if connected; a persistent hive also keeps it until the queen acknowledges it. */
@@ -220,65 +204,15 @@ export class Hive {
     this.#starts.hold({ type: 'task.started', taskId: job.taskId, attempt: job.attempt, token: job.token, bee, at: Date.now() });
   }
 
-  /**
-   * A hive that cannot see the queen's data root fetches the cells a task names into its cache
-   * (see CellCache) and sends partials back; one that can reads them in place.
-   */
-  #useDataRoot(data: DataRootProbe | undefined): void {
-    if (!data) return;
-    this.#data = data;
-    const remote = this.cfg.fetchCells === 'always' || (this.cfg.fetchCells === 'auto' && !seesDataRoot(data));
-    if (!remote || this.#cells) return;
-    const cache = new CellCache(
-      path.join(this.cfg.cacheDir, 'cells'),
-      this.cfg.cellCacheBytes,
-      httpBase(this.cfg.queenUrl),
-      this.cfg.joinToken,
-      this.cfg.queenFingerprint,
-    );
-    this.#cells = cache;
-    void cache.load().catch((e) => this.log.warn(`cell cache: ${(e as Error).message}`));
-    // What a remote write of an earlier, killed run of this hive left (nothing runs yet in this one).
-    // Synchronous, so it is done before the first task is assigned.
-    rmSync(writesDir(this.cfg.cacheDir), { recursive: true, force: true });
-    this.log.info("reading cells over HTTP (the queen's data root is not visible here)", { cache: cache.dir });
-  }
-
-  async #submitRemote(job: Job, data: DataRootProbe, cache: CellCache): Promise<void> {
-    try {
-      const r =
-        job.spec.kind === 'write'
-          ? await prepareRemoteWrite(job, data, cache, this.cfg.cacheDir)
-          : await prepareRemote(job, data, cache, path.join(this.cfg.cacheDir, 'outputs'));
-      this.#remoteJobs.set(job.taskId, r);
-      this.pool.submit(r.job);
-    } catch (e) {
-      this.#failBeforeBee(job, toWireError(e, 'CELL_FETCH_FAILED'));
-    }
-  }
-
   /** A task that fails before any bee takes it (bee -1): its paths were refused or its cells unreachable. */
   #failBeforeBee(job: { taskId: string; attempt: number; token: string }, error: WireError): void {
     this.#send({ type: 'task.failed', taskId: job.taskId, attempt: job.attempt, token: job.token, bee: -1, durationMs: 0, beeState: 'idle', error });
   }
 
   #onFinished(job: Job, bee: number, o: Outcome, durationMs: number): void {
-    const remote = this.#remoteJobs.get(job.taskId);
-    if (remote) {
-      this.#remoteJobs.delete(job.taskId);
-      void (async () => {
-        let outcome = o;
-        if (o.ok)
-          outcome = await remote.finish(o.value).then(
-            (value): Outcome => ({ ok: true, value }),
-            (e): Outcome => ({ ok: false, error: toWireError(e, 'CELL_FETCH_FAILED') }),
-          );
-        await remote.release();
-        this.#report(job, bee, outcome, durationMs);
-      })();
-      return;
-    }
-    this.#report(job, bee, o, durationMs);
+    const remote = this.#data.finish(job, o);
+    if (remote) void remote.then((outcome) => this.#report(job, bee, outcome, durationMs));
+    else this.#report(job, bee, o, durationMs);
   }
 
   #report(job: Job, bee: number, o: Outcome, durationMs: number): void {
@@ -296,7 +230,7 @@ export class Hive {
       this.sm.to('stopping');
       await this.pool.stop(graceMs);
       this.#starts.drop();
-      if (this.#heartbeat) clearInterval(this.#heartbeat);
+      this.#heartbeat.stop();
       this.#link.close(CloseCodes.SHUTDOWN, 'hive stopped');
       this.sm.to('stopped');
       this.#resolveDone(this.#exitCode);
