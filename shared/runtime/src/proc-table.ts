@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /**
  * A snapshot of the machine's processes from /proc (Linux): enough to find a process's whole
@@ -92,10 +92,27 @@ export function parseStat(text: string, page: number, hz: number): ProcInfo | nu
   };
 }
 
+/** A stat line is at most ~1 KiB (52 numeric fields and a comm of at most 64 bytes). */
+const statBuf = Buffer.allocUnsafe(4096);
+
+/**
+ * /proc/<pid>/stat's text, read into one reused buffer: readFileSync allocates a 64 KiB buffer
+ * per file of /proc (they report size 0) and stats it first, which a full pass paid for every
+ * process on the machine. Throws when the process is gone.
+ */
+function statText(pid: number | string): string {
+  const fd = openSync(`/proc/${pid}/stat`, 'r');
+  try {
+    return statBuf.toString('utf8', 0, readSync(fd, statBuf, 0, statBuf.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** One process's /proc/<pid>/stat (zombies included: state 'Z'), or null when it is gone. */
 export function readProcStat(pid: number): ProcInfo | null {
   try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), pageSizeBytes(), ticksPerSec);
+    return parseStat(statText(pid), pageSizeBytes(), ticksPerSec);
   } catch {
     return null;
   }
@@ -114,7 +131,7 @@ export function readProcTable(): Map<number, ProcInfo> {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     try {
-      const info = parseStat(readFileSync(`/proc/${name}/stat`, 'utf8'), page, ticksPerSec);
+      const info = parseStat(statText(name), page, ticksPerSec);
       if (info && info.state !== 'Z') table.set(info.pid, info);
     } catch {
       // the process ended between readdir and read
