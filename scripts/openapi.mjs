@@ -22,7 +22,10 @@ const error = (description) => ({ description, ...json(WireErrorSchema) });
 /** Registering the routes calls no dependency; anything reached while building gets a no-op. */
 const noop = new Proxy(() => {}, { get: (_t, k) => (k === 'then' ? undefined : noop), apply: () => noop });
 const absent = new Set(['tls', 'log', 'sources', 'dashboardDir', 'maxPartialBytes']);
-const deps = new Proxy({ maxBodyBytes: 10 * 1024 * 1024 }, { get: (t, k) => (k in t ? t[k] : absent.has(k) ? undefined : noop) });
+const deps = new Proxy(
+  { maxBodyBytes: 10 * 1024 * 1024, clientToken: 'openapi-stub', joinToken: 'openapi-stub-join' },
+  { get: (t, k) => (k in t ? t[k] : absent.has(k) ? undefined : noop) },
+);
 const app = buildApp(deps);
 await app.ready();
 const routes = [...routeDocs(app)];
