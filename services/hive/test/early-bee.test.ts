@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isAlive, waitForExit } from '@apiary/runtime';
+import { isAlive, waitForExit, waitUntil as pollUntil } from '@apiary/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forkBee } from '../src/bee-process.js';
 import { splitBudget } from '../src/budget.js';
@@ -41,12 +41,9 @@ const nextMessage = (child: ChildProcess, type: string) =>
     child.on('message', on);
   });
 
+/** The runtime's poll, failing with what was awaited. */
 async function waitUntil(f: () => boolean, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > BEE_START_MS) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  if (!(await pollUntil(f, BEE_START_MS))) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('early bee: forked before its hive, adopted by the chamber that would fork the same bee', () => {
