@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childPids, killTree, readProcStat, readProcTable, TreeSampler, waitForExit } from '../src/index.js';
+import { childPids, killTree, readProcStat, readProcTable, TreeSampler, waitForExit, waitUntil } from '../src/index.js';
 
 /**
  * A process tree made for the test: a root in its own process group (as a bee is) running `script`,
  * which prints the pids it wants the test to know, one per line.
  */
 const started: number[] = [];
+
+/** How long a test waits for a process tree to reach the state it set up (a few spawns). */
+const WAIT_MS = 10_000;
 
 async function tree(script: string, lines: number): Promise<{ root: ChildProcess; pids: number[] }> {
   const root = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -70,7 +73,7 @@ describe('TreeSampler', () => {
     const orphan = pids[0]!;
     // The middle exited and was reaped (the root has no child left, not even a zombie) while the
     // orphan lives on elsewhere.
-    expect(await waitFor(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    expect(await waitUntil(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null, WAIT_MS)).toBe(true);
     expect(readProcStat(orphan)?.pgrp).toBe(r.pid);
     // A full pass (the first sample) finds it by its group; the walks after it keep it by pid.
     expect(sampler.sample([r.pid!], 0).get(r.pid!)!.pids).toContain(orphan);
@@ -93,7 +96,7 @@ describe('TreeSampler', () => {
     sampler.sample([rootProc.pid!], 0);
     const { root: r, pids } = await tree(root, 1);
     const orphan = pids[0]!;
-    expect(await waitFor(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null)).toBe(true);
+    expect(await waitUntil(() => childPids(r.pid!)?.length === 0 && readProcStat(orphan) !== null, WAIT_MS)).toBe(true);
     expect(sampler.sample([r.pid!], fullScanMs - 1).get(r.pid!)!.pids).not.toContain(orphan);
     expect(sampler.sample([r.pid!], fullScanMs).get(r.pid!)!.pids).toContain(orphan);
   });
@@ -110,7 +113,7 @@ describe('TreeSampler', () => {
       for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
       started.push(...lines);
     });
-    expect(await waitFor(() => lines.length === 1)).toBe(true);
+    expect(await waitUntil(() => lines.length === 1, WAIT_MS)).toBe(true);
     const c = lines[0]!;
     const sampler = new TreeSampler(60_000);
     try {
@@ -118,10 +121,10 @@ describe('TreeSampler', () => {
       const before = sampler.sample([r.pid!], 1).get(r.pid!)!; // the walk opens its files now
       expect(new Set(before.pids)).toEqual(new Set([r.pid!, c]));
       r.stdin!.write('go\n');
-      expect(await waitFor(() => lines.length === 2)).toBe(true);
+      expect(await waitUntil(() => lines.length === 2, WAIT_MS)).toBe(true);
       const g = lines[1]!;
       // The grandchild's 32 MiB are touched once it runs: wait until its own RSS shows them.
-      expect(await waitFor(() => (readProcStat(g)?.rssBytes ?? 0) > 32 * 1024 * 1024)).toBe(true);
+      expect(await waitUntil(() => (readProcStat(g)?.rssBytes ?? 0) > 32 * 1024 * 1024, WAIT_MS)).toBe(true);
       const after = sampler.sample([r.pid!], 2).get(r.pid!)!;
       // Found through the child's kept children file (no full pass: the sampler's is 60 s away).
       expect(new Set(after.pids)).toEqual(new Set([r.pid!, c, g]));
@@ -129,7 +132,7 @@ describe('TreeSampler', () => {
       const ofG = (paths: string[]) => paths.filter((f) => f.startsWith(`/proc/${g}/`));
       expect(ofG(sampler.openFiles())).toContain(`/proc/${g}/stat`);
       process.kill(g, 'SIGKILL');
-      expect(await waitFor(() => !(childPids(c) ?? []).includes(g))).toBe(true);
+      expect(await waitUntil(() => !(childPids(c) ?? []).includes(g), WAIT_MS)).toBe(true);
       expect(new Set(sampler.sample([r.pid!], 3).get(r.pid!)!.pids)).toEqual(new Set([r.pid!, c]));
       // The grandchild's files (its stat and its threads' children lists) were closed.
       expect(ofG(sampler.openFiles())).toEqual([]);
@@ -140,12 +143,3 @@ describe('TreeSampler', () => {
     expect(sampler.openFiles()).toEqual([]);
   });
 });
-
-async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
