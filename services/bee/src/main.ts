@@ -47,7 +47,7 @@ let current: { taskId: string; ac: AbortController } | null = null;
 const queue: Omit<BeeRun, 'type'>[] = [];
 const scratch = new Scratch(env.scratchDir);
 // What task code prints goes to the hive over IPC, tagged with its task (see output-tap.ts).
-tapOutput(() => current?.taskId ?? null, send);
+const endOutput = tapOutput(() => current?.taskId ?? null, send);
 
 process.on('message', (raw: unknown) => {
   let msg: HiveToBee;
@@ -120,6 +120,7 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
   // Awaited only when there is something to wait for: a tiny task pays two checks, no promise.
   if (scratch.touched()) await scratch.reset();
   if (stdioPending()) await drainStdio();
+  endOutput(msg.taskId);
   send(out);
   if (current === me) current = null;
   next();

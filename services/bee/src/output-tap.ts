@@ -17,18 +17,39 @@ type Stream = 'stdout' | 'stderr';
  * task's output from the next one's. Sent at once, one message per write, so output printed before
  * a task hangs still reaches the hive; and before the task's result, on the same channel, so it is
  * never late. With no task running (or no channel), writes go to the pipes as before.
+ *
+ * Bytes are decoded per task: the returned `end(taskId)`, called before a task's result, ends its
+ * decoders (a character its last bytes left unfinished becomes U+FFFD in its own output), so those
+ * bytes never prefix the next task's output.
  */
-export function tapOutput(owner: () => string | null, send: (m: BeeOutput) => void): void {
+export function tapOutput(owner: () => string | null, send: (m: BeeOutput) => void): (taskId: string) => void {
   let cut = 0;
+  const ends: ((taskId: string) => void)[] = [];
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name];
     const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
-    const decoder = new StringDecoder('utf8');
+    // Made at a task's first byte write (most tasks write strings or nothing) and dropped at its end.
+    let decoder: StringDecoder | null = null;
+    let decoderTask: string | null = null;
+    const decoderFor = (taskId: string): StringDecoder => {
+      if (decoder === null || decoderTask !== taskId) {
+        decoder = new StringDecoder('utf8');
+        decoderTask = taskId;
+      }
+      return decoder;
+    };
+    ends.push((taskId) => {
+      if (decoder === null || decoderTask !== taskId) return;
+      const rest = decoder.end();
+      decoder = null;
+      decoderTask = null;
+      if (rest !== '' && process.connected) send({ type: 'output', taskId, stream: name, data: rest });
+    });
     stream.write = ((chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
       const taskId = owner();
       if (taskId === null || !process.connected) return write(chunk, encoding, cb);
       const done = typeof encoding === 'function' ? encoding : cb;
-      const text = toText(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined, decoder);
+      const text = toText(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined, taskId, decoderFor);
       const backlog = (process.channel as unknown as { writeQueueSize?: number } | undefined)?.writeQueueSize ?? 0;
       if (backlog > OUTPUT_BACKLOG_BYTES) cut += Buffer.byteLength(text);
       else if (text !== '') {
@@ -39,10 +60,15 @@ export function tapOutput(owner: () => string | null, send: (m: BeeOutput) => vo
       return true;
     }) as typeof stream.write;
   }
+  return (taskId) => {
+    for (const end of ends) end(taskId);
+  };
 }
 
-function toText(chunk: unknown, encoding: BufferEncoding | undefined, decoder: StringDecoder): string {
-  if (typeof chunk === 'string') return encoding && encoding !== 'utf8' && encoding !== 'utf-8' ? decoder.write(Buffer.from(chunk, encoding)) : chunk;
-  if (chunk instanceof Uint8Array) return decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+function toText(chunk: unknown, encoding: BufferEncoding | undefined, taskId: string, decoderFor: (taskId: string) => StringDecoder): string {
+  if (typeof chunk === 'string') {
+    return encoding && encoding !== 'utf8' && encoding !== 'utf-8' ? decoderFor(taskId).write(Buffer.from(chunk, encoding)) : chunk;
+  }
+  if (chunk instanceof Uint8Array) return decoderFor(taskId).write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   return String(chunk);
 }
