@@ -4,6 +4,7 @@ export * from './signals.js';
 export * from './proc-table.js';
 export * from './process-tree.js';
 export * from './tree-sampler.js';
+export * from './group-scan.js';
 export * from './fifo.js';
 export * from './stdio.js';
 export * from './rotating-file.js';

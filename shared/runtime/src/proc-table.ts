@@ -10,6 +10,8 @@ export interface ProcInfo {
   pid: number;
   ppid: number;
   pgrp: number;
+  /** The session id (a process group lies within one session). */
+  session: number;
   /** The executable's name (/proc/<pid>/comm, at most 15 characters). */
   comm: string;
   state: string;
@@ -87,6 +89,7 @@ export function parseStat(text: string, page: number, hz: number): ProcInfo | nu
     state: f[0] ?? '?',
     ppid: Number(f[1]),
     pgrp: Number(f[2]),
+    session: Number(f[3]),
     cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / hz,
     rssBytes: Number(f[21]) * page,
   };

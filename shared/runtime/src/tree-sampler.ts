@@ -1,13 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { GroupScan } from './group-scan.js';
 import { ProcFiles } from './proc-files.js';
 import { HAS_PROCFS, pageSizeBytes, parseStat, type ProcInfo, readProcStat, readProcTable, treeOf } from './proc-table.js';
 import type { TreeUsage } from './process-tree.js';
 
 /**
- * How often the sampler also reads every process on the machine (ms): that pass finds a group member
+ * How often the sampler also scans every process on the machine (ms): that pass finds a group member
  * the walk cannot reach (a task's grandchild whose parent exited: reparented to init, still in the
  * bee's process group). Between passes such an orphan is followed by its pid, so it is counted from
- * the first full pass after it was orphaned on, at most this long after.
+ * the first full pass after it was orphaned on, at most this long after (from the first walk that
+ * met it in the group on, if one did before its parent exited). The scan reads only what may have
+ * changed (GroupScan).
  */
 export const FULL_SCAN_MS = 1000;
 
@@ -46,12 +49,13 @@ const TICKS_PER_SEC = 100;
  * Samples the RSS and CPU of a few process trees (a hive's bees) by walking down from each root
  * through the kernel's children lists: a poll reads the bees' own processes, not every process on
  * the machine (that read was ~a quarter of a busy hive's CPU). Like treeOf, a tree also holds the
- * members of the root's process group: those the walk cannot reach are found by a full pass every
- * FULL_SCAN_MS and then followed by pid.
+ * members of the process groups its processes lead: those the walk cannot reach are found by a full
+ * pass every FULL_SCAN_MS and then followed by pid.
  */
 export class TreeSampler {
-  /** Per root: its group members the last full pass found (the walk re-checks them by pid). */
-  readonly #members = new Map<number, number[]>();
+  /** Per root: group members to follow by pid (the walk re-checks them), each with its group. */
+  readonly #members = new Map<number, Map<number, number>>();
+  readonly #scan = new GroupScan();
   #lastFull = Number.NEGATIVE_INFINITY;
   #walkable = HAS_PROCFS;
   /** The walk's stat and children files, kept open between polls (ProcFiles). */
@@ -62,12 +66,18 @@ export class TreeSampler {
   constructor(private readonly fullScanMs = FULL_SCAN_MS) {}
 
   sample(roots: readonly number[], now = Date.now()): Map<number, TreeUsage> {
-    if (!this.#walkable || now - this.#lastFull >= this.fullScanMs) return this.#full(roots, now);
+    if (!this.#walkable) return this.#fullTable(roots, now);
+    if (now - this.#lastFull >= this.fullScanMs) return this.#full(roots, now);
     this.statReads = 0;
     const out = new Map<number, TreeUsage>();
     for (const r of roots) {
-      const tree = this.#walk(r);
-      if (!tree) return this.#full(roots, now);
+      let members = this.#members.get(r);
+      if (!members) {
+        members = new Map();
+        this.#members.set(r, members);
+      }
+      const tree = this.#walk(r, members);
+      if (!tree) return this.#fullTable(roots, now);
       out.set(r, usageOf(tree));
     }
     this.#files.sweep();
@@ -82,6 +92,7 @@ export class TreeSampler {
   /** Close the files the walks keep open (the sampler is done with). */
   close(): void {
     this.#files.close();
+    this.#scan.clear();
   }
 
   /** One process's stat through its kept file; null when it is gone. */
@@ -107,12 +118,14 @@ export class TreeSampler {
     return out;
   }
 
-  /** The root's tree by children lists, plus its remembered group members; null: not walkable here. */
-  #walk(root: number): ProcInfo[] | null {
+  /**
+   * The root's tree by children lists, plus the group members to follow by pid (`members`, which
+   * also learns the root's group members the walk meets, and forgets those gone); null: not walkable.
+   */
+  #walk(root: number, members: Map<number, number>): ProcInfo[] | null {
     const seen = new Map<number, ProcInfo>();
-    const members = this.#members.get(root) ?? [];
     const stack = [root];
-    for (const m of members) stack.push(m);
+    for (const m of members.keys()) stack.push(m);
     while (stack.length > 0) {
       const pid = stack.pop()!;
       if (seen.has(pid)) continue;
@@ -120,8 +133,13 @@ export class TreeSampler {
       this.statReads++;
       // Gone, a zombie (its memory is freed; readProcTable leaves them out too), or a remembered
       // member whose pid now belongs to someone else (it left the group, or the pid was reused).
-      if (!info || info.state === 'Z') continue;
-      if (pid !== root && members.includes(pid) && info.pgrp !== root) continue;
+      const group = members.get(pid);
+      if (!info || info.state === 'Z' || (group !== undefined && info.pgrp !== group)) {
+        members.delete(pid);
+        continue;
+      }
+      // Met in the root's group: followed by pid from now on, so it stays counted if orphaned.
+      if (pid !== root && info.pgrp === root) members.set(pid, root);
       seen.set(pid, info);
       const kids = this.#children(pid);
       if (kids === null) {
@@ -134,19 +152,53 @@ export class TreeSampler {
     return [...seen.values()];
   }
 
+  /**
+   * The walk, plus a scan of the machine for members of the groups the trees' processes lead that
+   * the walk cannot reach; found ones are walked too (their children, their groups) until none is new.
+   */
   #full(roots: readonly number[], now: number): Map<number, TreeUsage> {
+    if (!this.#scan.start()) return this.#fullTable(roots, now);
     this.#lastFull = now;
-    // The walk's kept files stay open across a full pass: it reads fresh ones of its own.
+    this.statReads = 0;
+    const out = new Map<number, TreeUsage>();
+    this.#members.clear();
+    for (const r of roots) {
+      const members = new Map<number, number>();
+      this.#members.set(r, members);
+      for (;;) {
+        const tree = this.#walk(r, members);
+        if (!tree) return this.#fullTable(roots, now);
+        const groups = this.#scan.groupsIn(new Set(tree.map((p) => p.session)));
+        const inTree = new Set(tree.map((p) => p.pid));
+        let more = false;
+        for (const p of tree) {
+          for (const m of groups.get(p.pid) ?? []) {
+            if (inTree.has(m) || members.has(m)) continue;
+            members.set(m, p.pid);
+            more = true;
+          }
+        }
+        if (!more) {
+          out.set(r, usageOf(tree));
+          break;
+        }
+      }
+    }
+    this.statReads += this.#scan.reads;
+    this.#files.sweep();
+    return out;
+  }
+
+  /** Without children lists (or /proc listing): every process read, each tree found by treeOf. */
+  #fullTable(roots: readonly number[], now: number): Map<number, TreeUsage> {
+    this.#lastFull = now;
     const table = readProcTable();
     this.statReads = table.size;
     const out = new Map<number, TreeUsage>();
     this.#members.clear();
     for (const r of roots) {
       const tree = treeOf(r, table);
-      this.#members.set(
-        r,
-        tree.filter((p) => p.pid !== r && p.pgrp === r).map((p) => p.pid),
-      );
+      this.#members.set(r, new Map(tree.filter((p) => p.pid !== r && p.pgrp === r).map((p) => [p.pid, r])));
       out.set(r, usageOf(tree));
     }
     return out;

@@ -101,6 +101,32 @@ describe('TreeSampler', () => {
     expect(sampler.sample([r.pid!], fullScanMs).get(r.pid!)!.pids).toContain(orphan);
   });
 
+  it('a group member a walk met is followed by pid once orphaned, with no full pass', async () => {
+    // root -> middle (same group) -> member (same group); the middle exits when told (stdin).
+    const middle = `const o = require('child_process').spawn('sleep', ['120'], { stdio: 'ignore' }); console.log(o.pid); process.stdin.once('data', () => process.exit(0))`;
+    const root = `const m = ${spawnJs(middle, "{ stdio: ['pipe', 'pipe', 'inherit'] }")}; m.stdout.pipe(process.stdout); process.stdin.pipe(m.stdin); setInterval(() => {}, 1000)`;
+    const r = spawn(process.execPath, ['-e', root], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(r.pid!);
+    const lines: number[] = [];
+    r.stdout!.on('data', (d: Buffer) => {
+      for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
+      started.push(...lines);
+    });
+    expect(await waitUntil(() => lines.length === 1, WAIT_MS)).toBe(true);
+    const member = lines[0]!;
+    const sampler = new TreeSampler(60_000);
+    try {
+      sampler.sample([r.pid!], 0); // full pass
+      expect(sampler.sample([r.pid!], 1).get(r.pid!)!.pids).toContain(member);
+      r.stdin!.write('go\n');
+      expect(await waitUntil(() => childPids(r.pid!)?.length === 0 && readProcStat(member) !== null, WAIT_MS)).toBe(true);
+      // No full pass for 60 s: the walk keeps it by pid.
+      expect(sampler.sample([r.pid!], 2).get(r.pid!)!.pids).toContain(member);
+    } finally {
+      sampler.close();
+    }
+  });
+
   it('walks with kept files see what changed since they were opened: a grandchild forked later counts, a gone one leaves and its files are closed', async () => {
     // root -> child; the child forks a grandchild (same group, a few MiB of its own) only when told (stdin).
     const grandchild = 'const b = Buffer.alloc(32 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)';
