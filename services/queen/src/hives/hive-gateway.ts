@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiaryError, CloseCodes, decodePacket, HiveToQueen, type Hello } from '@apiary/protocol';
+import { ApiaryError, checkHotHiveToQueen, CloseCodes, decodePacket, HiveToQueen, type Hello } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
 import { tokenMatches } from '../tokens.js';
 import { HIVE_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, setPacketLimit } from './packet-limit.js';
@@ -79,7 +79,7 @@ export class HiveGateway {
       let msgs: HiveToQueen[];
       try {
         if (isBinary) throw new ApiaryError('BAD_REQUEST', 'binary packets are not part of the protocol');
-        msgs = decodePacket(HiveToQueen, data.toString(), 'hive message');
+        msgs = decodePacket(HiveToQueen, data.toString(), 'hive message', checkHotHiveToQueen);
       } catch (e) {
         this.log.warn(`hive ${peer}: ${(e as Error).message}`);
         ws.send(JSON.stringify({ type: 'error', error: (e as ApiaryError).toWire?.() ?? { code: 'BAD_REQUEST', message: String(e) } }));
