@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { pinnedConnect } from '@apiary/config';
 import { CloseCodes, decodePacket, PacketBatcher, QueenToHive, type HiveToQueen } from '@apiary/protocol';
 import type { Logger } from '@apiary/runtime';
+import { checkHotQueenToHive } from './queen-hot.js';
 
 export interface LinkHandlers {
   /** The socket is open; send hello now. */
@@ -41,7 +42,7 @@ export class QueenLink {
       if (isBinary) return;
       let msgs: QueenToHive[];
       try {
-        msgs = decodePacket(QueenToHive, data.toString(), 'queen→hive message');
+        msgs = decodePacket(QueenToHive, data.toString(), 'queen→hive message', checkHotQueenToHive);
       } catch (e) {
         this.log.warn((e as Error).message);
         return;
