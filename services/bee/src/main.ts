@@ -1,4 +1,4 @@
-import { ApiaryError, checkHiveToBee, toWireError, type BeeRun, type BeeToHive, type HiveToBee, type TaskValue } from '@apiary/protocol';
+import { ApiaryError, checkHiveToBee, MAX_RESULT_BYTES, toWireError, type BeeRun, type BeeToHive, type HiveToBee, type TaskValue } from '@apiary/protocol';
 import { collectWhenIdle } from '@apiary/runtime/idle-gc';
 import { Duck } from './duck.js';
 import { readBeeEnv } from './env.js';
@@ -6,7 +6,7 @@ import { runJs } from './js-task.js';
 import { runWrite } from './write-task.js';
 import { runFrameSql } from './frame-sql.js';
 import { runPlan } from './plan-task.js';
-import { checkResultSize } from './result-cap.js';
+import { checkResultBytes, checkResultSize, JS_ENVELOPE_BYTES } from './result-cap.js';
 import { drainStdio, stdioPending } from './stdio-drain.js';
 import { tapOutput } from './output-tap.js';
 import { Scratch } from './scratch.js';
@@ -111,7 +111,8 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
       const out = await runJs(msg.spec, { signal: ac.signal, scratchDir: msg.scratchDir, taskId: msg.taskId });
       value = { kind: 'js', value: toJsonValue(out) };
     }
-    checkResultSize(value);
+    // A js value was measured as toJsonValue stringified it: not stringified again here.
+    if (value.kind !== 'js') checkResultSize(value);
     out = { type: 'result', taskId: msg.taskId, value };
   } catch (e) {
     out = { type: 'error', taskId: msg.taskId, error: toWireError(e, 'TASK_FAILED') };
@@ -126,16 +127,29 @@ async function run(msg: Omit<BeeRun, 'type'>): Promise<void> {
   next();
 }
 
-/** Results travel on as JSON: check now, in the bee, so the error names the task. */
+/**
+ * Results travel on as JSON: check now, in the bee, so the error names the task; and check their
+ * size (checkResultBytes) on the same stringify.
+ */
 function toJsonValue(v: unknown): unknown {
   if (v === undefined) return null;
   // Already what JSON gives back (the common tiny result): no stringify and parse per task.
-  if (v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  // A string's JSON is at most 6 bytes per UTF-16 unit (\uXXXX) plus its quotes: measured only when that could pass the cap.
+  if (typeof v === 'string') {
+    if (v.length * 6 + 2 + JS_ENVELOPE_BYTES > MAX_RESULT_BYTES) checkResultBytes(Buffer.byteLength(JSON.stringify(v)) + JS_ENVELOPE_BYTES);
+    return v;
+  }
+  let text: string | undefined;
   try {
-    return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+    text = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    // A function or symbol alone has no JSON form (stringify gives undefined): parsing that throws, as ever.
+    if (text === undefined) JSON.parse(text as unknown as string);
   } catch (e) {
     throw new ApiaryError('TASK_RESULT_INVALID', `task result is not JSON-serialisable: ${(e as Error).message}`);
   }
+  checkResultBytes(Buffer.byteLength(text!) + JS_ENVELOPE_BYTES);
+  return JSON.parse(text!);
 }
 
 process.on('exit', () => {

@@ -17,6 +17,14 @@ export function checkResultSize(v: TaskValue): void {
   } catch {
     bytes = Infinity; // over V8's string limit (~512 MiB): far over the cap
   }
+  checkResultBytes(bytes);
+}
+
+/** The JSON envelope `{"kind":"js","value":…}` around a js task's value, in bytes. */
+export const JS_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ kind: 'js', value: null })) - 4;
+
+/** Refuse a result of `bytes` (its JSON, measured by the caller; Infinity: too long to stringify) over the cap. */
+export function checkResultBytes(bytes: number): void {
   if (bytes > MAX_RESULT_BYTES) {
     const size = Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(0)} MiB` : 'over 512 MiB';
     throw new ApiaryError('RESULT_TOO_LARGE', `the result is ${size}, over ${MAX_RESULT_BYTES / 1048576} MiB: ${HINT}`);
