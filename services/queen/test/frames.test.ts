@@ -69,6 +69,35 @@ describe('frame catalog', () => {
     c.close();
   });
 
+  it('keeps names and the current snapshot until a commit, retire or drop changes the frame', () => {
+    const c = FrameCatalog.memory();
+    expect(c.names()).toEqual([]);
+    c.commit({ frame: 'f', mode: 'append', writeId: 'w1', schema, cells: [cell('a', 0, 9)] });
+    c.commit({ frame: 'g', mode: 'append', writeId: 'w2', schema, cells: [cell('g1', 0, 9)] });
+    expect(c.names()).toEqual(['f', 'g']);
+    const s1 = c.snapshot('f');
+    expect(c.snapshot('f')).toBe(s1); // kept: no SQLite read, the same frozen object
+    expect(Object.isFrozen(s1) && Object.isFrozen(s1.cells) && Object.isFrozen(s1.cells[0])).toBe(true);
+    expect(c.newerVersions('f', 1)).toBe(0);
+    c.commit({ frame: 'f', mode: 'append', writeId: 'w3', schema, cells: [cell('b', 10, 19)] });
+    const s2 = c.snapshot('f');
+    expect(s2).not.toBe(s1);
+    expect(s2).toMatchObject({ version: 2, cells: [{ id: 'a' }, { id: 'b' }] });
+    expect(s1).toMatchObject({ version: 1, cells: [{ id: 'a' }] }); // an old snapshot stays what it was
+    expect(c.newerVersions('f', 1)).toBe(1);
+    expect(c.snapshot('g')).toBe(c.snapshot('g')); // another frame's commit left g's alone
+    c.retire('f', 1);
+    expect(c.snapshot('f')).toMatchObject({ version: 2, cells: [{ id: 'a' }, { id: 'b' }] });
+    expect(c.newerVersions('f', 1)).toBe(1);
+    c.drop('f');
+    expect(c.names()).toEqual(['g']);
+    expect(() => c.snapshot('f')).toThrow(expect.objectContaining({ code: 'FRAME_NOT_FOUND' }));
+    c.commit({ frame: 'f', mode: 'overwrite', writeId: 'w4', schema, cells: [cell('c', 0, 4)] });
+    expect(c.names()).toEqual(['f', 'g']);
+    expect(c.snapshot('f')).toMatchObject({ version: 1, cells: [{ id: 'c' }] }); // a new frame of the same name
+    c.close();
+  });
+
   it('refuses an append with other columns and leaves no trace of it', () => {
     const c = FrameCatalog.memory();
     c.commit({ frame: 'f', mode: 'append', writeId: 'w1', schema, cells: [cell('a', 0, 9)] });

@@ -5,9 +5,10 @@ import { PlanCache, type PlanInputs } from '../src/query/plan-cache.js';
 const catalog = (bytes: number): Catalog => [
   { name: 'f', columns: [{ name: 'x', type: 'INTEGER' }], cells: [{ path: '/d/frames/f/cells/a.parquet', bytes, rows: 1 }] },
 ];
+const frames = (c: Catalog) => c.map(PlanCache.frameKey);
 const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   sql: 'SELECT count(*) FROM f',
-  catalog: catalog(10),
+  frames: frames(catalog(10)),
   bees: 2,
   targetBytesPerGroup: 100,
   ...over,
@@ -20,7 +21,7 @@ describe('PlanCache', () => {
     expect(PlanCache.key(inputs())).toBe(base);
     for (const changed of [
       inputs({ sql: 'SELECT count(*) FROM f ' }),
-      inputs({ catalog: catalog(11) }), // another version: other cells, sizes or stats
+      inputs({ frames: frames(catalog(11)) }), // another version: other cells, sizes or stats
       inputs({ bees: 3 }),
       inputs({ targetBytesPerGroup: 101 }),
     ]) {

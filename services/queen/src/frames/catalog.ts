@@ -8,6 +8,13 @@ import { VersionPins } from './version-pins.js';
 
 export type { Commit, NewCell, Retired } from './catalog-rows.js';
 
+/** A frame's current version as queries read it: shared and frozen (kept until the frame changes). */
+export interface Snapshot {
+  readonly version: number;
+  readonly schema: readonly Column[];
+  readonly cells: readonly CellView[];
+}
+
 /**
  * The frame catalog in SQLite: frames, their versions, cells with per-column stats, and which
  * cells make up each version. The daemon shares the ledger's database (queen.db); an ephemeral
@@ -18,6 +25,14 @@ export class FrameCatalog {
   readonly pins = new VersionPins();
 
   #db: Database.Database | null;
+  /** Prepared statements by SQL text: preparing one costs more than running these small lookups. */
+  readonly #statements = new Map<string, Database.Statement>();
+  /**
+   * What every query asks (issue 10): frame names and each frame's current version, read from
+   * SQLite once and kept until this catalog (its only writer) commits, retires or drops.
+   */
+  #names: string[] | null = null;
+  readonly #current = new Map<string, Snapshot>();
 
   private constructor(
     db: Database.Database | null,
@@ -54,14 +69,28 @@ export class FrameCatalog {
     return this.#db === null;
   }
 
+  #prepare<P extends unknown[], R>(sql: string): Database.Statement<P, R> {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s as unknown as Database.Statement<P, R>;
+  }
+
+  /** Forget what is kept about `frame` (undefined: every frame) after a change to it. */
+  #changed(frame?: string): void {
+    this.#names = null;
+    if (frame === undefined) this.#current.clear();
+    else this.#current.delete(frame);
+  }
+
   #latest(frame: string): VersionRow | undefined {
-    return this.db
-      .prepare<[string], VersionRow>(
-        `SELECT v.version, v.mode, v.created_at, v.row_count, v.byte_count, v.schema,
+    return this.#prepare<[string], VersionRow>(
+      `SELECT v.version, v.mode, v.created_at, v.row_count, v.byte_count, v.schema,
            (SELECT count(*) FROM version_cells c WHERE c.frame = v.frame AND c.version = v.version) AS cells
          FROM frame_versions v WHERE v.frame = ? ORDER BY v.version DESC LIMIT 1`,
-      )
-      .get(frame);
+    ).get(frame);
   }
 
   /** Throws FRAME_SCHEMA_MISMATCH when appending `schema` to `frame` would mix column layouts. */
@@ -80,21 +109,22 @@ export class FrameCatalog {
 
   /** Record one write as the frame's next version, atomically. Returns the version and its totals. */
   commit(c: Commit): { version: number; rows: number; bytes: number } {
+    this.#changed(c.frame);
     const tx = this.db.transaction(() => {
       const now = Date.now();
       if (c.mode === 'append') this.checkAppend(c.frame, c.schema);
-      this.db.prepare('INSERT OR IGNORE INTO frames (name, created_at) VALUES (?, ?)').run(c.frame, now);
+      this.#prepare('INSERT OR IGNORE INTO frames (name, created_at) VALUES (?, ?)').run(c.frame, now);
       const prev = this.#latest(c.frame);
       const version = (prev?.version ?? 0) + 1;
       const carried = c.mode === 'append' && prev ? this.#cellRows(c.frame, prev.version) : [];
       const rows = carried.reduce((n, x) => n + x.row_count, 0) + c.cells.reduce((n, x) => n + x.rows, 0);
       const bytes = carried.reduce((n, x) => n + x.byte_count, 0) + c.cells.reduce((n, x) => n + x.bytes, 0);
-      this.db
-        .prepare('INSERT INTO frame_versions (frame, version, mode, created_at, row_count, byte_count, schema, write_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(c.frame, version, c.mode, now, rows, bytes, JSON.stringify(c.schema), c.writeId);
-      const cell = this.db.prepare('INSERT INTO cells (id, frame, path, row_count, byte_count, sha256, stats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.#prepare(
+        'INSERT INTO frame_versions (frame, version, mode, created_at, row_count, byte_count, schema, write_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(c.frame, version, c.mode, now, rows, bytes, JSON.stringify(c.schema), c.writeId);
+      const cell = this.#prepare('INSERT INTO cells (id, frame, path, row_count, byte_count, sha256, stats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const x of c.cells) cell.run(x.id, c.frame, x.path, x.rows, x.bytes, x.sha256, JSON.stringify(x.stats), now);
-      const link = this.db.prepare('INSERT INTO version_cells (frame, version, cell_id, seq) VALUES (?, ?, ?, ?)');
+      const link = this.#prepare('INSERT INTO version_cells (frame, version, cell_id, seq) VALUES (?, ?, ?, ?)');
       for (const [i, id] of [...carried.map((x) => x.id), ...c.cells.map((x) => x.id)].entries()) link.run(c.frame, version, id, i);
       return { version, rows, bytes };
     });
@@ -106,6 +136,7 @@ export class FrameCatalog {
    * cell no remaining version lists, in one transaction. Returns what went (the caller deletes the files).
    */
   retire(frame: string, keep: number): Retired {
+    this.#changed(frame);
     return this.db
       .transaction((): Retired => {
         if (!this.has(frame)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${frame}`);
@@ -136,23 +167,31 @@ export class FrameCatalog {
 
   /** How many versions of `frame` are newer than `version`. */
   newerVersions(frame: string, version: number): number {
-    return this.db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM frame_versions WHERE frame = ? AND version > ?').get(frame, version)!.n;
+    // A query's last unpin asks this: reading the current version, there is none newer.
+    if (this.#current.get(frame)?.version === version) return 0;
+    return this.#prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM frame_versions WHERE frame = ? AND version > ?').get(frame, version)!.n;
   }
 
-  /** The current version of a frame, its schema and cells: what a query plans over (FRAME_NOT_FOUND if none). */
-  snapshot(name: string): { version: number; schema: Column[]; cells: CellView[] } {
+  /**
+   * The current version of a frame, its schema and cells: what a query plans over (FRAME_NOT_FOUND
+   * if none). The same frozen object until the frame changes: callers must not (and cannot) edit it.
+   */
+  snapshot(name: string): Snapshot {
+    const kept = this.#current.get(name);
+    if (kept) return kept;
     const cur = this.#latest(name);
     if (!cur) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);
-    return { version: cur.version, schema: JSON.parse(cur.schema) as Column[], cells: this.#cellRows(name, cur.version).map(toCellView) };
+    const cells = this.#cellRows(name, cur.version).map((r) => Object.freeze(toCellView(r)));
+    const snap: Snapshot = Object.freeze({ version: cur.version, schema: Object.freeze(JSON.parse(cur.schema) as Column[]), cells: Object.freeze(cells) });
+    this.#current.set(name, snap);
+    return snap;
   }
 
   #cellRows(frame: string, version: number): CellRow[] {
-    return this.db
-      .prepare<[string, number], CellRow>(
-        `SELECT c.id, c.path, c.row_count, c.byte_count, c.sha256, c.stats FROM version_cells v JOIN cells c ON c.id = v.cell_id
+    return this.#prepare<[string, number], CellRow>(
+      `SELECT c.id, c.path, c.row_count, c.byte_count, c.sha256, c.stats FROM version_cells v JOIN cells c ON c.id = v.cell_id
          WHERE v.frame = ? AND v.version = ? ORDER BY v.seq`,
-      )
-      .all(frame, version);
+    ).all(frame, version);
   }
 
   list(): FrameSummary[] {
@@ -180,16 +219,16 @@ export class FrameCatalog {
   }
 
   /** Frame names, sorted: cheaper than list() where only names are needed (every query asks). */
-  names(): string[] {
+  names(): readonly string[] {
     if (this.#empty) return [];
-    return this.db
-      .prepare<[], { name: string }>('SELECT name FROM frames ORDER BY name')
+    this.#names ??= this.#prepare<[], { name: string }>('SELECT name FROM frames ORDER BY name')
       .all()
       .map((r) => r.name);
+    return this.#names;
   }
 
   has(name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM frames WHERE name = ?').get(name) !== undefined;
+    return this.#prepare('SELECT 1 FROM frames WHERE name = ?').get(name) !== undefined;
   }
 
   /** The current version's cells, in order (paths relative to the data root): what a query reads. */
@@ -218,6 +257,7 @@ export class FrameCatalog {
 
   /** Forget a frame; returns the relative paths of every cell it had (the caller deletes the files). */
   drop(name: string): string[] {
+    this.#changed(name);
     return this.db
       .transaction(() => {
         if (!this.has(name)) throw new ApiaryError('FRAME_NOT_FOUND', `no frame ${name}`);

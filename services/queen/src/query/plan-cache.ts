@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Catalog, RenderedPlan } from '@apiary/planner';
+import type { FrameInfo, RenderedPlan } from '@apiary/planner';
+import { sha256Hex } from '@apiary/runtime';
 
 export interface CachedPlan {
   plan: RenderedPlan;
@@ -15,7 +15,8 @@ export interface CachedPlan {
 /** What a plan depends on: the SQL text, the catalog it was planned against, and the colony's shape. */
 export interface PlanInputs {
   sql: string;
-  catalog: Catalog;
+  /** PlanCache.frameKey of each frame of the catalog the plan reads, in catalog order. */
+  frames: readonly string[];
   bees: number;
   targetBytesPerGroup: number;
 }
@@ -25,7 +26,8 @@ export interface PlanInputs {
  * sizes, statistics and columns, so any new version, drop or rewrite is another key) were planned
  * before skips the plan task, a round trip to a bee. A plan is pure in these inputs (the planner
  * does no I/O; DuckDB only parses and renders), so a hit is the plan a bee would make again.
- * Bounded, least recently used out first.
+ * Bounded, least recently used out first. A frame's part of the key is computed once per version
+ * (query/frame-reads.ts): hashing the catalog at every query cost more than the lookup it saves.
  */
 export class PlanCache {
   readonly #plans = new Map<string, CachedPlan>();
@@ -33,9 +35,12 @@ export class PlanCache {
   constructor(private readonly max = 256) {}
 
   static key(i: PlanInputs): string {
-    return createHash('sha256')
-      .update(JSON.stringify([i.sql, i.bees, i.targetBytesPerGroup, i.catalog]))
-      .digest('hex');
+    return sha256Hex(JSON.stringify([i.sql, i.bees, i.targetBytesPerGroup, i.frames]));
+  }
+
+  /** A frame as the planner sees it (every cell's path, size, rows and statistics, the columns), as a digest. */
+  static frameKey(info: FrameInfo): string {
+    return sha256Hex(JSON.stringify(info));
   }
 
   get(key: string): CachedPlan | undefined {

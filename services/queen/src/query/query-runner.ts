@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { codeOnly, withoutTrailingSemicolon, type Catalog, type RenderedPlan } from '@apiary/planner';
+import { codeOnly, withoutTrailingSemicolon, type RenderedPlan } from '@apiary/planner';
 import { ApiaryError, MAX_RESULT_ROWS, type SqlResponse, type SqlResult, type TaskLimits, type TaskSpec, type TaskValue } from '@apiary/protocol';
-import type { FrameCatalog } from '../frames/catalog.js';
+import type { FrameCatalog, Snapshot } from '../frames/catalog.js';
 import type { FrameWriter } from '../frames/writer.js';
 import type { HiveRegistry } from '../hives/hive-registry.js';
 import { waitForHives } from '../hives/wait-for-hive.js';
@@ -14,6 +14,7 @@ import { storedSpec } from '../tasks/stored-spec.js';
 import { TERMINAL_STATES } from '@apiary/protocol';
 import { UploadSlots } from './upload-slots.js';
 import { PlanCache } from './plan-cache.js';
+import { checksumsOf, FrameReads } from './frame-reads.js';
 import { partialChecksums } from './partial-checksums.js';
 import { cameInline, inlineMaxFor, splitPartials } from './inline-partials.js';
 import { NO_PROGRESS, type Progress } from '../progress/progress-registry.js';
@@ -30,6 +31,7 @@ export class QueryRunner {
   readonly uploads = new UploadSlots();
   /** Plans by SQL text and catalog: a repeated query skips its plan task. */
   readonly plans = new PlanCache();
+  readonly #reads: FrameReads;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -37,7 +39,9 @@ export class QueryRunner {
     private readonly registry: HiveRegistry,
     private readonly dataRoot: string,
     private readonly writer: FrameWriter,
-  ) {}
+  ) {
+    this.#reads = new FrameReads(dataRoot);
+  }
 
   /**
    * With `into`, the last step writes Parquet under the data root instead of returning rows, and
@@ -120,8 +124,8 @@ export class QueryRunner {
     if (named.length === 0) return plainSql();
     await this.#hivesUp(opts.signal);
     // The versions this query reads, resolved once and pinned until it ends: vacuum leaves their cells alone.
-    const snaps = named.map((name) => ({ name, ...this.catalog.snapshot(name) }));
-    const releases = snaps.map((f) => this.catalog.pins.pin(f.name, f.version));
+    const snaps = named.map((name) => ({ name, snap: this.catalog.snapshot(name) }));
+    const releases = snaps.map((f) => this.catalog.pins.pin(f.name, f.snap.version));
     try {
       return await this.#framed(sql, opts, into, exec, tasks, snaps, plainSql);
     } finally {
@@ -135,15 +139,16 @@ export class QueryRunner {
     into: string | undefined,
     exec: Exec,
     tasks: string[],
-    snaps: Snapshot[],
+    snaps: NamedSnapshot[],
     plainSql: () => Promise<SqlResponse>,
   ): Promise<SqlResponse> {
     const { bees, memoryPerBee } = this.#capacity();
-    const catalog = this.#catalogFor(snaps);
-    const frames = snaps.map((f) => ({ frame: f.name, version: f.version }));
+    const reads = snaps.map((f) => this.#reads.of(f.name, f.snap));
+    const catalog = reads.map((r) => r.info);
+    const frames = snaps.map((f) => ({ frame: f.name, version: f.snap.version }));
     const targetBytesPerGroup = Math.max(1, Math.floor(memoryPerBee / 4));
     // explain always plans on a bee (its answer names the plan task); a query may reuse the plan.
-    const planKey = PlanCache.key({ sql, catalog, bees, targetBytesPerGroup });
+    const planKey = PlanCache.key({ sql, frames: reads.map((r) => r.key), bees, targetBytesPerGroup });
     let planned = opts.explain ? undefined : this.plans.get(planKey);
     const progress = opts.progress ?? NO_PROGRESS;
     if (!planned) {
@@ -157,7 +162,6 @@ export class QueryRunner {
     if (opts.explain) return { columns: [], rows: [], explain: planned.explain, tasks, written: null };
     const allowDirs = [this.dataRoot];
     const columns = Object.fromEntries(catalog.map((f) => [f.name, [...(f.columns ?? [])]]));
-    const cells = this.#checksums(snaps);
     // The name only appeared in the text (a string, a file name): the query reads no frame after all.
     if (plan.kind === 'whole' && plan.frames.length === 0) return plainSql();
     // One group needs no merge: the query itself over that group's cells is plain DuckDB's answer.
@@ -168,7 +172,7 @@ export class QueryRunner {
       // One step reads every cell: the cells count as done when it ends.
       const n = frames.reduce((k, f) => k + f.cells.length, 0);
       progress.phase('map', { total: n, unit: 'cells' });
-      const v = await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells });
+      const v = await exec({ kind: 'fsql', sql: text, views, allowDirs, into, columns, cells: checksumsOf(views, reads) });
       progress.advance(n, n);
       return {
         ...toRows(v, into),
@@ -186,16 +190,8 @@ export class QueryRunner {
       const outputs = await Promise.all(
         plan.groups.map(async (g, i) => {
           const inlineMax = inlineMaxFor(plan, planned.inline, i);
-          const v = await exec({
-            kind: 'fsql',
-            sql: plan.mapSql,
-            views: { [plan.frame.frame]: g.cells.map((c) => c.path) },
-            allowDirs,
-            into: partials[i],
-            columns,
-            cells,
-            inlineMax,
-          });
+          const views = { [plan.frame.frame]: g.cells.map((c) => c.path) };
+          const v = await exec({ kind: 'fsql', sql: plan.mapSql, views, allowDirs, into: partials[i], columns, cells: checksumsOf(views, reads), inlineMax });
           progress.advance(g.cells.length, g.cells.length);
           return v;
         }),
@@ -212,27 +208,17 @@ export class QueryRunner {
     }
   }
 
-  /** Frames the code (not its strings or comments) names as a word: a cheap test before asking a bee to parse it. */
+  /**
+   * Frames the code (not its strings or comments) names as a word, case-insensitively: a cheap test
+   * before asking a bee to parse it. Frame names are words ([a-z0-9_]), so this is a set lookup per
+   * word of the code rather than a regular expression per frame.
+   */
   #framesNamed(sql: string): string[] {
-    const code = codeOnly(sql);
-    return this.catalog.names().filter((n) => new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, 'i').test(code));
-  }
-
-  #catalogFor(snaps: Snapshot[]): Catalog {
-    return snaps.map((d) => {
-      return {
-        name: d.name,
-        columns: d.schema,
-        cells: d.cells.map((c) => ({ path: path.join(this.dataRoot, c.path), bytes: c.bytes, rows: c.rows, stats: c.stats as never })),
-      };
-    });
-  }
-
-  /** sha256 and size of every cell of the versions read, by absolute path: remote hives verify what they fetch. */
-  #checksums(snaps: Snapshot[]): Record<string, { sha256: string; bytes: number }> {
-    const out: Record<string, { sha256: string; bytes: number }> = {};
-    for (const n of snaps) for (const c of n.cells) out[path.join(this.dataRoot, c.path)] = { sha256: c.sha256, bytes: c.bytes };
-    return out;
+    const names = this.catalog.names();
+    if (names.length === 0) return [];
+    const words = new Set<string>();
+    for (const w of codeOnly(sql).match(/[A-Za-z0-9_]+/g) ?? []) words.add(w.toLowerCase());
+    return names.filter((n) => words.has(n));
   }
 
   /** Wait (bounded) for a hive: the request holds until its tasks end, so with none it would hang. */
@@ -256,7 +242,7 @@ export class QueryRunner {
 type Exec = (spec: TaskSpec, submit?: SubmitOptions) => Promise<TaskValue>;
 
 /** A frame's version as a query reads it (pinned while the query runs). */
-type Snapshot = { name: string } & ReturnType<FrameCatalog['snapshot']>;
+type NamedSnapshot = { name: string; snap: Snapshot };
 
 export interface QueryOptions {
   explain: boolean;
