@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { type ProcInfo, readProcStat } from './proc-table.js';
 
-/** Every this many scans every process is read again, whatever the last scan knew (see GroupScan). */
+/** Every process is read again at least once in this many scans, whatever the last scan knew (see GroupScan). */
 export const COMPLETE_SCAN_EVERY = 30;
 
 /**
@@ -13,7 +13,9 @@ export const COMPLETE_SCAN_EVERY = 30;
  * Reading every process (~100 on a quiet machine) took ~3 ms, synchronous on the hive's event loop
  * every second; a scan is now one readdir of /proc plus a few reads.
  * A pid freed and handed out again between two scans looks known: the kernel hands pids out in a
- * cycle, so that takes pid_max forks in between; every COMPLETE_SCAN_EVERY-th scan reads all anyway.
+ * cycle, so that takes pid_max forks in between. Still, each scan also reads one slice of the known
+ * pids (pid % COMPLETE_SCAN_EVERY), so every one is read at least once per COMPLETE_SCAN_EVERY
+ * scans: spread out, not one full read (a few ms on the event loop) every so often.
  */
 export class GroupScan {
   /** What the scans read of each pid on the machine (zombies included), by pid. */
@@ -22,6 +24,8 @@ export class GroupScan {
   readonly #fresh = new Set<number>();
   #pids: number[] = [];
   #scans = 0;
+  /** This scan's slice of the known pids, read whatever their session (pid % COMPLETE_SCAN_EVERY). */
+  #slice = 0;
   /** /proc/<pid>/stat files read since start() (how tests see what a scan read). */
   reads = 0;
 
@@ -35,13 +39,13 @@ export class GroupScan {
     }
     this.reads = 0;
     this.#fresh.clear();
-    const complete = this.#scans++ % COMPLETE_SCAN_EVERY === 0;
+    this.#slice = this.#scans++ % COMPLETE_SCAN_EVERY;
     const now = new Set<number>();
     for (const name of names) {
       const c = name.charCodeAt(0);
       if (c >= 48 && c <= 57) now.add(Number(name));
     }
-    for (const pid of this.#known.keys()) if (complete || !now.has(pid)) this.#known.delete(pid);
+    for (const pid of this.#known.keys()) if (!now.has(pid)) this.#known.delete(pid);
     this.#pids = [...now];
     return true;
   }
@@ -54,7 +58,7 @@ export class GroupScan {
     for (const pid of this.#pids) {
       if (this.#fresh.has(pid)) continue;
       const last = this.#known.get(pid);
-      if (last !== undefined && !sessions.has(last.session)) continue;
+      if (last !== undefined && !sessions.has(last.session) && pid % COMPLETE_SCAN_EVERY !== this.#slice) continue;
       this.#fresh.add(pid);
       this.reads++;
       const info = readProcStat(pid);
