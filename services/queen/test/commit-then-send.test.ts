@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@apiary/runtime';
 import { HiveSession } from '../src/hives/hive-session.js';
-import { ACK_HOLD_MS } from '../src/tasks/commit-then-send.js';
+import { ACK_HOLD_MS, COMMIT_COALESCE_MS } from '../src/tasks/commit-then-send.js';
 import { Scheduler } from '../src/tasks/scheduler.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../src/db/queen-db.js';
@@ -187,4 +187,95 @@ it('an assign already committed goes out at once, without pulling a pending resu
   const [ack, row] = seen[2]!;
   expect(ack).toMatchObject({ type: 'result.ack', taskId: t1!.id, accepted: true });
   expect(row).toEqual({ state: 'succeeded' });
+});
+
+describe('commit coalescing under load', () => {
+  /** Wide, so the test's own turns surely fall inside it; the production window is COMMIT_COALESCE_MS. */
+  const WINDOW_MS = 1000;
+  const spec = { kind: 'js' as const, module: 'm.mjs', export: 'default', args: {} };
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  const waitPackets = async (n: number) => {
+    for (let i = 0; packets.length < n; i++) {
+      if (i > 200) throw new Error(`saw ${packets.length} of ${n} packets`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const tokenOf = (id: string) => seen.find(([m]) => m.type === 'task.assign' && m.taskId === id)![0].token as string;
+  const succeed = (id: string) => scheduler.onSucceeded(session, { taskId: id, attempt: 1, token: tokenOf(id) }, { kind: 'js', value: 1 }, 1);
+
+  beforeEach(() => {
+    scheduler.drain();
+    // The ledger's own write-behind timer would commit too (FLUSH_WINDOW_MS): here only the outbox does.
+    ledger.close();
+    ledger = new SqliteLedger({ db, flushWindowMs: 60_000 });
+    scheduler = new Scheduler(
+      ledger,
+      () => [session],
+      { maxAttempts: 3, commitCoalesceMs: WINDOW_MS },
+      createLogger('test', () => {}),
+    );
+  });
+
+  it('the production window is short against a tiny task', () => {
+    expect(COMMIT_COALESCE_MS).toBeGreaterThan(0);
+    expect(COMMIT_COALESCE_MS).toBeLessThanOrEqual(2);
+  });
+
+  it('assigns to a busy hive (half its pipeline or more already sent) share one commit per window; the first commits at once', async () => {
+    const cap = session.capacity;
+    expect(cap).toBeGreaterThanOrEqual(4);
+    // The hive's whole pipeline goes out with the create commit; three more wait in the queue.
+    const recs = scheduler.submitMany(Array.from({ length: cap + 3 }, () => ({ spec, limits: {} })));
+    await waitPackets(1);
+    const version = () => reader.pragma('data_version', { simple: true }) as number;
+    // First result: nothing committed for a while, so its commit and the next assign go at once.
+    const v0 = version();
+    succeed(recs[0]!.id);
+    await turns(3);
+    expect(packets).toHaveLength(2);
+    expect(packets[1]).toContain(`task.assign ${recs[cap]!.id}`);
+    const firstCommit = performance.now();
+    const v1 = version();
+    expect(v1).not.toBe(v0);
+    // Two more results in turns of their own: the hive still holds most of its pipeline, so their
+    // assigns wait for one commit at the end of the window.
+    succeed(recs[1]!.id);
+    await turns(3);
+    succeed(recs[2]!.id);
+    await turns(3);
+    expect(packets).toHaveLength(2);
+    expect(version()).toBe(v1);
+    await waitPackets(3);
+    // A timer fires no earlier than asked, give or take the loop's 1 ms clock.
+    expect(performance.now() - firstCommit).toBeGreaterThanOrEqual(WINDOW_MS - 1);
+    expect(packets[2]).toEqual(expect.arrayContaining([`task.assign ${recs[cap + 1]!.id}`, `task.assign ${recs[cap + 2]!.id}`]));
+    expect(packets[2]!.filter((m) => m.startsWith('result.ack'))).toHaveLength(2);
+    // Still commit-then-send: each attempt was in the ledger when its assign left.
+    for (const [m, row] of seen) if (m.type === 'task.assign') expect(row, `${m.taskId}`).toEqual({ token: m.token });
+  });
+
+  it('an assign to a hive with room commits and goes at once, inside the window of the last commit', async () => {
+    const cap = session.capacity;
+    const recs = scheduler.submitMany(Array.from({ length: cap + 1 }, () => ({ spec, limits: {} })));
+    await waitPackets(1);
+    // One commit now (the queued task's assign); then the hive empties but for one task.
+    succeed(recs[0]!.id);
+    await turns(3);
+    expect(packets).toHaveLength(2);
+    const committedAt = performance.now();
+    for (const r of recs.slice(2)) succeed(r.id);
+    // The last task in the hive fails for the colony's sake: its retry needs a commit, to a hive
+    // that holds nothing else. It goes in the next turns, not at the end of the window.
+    const t = recs[1]!;
+    scheduler.onFailed(session, { taskId: t.id, attempt: 1, token: tokenOf(t.id) }, { code: 'HIVE_LOST', message: 'test' }, 1);
+    await turns(3);
+    expect(performance.now() - committedAt).toBeLessThan(WINDOW_MS);
+    const retry = packets.at(-1)!;
+    expect(retry).toContain(`task.assign ${t.id}`);
+    const [m, row] = seen.filter(([x]) => x.type === 'task.assign').at(-1)!;
+    expect(m).toMatchObject({ taskId: t.id, attempt: 2 });
+    expect(row).toEqual({ token: m.token });
+  });
 });

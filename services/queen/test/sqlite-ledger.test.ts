@@ -132,7 +132,7 @@ describe('SqliteLedger', () => {
     expect(l.get('no-such-task')).toBeUndefined();
   });
 
-  it('returns queued and running tasks by createdAt, then creation order, after reopening', () => {
+  it('returns queued and running tasks in creation order after reopening (createdAt never goes back in it)', () => {
     let l = ledger();
     const a = rec({ createdAt: 500 });
     const b = rec({ createdAt: 100, state: 'running' });
@@ -141,11 +141,14 @@ describe('SqliteLedger', () => {
     const e = rec({ createdAt: 300, state: 'running' });
     const f = rec({ createdAt: 200, state: 'cancelled', finishedAt: 250 });
     l.createMany([a, b, c, d, e, f]);
-    expect(l.nonTerminal().map((t) => t.id)).toEqual([b.id, d.id, e.id, a.id]);
+    // Recorded no earlier than the task created before it (migration 9: listings walk seq).
+    expect([a, b, c, d, e, f].map((t) => t.createdAt)).toEqual([500, 500, 500, 500, 500, 500]);
+    expect(l.nonTerminal().map((t) => t.id)).toEqual([a.id, b.id, d.id, e.id]);
 
     l = reopen(l);
-    expect(l.nonTerminal().map((t) => t.id)).toEqual([b.id, d.id, e.id, a.id]);
-    expect(l.nonTerminal().map((t) => t.state)).toEqual(['running', 'queued', 'running', 'queued']);
+    expect(l.nonTerminal().map((t) => t.id)).toEqual([a.id, b.id, d.id, e.id]);
+    expect(l.nonTerminal().map((t) => t.state)).toEqual(['queued', 'running', 'queued', 'running']);
+    expect(l.nonTerminal().map((t) => t.createdAt)).toEqual([500, 500, 500, 500]);
   });
 
   it('keeps updates across close and reopen, and writes them within the flush window', async () => {
@@ -155,9 +158,12 @@ describe('SqliteLedger', () => {
     t.state = 'running';
     t.attempts.push({ attempt: 1, hive: 'h1', bee: 2, startedAt: 1, durationMs: 0, error: null });
     l.update(t);
-    expect(peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state).toBe('queued');
+    const attempts = () => peek<{ n: number }>('SELECT count(*) AS n FROM attempts WHERE task_id = ?', t.id)[0]!.n;
+    expect(attempts()).toBe(0);
     await flushWindow();
-    expect(peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state).toBe('running');
+    // The start of an attempt writes the attempt; the task's row is left as it was (stored-row.ts).
+    expect(attempts()).toBe(1);
+    expect(peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state).toBe('queued');
 
     t.state = 'failed';
     t.finishedAt = 99;
@@ -171,6 +177,58 @@ describe('SqliteLedger', () => {
     expect(back.error).toEqual({ code: 'SQL_ERROR', message: 'boom', details: { line: 1 } });
     expect(back.attempts[0]!.durationMs).toBe(7);
     expect(l.nonTerminal()).toEqual([]);
+  });
+
+  it('an assign writes only its attempt; the row still says queued and reads as running (also after a reopen, as a SIGKILL leaves it), a retry as queued', () => {
+    let l = ledger();
+    const t = rec();
+    const u = rec();
+    l.createMany([t, u]);
+    const row = () => peek<{ state: string }>('SELECT state FROM tasks WHERE id = ?', t.id)[0]!.state;
+    const start = (attempt: number) => {
+      t.state = 'running';
+      t.attempts.push({ attempt, hive: 'h1', bee: 0, startedAt: 1, durationMs: 0, error: null, token: `1.${attempt}.x` });
+      l.update(t);
+      l.flush();
+    };
+    start(1);
+    expect(row()).toBe('queued');
+    expect(l.list({ state: 'running', limit: 10 })).toEqual([t]);
+    expect(l.list({ state: 'queued', limit: 10 })).toEqual([u]);
+    // As a queen killed now finds it: running on attempt 1, with its token.
+    l = reopen(l);
+    let back = l.get(t.id)!;
+    expect(back.state).toBe('running');
+    expect(back.attempts.map((a) => a.token)).toEqual(['1.1.x']);
+    expect(l.nonTerminal().map((x) => [x.id, x.state])).toEqual([
+      [t.id, 'running'],
+      [u.id, 'queued'],
+    ]);
+    expect(l.list({ state: 'running', limit: 10 }).map((x) => x.id)).toEqual([t.id]);
+    // The attempt fails and the task goes back to the queue: the row is already right, the attempt says why.
+    back.attempts[0]!.error = { code: 'HIVE_LOST', message: 'gone' };
+    back.state = 'queued';
+    l.update(back);
+    l.flush();
+    expect(row()).toBe('queued');
+    l = reopen(l);
+    back = l.get(t.id)!;
+    expect(back.state).toBe('queued');
+    // The retry runs, then succeeds: the end rewrites the row.
+    Object.assign(t, back);
+    l.update(t);
+    start(2);
+    l = reopen(l);
+    expect(l.get(t.id)!.state).toBe('running');
+    const r = l.get(t.id)!;
+    Object.assign(r, { state: 'succeeded', finishedAt: 9, value: { kind: 'js', value: 1 } });
+    l.update(r);
+    l.flush();
+    expect(row()).toBe('succeeded');
+    l = reopen(l);
+    expect(l.get(t.id)!.state).toBe('succeeded');
+    expect(l.get(t.id)!.attempts).toHaveLength(2);
+    expect(l.nonTerminal().map((x) => x.id)).toEqual([u.id]);
   });
 
   it('writes a large result to a file and reads it back identically; a small one stays inline', () => {
@@ -216,9 +274,11 @@ describe('SqliteLedger', () => {
     const t4 = rec({ createdAt: 30 });
     const t5 = rec({ createdAt: 40, state: 'failed', finishedAt: 41 });
     l.createMany([t1, t2, t3, t4, t5]);
-    expect(l.list({ limit: 10 }).map((t) => t.id)).toEqual([t5.id, t4.id, t2.id, t3.id, t1.id]);
+    // t3 is recorded as created at 30, as t2 before it: newest first is creation order backwards.
+    expect(t3.createdAt).toBe(30);
+    expect(l.list({ limit: 10 }).map((t) => t.id)).toEqual([t5.id, t4.id, t3.id, t2.id, t1.id]);
     expect(l.list({ limit: 2 }).map((t) => t.id)).toEqual([t5.id, t4.id]);
-    expect(l.list({ state: 'queued', limit: 10 }).map((t) => t.id)).toEqual([t4.id, t2.id, t3.id, t1.id]);
+    expect(l.list({ state: 'queued', limit: 10 }).map((t) => t.id)).toEqual([t4.id, t3.id, t2.id, t1.id]);
     expect(l.list({ state: 'queued', limit: 1 }).map((t) => t.id)).toEqual([t4.id]);
     expect(l.list({ state: 'failed', limit: 10 })).toEqual([t5]);
     expect(l.list({ state: 'abandoned', limit: 10 })).toEqual([]);

@@ -11,6 +11,16 @@ import type { TaskLedger } from './ledger.js';
  */
 export const ACK_HOLD_MS = 50;
 
+/**
+ * Under load, commits are at least this far apart (ms). A hive whose bees already hold at least half
+ * its pipeline of sent tasks (see busy()) has work queued behind every running one; an assign to it
+ * that waits this long for the next commit delays no bee, while each commit saved is a transaction,
+ * its WAL writes, a socket write and a hive wake-up (issue 10). A lone task is never busy: it commits
+ * and goes at once. Small against a tiny task's queued work (a bee runs one in ~0.1-0.3 ms under
+ * load, and 4 or more wait in its pipeline), so the pipeline does not run dry while it waits.
+ */
+export const COMMIT_COALESCE_MS = 1;
+
 /** How a staged message relates to the commit: see CommitThenSend. */
 type Need = 'commit' | 'committed' | 'lazy';
 
@@ -20,7 +30,8 @@ type Need = 'commit' | 'committed' | 'lazy';
  * `result.ack` (the hive drops the result once acknowledged). They are staged and sent together
  * after ONE ledger commit in the next check phase (setImmediate): every frame read in one event-loop
  * iteration, from every hive, shares that commit, so a busy queen commits per iteration, not per
- * message. (A microtask would commit once per socket read.)
+ * message. (A microtask would commit once per socket read.) While every assign waiting for the
+ * commit goes to a busy hive, commits are spaced COMMIT_COALESCE_MS apart.
  *
  * An assign whose attempt is already committed (a new task placed before its create commit, see
  * Dispatch.place) needs no commit: when nothing else staged needs one, it goes at once, and held
@@ -31,10 +42,14 @@ export class CommitThenSend {
   #staged: { hive: HiveSession; msg: QueenToHive; need: Need }[] = [];
   #scheduled = false;
   #holdTimer: NodeJS.Timeout | null = null;
+  #coalesceTimer: NodeJS.Timeout | null = null;
+  /** When the last commit was made (performance.now()). */
+  #lastCommit = -Infinity;
 
   constructor(
     private readonly ledger: TaskLedger,
     private readonly log: Logger,
+    private readonly coalesceMs = COMMIT_COALESCE_MS,
   ) {}
 
   /** Stage a message for the next check phase; `committed`: what it announces is already in the ledger. */
@@ -52,14 +67,38 @@ export class CommitThenSend {
   }
 
   #hold(): void {
-    if (this.#holdTimer) return;
+    // A coalesced commit pending takes the held acks with it.
+    if (this.#holdTimer || this.#coalesceTimer) return;
     this.#holdTimer = setTimeout(() => this.flush(), ACK_HOLD_MS);
     this.#holdTimer.unref();
   }
 
+  #clearHold(): void {
+    if (this.#holdTimer) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = null;
+    }
+  }
+
   /** The check phase: commit and send all, unless only committed assigns and held acks wait (see above). */
   #turn(): void {
-    if (this.ledger.pendingUpdates === 0 || this.#staged.some((s) => s.need === 'commit')) {
+    if (this.ledger.pendingUpdates === 0) {
+      this.flush();
+      return;
+    }
+    if (this.#staged.some((s) => s.need === 'commit')) {
+      const wait = this.#lastCommit + this.coalesceMs - performance.now();
+      if (wait > 0 && this.#allBusy()) {
+        // Every later stage gets a turn of its own, which commits at once if a hive is no longer busy.
+        // Held acks go with this commit rather than on their own hold.
+        this.#scheduled = false;
+        this.#clearHold();
+        this.#coalesceTimer ??= setTimeout(() => {
+          this.#coalesceTimer = null;
+          this.flush();
+        }, wait);
+        return;
+      }
       this.flush();
       return;
     }
@@ -74,14 +113,16 @@ export class CommitThenSend {
   /** Commit, then send what is staged (also called before a direct send that must not overtake it). */
   flush(): void {
     this.#scheduled = false;
-    if (this.#holdTimer) {
-      clearTimeout(this.#holdTimer);
-      this.#holdTimer = null;
+    this.#clearHold();
+    if (this.#coalesceTimer) {
+      clearTimeout(this.#coalesceTimer);
+      this.#coalesceTimer = null;
     }
     if (this.#staged.length === 0) return;
     const batch = this.#staged;
     this.#staged = [];
     try {
+      if (this.ledger.pendingUpdates > 0) this.#lastCommit = performance.now();
       this.ledger.flush();
     } catch (e) {
       // Nothing announced is sent: unsent assigns are reclaimed by their deadline, unacked results resent by the hive.
@@ -89,6 +130,22 @@ export class CommitThenSend {
       return;
     }
     this.#send(batch);
+  }
+
+  /**
+   * Every hive an assign waits for the commit to reach is busy: of its pipeline (capacity), at least
+   * half is tasks already sent to it (in flight, minus those staged here), so its bees have work
+   * queued behind the running ones.
+   */
+  #allBusy(): boolean {
+    const waiting = new Map<HiveSession, number>();
+    for (const s of this.#staged) if (s.msg.type === 'task.assign') waiting.set(s.hive, (waiting.get(s.hive) ?? 0) + 1);
+    for (const s of this.#staged) {
+      if (s.need !== 'commit') continue;
+      const h = s.hive;
+      if (2 * (h.inFlight.size - (waiting.get(h) ?? 0)) < h.capacity) return false;
+    }
+    return true;
   }
 
   #send(batch: readonly { hive: HiveSession; msg: QueenToHive }[]): void {

@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AttemptView } from '@apiary/protocol';
 import type { TaskRecord } from './ledger.js';
 import type { ResultSpill, ValueCols } from './result-spill.js';
+import { rowCurrent, stateOf, type StoredRow, storedRow } from './stored-row.js';
 import { storedSpec } from './stored-spec.js';
 
 const COLS = 'id, spec, limits, state, created_at, finished_at, max_attempts, value, value_file, error';
@@ -30,10 +31,10 @@ interface AttemptRow {
   token: string | null;
 }
 
-/** A record read back, with the size of its value as stored (for the cache). */
+/** A record read back, with its row as stored. */
 export interface Hydrated {
   rec: TaskRecord;
-  bytes: number;
+  stored: StoredRow;
 }
 
 /**
@@ -49,16 +50,18 @@ export class LedgerSql {
   readonly #attemptsOf: Statement<[string], AttemptRow>;
   readonly #liveRows: Statement<[], TaskRow>;
   readonly #newest: Statement<[number], TaskRow>;
-  readonly #newestLive: Statement<[string, number], TaskRow>;
   readonly #newestSucceeded: Statement<[number], TaskRow>;
   readonly #newestUnsucceeded: Statement<[string, number], TaskRow>;
-  /** Insert records in one immediate transaction; their value columns in order. */
-  readonly insertMany: (recs: TaskRecord[]) => ValueCols[];
+  readonly #lastCreatedAt: Statement<[], number>;
+  /** Insert records in one immediate transaction; their rows as stored, in order. */
+  readonly insertMany: (recs: TaskRecord[]) => StoredRow[];
   /**
-   * Update records in one immediate transaction. Per record: the value columns written, null when
-   * its value is unchanged (sameValue), undefined when there is no such task.
+   * Update records in one immediate transaction, each against its row as last stored (when known):
+   * only the attempts when the row already says it all (rowCurrent), the row without the value when
+   * only the value is unchanged. Per record: its row as stored now, undefined when there is no such
+   * task. A known StoredRow is updated in place: after a failed transaction, forget it.
    */
-  readonly updateMany: (recs: TaskRecord[], sameValue: (r: TaskRecord) => boolean) => (ValueCols | null | undefined)[];
+  readonly updateMany: (recs: TaskRecord[], stored: (r: TaskRecord) => StoredRow | undefined) => (StoredRow | undefined)[];
 
   constructor(
     db: Database.Database,
@@ -78,21 +81,32 @@ export class LedgerSql {
     );
     this.#byId = db.prepare(`SELECT ${COLS} FROM tasks WHERE id = ?`);
     this.#attemptsOf = db.prepare('SELECT attempt, hive, bee, started_at, duration_ms, error, token FROM attempts WHERE task_id = ? ORDER BY attempt');
+    // Rows of running tasks may still say 'queued' (see stateOf): the live ones are read here, at
+    // open, and listed from memory after.
     this.#liveRows = db.prepare(`SELECT ${COLS} FROM tasks WHERE state IN ('queued', 'running') ORDER BY created_at, seq`);
-    this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    // created_at never decreases with seq (see SqliteLedger.createMany): newest first is seq descending.
+    this.#newest = db.prepare(`SELECT ${COLS} FROM tasks ORDER BY seq DESC LIMIT ?`);
     // One statement per partial index (migration 7): SQLite uses a partial index only when the
-    // query repeats its WHERE term. Succeeded tasks have none: the newest ones come first in tasks_created.
-    this.#newestLive = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = ? AND state IN ('queued', 'running') ORDER BY created_at DESC, seq DESC LIMIT ?`);
-    this.#newestSucceeded = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = 'succeeded' ORDER BY created_at DESC, seq DESC LIMIT ?`);
+    // query repeats its WHERE term. Succeeded tasks have none: most finished tasks are, so the newest
+    // ones come first walking the table backwards (migration 9).
+    this.#newestSucceeded = db.prepare(`SELECT ${COLS} FROM tasks WHERE state = 'succeeded' ORDER BY seq DESC LIMIT ?`);
+    this.#lastCreatedAt = db.prepare<[], number>('SELECT created_at FROM tasks ORDER BY seq DESC LIMIT 1').pluck();
     this.#newestUnsucceeded = db.prepare(
       `SELECT ${COLS} FROM tasks WHERE state = ? AND state NOT IN ('queued', 'running') AND state <> 'succeeded' ORDER BY created_at DESC, seq DESC LIMIT ?`,
     );
     this.insertMany = db.transaction((recs: TaskRecord[]) => recs.map((r) => this.#insertRow(r))).immediate;
-    this.updateMany = db.transaction((recs: TaskRecord[], same: (r: TaskRecord) => boolean) => recs.map((r) => this.#updateRow(r, same(r)))).immediate;
+    this.updateMany = db.transaction((recs: TaskRecord[], stored: (r: TaskRecord) => StoredRow | undefined) =>
+      recs.map((r) => this.#updateRow(r, stored(r))),
+    ).immediate;
   }
 
   byId(id: string): TaskRow | undefined {
     return this.#byId.get(id);
+  }
+
+  /** created_at of the task created last (0 with none). */
+  lastCreatedAt(): number {
+    return this.#lastCreatedAt.get() ?? 0;
   }
 
   /** Queued and running rows, oldest first. all(), not iterate(): hydrating runs other statements. */
@@ -100,30 +114,32 @@ export class LedgerSql {
     return this.#liveRows.all();
   }
 
+  /** Newest rows, of all states or of one finished state (live tasks are listed from memory). */
   newest(limit: number, state?: TaskRecord['state']): TaskRow[] {
     if (state === undefined) return this.#newest.all(limit);
-    if (state === 'queued' || state === 'running') return this.#newestLive.all(state, limit);
     return state === 'succeeded' ? this.#newestSucceeded.all(limit) : this.#newestUnsucceeded.all(state, limit);
   }
 
   hydrate(row: TaskRow): Hydrated {
+    const attempts = this.#attemptsOf.all(row.id).map(toAttempt);
     const rec: TaskRecord = {
       id: row.id,
       spec: JSON.parse(row.spec),
       limits: JSON.parse(row.limits),
-      state: row.state,
+      state: stateOf(row.state, attempts),
       createdAt: row.created_at,
       finishedAt: row.finished_at,
       maxAttempts: row.max_attempts,
-      attempts: this.#attemptsOf.all(row.id).map(toAttempt),
+      attempts,
       value: row.value !== null ? JSON.parse(row.value) : row.value_file !== null ? this.spill.read(row.id, row.value_file) : null,
       error: row.error === null ? null : JSON.parse(row.error),
     };
     // Size as stored (a file-backed value counts as big as the inline limit).
-    return { rec, bytes: row.value?.length ?? (row.value_file !== null ? this.spill.inlineMax : 0) };
+    const bytes = row.value?.length ?? (row.value_file !== null ? this.spill.inlineMax : 0);
+    return { rec, stored: { ...storedRow(rec, bytes), state: row.state } };
   }
 
-  #insertRow(r: TaskRecord): ValueCols {
+  #insertRow(r: TaskRecord): StoredRow {
     const v = this.spill.write(r);
     this.#insert.run(
       r.id,
@@ -139,22 +155,34 @@ export class LedgerSql {
       r.error === null ? null : JSON.stringify(r.error),
     );
     this.#writeAttempts(r);
-    return v;
+    return storedRow(r, v.bytes);
   }
 
-  #updateRow(r: TaskRecord, sameValue: boolean): ValueCols | null | undefined {
+  #updateRow(r: TaskRecord, s: StoredRow | undefined): StoredRow | undefined {
+    if (s && rowCurrent(s, r)) {
+      this.#writeAttempts(r);
+      return s;
+    }
     const error = r.error === null ? null : JSON.stringify(r.error);
-    let v: ValueCols | null = null;
+    let bytes = s?.bytes ?? 0;
     let changes: number;
-    if (sameValue) {
+    if (s && s.value === r.value) {
       changes = this.#update.run(r.state, r.finishedAt, r.maxAttempts, error, r.id).changes;
     } else {
-      v = this.spill.write(r);
+      const v: ValueCols = this.spill.write(r);
+      bytes = v.bytes;
       changes = this.#updateWithValue.run(r.state, r.finishedAt, r.maxAttempts, error, v.json, v.file, r.id).changes;
     }
     if (changes === 0) return undefined;
     this.#writeAttempts(r);
-    return v;
+    if (!s) return storedRow(r, bytes);
+    s.state = r.state;
+    s.finishedAt = r.finishedAt;
+    s.maxAttempts = r.maxAttempts;
+    s.error = r.error;
+    s.value = r.value;
+    s.bytes = bytes;
+    return s;
   }
 
   #writeAttempts(r: TaskRecord): void {

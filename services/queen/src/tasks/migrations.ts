@@ -185,6 +185,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_unsucceeded ON tasks (state, created_at) WHERE state NOT IN ('queued', 'running') AND state <> 'succeeded';
     `,
   },
+  {
+    version: 9,
+    up: `
+      -- The ledger keeps created_at non-decreasing in creation order (SqliteLedger.createMany), so
+      -- the newest tasks are the highest seq: listings walk the table itself backwards, and every
+      -- create no longer adds an entry (and, per commit, a WAL page) to this index (issue 10).
+      DROP INDEX tasks_created;
+    `,
+  },
 ];
 
 /**

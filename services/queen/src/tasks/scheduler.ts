@@ -16,6 +16,8 @@ export type { SubmitOptions } from './new-task.js';
 
 export interface SchedulerOptions {
   maxAttempts: number;
+  /** Commits to busy hives at least this far apart (default COMMIT_COALESCE_MS; tests widen it). */
+  commitCoalesceMs?: number;
 }
 
 export type { AttemptRef } from './recovery.js';
@@ -42,7 +44,7 @@ export class Scheduler {
     private readonly opts: SchedulerOptions,
     private readonly log: Logger,
   ) {
-    this.#outbox = new CommitThenSend(ledger, log);
+    this.#outbox = new CommitThenSend(ledger, log, opts.commitCoalesceMs);
     this.#waiters = new TaskWaiters(ledger);
     const requeue = (id: string) => this.#dispatch.push(id);
     this.#outcomes = new Outcomes(ledger, this.#deadlines, this.#waiters, { settled: (id) => this.#recovery.settled(id), requeue }, log);

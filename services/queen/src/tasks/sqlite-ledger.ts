@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { ApiaryError, type TaskValue } from '@apiary/protocol';
+import { ApiaryError } from '@apiary/protocol';
 import { isLive, type ListFilter, type TaskLedger, type TaskRecord } from './ledger.js';
 import { bumpEpoch } from './epoch.js';
 import { LedgerSql, type Hydrated, type TaskRow } from './ledger-sql.js';
 import { Lru } from './ledger-lru.js';
-import { ResultSpill, type ValueCols } from './result-spill.js';
+import { ResultSpill } from './result-spill.js';
+import type { StoredRow } from './stored-row.js';
 import { TaskPruner, type RetentionPolicy } from './retention.js';
 import { WriteBehind } from './write-behind.js';
 
@@ -24,6 +25,8 @@ export interface SqliteLedgerOptions {
    * with a ledger it cannot write.
    */
   onError?: (err: ApiaryError) => void;
+  /** How long updates wait to share a transaction (default FLUSH_WINDOW_MS; tests widen it). */
+  flushWindowMs?: number;
 }
 
 /** A ceiling on cached result bytes, so 10k cached big results cannot exhaust memory. */
@@ -53,9 +56,11 @@ export class SqliteLedger implements TaskLedger {
   readonly #live = new Map<string, TaskRecord>();
   readonly #cache: Lru;
   readonly #pending: WriteBehind;
-  /** The value object last written per record (and its size), so a repeated update does not re-serialize it. */
-  readonly #written = new WeakMap<TaskRecord, { value: TaskValue | null; bytes: number }>();
+  /** Each record's row as last written or read: an update writes only what changed (see LedgerSql.updateMany). */
+  readonly #written = new WeakMap<TaskRecord, StoredRow>();
   #closed = false;
+  /** The newest createdAt recorded: no task is recorded as created before it (see createMany). */
+  #lastCreatedAt = 0;
   #pruner: TaskPruner | null = null;
   /** Bumped at every open: this queen's epoch (see epoch.ts). */
   readonly epoch: number;
@@ -65,12 +70,13 @@ export class SqliteLedger implements TaskLedger {
     this.#spill = new ResultSpill(opts.resultsDir ?? null, opts.inlineResultMaxBytes ?? 256 * 1024);
     this.#onError = opts.onError;
     this.#cache = new Lru(opts.cacheSize ?? 10_000, CACHE_MAX_BYTES);
-    this.#pending = new WriteBehind(() => this.#flushDeferred());
+    this.#pending = new WriteBehind(() => this.#flushDeferred(), opts.flushWindowMs);
     try {
       if (opts.resultsDir) mkdirSync(opts.resultsDir, { recursive: true });
       this.epoch = bumpEpoch(this.#db);
       this.#sql = new LedgerSql(this.#db, this.#spill);
       for (const row of this.#sql.liveRows()) this.#live.set(row.id, this.#hydrate(row));
+      this.#lastCreatedAt = this.#sql.lastCreatedAt();
     } catch (e) {
       throw e instanceof ApiaryError ? e : new ApiaryError('INTERNAL', `cannot open the task ledger: ${(e as Error).message}`, undefined, { cause: e });
     }
@@ -82,10 +88,17 @@ export class SqliteLedger implements TaskLedger {
 
   createMany(recs: TaskRecord[]): void {
     this.#assertOpen();
-    for (const r of recs) this.#spill.checkId(r.id);
-    let cols: ValueCols[];
+    // createdAt never goes back in creation order (a clock stepped back, a caller's own time): the
+    // listings take the newest tasks as the last rows created (migration 9).
+    let last = this.#lastCreatedAt;
+    for (const r of recs) {
+      this.#spill.checkId(r.id);
+      if (r.createdAt < last) r.createdAt = last;
+      else last = r.createdAt;
+    }
+    let rows: StoredRow[];
     try {
-      cols = this.#sql.insertMany(recs);
+      rows = this.#sql.insertMany(recs);
     } catch (e) {
       if (e instanceof ApiaryError) throw e;
       const dup = (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -94,11 +107,12 @@ export class SqliteLedger implements TaskLedger {
       });
     }
     // Only after the commit: a failed batch leaves no trace in memory either.
+    this.#lastCreatedAt = last;
     recs.forEach((r, i) => {
-      const bytes = cols[i]!.bytes;
-      this.#written.set(r, { value: r.value, bytes });
+      const row = rows[i]!;
+      this.#written.set(r, row);
       if (isLive(r)) this.#live.set(r.id, r);
-      else this.#cache.set(r.id, r, bytes);
+      else this.#cache.set(r.id, r, row.bytes);
     });
   }
 
@@ -127,9 +141,17 @@ export class SqliteLedger implements TaskLedger {
 
   list(filter: ListFilter): TaskRecord[] {
     this.#assertOpen();
+    // Every live task is in memory, and a running one's row may still say queued (stored-row.ts).
+    if (filter.state === 'queued' || filter.state === 'running') return this.#newestLive(filter.state, filter.limit);
     this.#flushNow();
     // Held records are returned as themselves; the others are read back but not cached (a listing is a scan).
     return this.#sql.newest(filter.limit, filter.state).map((row) => this.#live.get(row.id) ?? this.#cache.peek(row.id) ?? this.#hydrate(row));
+  }
+
+  /** Newest first: createdAt never goes back in creation order (createMany), but a retried task is re-inserted in #live. */
+  #newestLive(state: TaskRecord['state'], limit: number): TaskRecord[] {
+    const hits = [...this.#live.values()].filter((t) => t.state === state).reverse();
+    return hits.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
   nonTerminal(): TaskRecord[] {
@@ -215,36 +237,35 @@ export class SqliteLedger implements TaskLedger {
   #flushNow(): void {
     const recs = this.#pending.take();
     if (recs.length === 0) return;
-    let cols: (ValueCols | null | undefined)[];
+    let rows: (StoredRow | undefined)[];
     try {
-      cols = this.#sql.updateMany(recs, (r) => {
-        const w = this.#written.get(r);
-        return w !== undefined && w.value === r.value;
-      });
+      rows = this.#sql.updateMany(recs, (r) => this.#written.get(r));
     } catch (e) {
-      // Nothing was committed: keep them pending.
+      // Nothing was committed: keep them pending, and forget their rows as known (updated in place
+      // during the transaction): the retry writes them whole.
+      for (const r of recs) this.#written.delete(r);
       this.#pending.restore(recs);
       if (e instanceof ApiaryError) throw e;
       throw new ApiaryError('INTERNAL', `cannot write task updates: ${(e as Error).message}`, undefined, { cause: e });
     }
     recs.forEach((r, i) => {
-      const c = cols[i];
-      if (c === undefined) {
+      const row = rows[i];
+      if (row === undefined) {
         // Never created: as with MemoryLedger, there is nothing to update.
         if (this.#live.get(r.id) === r) this.#live.delete(r.id);
         return;
       }
-      if (c) this.#written.set(r, { value: r.value, bytes: c.bytes });
+      this.#written.set(r, row);
       if (!isLive(r)) {
         this.#live.delete(r.id);
-        this.#cache.set(r.id, r, this.#written.get(r)?.bytes ?? 0);
+        this.#cache.set(r.id, r, row.bytes);
       }
     });
   }
 
   #hydrate(row: TaskRow): TaskRecord {
-    const { rec, bytes }: Hydrated = this.#sql.hydrate(row);
-    this.#written.set(rec, { value: rec.value, bytes });
+    const { rec, stored }: Hydrated = this.#sql.hydrate(row);
+    this.#written.set(rec, stored);
     return rec;
   }
 }

@@ -17,7 +17,10 @@ export class WriteBehind {
   readonly #pending = new Map<string, TaskRecord>();
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly flush: () => void) {}
+  constructor(
+    private readonly flush: () => void,
+    private readonly windowMs = FLUSH_WINDOW_MS,
+  ) {}
 
   get size(): number {
     return this.#pending.size;
@@ -34,7 +37,7 @@ export class WriteBehind {
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
       this.flush();
-    }, FLUSH_WINDOW_MS);
+    }, this.windowMs);
     return false;
   }
 
