@@ -13,7 +13,7 @@ import { traceStart } from './start-trace.js';
 
 const argv = process.argv.slice(2);
 // A one-shot run's first bee, before anything else loads: it starts while the keeper does.
-startEarlyBee(argv);
+const oneShot = startEarlyBee(argv);
 handOver();
 
 type RunKeeper = (argv: string[]) => void;
@@ -21,6 +21,9 @@ let runKeeper: RunKeeper;
 try {
   const b = loadCachedBundle(fileURLToPath(new URL('./keeper-main.cjs', import.meta.url)));
   runKeeper = b.exports.runKeeper as RunKeeper;
+  // A one-shot run on a colony of its own (an early bee was forked) is where start-up counts, and
+  // compiles the most (queen, hive, client); a run against another queen or `--help` a third of it.
+  if (oneShot) b.saveAtExit();
   traceStart(`keeper-main.cjs loaded (code cache ${b.cache})`);
 } catch (e) {
   traceStart(`keeper-main.cjs not loaded (${(e as Error).message}): the ESM build instead`);

@@ -13,8 +13,9 @@ import vm from 'node:vm';
  * line with the sha256 of its build. The cache is keyed by that hash, the Node version and the
  * arch: V8 checks little more than the source's length and its own flags, and has accepted a cache of
  * an older build of the same length and run the OLD code. Kept next to the bundle, or in the user's
- * cache dir when that is not writable; written once, at exit, by a run that had none (so it holds
- * what that run compiled); a cache that cannot be read or written only costs the compile.
+ * cache dir when that is not writable; written once, at a successful exit, by a run that had none and
+ * asked for it (saveAtExit: so it holds what that run compiled); a cache that cannot be read or
+ * written only costs the compile.
  */
 
 const HASH_MARK = /\/\/ apiary-bundle-hash ([0-9a-f]{64})\s*$/;
@@ -27,6 +28,12 @@ export interface CachedBundle {
   exports: Record<string, unknown>;
   /** What became of the code cache: used, refused by V8, none there, or a bundle with no hash (never cached). */
   cache: CacheState;
+  /**
+   * Write the cache as the process exits with code 0, unless it was used. Called by the runs whose
+   * compiled code should be kept: what a `keeper --help` compiled is a third of what a run does, and
+   * an accepted cache is never rewritten.
+   */
+  saveAtExit(): void;
 }
 
 export interface CacheKey {
@@ -74,12 +81,14 @@ export function loadCachedBundle(file: string, o: CacheOptions = {}): CachedBund
   }
   const script = new vm.Script(source, { filename: file, cachedData });
   const cache: CacheState = !name ? 'unkeyed' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
-  // At exit the script holds all this run compiled; for a daemon queen too, whenever it stops.
-  if (hash && name && cache !== 'accepted') process.once('exit', () => writeCache(script, file, hash, dirs, name));
   const fn = script.runInThisContext() as (...a: unknown[]) => void;
   const module = { exports: {} as Record<string, unknown> };
   fn.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file), pathToFileURL(file).href);
-  return { exports: module.exports, cache };
+  const saveAtExit = () => {
+    // At exit the script holds all this run compiled.
+    if (hash && name && cache !== 'accepted') process.once('exit', (code) => code === 0 && writeCache(script, file, hash, dirs, name));
+  };
+  return { exports: module.exports, cache, saveAtExit };
 }
 
 /** Into the first dir that takes it, atomically (a temp file renamed); never throws. */

@@ -41,24 +41,27 @@ function earlySize(values: Record<string, string | boolean | undefined>): { memo
   }
 }
 
-/** Fork the first bee now if argv is a one-shot run on a colony of our own. Never throws: a wrong guess only costs the bee. */
-export function startEarlyBee(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+/**
+ * Fork the first bee now if argv is a one-shot run on a colony of our own; whether it did. Never
+ * throws: a wrong guess only costs the bee.
+ */
+export function startEarlyBee(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   const [cmd, ...rest] = argv;
   const kind = cmd !== undefined && Object.hasOwn(ONE_SHOT, cmd) ? ONE_SHOT[cmd]! : null;
-  if (!kind || env.APIARY_QUEEN) return;
+  if (!kind || env.APIARY_QUEEN) return false;
   let values: Record<string, string | boolean | undefined>;
   try {
     // Not strict: the command's own flags are its to check (a usage error then discards the bee).
     values = parseArgs({ args: [...rest], options: COMMON_OPTIONS, strict: false, allowPositionals: true }).values;
   } catch {
-    return;
+    return false;
   }
-  if (values.queen !== undefined || values.cluster !== undefined || values.help !== undefined) return;
+  if (values.queen !== undefined || values.cluster !== undefined || values.help !== undefined) return false;
   const home = apiaryHome(env);
   const p = daemonPaths(home);
-  if (existsSync(p.configFile) || existsSync(p.stateFile)) return;
+  if (existsSync(p.configFile) || existsSync(p.stateFile)) return false;
   const size = earlySize(values);
-  if (!size) return;
+  if (!size) return false;
   try {
     setHostedColonyEnv({ verbose: values.verbose === true, warmDuckdb: kind.warmDuckdb });
     // Named as LocalColony names it; the suffix only keeps it apart from a dead keeper's with the same pid.
@@ -71,8 +74,10 @@ export function startEarlyBee(argv: readonly string[], env: NodeJS.ProcessEnv = 
     for (const sig of SIGNALS) process.on(sig, onSignal);
     const pid = forkEarlyBee(0, size.memoryPerBeeBytes, scratch, traceStart);
     traceStart(`early bee forked (pid ${pid})`);
+    return true;
   } catch (e) {
     traceStart(`no early bee: ${(e as Error).message}`);
+    return false;
   }
 }
 

@@ -36,12 +36,14 @@ exports.answer = function () { return ${n}; }; exports.answer();
 }
 
 /** One process that loads the bundle and calls its answer(); what it saw of the cache. */
-function load(o: { dirs?: string[]; key?: CacheKey } = {}): { cache: string; answer: number } {
+function load(o: { dirs?: string[]; key?: CacheKey; save?: boolean; exitCode?: number } = {}): { cache: string; answer: number } {
   const script = `const { loadCachedBundle } = await import(${JSON.stringify(LOADER)});
 const b = loadCachedBundle(${JSON.stringify(bundle)}, ${JSON.stringify({ dirs: o.dirs ?? [dir], key: o.key })});
-process.stdout.write(JSON.stringify({ cache: b.cache, answer: b.exports.answer() }));`;
+if (${o.save ?? true}) b.saveAtExit();
+process.stdout.write(JSON.stringify({ cache: b.cache, answer: b.exports.answer() }));
+process.exitCode = ${o.exitCode ?? 0};`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, r.stderr).toBe(o.exitCode ?? 0);
   return JSON.parse(r.stdout);
 }
 
@@ -95,6 +97,15 @@ describe('keeper code cache', () => {
     expect(load({ dirs: [blocked] })).toEqual({ cache: 'missing', answer: 4 });
     expect(existsSync(user)).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['b.cjs', 'not-a-dir']);
+  });
+
+  it('only a run that asks for it and exits 0 writes the cache', () => {
+    const hash = writeBundle(6);
+    expect(load({ save: false })).toEqual({ cache: 'missing', answer: 6 });
+    expect(load({ exitCode: 1 })).toEqual({ cache: 'missing', answer: 6 });
+    expect(caches(dir)).toEqual([]);
+    expect(load()).toEqual({ cache: 'missing', answer: 6 });
+    expect(caches(dir)).toEqual([cacheFileName(bundle, hash)]);
   });
 
   it('a bundle without a build hash is run but never cached', () => {
