@@ -376,6 +376,28 @@ describe('SqliteLedger', () => {
     });
   });
 
+  it('a write that fails after an earlier record of its batch was written rewrites that one too (its row as known is rolled back with it)', async () => {
+    const errors: ApiaryError[] = [];
+    const l = ledger({ inlineResultMaxBytes: 100, onError: (e) => errors.push(e) });
+    const small = rec({ state: 'running' });
+    const big = rec({ state: 'running' });
+    l.createMany([small, big]);
+    rmSync(resultsDir, { recursive: true });
+    writeFileSync(resultsDir, 'not a directory');
+    Object.assign(small, { state: 'succeeded', finishedAt: 2, value: { kind: 'js', value: 1 } });
+    Object.assign(big, { state: 'succeeded', finishedAt: 2, value: bigValue(1000) });
+    l.update(small);
+    l.update(big);
+    await flushWindow();
+    expect(errors.map((e) => e.code)).toEqual(['INTERNAL']);
+    const states = () => peek<{ state: string }>('SELECT state FROM tasks ORDER BY seq').map((r) => r.state);
+    expect(states()).toEqual(['running', 'running']);
+    rmSync(resultsDir);
+    mkdirSync(resultsDir);
+    l.flush();
+    expect(states()).toEqual(['succeeded', 'succeeded']);
+  });
+
   it('rejects an id that cannot name a result file', () => {
     const l = ledger();
     expect(() => l.create(rec({ id: '../escape' }))).toThrow(ApiaryError);

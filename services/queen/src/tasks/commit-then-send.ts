@@ -138,12 +138,14 @@ export class CommitThenSend {
    * queued behind the running ones.
    */
   #allBusy(): boolean {
-    const waiting = new Map<HiveSession, number>();
-    for (const s of this.#staged) if (s.msg.type === 'task.assign') waiting.set(s.hive, (waiting.get(s.hive) ?? 0) + 1);
+    let last: HiveSession | null = null;
     for (const s of this.#staged) {
-      if (s.need !== 'commit') continue;
-      const h = s.hive;
-      if (2 * (h.inFlight.size - (waiting.get(h) ?? 0)) < h.capacity) return false;
+      // Staged messages come in runs per hive (usually one hive): each run's hive is checked once.
+      if (s.need !== 'commit' || s.hive === last) continue;
+      last = s.hive;
+      let waiting = 0;
+      for (const x of this.#staged) if (x.hive === last && x.msg.type === 'task.assign') waiting++;
+      if (2 * (last.inFlight.size - waiting) < last.capacity) return false;
     }
     return true;
   }
