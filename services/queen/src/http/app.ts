@@ -1,4 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { leanSubmit, type LeanHandler } from './lean-submit.js';
 import { installAuth, type AuthDeps } from './auth.js';
 import { errorHandler } from './errors.js';
 import { registerTaskRoutes, type TaskRouteDeps } from './routes-tasks.js';
@@ -34,9 +37,28 @@ export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps,
 
 /** The queen's HTTP API under /v1. Who may call which route: auth.ts and its table, route-scopes.ts. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true, schemaController: ROUTE_SCHEMA_CONTROLLER } as const;
+  // The plain POST /v1/tasks is answered before fastify sees it (lean-submit.ts); set once the routes are.
+  let lean: LeanHandler = () => false;
+  const opts = {
+    logger: false,
+    bodyLimit: deps.maxBodyBytes,
+    forceCloseConnections: true,
+    schemaController: ROUTE_SCHEMA_CONTROLLER,
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, o: FastifyServerOptions) => {
+      const serve = (req: IncomingMessage, res: ServerResponse) => {
+        if (!lean(req, res)) handler(req, res);
+      };
+      // The server fastify would make itself (its getServerInstance for http/1), https with a certificate.
+      const server = deps.tls ? https.createServer({ cert: deps.tls.cert, key: deps.tls.key }, serve) : http.createServer(serve);
+      server.keepAliveTimeout = o.keepAliveTimeout!;
+      server.requestTimeout = o.requestTimeout!;
+      server.setTimeout(o.connectionTimeout!);
+      if ((o.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket!;
+      return server;
+    },
+  };
   // One instance type either way: the routes and hooks do not care which server carries them.
-  const app = (deps.tls ? Fastify({ ...opts, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(opts)) as unknown as FastifyInstance;
+  const app = Fastify(opts) as unknown as FastifyInstance;
   installRouteSchemas(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -45,8 +67,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.log) logRequests(app, deps.log);
   // The dashboard's session cookie is one more credential source, asked after the bearer header.
   const sessions = new DashboardSessions();
-  installAuth(app, { ...deps, sources: [...(deps.sources ?? []), sessionSource(sessions)] });
+  const authorize = installAuth(app, { ...deps, sources: [...(deps.sources ?? []), sessionSource(sessions)] });
   registerTaskRoutes(app, deps);
+  lean = leanSubmit(app, deps, authorize);
   registerColonyRoutes(app, deps);
   registerEventRoutes(app, deps);
   // Writes, uploads and queries that send x-apiary-request-id report here (GET /v1/progress/:id).

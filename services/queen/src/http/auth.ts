@@ -91,7 +91,7 @@ export function liveRoutes(app: FastifyInstance): { method: string; url: string 
  * Authenticate every request and check it against the route table (route-scopes.ts). Unknown URLs
  * still need a credential before they get their 404, so the API's shape is not open to probing.
  */
-export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
+export function installAuth(app: FastifyInstance, deps: AuthDeps): (req: FastifyRequest) => void {
   const sources = [bearerSource(deps), ...(deps.sources ?? [])];
   const routes: { method: string; url: string }[] = [];
   ROUTES.set(app, routes);
@@ -108,6 +108,8 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
     done();
   });
+  // The same check for the lean submit path (lean-submit.ts), which fastify's hook never sees.
+  return (req) => authorize(req, sources);
 }
 
 /** Set req.principal, or throw AUTH_FAILED / FORBIDDEN (see installAuth). */

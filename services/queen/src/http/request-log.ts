@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@apiary/runtime';
+import type { Principal } from './auth.js';
 
 /** Query parameters whose values are credentials (a token, a dashboard's one-time code): never logged. */
 const SECRET_PARAMS = /^(token|access_token|code|key|secret|password)$/i;
@@ -43,14 +44,28 @@ export function logRequests(app: FastifyInstance, log: Logger): void {
 
 function line(req: FastifyRequest, reply: FastifyReply, log: Logger): void {
   if (reply.statusCode < 500 && !log.pino.isLevelEnabled('info')) return;
+  logLine(log, req.method, req.url, reply.statusCode, reply.elapsedTime, req.ip, req.principal);
+}
+
+/** The request line itself (also written by the lean submit path, lean-submit.ts). */
+export function logLine(
+  log: Logger,
+  method: string,
+  url: string,
+  status: number,
+  elapsedMs: number,
+  remote: string | undefined,
+  principal: Principal | undefined,
+): void {
+  if (status < 500 && !log.pino.isLevelEnabled('info')) return;
   const fields = {
-    method: req.method,
-    url: redactUrl(req.url),
-    status: reply.statusCode,
-    ms: Math.round(reply.elapsedTime * 10) / 10,
-    remote: req.ip,
-    ...(req.principal ? { tokenId: req.principal.tokenId } : {}),
+    method,
+    url: redactUrl(url),
+    status,
+    ms: Math.round(elapsedMs * 10) / 10,
+    remote,
+    ...(principal ? { tokenId: principal.tokenId } : {}),
   };
-  if (reply.statusCode >= 500) log.warn('request', fields);
+  if (status >= 500) log.warn('request', fields);
   else log.info('request', fields);
 }

@@ -64,7 +64,7 @@ type Compile = { schema: unknown; httpPart?: string };
  * message the clients already know). Headers are only checked: fastify would otherwise replace
  * req.headers with the schema's (stripped) output.
  */
-function validatorCompiler({ schema, httpPart }: Compile) {
+export function validatorCompiler({ schema, httpPart }: Compile): (data: unknown) => { value?: unknown; error?: Error } {
   const zod = schema as z.ZodType;
   const spec = PARTS.get(zod) ?? { what: httpPart ?? 'request' };
   const keep = httpPart !== 'headers';

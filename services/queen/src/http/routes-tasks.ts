@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiaryError, BatchAccepted, ListQuery, SubmitBatch, SubmitTask, TaskList, TERMINAL_STATES, WaitMany, WaitQuery } from '@apiary/protocol';
 import { IDEMPOTENCY_HEADER, IdempotencyHeaders, type TaskState, TaskView, WireErrorSchema } from '@apiary/protocol';
@@ -8,7 +8,7 @@ import type { Scheduler } from '../tasks/scheduler.js';
 import type { WaitSignal } from '../tasks/task-waiters.js';
 import type { TaskOutputs } from '../tasks/task-output.js';
 import { idempotencyKeyOf, requestHash, type Idempotency } from '../tasks/idempotency.js';
-import { requireScope } from './auth.js';
+import { requireScope, type Principal } from './auth.js';
 import { described, part, type ZodTypeProvider } from './route-schema.js';
 
 export interface TaskRouteDeps {
@@ -40,6 +40,43 @@ const notFound = described(WireErrorSchema, 'TASK_NOT_FOUND');
 const refused = described(WireErrorSchema, 'QUEEN_DRAINING, or COLONY_CRITICAL with a Retry-After header');
 const TaskParams = z.object({ id: z.string() });
 
+/** POST /v1/tasks's schema: fastify's route and the lean path (lean-submit.ts) validate with these same parts. */
+export const submitSchema = {
+  summary: 'Submit one task',
+  body: part(SubmitTask, 'task'),
+  querystring: part(WaitQuery, 'query'),
+  headers: idempotencyHeaders,
+  response: { 200: described(TaskView, 'terminal (with waitMs)'), 202: described(TaskView, 'accepted'), 422: reused, 503: refused },
+};
+
+/** What POST /v1/tasks needs from its request, whichever path read it (fastify's route or lean-submit.ts). */
+export interface SubmitCall {
+  body: z.output<typeof SubmitTask>;
+  waitMs: z.output<typeof WaitQuery>['waitMs'];
+  headers: IncomingHttpHeaders;
+  principal: Principal | undefined;
+  /** The response: its 'close' ends the wait. */
+  raw: ServerResponse;
+  /** The Idempotency-Key replayed an earlier request: the answer carries Idempotent-Replayed: true. */
+  replayed(): void;
+}
+
+/** Submit one task (once per Idempotency-Key) and wait up to waitMs for it: the status and view to answer with. */
+export async function submitOne(deps: TaskRouteDeps, c: SubmitCall): Promise<{ status: 200 | 202; view: TaskView }> {
+  const { scheduler } = deps;
+  const printed = deps.outputs.appended;
+  let created = false;
+  const [id] = submitOnce(deps, c.headers, c.principal, 'POST /v1/tasks', c.body, c.replayed, () => {
+    created = true;
+    return [scheduler.submit(c.body.spec, c.body.limits)];
+  });
+  const done = await scheduler.wait(id!, c.waitMs, abortOnClose(c.raw));
+  const view = toView(done);
+  // Made by this request while no task at all printed: it has no output, so none is looked up.
+  const silent = created && deps.outputs.appended === printed;
+  return { status: TERMINAL_STATES.has(done.state) ? 200 : 202, view: silent ? view : withOutput(view, deps.outputs) };
+}
+
 export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps): void {
   const { scheduler } = deps;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -55,28 +92,12 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
     done();
   };
 
-  // Submit; with ?waitMs the response waits for the result (one round trip for short tasks).
-  const submitSchema = {
-    summary: 'Submit one task',
-    body: part(SubmitTask, 'task'),
-    querystring: part(WaitQuery, 'query'),
-    headers: idempotencyHeaders,
-    response: { 200: described(TaskView, 'terminal (with waitMs)'), 202: described(TaskView, 'accepted'), 422: reused, 503: refused },
-  };
+  // Submit; with ?waitMs the response waits for the result (one round trip for short tasks). The
+  // usual request is answered by lean-submit.ts before fastify sees it, through submitOne too.
   app.post('/v1/tasks', { schema: submitSchema, preValidation: admit }, async (req, reply) => {
-    const body = req.body;
-    const { waitMs } = req.query;
-    const printed = deps.outputs.appended;
-    let created = false;
-    const [id] = submitOnce(req, 'POST /v1/tasks', reply, () => {
-      created = true;
-      return [scheduler.submit(body.spec, body.limits)];
-    });
-    const done = await scheduler.wait(id!, waitMs, abortOnClose(reply.raw));
-    const view = toView(done);
-    // Made by this request while no task at all printed: it has no output, so none is looked up.
-    const silent = created && deps.outputs.appended === printed;
-    return reply.status(TERMINAL_STATES.has(done.state) ? 200 : 202).send(silent ? view : withOutput(view, deps.outputs));
+    const replayed = () => void reply.header('idempotent-replayed', 'true');
+    const r = await submitOne(deps, { body: req.body, waitMs: req.query.waitMs, headers: req.headers, principal: req.principal, raw: reply.raw, replayed });
+    return reply.status(r.status).send(r.view);
   });
 
   // Many tasks in one transaction: the fast path for throughput.
@@ -88,7 +109,8 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
   };
   app.post('/v1/tasks/batch', { schema: batchSchema, preValidation: admit }, async (req, reply) => {
     const body = req.body;
-    const ids = submitOnce(req, 'POST /v1/tasks/batch', reply, () => scheduler.submitMany(body.tasks));
+    const replayed = () => void reply.header('idempotent-replayed', 'true');
+    const ids = submitOnce(deps, req.headers, req.principal, 'POST /v1/tasks/batch', body, replayed, () => scheduler.submitMany(body.tasks));
     return reply.status(202).send({ ids });
   });
 
@@ -120,23 +142,31 @@ export function registerTaskRoutes(fastify: FastifyInstance, deps: TaskRouteDeps
     if (kind !== undefined && kind !== 'sql' && kind !== 'js') requireScope(req.principal, 'admin', `cancelling a ${kind} task (the queen's own)`);
     return toView(scheduler.cancel(req.params.id));
   });
+}
 
-  /**
-   * Create tasks once per Idempotency-Key (per token): a retry with the same key and body gets the
-   * ids of the first request (header Idempotent-Replayed: true) and creates nothing.
-   */
-  function submitOnce(req: FastifyRequest, route: string, reply: FastifyReply, create: () => TaskRecord[]): string[] {
-    const key = idempotencyKeyOf(req.headers[IDEMPOTENCY_HEADER]);
-    if (key === undefined) return create().map((r) => r.id);
-    const tokenId = req.principal?.tokenId ?? 'none';
-    const hash = requestHash(route, req.body);
-    const seen = deps.idempotency.replay(tokenId, key, hash);
-    if (seen) {
-      void reply.header('idempotent-replayed', 'true');
-      return seen;
-    }
-    return deps.idempotency.submit(tokenId, key, hash, create).map((r) => r.id);
+/**
+ * Create tasks once per Idempotency-Key (per token): a retry with the same key and body gets the
+ * ids of the first request (header Idempotent-Replayed: true, set by `replayed`) and creates nothing.
+ */
+function submitOnce(
+  deps: TaskRouteDeps,
+  headers: IncomingHttpHeaders,
+  principal: Principal | undefined,
+  route: string,
+  body: unknown,
+  replayed: () => void,
+  create: () => TaskRecord[],
+): string[] {
+  const key = idempotencyKeyOf(headers[IDEMPOTENCY_HEADER]);
+  if (key === undefined) return create().map((r) => r.id);
+  const tokenId = principal?.tokenId ?? 'none';
+  const hash = requestHash(route, body);
+  const seen = deps.idempotency.replay(tokenId, key, hash);
+  if (seen) {
+    replayed();
+    return seen;
   }
+  return deps.idempotency.submit(tokenId, key, hash, create).map((r) => r.id);
 }
 
 /** One task's view with each attempt's captured output (lists leave it out: up to 64 KiB per attempt). */
