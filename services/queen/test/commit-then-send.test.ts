@@ -232,11 +232,12 @@ describe('commit coalescing under load', () => {
     const version = () => reader.pragma('data_version', { simple: true }) as number;
     // First result: nothing committed for a while, so its commit and the next assign go at once.
     const v0 = version();
+    // The first commit is made after this moment: the window is counted from it.
+    const beforeFirstCommit = performance.now();
     succeed(recs[0]!.id);
     await turns(3);
     expect(packets).toHaveLength(2);
     expect(packets[1]).toContain(`task.assign ${recs[cap]!.id}`);
-    const firstCommit = performance.now();
     const v1 = version();
     expect(v1).not.toBe(v0);
     // Two more results in turns of their own: the hive still holds most of its pipeline, so their
@@ -248,8 +249,9 @@ describe('commit coalescing under load', () => {
     expect(packets).toHaveLength(2);
     expect(version()).toBe(v1);
     await waitPackets(3);
-    // A timer fires no earlier than asked, give or take the loop's 1 ms clock.
-    expect(performance.now() - firstCommit).toBeGreaterThanOrEqual(WINDOW_MS - 1);
+    // It waited for the window, not for a turn (a timer counts from the loop's cached ms clock: a
+    // little early at most, so 90% of the window).
+    expect(performance.now() - beforeFirstCommit).toBeGreaterThanOrEqual(WINDOW_MS * 0.9);
     expect(packets[2]).toEqual(expect.arrayContaining([`task.assign ${recs[cap + 1]!.id}`, `task.assign ${recs[cap + 2]!.id}`]));
     expect(packets[2]!.filter((m) => m.startsWith('result.ack'))).toHaveLength(2);
     // Still commit-then-send: each attempt was in the ledger when its assign left.
