@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { frameViewSql, inlineTableName, inlineTableSql, partialsViewSql, type InlinePartial } from '@apiary/planner';
+import { frameViewSql } from '@apiary/planner';
 import { loadDuckDb } from './duck.js';
 import { lit } from './sql-text.js';
 
@@ -17,15 +17,13 @@ type Columns = readonly { name: string; type: string }[] | undefined;
  * A bee's sealed DuckDB for frame SQL, opened once and kept warm (issue 11): allowed_directories
  * are set, then external access is switched off, which DuckDB never lets a running database switch
  * back on nor widen. Frame SQL is one SELECT (checked by the planner) or SQL the planner generated,
- * so it cannot change settings or leave objects; the only state is our own temp views (and the temp
- * table of a merge view's inline rows), kept while the next task names the same frame over the same
- * files (Parquet metadata cached with them), and dropped otherwise, so a task sees exactly the views
- * its spec names.
+ * so it cannot change settings or leave objects; the only state is our own temp views, kept while
+ * the next task names the same frame over the same files (Parquet metadata cached with them), and
+ * dropped otherwise, so a task sees exactly the views its spec names. (A merge's inline partials are
+ * a CTE of its statement, not a view: frame-sql.ts.)
  */
 export class FrameDuck {
   readonly #views = new Map<string, string>();
-  /** Views whose inline rows sit in a temp table (inlineTableName). */
-  readonly #inline = new Set<string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -59,40 +57,20 @@ export class FrameDuck {
     }
   }
 
-  /**
-   * Make exactly these views exist: unchanged ones are kept, the rest (re)made or dropped. A view
-   * with inline rows (a merge's partials that came back in the map results) reads them from a temp
-   * table made with it and dropped with it, unioned with its files.
-   */
-  async views(views: Record<string, readonly string[]>, columns: Record<string, Columns> | undefined, inline?: Record<string, InlinePartial>): Promise<void> {
-    const all: Record<string, readonly string[]> = { ...views };
-    for (const name of Object.keys(inline ?? {})) all[name] ??= [];
+  /** Make exactly these views exist: unchanged ones are kept, the rest (re)made or dropped. */
+  async views(views: Record<string, readonly string[]>, columns: Record<string, Columns> | undefined): Promise<void> {
     for (const name of [...this.#views.keys()]) {
-      if (name in all) continue;
+      if (name in views) continue;
       this.#views.delete(name);
       await this.conn.run(`DROP VIEW IF EXISTS temp.main.${quote(name)}`);
-      await this.#dropInline(name);
     }
-    for (const [name, files] of Object.entries(all)) {
-      const rows = inline?.[name];
-      const table = rows ? inlineTableSql(name, rows) : null;
-      const sql = rows ? partialsViewSql(name, files) : frameViewSql(name, files, columns?.[name]);
-      const key = table ? `${table};\n${sql}` : sql;
-      if (this.#views.get(name) === key) continue;
+    for (const [name, files] of Object.entries(views)) {
+      const sql = frameViewSql(name, files, columns?.[name]);
+      if (this.#views.get(name) === sql) continue;
       this.#views.delete(name); // unknown state if the CREATE fails
-      if (table) {
-        this.#inline.add(name);
-        await this.conn.run(table);
-      }
       await this.conn.run(sql);
-      if (!table) await this.#dropInline(name);
-      this.#views.set(name, key);
+      this.#views.set(name, sql);
     }
-  }
-
-  async #dropInline(name: string): Promise<void> {
-    if (!this.#inline.delete(name)) return;
-    await this.conn.run(`DROP TABLE IF EXISTS temp.main.${quote(inlineTableName(name))}`);
   }
 
   close(): void {

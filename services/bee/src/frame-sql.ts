@@ -1,5 +1,5 @@
 import { ApiaryError, type FrameSqlTaskSpec, type SqlResult } from '@apiary/protocol';
-import { withoutTrailingSemicolon } from '@apiary/planner';
+import { withInlinePartials, withoutTrailingSemicolon } from '@apiary/planner';
 import { classifyDuckError } from './duck.js';
 import { FrameDuck } from './frame-duck.js';
 import { runMapStep } from './map-partial.js';
@@ -33,15 +33,18 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
   const onAbort = () => db.conn.interrupt();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    // A frame with no cells (an empty frame) gets a typed empty view from its columns.
-    await db.views(spec.views, spec.columns, spec.inline);
-    if (spec.into && spec.inlineMax) return await runMapStep(db.conn, spec.sql, spec.into, spec.inlineMax);
+    // A frame with no cells (an empty frame) gets a typed empty view from its columns. A merge's
+    // partials with inline rows are a CTE of its one statement instead of a view.
+    const views = spec.inline ? withoutNames(spec.views, spec.inline) : spec.views;
+    await db.views(views, spec.columns);
+    const sql = spec.inline ? withInlinePartials(spec.sql, spec.inline, spec.views) : spec.sql;
+    if (spec.into && spec.inlineMax) return await runMapStep(db.conn, sql, spec.into, spec.inlineMax);
     if (spec.into) {
-      await db.conn.run(`COPY (${withoutTrailingSemicolon(spec.sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
+      await db.conn.run(`COPY (${withoutTrailingSemicolon(sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
       return { kind: 'sql', columns: [], rows: [] };
     }
-    if (spec.stream) return await streamRowsTo(db.conn, spec.sql, spec.stream, signal);
-    return { kind: 'sql', ...rowsOf(await db.conn.runAndReadAll(spec.sql)) };
+    if (spec.stream) return await streamRowsTo(db.conn, sql, spec.stream, signal);
+    return { kind: 'sql', ...rowsOf(await db.conn.runAndReadAll(sql)) };
   } catch (e) {
     const err = e instanceof ApiaryError ? e : classifyDuckError(e);
     // Out of memory or interrupted mid-query: start the next task from a fresh database.
@@ -50,6 +53,12 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+function withoutNames<T>(views: Record<string, T>, names: Record<string, unknown>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [name, v] of Object.entries(views)) if (!(name in names)) out[name] = v;
+  return out;
 }
 
 export function closeFrameDuck(): void {

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { inlineType, withoutTrailingSemicolon } from '@apiary/planner';
 import { ApiaryError, type SqlResult } from '@apiary/protocol';
@@ -26,7 +28,9 @@ export async function runMapStep(conn: DuckDBConnection, sql: string, into: stri
   if (max.direct) {
     const small = await textRows(conn, `(${map})`, max, true);
     if (small) return small;
-    // Big after all, a value too long, or a type that may not travel as text: run it again into the file.
+    // Big after all, a value too long, or a type that may not travel as text: run it again into the
+    // file, in a directory the queen may not have made (it does not when this plan's maps were all inline).
+    await mkdir(path.dirname(into), { recursive: true });
     await conn.run(`COPY (${map}) TO ${lit(into)} (FORMAT parquet)`);
     return { kind: 'sql', columns: [], rows: [] };
   }

@@ -5,4 +5,4 @@ export { groupCells, type GroupingOptions } from './groups.js';
 export { parseJson, stringifyJson, RawNumber, type Json, type JsonObject } from './json.js';
 export type * from './types.js';
 export { codeOnly, withoutTrailingSemicolon } from './statement-text.js';
-export { inlineTableName, inlineTableSql, inlineType, partialsViewSql, type InlinePartial } from './partials.js';
+export { inlineSelectSql, inlineType, withInlinePartials, type InlinePartial } from './partials.js';

@@ -1,5 +1,5 @@
 // Map partials that travel in task results instead of Parquet files (issue 11): which types may,
-// and the view a merge reads them through.
+// and the CTE a merge reads them through.
 import { frameSelectSql, quoteIdent, quoteString } from './render.js';
 import type { FrameColumn } from './types.js';
 
@@ -21,36 +21,36 @@ export function inlineType(type: string): boolean {
   return INLINE_TYPES.test(type);
 }
 
-/** The temp table holding a view's inline rows (a view over VALUES made each merge query ~4x slower). */
-export function inlineTableName(view: string): string {
-  return `__apiary_inline_${view}`;
-}
-
 /**
- * The inline rows as a temp table, cast back to their types: a VALUES list of string literals, so
- * no value is ever SQL. Made before the view that reads it, dropped with that view.
+ * The inline rows as a relation cast back to their types: a VALUES list of string literals, so no
+ * value is ever SQL; with no rows, a typed empty relation of the map's columns.
  */
-export function inlineTableSql(view: string, inline: InlinePartial): string {
+export function inlineSelectSql(view: string, inline: InlinePartial): string {
   for (const c of inline.columns) if (!inlineType(c.type)) throw new Error(`an inline partial of type ${c.type}`);
   const width = inline.columns.length;
-  const head = `CREATE OR REPLACE TEMP TABLE ${quoteIdent(inlineTableName(view))} AS `;
-  if (inline.rows.length === 0) return `${head}${frameSelectSql(view, [], inline.columns)}`;
+  if (inline.rows.length === 0) return frameSelectSql(view, [], inline.columns);
   const values = inline.rows.map((r) => {
     if (r.length !== width) throw new Error(`an inline partial row of ${r.length} values for ${width} columns`);
     return `(${r.map((v) => (v === null ? 'NULL' : quoteString(v))).join(', ')})`;
   });
   const aliases = inline.columns.map((_, i) => `__v${i}`);
   const casts = inline.columns.map((c, i) => `CAST(${aliases[i]} AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ');
-  return `${head}SELECT ${casts} FROM (VALUES ${values.join(', ')}) AS __inline(${aliases.join(', ')})`;
+  return `SELECT ${casts} FROM (VALUES ${values.join(', ')}) AS __inline(${aliases.join(', ')})`;
 }
 
 /**
- * The merge's view over every map output: the Parquet partials (read as any frame view) and the
- * inline rows' table (inlineTableSql), in one UNION ALL BY NAME; either alone when the other is empty.
+ * A merge over partials, some of which came back inline, as ONE statement: each such name becomes a
+ * CTE in front of the merge SQL, the union (BY NAME; types unify as in any UNION) of its Parquet
+ * partials and its inline rows, either alone when the other is empty. A temp table and a view made
+ * and dropped per merge cost four more statements (issue 10). The merge SQL is the planner's: one
+ * SELECT over the partials, no WITH of its own, so the CTE goes in front of it as it is.
  */
-export function partialsViewSql(name: string, files: readonly string[]): string {
-  const rows = `SELECT * FROM temp.main.${quoteIdent(inlineTableName(name))}`;
-  if (files.length === 0) return `CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS ${rows}`;
-  // By name, though both are in the map SQL's column order; types unify as in any UNION.
-  return `CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS ${frameSelectSql(name, files)} UNION ALL BY NAME ${rows}`;
+export function withInlinePartials(sql: string, inline: Readonly<Record<string, InlinePartial>>, files: Readonly<Record<string, readonly string[]>>): string {
+  const ctes = Object.entries(inline).map(([name, rows]) => {
+    const own = files[name] ?? [];
+    const rel = inlineSelectSql(name, rows);
+    const body = own.length === 0 ? rel : `${frameSelectSql(name, own)} UNION ALL BY NAME ${rel}`;
+    return `${quoteIdent(name)} AS (${body})`;
+  });
+  return ctes.length === 0 ? sql : `WITH ${ctes.join(', ')} ${sql}`;
 }

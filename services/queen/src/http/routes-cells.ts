@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -79,7 +79,9 @@ export function registerCellRoutes(
       const want = req.headers['x-apiary-sha256'];
       if (want !== undefined && !SHA256.test(String(want))) throw new ApiaryError('BAD_REQUEST', 'x-apiary-sha256 must be 64 hex digits');
       const file = path.join(root, rel);
-      // The query made the directory; a unique temp name keeps two senders of one step apart.
+      // The query may not have made its directory (its maps were inline when its plan last ran); a
+      // unique temp name keeps two senders of one step apart.
+      await mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${randomBytes(6).toString('hex')}.upload`;
       let seen = 0;
       const hash = createHash('sha256');
@@ -100,6 +102,8 @@ export function registerCellRoutes(
         await rename(tmp, file);
       } catch (e) {
         await rm(tmp, { force: true });
+        // The step ended meanwhile: its query may have removed the directory the mkdir above made again.
+        if (!deps.queries.uploads.expects(rel)) await rmdir(path.dirname(file)).catch(() => undefined);
         throw e;
       }
       return reply.status(201).send({ ok: true, bytes: seen });

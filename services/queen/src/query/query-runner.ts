@@ -182,7 +182,11 @@ export class QueryRunner {
       };
     }
     const dir = path.join(this.dataRoot, 'queries', randomUUID());
-    await mkdir(dir, { recursive: true });
+    // A plan whose partials all came back inline last time reads them so again (same cells, same
+    // rows): its maps write no file, so no directory is made on the query's path before its first
+    // task. Should one be big after all, whoever writes it makes the directory (map-partial.ts, routes-cells.ts).
+    const inlineBefore = planned.inline?.length === plan.groups.length && planned.inline.every(Boolean);
+    if (!inlineBefore) await mkdir(dir, { recursive: true });
     try {
       const partials = plan.groups.map((g) => path.join(dir, `partial-${g.index}.parquet`));
       progress.phase('map', { total: plan.groups.reduce((k, g) => k + g.cells.length, 0), unit: 'cells' });
