@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiaryError, type TaskValue } from '@apiary/protocol';
 import type { TaskRecord } from '../src/tasks/ledger.js';
 import { MIGRATIONS, migrate } from '../src/tasks/migrations.js';
-import { SqliteLedger, type SqliteLedgerOptions } from '../src/tasks/sqlite-ledger.js';
+import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
+import type { SqliteLedgerOptions } from '../src/tasks/sqlite-ledger-options.js';
 import { openQueenDb } from '../src/db/queen-db.js';
 
 let dir: string;
