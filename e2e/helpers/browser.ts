@@ -44,14 +44,21 @@ export class TestBrowser {
 
   static async launch(): Promise<TestBrowser> {
     const profile = mkdtempSync(path.join(os.tmpdir(), 'apiary-chromium-'));
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: profile,
-      // --no-sandbox: the tests run as root, where Chromium's sandbox refuses to start.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--window-size=1280,1000'],
-      defaultViewport: { width: 1280, height: 1000 },
-    });
+    let browser: Browser;
+    try {
+      browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        userDataDir: profile,
+        // --no-sandbox: the tests run as root, where Chromium's sandbox refuses to start.
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--window-size=1280,1000'],
+        defaultViewport: { width: 1280, height: 1000 },
+      });
+    } catch (e) {
+      // No browser (not installed, failed to start): its profile dir must not outlive the test either.
+      rmSync(profile, { recursive: true, force: true });
+      throw e;
+    }
     return new TestBrowser(browser, profile, browser.process()!.pid!);
   }
 
