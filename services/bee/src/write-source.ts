@@ -1,4 +1,4 @@
-import { ApiaryError, type WriteTaskSpec } from '@apiary/protocol';
+import { ApiaryError, type Column, type WriteTaskSpec } from '@apiary/protocol';
 import type { Duck } from './duck.js';
 import { ident, lit, litList } from './sql-text.js';
 
@@ -29,6 +29,33 @@ export async function sourceOf(duck: Duck, spec: WriteTaskSpec, signal: AbortSig
   // Parquet carries its own types: read by name and cast (a plain multi-file read would cast every
   // file to the first file's types, silently truncating 2.5 to 2).
   return `(SELECT ${casts(cols)} FROM read_parquet(${files}, union_by_name = true))`;
+}
+
+/** Integer types DuckDB's Parquet writer stores as DOUBLE (inexact above 2^53). */
+const HUGE = /^U?HUGEINT$/;
+/** The widest exact integer Parquet holds that DuckDB reads back: 38 digits. */
+const STORED_HUGE = 'DECIMAL(38,0)';
+
+/**
+ * What a cell stores each column as: HUGEINT and UHUGEINT as DECIMAL(38,0), since DuckDB would
+ * write them as DOUBLE. `src` reads the relation with those casts; a value past 38 digits fails
+ * the write with FRAME_VALUE_OUT_OF_RANGE (see outOfRange) rather than being stored rounded.
+ */
+export function storedColumns(src: string, schema: readonly Column[]): { src: string; schema: Column[] } {
+  const huge = schema.filter((c) => HUGE.test(c.type));
+  if (huge.length === 0) return { src, schema: [...schema] };
+  const replace = huge.map((c) => `CAST(${ident(c.name)} AS ${STORED_HUGE}) AS ${ident(c.name)}`).join(', ');
+  return {
+    src: `(SELECT * REPLACE (${replace}) FROM ${src})`,
+    schema: schema.map((c) => (HUGE.test(c.type) ? { name: c.name, type: STORED_HUGE } : c)),
+  };
+}
+
+/** DuckDB's failed cast of a (U)HUGEINT past 38 digits to DECIMAL(38,0), as FRAME_VALUE_OUT_OF_RANGE; else e. */
+export function outOfRange(e: unknown): unknown {
+  const m = e instanceof ApiaryError && e.code === 'SQL_ERROR' ? /Could not cast value (-?\d+) to DECIMAL\(38,0\)/.exec(e.message) : null;
+  if (!m) return e;
+  return new ApiaryError('FRAME_VALUE_OUT_OF_RANGE', `the value ${m[1]} has more than 38 digits: frames store HUGEINT as DECIMAL(38,0), which cannot hold it`);
 }
 
 function casts(cols: readonly { name: string; type: string }[]): string {

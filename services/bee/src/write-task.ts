@@ -4,7 +4,7 @@ import { ApiaryError, type CellWritten, type Column, type WriteResult, type Writ
 import { describeCell, sha256File } from './cell-stats.js';
 import { copiedFiles, statsFromCopy, type CopiedFile } from './copy-stats.js';
 import type { Duck } from './duck.js';
-import { sourceOf } from './write-source.js';
+import { outOfRange, sourceOf, storedColumns } from './write-source.js';
 import { ident, lit, litList } from './sql-text.js';
 
 /** Rows read to estimate Parquet bytes per row (a LIMIT: DuckDB stops reading early). */
@@ -29,9 +29,20 @@ export async function runWrite(duck: Duck, spec: WriteTaskSpec, ctx: WriteContex
   // A retry (after a crash) must not find the previous attempt's files.
   await rm(spec.outDir, { recursive: true, force: true });
   await mkdir(path.dirname(spec.outDir), { recursive: true });
-  const src = await sourceOf(duck, spec, ctx.signal);
-  const described = await duck.query(`DESCRIBE SELECT * FROM ${src}`, ctx.signal);
-  const schema: Column[] = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+  const read = await sourceOf(duck, spec, ctx.signal);
+  const described = await duck.query(`DESCRIBE SELECT * FROM ${read}`, ctx.signal);
+  const { src, schema } = storedColumns(
+    read,
+    described.rows.map((r): Column => ({ name: String(r.column_name), type: String(r.column_type) })),
+  );
+  try {
+    return await writeCells(duck, spec, ctx, src, schema);
+  } catch (e) {
+    throw outOfRange(e);
+  }
+}
+
+async function writeCells(duck: Duck, spec: WriteTaskSpec, ctx: WriteContext, src: string, schema: Column[]): Promise<WriteResult> {
   if (spec.partitionBy !== undefined && !schema.some((c) => c.name === spec.partitionBy)) {
     throw new ApiaryError('FRAME_SCHEMA_MISMATCH', `--partition-by ${spec.partitionBy}: no such column (columns: ${schema.map((c) => c.name).join(', ')})`);
   }

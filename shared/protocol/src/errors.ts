@@ -114,6 +114,12 @@ export const ERRORS = {
     description: "The data's columns differ from the frame's (or between the write's input files).",
   },
   INPUT_NOT_FOUND: { http: 400, retry: 'never', keeperExit: 1, description: 'The input path or glob of a write matches no file.' },
+  FRAME_VALUE_OUT_OF_RANGE: {
+    http: 400,
+    retry: 'never',
+    keeperExit: 1,
+    description: 'A value of the written data does not fit the type its frame column is stored as (a HUGEINT past DECIMAL(38,0)).',
+  },
   // Input
   BAD_REQUEST: { http: 400, retry: 'never', keeperExit: 1, description: 'The request or message does not match its schema.' },
   PAYLOAD_TOO_LARGE: { http: 413, retry: 'never', keeperExit: 1, description: 'The request body is over the size limit.' },
