@@ -36,6 +36,24 @@ describe('one schema per write', () => {
     expect((await fx.d.client.sql('SELECT sum(x) AS s, count(*) AS n FROM mixed')).rows).toEqual([{ s: 1999000 + 2000000, n: 4000 }]);
   }, 120_000); // two tasks plus a probe task on a loaded machine: twice the 60 s default
 
+  it('a HUGEINT result written --into a frame reads back exact (as DECIMAL(38,0)); one past 38 digits fails with FRAME_VALUE_OUT_OF_RANGE', async () => {
+    const src = path.join(fx.tmp, 'bigs.csv');
+    writeFileSync(src, 'x\n9223372036854775807\n9223372036854775807\n1\n');
+    await fx.d.client.writeFrame('bigs', { path: src });
+    // sum() over BIGINT is HUGEINT: 2^64 - 1, which a DOUBLE would round to 2^64.
+    await fx.d.client.sql('SELECT sum(x) AS s, 9007199254740993::HUGEINT AS odd FROM bigs', { into: 'sums' });
+    expect((await fx.d.client.frame('sums')).schema).toEqual([
+      { name: 's', type: 'DECIMAL(38,0)' },
+      { name: 'odd', type: 'DECIMAL(38,0)' },
+    ]);
+    expect((await fx.d.client.sql('SELECT s::VARCHAR AS s, odd::VARCHAR AS odd FROM sums')).rows).toEqual([
+      { s: '18446744073709551615', odd: '9007199254740993' },
+    ]);
+    const huge = 'SELECT 170141183460469231731687303715884105727::HUGEINT + count(*) * 0 AS h FROM bigs';
+    await expect(fx.d.client.sql(huge, { into: 'too_big' })).rejects.toMatchObject({ code: 'FRAME_VALUE_OUT_OF_RANGE' });
+    await expect(fx.d.client.frame('too_big')).rejects.toMatchObject({ code: 'FRAME_NOT_FOUND' });
+  });
+
   it('incompatible files fail with FRAME_SCHEMA_MISMATCH naming the file and column, before any cell is written', async () => {
     const dir = path.join(fx.tmp, 'bad');
     mkdirSync(dir);

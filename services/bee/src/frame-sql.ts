@@ -5,7 +5,7 @@ import { FrameDuck } from './frame-duck.js';
 import { runMapStep } from './map-partial.js';
 import { rowsOf } from './json-safe.js';
 import { streamRowsTo } from './stream-rows.js';
-import { lit } from './sql-text.js';
+import { copyExact } from './write-source.js';
 
 export interface SandboxOptions {
   memoryLimitBytes: number;
@@ -40,7 +40,7 @@ export async function runFrameSql(spec: FrameSqlTaskSpec, o: SandboxOptions, sig
     const sql = spec.inline ? withInlinePartials(spec.sql, spec.inline, spec.views) : spec.sql;
     if (spec.into && spec.inlineMax) return await runMapStep(db.conn, sql, spec.into, spec.inlineMax);
     if (spec.into) {
-      await db.conn.run(`COPY (${withoutTrailingSemicolon(sql)}) TO ${lit(spec.into)} (FORMAT parquet)`);
+      await copyExact(db.conn, withoutTrailingSemicolon(sql), spec.into);
       return { kind: 'sql', columns: [], rows: [] };
     }
     if (spec.stream) return await streamRowsTo(db.conn, sql, spec.stream, signal);

@@ -1,5 +1,6 @@
 import { ApiaryError, type Column, type WriteTaskSpec } from '@apiary/protocol';
-import type { Duck } from './duck.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { classifyDuckError, type Duck } from './duck.js';
 import { ident, lit, litList } from './sql-text.js';
 
 const READERS = { csv: 'read_csv_auto', parquet: 'read_parquet', json: 'read_json_auto' } as const;
@@ -49,6 +50,23 @@ export function storedColumns(src: string, schema: readonly Column[]): { src: st
     src: `(SELECT * REPLACE (${replace}) FROM ${src})`,
     schema: schema.map((c) => (HUGE.test(c.type) ? { name: c.name, type: STORED_HUGE } : c)),
   };
+}
+
+/**
+ * `COPY (<query>) TO <into>` of a query's result (an --into query) with storedColumns' casts, so
+ * a sum() over BIGINT lands in Parquet exactly. DESCRIBE only binds the query: it reads no rows.
+ */
+export async function copyExact(conn: DuckDBConnection, query: string, into: string): Promise<void> {
+  const described = (await conn.runAndReadAll(`DESCRIBE ${query}`)).getRowObjectsJson();
+  const { src } = storedColumns(
+    `(${query})`,
+    described.map((r) => ({ name: String(r.column_name), type: String(r.column_type) })),
+  );
+  try {
+    await conn.run(`COPY ${src} TO ${lit(into)} (FORMAT parquet)`);
+  } catch (e) {
+    throw outOfRange(classifyDuckError(e));
+  }
 }
 
 /** DuckDB's failed cast of a (U)HUGEINT past 38 digits to DECIMAL(38,0), as FRAME_VALUE_OUT_OF_RANGE; else e. */

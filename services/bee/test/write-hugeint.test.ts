@@ -2,8 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WriteTaskSpec } from '@apiary/protocol';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Duck } from '../src/duck.js';
+import { copyExact } from '../src/write-source.js';
 import { runWrite } from '../src/write-task.js';
 
 /*
@@ -69,6 +71,21 @@ describe('write task: HUGEINT columns', () => {
       expect([String(stats?.min), String(stats?.max)]).toEqual([String(min), String(max)]);
     });
   }
+
+  it("an --into query's result (copyExact) keeps sum() over BIGINT exact; past 38 digits it fails with FRAME_VALUE_OUT_OF_RANGE", async () => {
+    const conn = await (await DuckDBInstance.create(':memory:', { threads: '1' })).connect();
+    try {
+      const into = path.join(tmp, 'into.parquet');
+      await copyExact(conn, 'SELECT sum(x) AS s, 7 AS k FROM (VALUES (9223372036854775807), (9223372036854775807), (1)) t(x)', into);
+      const back = (await conn.runAndReadAll(`SELECT s::VARCHAR AS s, typeof(s) AS t, k FROM '${into}'`)).getRowObjectsJson();
+      expect(back).toEqual([{ s: '18446744073709551615', t: 'DECIMAL(38,0)', k: 7 }]);
+      await expect(copyExact(conn, 'SELECT 170141183460469231731687303715884105727::HUGEINT AS h', into)).rejects.toMatchObject({
+        code: 'FRAME_VALUE_OUT_OF_RANGE',
+      });
+    } finally {
+      conn.closeSync();
+    }
+  });
 
   it('a value past 38 digits (near the HUGEINT max) fails the write with FRAME_VALUE_OUT_OF_RANGE, not a rounded number', async () => {
     const input = csv('too-big.csv', ['1', '170141183460469231731687303715884105727']);
