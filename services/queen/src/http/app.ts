@@ -1,6 +1,6 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { leanSubmit, type LeanHandler } from './lean-submit.js';
 import { installAuth, type AuthDeps } from './auth.js';
 import { errorHandler } from './errors.js';
@@ -37,28 +37,22 @@ export interface AppDeps extends TaskRouteDeps, ColonyRouteDeps, FrameRouteDeps,
 
 /** The queen's HTTP API under /v1. Who may call which route: auth.ts and its table, route-scopes.ts. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  // The plain POST /v1/tasks is answered before fastify sees it (lean-submit.ts); set once the routes are.
-  let lean: LeanHandler = () => false;
-  const opts = {
-    logger: false,
-    bodyLimit: deps.maxBodyBytes,
-    forceCloseConnections: true,
-    schemaController: ROUTE_SCHEMA_CONTROLLER,
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, o: FastifyServerOptions) => {
-      const serve = (req: IncomingMessage, res: ServerResponse) => {
-        if (!lean(req, res)) handler(req, res);
-      };
-      // The server fastify would make itself (its getServerInstance for http/1), https with a certificate.
-      const server = deps.tls ? https.createServer({ cert: deps.tls.cert, key: deps.tls.key }, serve) : http.createServer(serve);
-      server.keepAliveTimeout = o.keepAliveTimeout!;
-      server.requestTimeout = o.requestTimeout!;
-      server.setTimeout(o.connectionTimeout!);
-      if ((o.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket!;
-      return server;
-    },
-  };
+  const opts = { logger: false, bodyLimit: deps.maxBodyBytes, forceCloseConnections: true, schemaController: ROUTE_SCHEMA_CONTROLLER } as const;
   // One instance type either way: the routes and hooks do not care which server carries them.
-  const app = Fastify(opts) as unknown as FastifyInstance;
+  const app = (deps.tls ? Fastify({ ...opts, https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(opts)) as unknown as FastifyInstance;
+  // The plain POST /v1/tasks is answered before fastify sees it (lean-submit.ts; set once the routes are).
+  let lean: LeanHandler = () => false;
+  // Wrapped on fastify's own server rather than through a serverFactory: with a factory, fastify does not
+  // add its second server for the other loopback address when the host is 'localhost'. Requests on that
+  // second server go to fastify directly, answered the same.
+  const server = app.server as http.Server;
+  const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (listeners.length !== 1) throw new Error(`fastify's server has ${listeners.length} request listeners, expected its one`);
+  const fastifyHandler = listeners[0]!;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!lean(req, res)) fastifyHandler(req, res);
+  });
   installRouteSchemas(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
