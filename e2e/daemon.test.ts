@@ -235,9 +235,13 @@ describe('queen daemon', () => {
   });
 
   it('a draining queen answers new submissions with 503 QUEEN_DRAINING while running tasks get the grace period', async () => {
-    d = await TestDaemon.start(['--bees', '1', '--memory-per-bee', '256MiB', '--grace', '3000']);
+    // The task must still run when the POST below arrives: 'running' is set at assign and two polls
+    // follow, so under load 1.5 s was too short (the queen finished draining and reset the connection).
+    const SLEEP_MS = 4000;
+    const GRACE_MS = 3 * SLEEP_MS;
+    d = await TestDaemon.start(['--bees', '1', '--memory-per-bee', '256MiB', '--grace', String(GRACE_MS)]);
     await d.waitHives(1);
-    const running = await d.client.submit(js('sleep', { ms: 1500 }), {});
+    const running = await d.client.submit(js('sleep', { ms: SLEEP_MS }), {});
     await waitFor(async () => (await d!.client.get(running.id)).state === 'running', 5000, 'task running');
     await d.client.shutdown(false);
     await waitFor(async () => (await fetch(`${d!.url}/v1/health`).then((r) => r.json() as Promise<{ state: string }>)).state === 'draining', 2000, 'draining');
@@ -248,7 +252,7 @@ describe('queen daemon', () => {
     });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'QUEEN_DRAINING' });
-    const done = await d.client.get(running.id, 5000);
+    const done = await d.client.get(running.id, GRACE_MS);
     expect(done.state).toBe('succeeded');
   });
 });
