@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@apiary/runtime';
+import { createLogger, waitUntil } from '@apiary/runtime';
 import { HiveSession } from '../src/hives/hive-session.js';
 import { ACK_HOLD_MS, COMMIT_COALESCE_MS } from '../src/tasks/commit-then-send.js';
 import { Scheduler } from '../src/tasks/scheduler.js';
 import { SqliteLedger } from '../src/tasks/sqlite-ledger.js';
 import { openQueenDb } from '../src/db/queen-db.js';
 import { HIVE_RESOURCES, hiveSocketPair } from './helpers/hive-socket-pair.js';
+
+/** How long a wait for messages may take on a busy machine; the contracts tested are ordering, not speed. */
+const WAIT_MS = 10_000;
 
 /*
  * The ledger commit comes before the message that announces it: checked at the moment the frame is
@@ -76,10 +79,7 @@ afterEach(async () => {
 });
 
 const waitSeen = async (n: number) => {
-  for (let i = 0; seen.length < n; i++) {
-    if (i > 200) throw new Error(`saw ${seen.length} of ${n} messages`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  if (!(await waitUntil(() => seen.length >= n, WAIT_MS, 10))) throw new Error(`saw ${seen.length} of ${n} messages`);
 };
 
 it('an assign leaves the queen only after its attempt and token are committed', async () => {
@@ -115,10 +115,7 @@ it('a lone ack does not cost a packet of its own: it rides with the next assign,
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   expect(packets).toHaveLength(1);
   // The result's own write (behind, FLUSH_WINDOW_MS) lands; only then may the ack ride without a commit.
-  for (let i = 0; ledger.pendingUpdates > 0; i++) {
-    if (i > 200) throw new Error('the result was never written');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  if (!(await waitUntil(() => ledger.pendingUpdates === 0, WAIT_MS, 10))) throw new Error('the result was never written');
   expect(packets).toHaveLength(1);
   const [t2] = scheduler.submitMany([{ spec, limits: {} }]);
   await waitSeen(3);
@@ -197,10 +194,7 @@ describe('commit coalescing under load', () => {
     for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
   };
   const waitPackets = async (n: number) => {
-    for (let i = 0; packets.length < n; i++) {
-      if (i > 200) throw new Error(`saw ${packets.length} of ${n} packets`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    if (!(await waitUntil(() => packets.length >= n, WAIT_MS, 10))) throw new Error(`saw ${packets.length} of ${n} packets`);
   };
   const tokenOf = (id: string) => seen.find(([m]) => m.type === 'task.assign' && m.taskId === id)![0].token as string;
   const succeed = (id: string) => scheduler.onSucceeded(session, { taskId: id, attempt: 1, token: tokenOf(id) }, { kind: 'js', value: 1 }, 1);
