@@ -28,6 +28,9 @@ import { fileBytes } from './metrics/file-bytes.js';
 import type { RetentionRunner } from './tasks/retention-runner.js';
 import { MemoryOutputStore, TaskOutputs, type OutputStore } from './tasks/task-output.js';
 
+/** How long a stopping queen reads the exited local hive's socket to its end (it is loopback: the data is there). */
+const LOCAL_HIVE_SOCKET_WAIT_MS = 1000;
+
 export type QueenState = 'starting' | 'serving' | 'draining' | 'stopped';
 
 /**
@@ -287,6 +290,8 @@ export class Queen {
       const local = this.#localHive?.pid ?? null;
       this.registry.shutdownAll(graceMs, opts.keepHives ? (s) => s.resources.pid === local : () => true);
       await this.#localHive?.stop(graceMs + HIVE_STOP_OVERSTAY_MS);
+      // Its last results may still be unread on its socket when its exit is seen: read them first.
+      if (local !== null) await this.registry.whenGone((s) => s.resources.pid === local, LOCAL_HIVE_SOCKET_WAIT_MS);
       // A daemon's ledger keeps unfinished tasks for the next start; an ephemeral one answers them now.
       if (this.cfg.ephemeral) this.scheduler.failAll({ code: 'TASK_CANCELLED', message: 'the queen stopped before the task finished' });
       this.registry.close();

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import { CloseCodes, type Hello, type HiveToQueen } from '@apiary/protocol';
-import type { Logger } from '@apiary/runtime';
+import { waitUntil, type Logger } from '@apiary/runtime';
 import type { Scheduler } from '../tasks/scheduler.js';
 import { HiveSession } from './hive-session.js';
 
@@ -144,6 +144,15 @@ export class HiveRegistry {
     s.state = 'draining';
     s.send({ type: 'shutdown', graceMs });
     return true;
+  }
+
+  /**
+   * Resolve once no hive `which` selects is connected, or after waitMs. A hive that exits has written
+   * its last results before its socket closes, but its process exit can be seen first: closing its
+   * session then would drop those results (a waiting client reset, the task run again next start).
+   */
+  async whenGone(which: (s: HiveSession) => boolean, waitMs: number): Promise<void> {
+    await waitUntil(() => ![...this.#byWs.values()].some(which), waitMs, 5);
   }
 
   close(): void {
