@@ -39,6 +39,18 @@ afterEach(async () => {
 
 const spawnJs = (code: string, opts: string) => `require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(code)}], ${opts})`;
 
+/** Start `root` (node -e, stdin piped) in a group of its own; each pid it prints lands in `lines`, and in `started` for cleanup. */
+function spawnReporting(root: string): { r: ChildProcess; lines: number[] } {
+  const r = spawn(process.execPath, ['-e', root], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  started.push(r.pid!);
+  const lines: number[] = [];
+  r.stdout!.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
+    started.push(...lines);
+  });
+  return { r, lines };
+}
+
 describe('TreeSampler', () => {
   it("walks down the children lists: a grandchild in another process group is counted, and only the tree's own processes are read", async () => {
     // root -> child (same group) -> grandchild (detached: its own group, found only by parent links)
@@ -105,13 +117,7 @@ describe('TreeSampler', () => {
     // root -> middle (same group) -> member (same group); the middle exits when told (stdin).
     const middle = `const o = require('child_process').spawn('sleep', ['120'], { stdio: 'ignore' }); console.log(o.pid); process.stdin.once('data', () => process.exit(0))`;
     const root = `const m = ${spawnJs(middle, "{ stdio: ['pipe', 'pipe', 'inherit'] }")}; m.stdout.pipe(process.stdout); process.stdin.pipe(m.stdin); setInterval(() => {}, 1000)`;
-    const r = spawn(process.execPath, ['-e', root], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
-    started.push(r.pid!);
-    const lines: number[] = [];
-    r.stdout!.on('data', (d: Buffer) => {
-      for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
-      started.push(...lines);
-    });
+    const { r, lines } = spawnReporting(root);
     expect(await waitUntil(() => lines.length === 1, WAIT_MS)).toBe(true);
     const member = lines[0]!;
     const sampler = new TreeSampler(60_000);
@@ -132,13 +138,7 @@ describe('TreeSampler', () => {
     const grandchild = 'const b = Buffer.alloc(32 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)';
     const child = `process.stdin.once('data', () => { const g = ${spawnJs(grandchild, "{ stdio: 'ignore' }")}; console.log(g.pid) }); setInterval(() => {}, 1000)`;
     const root = `const c = ${spawnJs(child, "{ stdio: ['pipe', 'pipe', 'inherit'] }")}; console.log(c.pid); c.stdout.pipe(process.stdout); process.stdin.pipe(c.stdin); setInterval(() => {}, 1000)`;
-    const r = spawn(process.execPath, ['-e', root], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
-    started.push(r.pid!);
-    const lines: number[] = [];
-    r.stdout!.on('data', (d: Buffer) => {
-      for (const l of d.toString().split('\n')) if (l.length > 0) lines.push(Number(l));
-      started.push(...lines);
-    });
+    const { r, lines } = spawnReporting(root);
     expect(await waitUntil(() => lines.length === 1, WAIT_MS)).toBe(true);
     const c = lines[0]!;
     const sampler = new TreeSampler(60_000);
